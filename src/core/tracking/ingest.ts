@@ -1,0 +1,349 @@
+import { isUtf8 } from 'node:buffer';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { MlopsLayout } from '../workspace/layout';
+import { decodeMetricValue, EventShapeError, validateEvent, type Capture, type RunEvent, type RunSource, type RunStatus } from './events';
+import { HistoryAppender, historyFileName, trimHistory } from './metricHistory';
+import type { TrackingStore } from './store';
+
+/** Params longer than this are cut in the index (the whole value stays in the event log). */
+export const MAX_INDEXED_PARAM_CHARS = 64 * 1024;
+const CHUNK_BYTES = 8 * 1024 * 1024;
+const WARNINGS_PER_FILE = 20;
+
+export interface IngestWarning { file: string; line: number; message: string }
+
+export interface IngestResult {
+  /** Runs whose rows changed (new lines read, or rebuilt). */
+  changed: string[];
+  /** Runs whose folder disappeared and whose rows were removed. */
+  removed: string[];
+  lines: number;
+  warnings: IngestWarning[];
+}
+
+interface MetricAgg { latest: number; step: number; time: number; min: number | null; max: number | null; count: number }
+
+/** What one ingest pass learned about one run, written to the store in one go. */
+class RunBatch {
+  fields: { name?: string; experiment?: string; source?: RunSource; start_time?: number; status?: RunStatus; end_time?: number; exit_code?: number | null; capture?: Capture } = {};
+  params = new Map<string, string>();
+  tags = new Map<string, string>();
+  artifacts = new Map<string, { size: number; sha256: string }>();
+  metrics = new Map<string, MetricAgg>();
+  history = new HistoryAppender();
+  historyFiles = new Map<string, string>();
+}
+
+/**
+ * Reads new lines of every run's event log into the store, incrementally (byte
+ * offsets per run) and tolerantly (a bad line becomes a warning naming file and
+ * line). With `persistHistory` false (a read-only process that does not own the
+ * lock) it updates the in-memory summaries only and writes no history file.
+ */
+export class Ingestor {
+  private readonly verified = new Set<string>();
+
+  constructor(
+    private readonly store: TrackingStore,
+    private readonly layout: MlopsLayout,
+    private readonly persistHistory: boolean,
+  ) {}
+
+  ingest(onlyRuns?: string[]): IngestResult {
+    const result: IngestResult = { changed: [], removed: [], lines: 0, warnings: [] };
+    const onDisk = this.runFolders();
+    if (!onlyRuns) {
+      const present = new Set(onDisk);
+      for (const id of this.store.knownRunIds()) {
+        if (present.has(id)) continue;
+        this.forgetRun(id);
+        result.removed.push(id);
+      }
+    }
+    for (const id of onlyRuns ?? onDisk) {
+      if (this.ingestRun(id, result)) result.changed.push(id);
+    }
+    return result;
+  }
+
+  /** Drops a run's rows and history so the next ingest reads its log from the start. */
+  forgetRun(runId: string): void {
+    this.store.deleteRun(runId);
+    this.verified.delete(runId);
+    if (this.persistHistory) fs.rmSync(this.layout.runHistoryDir(runId), { recursive: true, force: true });
+  }
+
+  private runFolders(): string[] {
+    try {
+      return fs.readdirSync(this.layout.runsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      return [];
+    }
+  }
+
+  private ingestRun(runId: string, result: IngestResult): boolean {
+    const file = this.layout.eventsFile(runId);
+    let size: number;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      return false;
+    }
+    let cursor = this.store.cursor(runId);
+    let rebuilt = false;
+    if (cursor && (size < cursor.offset || !this.historyIsWhole(runId))) {
+      // The log shrank (replaced) or a history file is missing: read the run again from the start.
+      this.forgetRun(runId);
+      cursor = undefined;
+      rebuilt = true;
+    }
+    cursor ??= { offset: 0, line: 0 };
+    if (size === cursor.offset) return rebuilt;
+
+    const batch = new RunBatch();
+    const end = this.readLines(file, cursor, batch, result);
+    this.store.transaction(() => this.write(runId, batch, end));
+    if (this.persistHistory) batch.history.flush(batch.historyFiles);
+    this.verified.add(runId);
+    return true;
+  }
+
+  /** Once per process and run: history files must hold exactly the points the saved index counts. */
+  private historyIsWhole(runId: string): boolean {
+    if (!this.persistHistory || this.verified.has(runId)) return true;
+    const dir = this.layout.runHistoryDir(runId);
+    for (const row of this.store.rows('SELECT history, count FROM metrics WHERE run_id = ?', [runId])) {
+      if (trimHistory(path.join(dir, row.history as string), row.count as number) === 'short') return false;
+    }
+    this.verified.add(runId);
+    return true;
+  }
+
+  private readLines(file: string, start: { offset: number; line: number }, batch: RunBatch, result: IngestResult): { offset: number; line: number } {
+    const fd = fs.openSync(file, 'r');
+    let offset = start.offset;
+    let line = start.line;
+    let carry = Buffer.alloc(0);
+    let warned = 0;
+    const warn = (lineNo: number, message: string): void => {
+      warned++;
+      if (warned <= WARNINGS_PER_FILE) result.warnings.push({ file, line: lineNo, message });
+    };
+    try {
+      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, CHUNK_BYTES, offset + carry.length);
+        if (n === 0) break;
+        const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+        const lastNl = data.lastIndexOf(10);
+        if (lastNl < 0) {
+          carry = Buffer.from(data);
+          continue;
+        }
+        const complete = data.subarray(0, lastNl + 1);
+        for (const text of splitLines(complete, line, warn)) {
+          line++;
+          result.lines++;
+          this.applyLine(text, line, batch, warn);
+        }
+        offset += complete.length;
+        carry = Buffer.from(data.subarray(lastNl + 1));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (warned > WARNINGS_PER_FILE) {
+      result.warnings.push({ file, line, message: `${warned - WARNINGS_PER_FILE} more unreadable lines skipped` });
+    }
+    return { offset, line };
+  }
+
+  private applyLine(text: string, lineNo: number, batch: RunBatch, warn: (line: number, message: string) => void): void {
+    if (text.trim() === '') return;
+    let event: RunEvent | undefined;
+    try {
+      event = validateEvent(JSON.parse(text));
+    } catch (err) {
+      const why = err instanceof EventShapeError ? err.message : 'not valid JSON';
+      warn(lineNo, `${why}; line skipped`);
+      return;
+    }
+    if (event) this.apply(event, lineNo, batch, warn);
+  }
+
+  private apply(e: RunEvent, lineNo: number, batch: RunBatch, warn: (line: number, message: string) => void): void {
+    const f = batch.fields;
+    switch (e.type) {
+      case 'run_start':
+        f.name = e.name || undefined;
+        f.experiment = e.experiment || 'Default';
+        f.source = e.source ?? 'python';
+        f.start_time = e.time;
+        f.status ??= 'RUNNING';
+        break;
+      case 'capture':
+        f.capture = e.capture;
+        break;
+      case 'param': {
+        let value = e.value;
+        if (value.length > MAX_INDEXED_PARAM_CHARS) {
+          warn(lineNo, `param "${e.key}" is ${value.length} characters; the index keeps the first ${MAX_INDEXED_PARAM_CHARS} (the event log keeps it whole)`);
+          value = value.slice(0, MAX_INDEXED_PARAM_CHARS);
+        }
+        batch.params.set(e.key, value);
+        break;
+      }
+      case 'tag':
+        batch.tags.set(e.key, e.value);
+        break;
+      case 'artifact':
+        batch.artifacts.set(e.path, { size: e.size, sha256: e.sha256 });
+        break;
+      case 'metric':
+        this.addPoint(batch, e.key, e.step ?? 0, e.time, decodeMetricValue(e.value) as number);
+        break;
+      case 'status':
+        f.status = e.status;
+        break;
+      case 'rename':
+        f.name = e.name;
+        break;
+      case 'run_end':
+        f.status = e.status;
+        f.end_time = e.time;
+        f.exit_code = e.exit_code ?? null;
+        break;
+    }
+  }
+
+  private addPoint(batch: RunBatch, key: string, step: number, time: number, value: number): void {
+    const agg = batch.metrics.get(key);
+    const finite = Number.isNaN(value) ? null : value;
+    if (!agg) {
+      batch.metrics.set(key, { latest: value, step, time, min: finite, max: finite, count: 1 });
+    } else {
+      mergePoint(agg, step, time, value);
+      agg.count++;
+    }
+    batch.history.add(key, step, time, value);
+  }
+
+  /** Merges the batch into the store's rows (inside a transaction). */
+  private write(runId: string, batch: RunBatch, end: { offset: number; line: number }): void {
+    const { store } = this;
+    const f = batch.fields;
+    if (!store.cursor(runId)) {
+      store.db.run(
+        "INSERT INTO runs (id, name, experiment_id, status, source, log_offset, log_line) VALUES (?, ?, 0, 'RUNNING', 'python', 0, 0)",
+        [runId, runId.slice(0, 8)],
+      );
+    }
+    const sets: string[] = ['log_offset = ?', 'log_line = ?'];
+    const values: (string | number | null)[] = [end.offset, end.line];
+    const set = (column: string, value: string | number | null | undefined): void => {
+      if (value === undefined) return;
+      sets.push(`${column} = ?`);
+      values.push(value);
+    };
+    set('name', f.name);
+    if (f.experiment !== undefined) set('experiment_id', store.experimentId(f.experiment, f.start_time ?? Date.now()));
+    set('source', f.source);
+    set('start_time', f.start_time);
+    set('status', f.status);
+    set('end_time', f.end_time);
+    if ('exit_code' in f) set('exit_code', f.exit_code ?? null);
+    if (f.capture) set('capture', JSON.stringify(f.capture));
+    store.db.run(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`, [...values, runId]);
+
+    for (const [key, value] of batch.params) store.db.run('INSERT OR REPLACE INTO params VALUES (?, ?, ?)', [runId, key, value]);
+    for (const [key, value] of batch.tags) store.db.run('INSERT OR REPLACE INTO tags VALUES (?, ?, ?)', [runId, key, value]);
+    for (const [p, a] of batch.artifacts) store.db.run('INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?)', [runId, p, a.size, a.sha256]);
+    if (batch.metrics.size) this.writeMetrics(runId, batch);
+  }
+
+  private writeMetrics(runId: string, batch: RunBatch): void {
+    const { store } = this;
+    const existing = new Map<string, { seq: number; history: string; agg: MetricAgg }>();
+    let nextSeq = 0;
+    for (const r of store.rows('SELECT * FROM metrics WHERE run_id = ?', [runId])) {
+      existing.set(r.key as string, {
+        seq: r.seq as number,
+        history: r.history as string,
+        agg: { latest: (r.latest as number | null) ?? NaN, step: r.latest_step as number, time: r.latest_time as number, min: r.min as number | null, max: r.max as number | null, count: r.count as number },
+      });
+      nextSeq = Math.max(nextSeq, (r.seq as number) + 1);
+    }
+    const historyDir = this.layout.runHistoryDir(runId);
+    const usedNames = new Set([...existing.values()].map((e) => e.history));
+    for (const [key, add] of batch.metrics) {
+      const old = existing.get(key);
+      let merged = add;
+      let history: string;
+      let seq: number;
+      if (old) {
+        merged = { ...old.agg };
+        mergePoint(merged, add.step, add.time, add.latest);
+        merged.min = minOf(old.agg.min, add.min);
+        merged.max = maxOf(old.agg.max, add.max);
+        merged.count = old.agg.count + add.count;
+        history = old.history;
+        seq = old.seq;
+      } else {
+        history = uniqueName(historyFileName(key), usedNames);
+        seq = nextSeq++;
+      }
+      batch.historyFiles.set(key, path.join(historyDir, history));
+      store.db.run('INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        runId, key, seq, merged.latest, merged.step, merged.time, merged.min, merged.max, merged.count, history,
+      ]);
+    }
+  }
+}
+
+/** The latest point is the one with the highest step; among equal steps, the later one (MLflow's rule). */
+function mergePoint(agg: MetricAgg, step: number, time: number, value: number): void {
+  if (step > agg.step || (step === agg.step && time >= agg.time)) {
+    agg.latest = value;
+    agg.step = step;
+    agg.time = time;
+  }
+  if (!Number.isNaN(value)) {
+    agg.min = minOf(agg.min, value);
+    agg.max = maxOf(agg.max, value);
+  }
+}
+
+function minOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+function maxOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
+}
+
+function uniqueName(name: string, used: Set<string>): string {
+  let candidate = name;
+  for (let i = 2; used.has(candidate); i++) candidate = name.replace(/\.f64$/, `~${i}.f64`);
+  used.add(candidate);
+  return candidate;
+}
+
+/** Splits complete lines; bytes that are not UTF-8 are replaced (U+FFFD) and reported, the line still read. */
+function splitLines(complete: Buffer, firstLine: number, warn: (line: number, message: string) => void): string[] {
+  if (isUtf8(complete)) {
+    const lines = complete.toString('utf8').split('\n');
+    lines.pop();
+    return lines;
+  }
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < complete.length; i++) {
+    if (complete[i] !== 10) continue;
+    const raw = complete.subarray(start, i);
+    if (!isUtf8(raw)) warn(firstLine + out.length + 1, 'bytes that are not valid UTF-8 were replaced with U+FFFD');
+    out.push(raw.toString('utf8'));
+    start = i + 1;
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Metric histories live on disk, one file per (run, metric key), as fixed 24-byte
+ * little-endian records: float64 step, float64 time (ms), float64 value (NaN and
+ * ±Infinity as IEEE values). Reading one metric of one run is one sequential read,
+ * and nothing of a history stays in memory after it is written (docs/metric-history.md).
+ */
+export const RECORD_BYTES = 24;
+
+export interface MetricPoints {
+  steps: Float64Array;
+  times: Float64Array;
+  values: Float64Array;
+}
+
+/** File name of a key: readable when the key is plain, a hash otherwise (keys may hold '/', '..', etc.). */
+export function historyFileName(key: string): string {
+  if (/^[A-Za-z0-9_.-]{1,100}$/.test(key) && key !== '.' && key !== '..') return `${key}.f64`;
+  const hash = createHash('sha1').update(key).digest('hex').slice(0, 16);
+  return `${key.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)}-${hash}.f64`;
+}
+
+/** Collects points per metric key during an ingest batch and appends them in one write per file. */
+export class HistoryAppender {
+  private readonly pending = new Map<string, number[]>();
+
+  add(key: string, step: number, time: number, value: number): void {
+    let list = this.pending.get(key);
+    if (!list) this.pending.set(key, (list = []));
+    list.push(step, time, value);
+  }
+
+  /** `fileOfKey` names each key's history file (chosen when the index row is written). */
+  flush(fileOfKey: Map<string, string>): void {
+    for (const [key, list] of this.pending) {
+      const file = fileOfKey.get(key);
+      if (!file) continue;
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.appendFileSync(file, new Uint8Array(new Float64Array(list).buffer));
+    }
+    this.pending.clear();
+  }
+}
+
+/** Makes a history file hold exactly `count` records: drops points written after the last saved index. */
+export function trimHistory(file: string, count: number): 'ok' | 'short' {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return count === 0 ? 'ok' : 'short';
+  }
+  const want = count * RECORD_BYTES;
+  if (size < want) return 'short';
+  if (size > want) fs.truncateSync(file, want);
+  return 'ok';
+}
+
+export function readHistory(file: string): MetricPoints {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch {
+    buf = Buffer.alloc(0);
+  }
+  const n = Math.floor(buf.length / RECORD_BYTES);
+  const all = new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + n * RECORD_BYTES));
+  const steps = new Float64Array(n), times = new Float64Array(n), values = new Float64Array(n);
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    steps[i] = all[j];
+    times[i] = all[j + 1];
+    values[i] = all[j + 2];
+  }
+  return { steps, times, values };
+}

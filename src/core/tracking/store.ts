@@ -1,0 +1,237 @@
+import * as fs from 'node:fs';
+import type { Database, SqlValue } from 'sql.js';
+import { writeFileAtomic } from '../workspace/atomicFile';
+import type { Capture, RunSource, RunStatus } from './events';
+import { loadSqlJs } from './sqlite';
+
+/** Bumped whenever the tables change; an older file is rebuilt from the event logs. */
+export const STORE_SCHEMA = '1';
+
+const SCHEMA_SQL = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE experiments (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, experiment_id INTEGER NOT NULL, status TEXT NOT NULL,
+  source TEXT NOT NULL, start_time INTEGER, end_time INTEGER, exit_code INTEGER, capture TEXT,
+  log_offset INTEGER NOT NULL DEFAULT 0, log_line INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time);
+CREATE TABLE params (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key));
+CREATE TABLE tags (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key));
+CREATE TABLE artifacts (run_id TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (run_id, path));
+-- One row per (run, metric key): the summary; the points themselves are in the history files.
+-- latest is NULL when the latest value is NaN (SQLite has no NaN); min/max ignore NaN.
+CREATE TABLE metrics (
+  run_id TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, latest REAL, latest_step INTEGER NOT NULL,
+  latest_time INTEGER NOT NULL, min REAL, max REAL, count INTEGER NOT NULL, history TEXT NOT NULL,
+  PRIMARY KEY (run_id, key));
+INSERT INTO experiments (id, name, created) VALUES (0, 'Default', 0);
+`;
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  experiment: string;
+  status: RunStatus;
+  source: RunSource;
+  start_time: number | null;
+  end_time: number | null;
+  exit_code: number | null;
+}
+
+export interface MetricSummary {
+  key: string;
+  latest: number;
+  step: number;
+  time: number;
+  min: number | null;
+  max: number | null;
+  count: number;
+}
+
+export interface ArtifactEntry { path: string; size: number; sha256: string }
+
+export interface RunDetail extends RunSummary {
+  params: Record<string, string>;
+  metrics: MetricSummary[];
+  tags: Record<string, string>;
+  artifacts: ArtifactEntry[];
+  capture: Capture;
+}
+
+export interface Experiment { id: number; name: string; runCount: number }
+
+/** Where ingest stopped in a run's log, and the history file of each metric. */
+export interface RunCursor { offset: number; line: number }
+
+type Row = Record<string, SqlValue>;
+
+/** The sql.js index over all event logs (`.mlops/tracking.db`). Holds summaries only, never metric histories. */
+export class TrackingStore {
+  private constructor(readonly db: Database, readonly file: string) {}
+
+  /** Opens the file, or reports why it cannot be used (missing, corrupt, old schema) so the caller can rebuild. */
+  static async open(file: string): Promise<{ store: TrackingStore; problem?: string }> {
+    const SQL = await loadSqlJs();
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch {
+      return { store: TrackingStore.empty(SQL, file), problem: 'missing' };
+    }
+    try {
+      const db = new SQL.Database(bytes);
+      const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
+      if (check !== 'ok') throw new Error(`integrity check said ${String(check)}`);
+      const schema = db.exec("SELECT value FROM meta WHERE key = 'schema'")[0]?.values[0]?.[0];
+      if (schema !== STORE_SCHEMA) {
+        db.close();
+        return { store: TrackingStore.empty(SQL, file), problem: `it has schema ${String(schema)}, this version needs ${STORE_SCHEMA}` };
+      }
+      return { store: new TrackingStore(db, file) };
+    } catch (err) {
+      return { store: TrackingStore.empty(SQL, file), problem: `it is not a readable SQLite database (${(err as Error).message})` };
+    }
+  }
+
+  private static empty(SQL: Awaited<ReturnType<typeof loadSqlJs>>, file: string): TrackingStore {
+    const db = new SQL.Database();
+    db.exec(SCHEMA_SQL);
+    db.run("INSERT INTO meta (key, value) VALUES ('schema', ?)", [STORE_SCHEMA]);
+    return new TrackingStore(db, file);
+  }
+
+  /** Empties every table (for a rebuild) but keeps the file name. */
+  clear(): void {
+    this.db.exec('DELETE FROM runs; DELETE FROM params; DELETE FROM tags; DELETE FROM artifacts; DELETE FROM metrics; DELETE FROM experiments WHERE id <> 0;');
+  }
+
+  save(): void {
+    writeFileAtomic(this.file, this.db.export());
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  rows(sql: string, params: SqlValue[] = []): Row[] {
+    const stmt = this.db.prepare(sql, params);
+    const out: Row[] = [];
+    try {
+      while (stmt.step()) out.push(stmt.getAsObject());
+    } finally {
+      stmt.free();
+    }
+    return out;
+  }
+
+  transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  experimentId(name: string, created: number): number {
+    const found = this.rows('SELECT id FROM experiments WHERE name = ?', [name])[0];
+    if (found) return found.id as number;
+    this.db.run('INSERT INTO experiments (name, created) VALUES (?, ?)', [name, created]);
+    return this.rows('SELECT last_insert_rowid() AS id')[0].id as number;
+  }
+
+  cursor(runId: string): RunCursor | undefined {
+    const row = this.rows('SELECT log_offset, log_line FROM runs WHERE id = ?', [runId])[0];
+    return row ? { offset: row.log_offset as number, line: row.log_line as number } : undefined;
+  }
+
+  knownRunIds(): string[] {
+    return this.rows('SELECT id FROM runs').map((r) => r.id as string);
+  }
+
+  deleteRun(runId: string): void {
+    for (const table of ['params', 'tags', 'artifacts', 'metrics']) this.db.run(`DELETE FROM ${table} WHERE run_id = ?`, [runId]);
+    this.db.run('DELETE FROM runs WHERE id = ?', [runId]);
+  }
+
+  listExperiments(): Experiment[] {
+    return this.rows(
+      `SELECT e.id, e.name, COUNT(r.id) AS n FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id
+       GROUP BY e.id HAVING n > 0 OR e.id = 0 ORDER BY e.name`,
+    ).map((r) => ({ id: r.id as number, name: r.name as string, runCount: r.n as number }));
+  }
+
+  listRuns(experiment?: string): RunSummary[] {
+    const where = experiment === undefined ? '' : 'WHERE e.name = ?';
+    return this.rows(
+      `SELECT r.id, r.name, e.name AS experiment, r.status, r.source, r.start_time, r.end_time, r.exit_code
+       FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where} ORDER BY r.start_time DESC, r.id`,
+      experiment === undefined ? [] : [experiment],
+    ).map(toSummary);
+  }
+
+  getRun(runId: string): RunDetail | undefined {
+    const row = this.rows(
+      `SELECT r.*, e.name AS experiment FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`,
+      [runId],
+    )[0];
+    if (!row) return undefined;
+    return {
+      ...toSummary(row),
+      params: keyValues(this.rows('SELECT key, value FROM params WHERE run_id = ? ORDER BY key', [runId])),
+      tags: keyValues(this.rows('SELECT key, value FROM tags WHERE run_id = ? ORDER BY key', [runId])),
+      metrics: this.metricsOf([runId]).get(runId) ?? [],
+      artifacts: this.rows('SELECT path, size, sha256 FROM artifacts WHERE run_id = ? ORDER BY path', [runId]).map((r) => ({
+        path: r.path as string, size: r.size as number, sha256: r.sha256 as string,
+      })),
+      capture: row.capture ? (JSON.parse(row.capture as string) as Capture) : {},
+    };
+  }
+
+  /** Latest/min/max/count per metric for many runs in one query, in the order keys were first logged. */
+  metricsOf(runIds?: string[]): Map<string, MetricSummary[]> {
+    const filter = runIds ? `WHERE run_id IN (${runIds.map(() => '?').join(',')})` : '';
+    const out = new Map<string, MetricSummary[]>();
+    const stmt = this.db.prepare(
+      `SELECT run_id, key, latest, latest_step, latest_time, min, max, count FROM metrics ${filter} ORDER BY run_id, seq`,
+      runIds ?? [],
+    );
+    try {
+      while (stmt.step()) {
+        const [runId, key, latest, step, time, min, max, count] = stmt.get() as [string, string, number | null, number, number, number | null, number | null, number];
+        let list = out.get(runId);
+        if (!list) out.set(runId, (list = []));
+        list.push({ key, latest: latest ?? NaN, step, time, min, max, count });
+      }
+    } finally {
+      stmt.free();
+    }
+    return out;
+  }
+
+  historyFile(runId: string, key: string): string | undefined {
+    return this.rows('SELECT history FROM metrics WHERE run_id = ? AND key = ?', [runId, key])[0]?.history as string | undefined;
+  }
+}
+
+function toSummary(r: Row): RunSummary {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    experiment: r.experiment as string,
+    status: r.status as RunStatus,
+    source: r.source as RunSource,
+    start_time: r.start_time as number | null,
+    end_time: r.end_time as number | null,
+    exit_code: r.exit_code as number | null,
+  };
+}
+
+function keyValues(rows: Row[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of rows) out[r.key as string] = r.value as string;
+  return out;
+}

@@ -1,0 +1,134 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MlopsLayout } from '../workspace/layout';
+import { appendEvents } from './eventWriter';
+import { Ingestor, type IngestResult } from './ingest';
+import { TrackingLock } from './lock';
+import { readHistory, type MetricPoints } from './metricHistory';
+import { TrackingStore, type RunDetail, type RunSummary } from './store';
+
+export interface OpenOptions {
+  /** How long to wait for another process's lock before opening read-only (default 0). */
+  waitMs?: number;
+  /** Messages a person should see (a rebuilt index, skipped lines). */
+  onMessage?: (message: string) => void;
+}
+
+/**
+ * The tracking engine of one workspace: the event logs, the index over them and
+ * the lock that makes one process its writer. Every front end goes through this.
+ */
+export class Tracking {
+  private dirty = false;
+
+  private constructor(
+    readonly layout: MlopsLayout,
+    private store: TrackingStore,
+    private ingestor: Ingestor,
+    private readonly lock: TrackingLock | undefined,
+    private readonly onMessage: (message: string) => void,
+  ) {}
+
+  /** Opens (and if needed rebuilds) the index of the workspace at `root`, then reads new log lines. */
+  static async open(root: string, options: OpenOptions = {}): Promise<Tracking> {
+    const layout = new MlopsLayout(root);
+    layout.ensure();
+    const lock = await TrackingLock.acquire(layout.trackingLock, options.waitMs ?? 0);
+    const onMessage = options.onMessage ?? (() => undefined);
+    const { store, problem } = await TrackingStore.open(layout.trackingDb);
+    const tracking = new Tracking(layout, store, new Ingestor(store, layout, !!lock), lock, onMessage);
+    if (!lock) onMessage(`The tracking index is in use by ${TrackingLock.holder(layout.trackingLock) ?? 'another process'}; reading it without saving.`);
+    if (problem) tracking.rebuild(problem);
+    else tracking.refresh();
+    return tracking;
+  }
+
+  /** True when another process owns the index: this one reads logs but saves nothing. */
+  get readOnly(): boolean {
+    return !this.lock;
+  }
+
+  /** Reads new lines from the event logs (all runs, or only `runIds`). */
+  refresh(runIds?: string[]): IngestResult {
+    const result = this.ingestor.ingest(runIds);
+    if (result.changed.length || result.removed.length) this.dirty = true;
+    for (const w of result.warnings) this.onMessage(`${w.file}:${w.line}: ${w.message}`);
+    return result;
+  }
+
+  /** Rebuilds the index from the event logs (`mlops reindex`, or a missing/corrupt tracking.db). */
+  reindex(): IngestResult {
+    return this.rebuild();
+  }
+
+  private rebuild(problem?: string): IngestResult {
+    this.store.clear();
+    if (this.lock) fs.rmSync(this.layout.historyDir, { recursive: true, force: true });
+    this.ingestor = new Ingestor(this.store, this.layout, !!this.lock);
+    const result = this.refresh();
+    this.dirty = true;
+    const runs = this.store.knownRunIds().length;
+    if (problem && !(problem === 'missing' && runs === 0)) {
+      this.onMessage(`tracking.db was ${problem === 'missing' ? 'missing' : `unusable: ${problem}`}; rebuilt it from ${runs} run log${runs === 1 ? '' : 's'}.`);
+    }
+    this.save();
+    return result;
+  }
+
+  /** Saves the index atomically when something changed and this process owns it. */
+  save(): void {
+    if (!this.dirty || !this.lock) return;
+    this.store.save();
+    this.dirty = false;
+  }
+
+  close(): void {
+    this.save();
+    this.store.close();
+    this.lock?.release();
+  }
+
+  listExperiments() {
+    return this.store.listExperiments();
+  }
+
+  listRuns(experiment?: string): RunSummary[] {
+    return this.store.listRuns(experiment);
+  }
+
+  getRun(runId: string): RunDetail | undefined {
+    return this.store.getRun(runId);
+  }
+
+  metricsOf(runIds?: string[]) {
+    return this.store.metricsOf(runIds);
+  }
+
+  /** All points of one metric of one run, read from its history file. */
+  metricHistory(runId: string, key: string): MetricPoints {
+    const file = this.store.historyFile(runId, key);
+    if (!file) return { steps: new Float64Array(0), times: new Float64Array(0), values: new Float64Array(0) };
+    return readHistory(path.join(this.layout.runHistoryDir(runId), file));
+  }
+
+  /** Finds a run by its full id or a unique prefix of it. */
+  resolveRunId(idOrPrefix: string): string | undefined {
+    const ids = this.store.knownRunIds().filter((id) => id.startsWith(idOrPrefix));
+    return ids.length === 1 ? ids[0] : ids.find((id) => id === idOrPrefix);
+  }
+
+  /** Renames a run by appending to its log (the truth), then reading it back. */
+  renameRun(runId: string, name: string): void {
+    const trimmed = name.trim();
+    if (!trimmed) throw new Error('A run name cannot be empty.');
+    appendEvents(this.layout.eventsFile(runId), [{ type: 'rename', name: trimmed }]);
+    this.refresh([runId]);
+  }
+
+  /** Removes a run's folder (log and artifacts) and its rows. */
+  deleteRun(runId: string): void {
+    fs.rmSync(this.layout.runDir(runId), { recursive: true, force: true });
+    this.ingestor.forgetRun(runId);
+    this.dirty = true;
+  }
+}

@@ -1,0 +1,40 @@
+import * as vscode from 'vscode';
+import { RunCommands } from './runCommands';
+import { RunsTreeProvider, type RunsNode } from './runsTree';
+import { RunStatusBar } from './statusBar';
+import { TrackingService } from './trackingService';
+
+/** What the extension exposes to other extensions and to its integration tests. */
+export interface MlopsApi {
+  service: TrackingService;
+  tree: RunsTreeProvider;
+  commands: RunCommands;
+}
+
+/**
+ * Wires the engine to VS Code. Kept synchronous and light: the tracking store
+ * opens in the background so activation costs only registrations.
+ */
+export function activate(context: vscode.ExtensionContext): MlopsApi | undefined {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder || folder.uri.scheme !== 'file') {
+    const noFolder = () => void vscode.window.showInformationMessage('MLOps: open a folder first; runs are tracked in its .mlops/ folder.');
+    for (const id of ['mlops.runPythonFile', 'mlops.refreshRuns']) context.subscriptions.push(vscode.commands.registerCommand(id, noFolder));
+    return undefined;
+  }
+  const log = vscode.window.createOutputChannel('MLOps');
+  const service = new TrackingService(folder.uri.fsPath, log);
+  const tree = new RunsTreeProvider(service);
+  const view = vscode.window.createTreeView<RunsNode>('mlops.runs', { treeDataProvider: tree, showCollapseAll: true });
+  const commands = new RunCommands(service, tree, view);
+  context.subscriptions.push(log, service, tree, view, new RunStatusBar(service), ...commands.register());
+  service.ready.catch((err: Error) => {
+    log.appendLine(`Opening the tracking store failed: ${err.message}`);
+    void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
+  });
+  return { service, tree, commands };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

@@ -1,0 +1,171 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { appendEvents } from '../core/tracking/eventWriter';
+import type { RunSummary } from '../core/tracking/store';
+import { pythonInterpreter } from './pythonInterpreter';
+import { showRunTerminal } from './runTerminal';
+import type { RunsNode, RunsTreeProvider } from './runsTree';
+import type { TrackingService } from './trackingService';
+
+/** A command's argument: a run node from the Runs view, a run id, or nothing (then the user picks). */
+type RunArg = RunsNode | string | undefined;
+
+export class RunCommands {
+  constructor(
+    private readonly service: TrackingService,
+    private readonly tree: RunsTreeProvider,
+    private readonly view: vscode.TreeView<RunsNode>,
+  ) {}
+
+  register(): vscode.Disposable[] {
+    const cmd = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, (...args) => this.guard(() => fn(...(args as never[]))));
+    return [
+      cmd('mlops.runPythonFile', (uri?: vscode.Uri) => this.runPythonFile(uri)),
+      cmd('mlops.refreshRuns', () => this.service.refresh()),
+      cmd('mlops.stopRun', (arg: RunArg) => this.stop(arg)),
+      cmd('mlops.renameRun', (arg: RunArg) => this.rename(arg)),
+      cmd('mlops.deleteRun', (arg: RunArg) => this.delete(arg)),
+      cmd('mlops.revealRunFolder', (arg: RunArg) => this.revealFolder(arg)),
+      cmd('mlops.copyRunId', (arg: RunArg) => this.copyId(arg)),
+      cmd('mlops.revealRun', (arg: RunArg) => this.reveal(arg)),
+      cmd('mlops.openArtifact', (uri: vscode.Uri) => vscode.commands.executeCommand('vscode.open', uri)),
+    ];
+  }
+
+  /** Errors a user can cause become one clear message, never an unhandled rejection. */
+  private async guard(fn: () => unknown): Promise<unknown> {
+    try {
+      return await fn();
+    } catch (err) {
+      void vscode.window.showErrorMessage(`MLOps: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Runs a Python file as a tracked run; returns the run id. */
+  async runPythonFile(uri?: vscode.Uri): Promise<string | undefined> {
+    const target = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!target || target.scheme !== 'file' || !target.fsPath.endsWith('.py')) {
+      throw new Error('Open a Python file (.py) first, or right-click one in the Explorer.');
+    }
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
+    if (doc?.isDirty) await doc.save();
+    await this.service.ready;
+    const python = await pythonInterpreter(target);
+    const name = path.basename(target.fsPath, '.py');
+    const term = showRunTerminal(name);
+    term.write(`[MLOps] ${python} ${target.fsPath}\n`);
+    const run = this.service.launch({
+      command: python,
+      args: [target.fsPath],
+      cwd: this.service.root,
+      name,
+      source: 'script',
+      capturePackages: vscode.workspace.getConfiguration('mlops').get<boolean>('capture.packages', true),
+      onOutput: term.write,
+    });
+    term.attach(run);
+    void run.finished.then((outcome) => {
+      if (outcome.error) void vscode.window.showErrorMessage(`MLOps: ${outcome.error}`);
+    });
+    return run.runId;
+  }
+
+  private async stop(arg: RunArg): Promise<void> {
+    const run = await this.pickRun(arg, 'Stop which run?', (r) => r.status === 'RUNNING');
+    if (!run) return;
+    const here = this.service.stopLaunched(run.id);
+    if (here) {
+      await here;
+      return;
+    }
+    // Launched elsewhere (a terminal's `mlops run`): end its process group; that launcher records KILLED.
+    const pid = this.service.current?.getRun(run.id)?.capture.pid;
+    if (pid !== undefined && isAlive(pid)) {
+      process.kill(-pid, 'SIGTERM');
+      return;
+    }
+    const tracking = this.service.current!;
+    appendEvents(tracking.layout.eventsFile(run.id), [{ type: 'run_end', status: 'KILLED', exit_code: null }]);
+    this.service.refresh();
+    void vscode.window.showInformationMessage(`MLOps: run "${run.name}" had no live process; marked it KILLED.`);
+  }
+
+  private async rename(arg: RunArg): Promise<void> {
+    const run = await this.pickRun(arg, 'Rename which run?');
+    if (!run) return;
+    const name = await vscode.window.showInputBox({
+      title: 'Rename Run',
+      value: run.name,
+      prompt: `New name for run ${run.id.slice(0, 8)}`,
+      validateInput: (v) => (v.trim() ? undefined : 'A run name cannot be empty.'),
+    });
+    if (name === undefined) return;
+    this.service.current!.renameRun(run.id, name);
+    this.service.changedByUser();
+  }
+
+  private async delete(arg: RunArg): Promise<void> {
+    const run = await this.pickRun(arg, 'Delete which run?', (r) => r.status !== 'RUNNING');
+    if (!run) return;
+    if (run.status === 'RUNNING') throw new Error(`Run "${run.name}" is still running; stop it before deleting it.`);
+    const answer = await vscode.window.showWarningMessage(
+      `Delete run "${run.name}"? Its event log, metrics and artifacts are removed from disk.`,
+      { modal: true },
+      'Delete',
+    );
+    if (answer !== 'Delete') return;
+    this.service.current!.deleteRun(run.id);
+    this.service.changedByUser();
+  }
+
+  private async revealFolder(arg: RunArg): Promise<void> {
+    const run = await this.pickRun(arg, 'Reveal the folder of which run?');
+    if (!run) return;
+    const folder = vscode.Uri.file(this.service.current!.layout.runDir(run.id));
+    // revealFileInOS needs a desktop; the Explorer works in every VS Code, including the web.
+    await vscode.commands.executeCommand(vscode.env.uiKind === vscode.UIKind.Desktop && !vscode.env.remoteName ? 'revealFileInOS' : 'revealInExplorer', folder);
+  }
+
+  private async copyId(arg: RunArg): Promise<void> {
+    const run = await this.pickRun(arg, 'Copy the id of which run?');
+    if (!run) return;
+    await vscode.env.clipboard.writeText(run.id);
+    void vscode.window.setStatusBarMessage(`Copied run id ${run.id}`, 3000);
+  }
+
+  private async reveal(arg: RunArg): Promise<void> {
+    const run = await this.pickRun(arg, 'Reveal which run?');
+    const node = run && this.tree.runNode(run.id);
+    if (node) await this.view.reveal(node, { select: true, focus: true, expand: true });
+  }
+
+  private async pickRun(arg: RunArg, title: string, filter: (r: RunSummary) => boolean = () => true): Promise<RunSummary | undefined> {
+    const tracking = await this.service.ready;
+    const id = typeof arg === 'string' ? tracking.resolveRunId(arg) ?? arg : arg?.kind === 'run' ? arg.run.id : undefined;
+    if (id) {
+      const found = tracking.listRuns().find((r) => r.id === id);
+      if (!found) throw new Error(`No run has the id "${id}"; it may have been deleted.`);
+      return found;
+    }
+    const runs = tracking.listRuns().filter(filter);
+    if (!runs.length) {
+      void vscode.window.showInformationMessage('MLOps: there is no run to choose from.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      runs.map((r) => ({ label: r.name, description: `${r.status} · ${r.experiment}`, detail: r.id, run: r })),
+      { title, matchOnDescription: true, matchOnDetail: true },
+    );
+    return picked?.run;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,169 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { MetricSummary, RunDetail, RunSummary } from '../core/tracking/store';
+import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
+import type { TrackingService } from './trackingService';
+
+/** Nodes of the Runs view: experiments → runs → sections → entries. */
+export type RunsNode =
+  | { kind: 'experiment'; name: string; runCount: number }
+  | { kind: 'run'; run: RunSummary; keyMetric?: MetricSummary }
+  | { kind: 'section'; runId: string; section: Section; count: number }
+  | { kind: 'entry'; runId: string; section: Section; label: string; description: string; tooltip?: string; file?: string };
+
+type Section = 'params' | 'metrics' | 'tags' | 'artifacts';
+
+const SECTION_TITLES: Record<Section, string> = { params: 'Params', metrics: 'Metrics', tags: 'Tags', artifacts: 'Artifacts' };
+
+const STATUS_ICONS: Record<string, vscode.ThemeIcon> = {
+  RUNNING: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
+  FINISHED: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  FAILED: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+  KILLED: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground')),
+};
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<RunsNode | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private readonly subscription: vscode.Disposable;
+  /** Nodes handed out, by id, so reveal() and getParent() find the same objects. */
+  private readonly runNodes = new Map<string, RunsNode & { kind: 'run' }>();
+
+  constructor(private readonly service: TrackingService) {
+    this.subscription = service.onDidChange(() => this.refresh());
+  }
+
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
+
+  getTreeItem(node: RunsNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'experiment': {
+        const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `experiment:${node.name}`;
+        item.description = `${node.runCount} run${node.runCount === 1 ? '' : 's'}`;
+        item.iconPath = new vscode.ThemeIcon('beaker');
+        item.contextValue = 'experiment';
+        return item;
+      }
+      case 'run':
+        return this.runItem(node);
+      case 'section': {
+        const item = new vscode.TreeItem(SECTION_TITLES[node.section], vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `${node.runId}:${node.section}`;
+        item.description = String(node.count);
+        item.contextValue = `section.${node.section}`;
+        return item;
+      }
+      case 'entry': {
+        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+        item.id = `${node.runId}:${node.section}:${node.label}`;
+        item.description = node.description;
+        item.tooltip = node.tooltip;
+        item.contextValue = `entry.${node.section}`;
+        if (node.file) {
+          item.resourceUri = vscode.Uri.file(node.file);
+          item.command = { command: 'mlops.openArtifact', title: 'Open Artifact', arguments: [vscode.Uri.file(node.file)] };
+        }
+        return item;
+      }
+    }
+  }
+
+  private runItem(node: RunsNode & { kind: 'run' }): vscode.TreeItem {
+    const { run, keyMetric } = node;
+    const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = run.id;
+    const parts = [formatTime(run.start_time).slice(5, 16), formatDuration(run.start_time, run.end_time)];
+    if (keyMetric) parts.unshift(`${keyMetric.key}=${formatNumber(keyMetric.latest)}`);
+    item.description = parts.join(' · ');
+    item.iconPath = STATUS_ICONS[run.status] ?? new vscode.ThemeIcon('circle-outline');
+    item.contextValue = run.status === 'RUNNING' ? 'run.active' : 'run.done';
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${escapeMd(run.name)}** — ${run.status}${run.exit_code !== null ? ` (exit code ${run.exit_code})` : ''}\n\n`);
+    tip.appendMarkdown(`Experiment: ${escapeMd(run.experiment)}  \nStarted: ${formatTime(run.start_time)}  \nDuration: ${formatDuration(run.start_time, run.end_time)}  \nSource: ${run.source}  \nID: \`${run.id}\``);
+    item.tooltip = tip;
+    return item;
+  }
+
+  getChildren(node?: RunsNode): RunsNode[] {
+    const tracking = this.service.current;
+    if (!tracking) return [];
+    if (!node) {
+      this.runNodes.clear();
+      return tracking.listExperiments().filter((e) => e.runCount > 0).map((e) => ({ kind: 'experiment', name: e.name, runCount: e.runCount }));
+    }
+    if (node.kind === 'experiment') {
+      const runs = tracking.listRuns(node.name);
+      const metrics = tracking.metricsOf(runs.map((r) => r.id));
+      const keyName = vscode.workspace.getConfiguration('mlops').get<string>('runs.keyMetric', '');
+      return runs.map((run) => {
+        const list = metrics.get(run.id) ?? [];
+        const runNode: RunsNode & { kind: 'run' } = { kind: 'run', run, keyMetric: list.find((m) => m.key === keyName) ?? list[0] };
+        this.runNodes.set(run.id, runNode);
+        return runNode;
+      });
+    }
+    if (node.kind === 'run') {
+      const detail = tracking.getRun(node.run.id);
+      return detail ? sections(detail) : [];
+    }
+    if (node.kind === 'section') {
+      const detail = tracking.getRun(node.runId);
+      return detail ? entries(detail, node.section, tracking.layout.artifactsDir(node.runId)) : [];
+    }
+    return [];
+  }
+
+  getParent(node: RunsNode): RunsNode | undefined {
+    if (node.kind === 'run') return { kind: 'experiment', name: node.run.experiment, runCount: 0 };
+    if (node.kind === 'section' || node.kind === 'entry') return this.runNodes.get(node.runId);
+    return undefined;
+  }
+
+  /** The node of a run, for TreeView.reveal (loads its experiment's children if needed). */
+  runNode(runId: string): RunsNode | undefined {
+    if (!this.runNodes.has(runId)) {
+      const run = this.service.current?.listRuns().find((r) => r.id === runId);
+      if (run) this.getChildren({ kind: 'experiment', name: run.experiment, runCount: 0 });
+    }
+    return this.runNodes.get(runId);
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+}
+
+function sections(run: RunDetail): RunsNode[] {
+  const counts: Record<Section, number> = {
+    params: Object.keys(run.params).length,
+    metrics: run.metrics.length,
+    tags: Object.keys(run.tags).length,
+    artifacts: run.artifacts.length,
+  };
+  return (Object.keys(counts) as Section[]).filter((s) => counts[s] > 0).map((section) => ({ kind: 'section', runId: run.id, section, count: counts[section] }));
+}
+
+function entries(run: RunDetail, section: Section, artifactsDir: string): RunsNode[] {
+  const entry = (label: string, description: string, extra: Partial<RunsNode & { kind: 'entry' }> = {}): RunsNode =>
+    ({ kind: 'entry', runId: run.id, section, label, description, ...extra });
+  switch (section) {
+    case 'params':
+      return Object.entries(run.params).map(([k, v]) => entry(k, v.length > 80 ? v.slice(0, 80) + '…' : v, { tooltip: v.length > 2000 ? v.slice(0, 2000) + '…' : v }));
+    case 'tags':
+      return Object.entries(run.tags).map(([k, v]) => entry(k, v));
+    case 'metrics':
+      return run.metrics.map((m) => entry(m.key, formatNumber(m.latest), {
+        tooltip: `${m.key}\nlatest ${formatNumber(m.latest)} at step ${m.step}\nmin ${formatNumber(m.min)} · max ${formatNumber(m.max)}\n${m.count} point${m.count === 1 ? '' : 's'}`,
+      }));
+    case 'artifacts':
+      return run.artifacts.map((a) => entry(a.path, formatBytes(a.size), { file: path.join(artifactsDir, a.path), tooltip: `${a.path}\n${a.size} bytes\nsha256 ${a.sha256}` }));
+  }
+}
+
+function escapeMd(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

@@ -1,0 +1,142 @@
+import * as vscode from 'vscode';
+import { launchTrackedRun, type LaunchOptions, type RunOutcome, type TrackedProcess } from '../core/tracking/launcher';
+import { Tracking } from '../core/tracking/tracking';
+
+const SAVE_DELAY_MS = 2000;
+
+/**
+ * The extension's handle on the workspace's tracking engine: opens it after
+ * activation (so activation stays fast), keeps the index fresh from the event
+ * logs (file watcher, plus polling while runs are active), saves it, and tracks
+ * the processes this window launched.
+ */
+export class TrackingService implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires after new log lines changed what the index holds. */
+  readonly onDidChange = this.changed.event;
+  readonly ready: Promise<Tracking>;
+  private tracking: Tracking | undefined;
+  private readonly launched = new Map<string, TrackedProcess>();
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private poll: NodeJS.Timeout | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private refreshQueued: NodeJS.Timeout | undefined;
+  private disposed = false;
+
+  constructor(readonly root: string, private readonly log: vscode.OutputChannel) {
+    this.ready = this.open();
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(root, '.mlops/runs/**'));
+    const queue = () => this.queueRefresh();
+    this.disposables.push(watcher, watcher.onDidCreate(queue), watcher.onDidChange(queue), watcher.onDidDelete(queue));
+    this.disposables.push(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('mlops.runs.refreshIntervalMs')) this.restartPolling();
+    }));
+  }
+
+  private async open(): Promise<Tracking> {
+    const tracking = await Tracking.open(this.root, { onMessage: (m) => this.message(m) });
+    if (this.disposed) {
+      tracking.close();
+      throw new Error('The MLOps extension was deactivated.');
+    }
+    this.tracking = tracking;
+    this.restartPolling();
+    this.changed.fire();
+    return tracking;
+  }
+
+  /** A rebuilt index is worth a notification; skipped log lines go to the output channel only. */
+  private message(text: string): void {
+    this.log.appendLine(text);
+    if (text.startsWith('tracking.db was')) void vscode.window.showInformationMessage(`MLOps: ${text}`);
+  }
+
+  /** The engine, once opened; undefined during the first moments after activation. */
+  get current(): Tracking | undefined {
+    return this.tracking;
+  }
+
+  isLaunchedHere(runId: string): boolean {
+    return this.launched.has(runId);
+  }
+
+  hasActiveRuns(): boolean {
+    return !!this.tracking?.listRuns().some((r) => r.status === 'RUNNING');
+  }
+
+  queueRefresh(): void {
+    if (this.refreshQueued) return;
+    this.refreshQueued = setTimeout(() => {
+      this.refreshQueued = undefined;
+      this.refresh();
+    }, 100);
+  }
+
+  /** Reads new log lines now; fires onDidChange when anything changed. */
+  refresh(): void {
+    if (!this.tracking) return;
+    try {
+      const result = this.tracking.refresh();
+      if (result.changed.length || result.removed.length) {
+        this.scheduleSave();
+        this.changed.fire();
+      }
+    } catch (err) {
+      this.log.appendLine(`Reading the run logs failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Starts a tracked process; resolves when its run folder exists. */
+  launch(options: Omit<LaunchOptions, 'layout'>): TrackedProcess {
+    if (!this.tracking) throw new Error('The tracking store is still opening; try again in a moment.');
+    const run = launchTrackedRun({ ...options, layout: this.tracking.layout });
+    this.launched.set(run.runId, run);
+    void run.finished.then(() => {
+      this.launched.delete(run.runId);
+      this.refresh();
+    });
+    this.refresh();
+    return run;
+  }
+
+  /** Stops a run this window launched; undefined when it was not launched here. */
+  stopLaunched(runId: string): Promise<RunOutcome> | undefined {
+    return this.launched.get(runId)?.stop();
+  }
+
+  changedByUser(): void {
+    this.scheduleSave();
+    this.changed.fire();
+  }
+
+  private restartPolling(): void {
+    if (this.poll) clearInterval(this.poll);
+    const ms = vscode.workspace.getConfiguration('mlops').get<number>('runs.refreshIntervalMs', 500);
+    // Watchers can miss appends on some file systems; poll, but only while a run is active.
+    this.poll = setInterval(() => {
+      if (this.launched.size || this.hasActiveRuns()) this.refresh();
+    }, Math.max(100, ms));
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      try {
+        this.tracking?.save();
+      } catch (err) {
+        this.log.appendLine(`Saving tracking.db failed: ${(err as Error).message}`);
+      }
+    }, SAVE_DELAY_MS);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.poll) clearInterval(this.poll);
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    if (this.refreshQueued) clearTimeout(this.refreshQueued);
+    for (const run of this.launched.values()) void run.stop();
+    this.tracking?.close();
+    for (const d of this.disposables) d.dispose();
+  }
+}

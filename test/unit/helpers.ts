@@ -1,0 +1,36 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after } from 'node:test';
+import type { NewRunEvent } from '../../src/core/tracking/events';
+import { appendEvents, newRunId } from '../../src/core/tracking/eventWriter';
+import { MlopsLayout } from '../../src/core/workspace/layout';
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const fixtures = path.join(repoRoot, 'test', 'fixtures');
+export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
+
+/** A fresh workspace folder, removed when the test file ends. */
+export function tmpWorkspace(): MlopsLayout {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-test-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const layout = new MlopsLayout(dir);
+  layout.ensure();
+  return layout;
+}
+
+/** Writes a run's log the way the launcher and client would; returns its id. */
+export function writeRun(layout: MlopsLayout, events: NewRunEvent[], runId = newRunId()): string {
+  fs.mkdirSync(layout.runDir(runId), { recursive: true });
+  appendEvents(layout.eventsFile(runId), [
+    { type: 'run_start', schema: 1, run_id: runId, name: `run-${runId.slice(0, 4)}`, experiment: 'Default', source: 'python', time: 1_700_000_000_000 },
+    ...events,
+  ]);
+  return runId;
+}
+
+export function metricEvents(key: string, count: number, start = 0): NewRunEvent[] {
+  const out: NewRunEvent[] = [];
+  for (let i = start; i < start + count; i++) out.push({ type: 'metric', key, value: 1 / (i + 1), step: i, time: 1_700_000_000_000 + i });
+  return out;
+}
