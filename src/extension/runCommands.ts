@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { appendEvents } from '../core/tracking/eventWriter';
+import { isProcessAlive } from '../core/workspace/processes';
 import type { RunSummary } from '../core/tracking/store';
 import { pythonInterpreter } from './pythonInterpreter';
 import { showRunTerminal } from './runTerminal';
@@ -81,7 +82,7 @@ export class RunCommands {
     }
     // Launched elsewhere (a terminal's `mlops run`): end its process group; that launcher records KILLED.
     const pid = this.service.current?.getRun(run.id)?.capture.pid;
-    if (pid !== undefined && isAlive(pid)) {
+    if (pid !== undefined && isProcessAlive(pid)) {
       process.kill(-pid, 'SIGTERM');
       return;
     }
@@ -158,14 +159,5 @@ export class RunCommands {
       { title, matchOnDescription: true, matchOnDetail: true },
     );
     return picked?.run;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

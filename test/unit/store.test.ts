@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { describe, it } from 'node:test';
 import { RECORD_BYTES } from '../../src/core/tracking/metricHistory';
 import { runDetailJson } from '../../src/core/tracking/runJson';
@@ -97,9 +99,28 @@ describe('tracking.db: saving, rebuilding and the writer lock', () => {
     assert.ok(!fs.existsSync(layout.trackingLock));
   });
 
+  it('marks a run KILLED when its process died without a run_end and its log went quiet', async () => {
+    const layout = tmpWorkspace();
+    const dead = spawnSync('true').pid!;
+    const orphan = writeRun(layout, [{ type: 'capture', capture: { pid: dead, host: os.hostname() } }, ...metricEvents('loss', 3)]);
+    const recent = writeRun(layout, [{ type: 'capture', capture: { pid: dead, host: os.hostname() } }]);
+    const alive = writeRun(layout, [{ type: 'capture', capture: { pid: process.pid, host: os.hostname() } }]);
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(layout.eventsFile(orphan), old, old);
+    fs.utimesSync(layout.eventsFile(alive), old, old);
+    const messages: string[] = [];
+    const t = await Tracking.open(layout.root, { onMessage: (m) => messages.push(m) });
+    assert.equal(t.getRun(orphan)!.status, 'KILLED');
+    assert.equal(t.getRun(orphan)!.metrics[0].count, 3, 'its metrics stay');
+    assert.equal(t.getRun(recent)!.status, 'RUNNING', 'a log written seconds ago may still get its launcher\'s run_end');
+    assert.equal(t.getRun(alive)!.status, 'RUNNING');
+    assert.match(messages.join('\n'), new RegExp(`lost its process ${dead} without ending; marked it KILLED`));
+    t.close();
+  });
+
   it('takes over a lock left by a process that died', async () => {
     const layout = tmpWorkspace();
-    fs.writeFileSync(layout.trackingLock, JSON.stringify({ pid: 2 ** 22 + 12345, host: require('node:os').hostname(), since: 0 }));
+    fs.writeFileSync(layout.trackingLock, JSON.stringify({ pid: spawnSync('true').pid!, host: os.hostname(), since: 0 }));
     const t = await Tracking.open(layout.root);
     assert.equal(t.readOnly, false);
     t.close();

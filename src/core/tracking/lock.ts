@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { isProcessAlive } from '../workspace/processes';
 
 interface Owner { pid: number; host: string; since: number }
 
@@ -66,13 +67,7 @@ export class TrackingLock {
         return true;
       }
     }
-    if (owner.host !== os.hostname()) return false;
-    try {
-      process.kill(owner.pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
+    return owner.host === os.hostname() && !isProcessAlive(owner.pid);
   }
 }
 

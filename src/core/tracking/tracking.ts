@@ -1,11 +1,16 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { MlopsLayout } from '../workspace/layout';
+import { isProcessAlive } from '../workspace/processes';
 import { appendEvents } from './eventWriter';
 import { Ingestor, type IngestResult } from './ingest';
 import { TrackingLock } from './lock';
 import { readHistory, type MetricPoints } from './metricHistory';
 import { TrackingStore, type RunDetail, type RunSummary } from './store';
+
+/** How long a dead run's log must be quiet before it is marked KILLED (its launcher may still be finishing). */
+const ORPHAN_QUIET_MS = 30_000;
 
 export interface OpenOptions {
   /** How long to wait for another process's lock before opening read-only (default 0). */
@@ -51,9 +56,39 @@ export class Tracking {
   /** Reads new lines from the event logs (all runs, or only `runIds`). */
   refresh(runIds?: string[]): IngestResult {
     const result = this.ingestor.ingest(runIds);
-    if (result.changed.length || result.removed.length) this.dirty = true;
     for (const w of result.warnings) this.onMessage(`${w.file}:${w.line}: ${w.message}`);
+    const ended = this.endOrphanedRuns();
+    if (ended.length) {
+      const again = this.ingestor.ingest(ended);
+      result.changed.push(...again.changed.filter((id) => !result.changed.includes(id)));
+    }
+    if (result.changed.length || result.removed.length) this.dirty = true;
     return result;
+  }
+
+  /**
+   * A run still RUNNING whose process on this host is gone and whose log has been
+   * quiet for a while (the process was SIGKILLed, or the launcher died with it)
+   * gets the run_end its process never wrote: KILLED.
+   */
+  private endOrphanedRuns(): string[] {
+    if (!this.lock) return [];
+    const ended: string[] = [];
+    for (const run of this.store.listRuns()) {
+      if (run.status !== 'RUNNING') continue;
+      const { capture } = this.store.getRun(run.id)!;
+      if (capture.pid === undefined || capture.host !== os.hostname() || isProcessAlive(capture.pid)) continue;
+      const file = this.layout.eventsFile(run.id);
+      try {
+        if (Date.now() - fs.statSync(file).mtimeMs < ORPHAN_QUIET_MS) continue;
+      } catch {
+        continue;
+      }
+      appendEvents(file, [{ type: 'run_end', status: 'KILLED', exit_code: null }]);
+      this.onMessage(`Run "${run.name}" (${run.id}) lost its process ${capture.pid} without ending; marked it KILLED.`);
+      ended.push(run.id);
+    }
+    return ended;
   }
 
   /** Rebuilds the index from the event logs (`mlops reindex`, or a missing/corrupt tracking.db). */
