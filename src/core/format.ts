@@ -12,10 +12,11 @@ export function formatDuration(start: number | null, end: number | null): string
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export function formatNumber(v: number | null): string {
+/** A metric value with `digits` significant digits; exponent form only for very large or small values. */
+export function formatNumber(v: number | null, digits = 6): string {
   if (v === null) return '-';
   if (!Number.isFinite(v)) return String(v);
-  return Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+  return Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(digits - 2) : String(Number(v.toPrecision(digits)));
 }
 
 export function formatBytes(n: number): string {

@@ -76,7 +76,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = run.id;
     const parts = [formatTime(run.start_time).slice(5, 16), formatDuration(run.start_time, run.end_time)];
-    if (keyMetric) parts.unshift(`${keyMetric.key}=${formatNumber(keyMetric.latest)}`);
+    if (keyMetric) parts.unshift(`${keyMetric.key}=${formatNumber(keyMetric.latest, 4)}`);
     item.description = parts.join(' · ');
     item.iconPath = STATUS_ICONS[run.status] ?? new vscode.ThemeIcon('circle-outline');
     item.contextValue = run.status === 'RUNNING' ? 'run.active' : 'run.done';

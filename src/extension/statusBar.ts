@@ -24,7 +24,7 @@ export class RunStatusBar implements vscode.Disposable {
     const run = active[0];
     const metric = tracking.metricsOf([run.id]).get(run.id)?.[0];
     const more = active.length > 1 ? ` (+${active.length - 1})` : '';
-    this.item.text = `$(sync~spin) ${run.name} ${formatDuration(run.start_time, null)}${metric ? ` ${metric.key}=${formatNumber(metric.latest)}` : ''}${more}`;
+    this.item.text = `$(sync~spin) ${run.name} ${formatDuration(run.start_time, null)}${metric ? ` ${metric.key}=${formatNumber(metric.latest, 4)}` : ''}${more}`;
     this.item.tooltip = `MLOps run "${run.name}" is running${more ? `, with ${active.length - 1} more` : ''}. Click to show it in the Runs view.`;
     this.item.command = { command: 'mlops.revealRun', title: 'Reveal Run', arguments: [run.id] };
     this.item.show();
