@@ -1,7 +1,7 @@
 // Bundles the extension, the CLI and (later) the webviews into dist/.
 // `vscode` stays external; sql.js's wasm file is copied beside the bundles.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -9,6 +9,8 @@ const require = createRequire(import.meta.url);
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
+// Output is rebuilt from scratch, so a deleted source leaves no stale module or test behind.
+if (!watch) for (const dir of ['dist', 'out']) rmSync(dir, { recursive: true, force: true });
 mkdirSync('dist', { recursive: true });
 copyFileSync(join(dirname(require.resolve('sql.js')), 'sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 
@@ -20,7 +22,7 @@ const common = {
   sourcemap: true,
   minify: production,
   logLevel: 'warning',
-  external: ['vscode'],
+  external: ['vscode', 'onnxruntime-node'], // native addon: loaded from node_modules at run time
 };
 
 const builds = [

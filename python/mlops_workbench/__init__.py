@@ -41,7 +41,7 @@ at most 1 MiB; ``log_params``/``log_metrics`` check every entry first.
 
 import os
 
-from . import _artifacts, _run, _validate
+from . import _artifacts, _models, _run, _validate
 from ._run import Run
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "log_artifact",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "set_tag",
@@ -159,6 +160,24 @@ def log_artifact(path, artifact_path=None):
         for rel, size, sha256 in copied
     ])
     return [rel for rel, _, _ in copied]
+
+
+def log_model(path, name):
+    """Snapshot a model file or folder and register it as the next version of model ``name``.
+
+    The version is linked to this run and records its latest metrics. Returns the
+    registered version as a dict (``model``, ``version``, ``snapshot``, ``sha256``, ...).
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError("log_model: name must be a non-empty str, got %r" % (name,))
+    path = os.fsdecode(os.fspath(path))
+    if not os.path.exists(path):
+        raise FileNotFoundError("log_model: no file or folder at %s" % os.path.abspath(path))
+    run = _run.current()
+    if run is None:
+        raise RuntimeError("mlops_workbench: log_model() called after the run ended at exit")
+    run.flush()  # the registry reads the run's metrics from its log
+    return _models.register(run, path, name)
 
 
 def _checked_keys(kind, items):

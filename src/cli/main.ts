@@ -1,6 +1,11 @@
-import { runsList, runsShow } from './runs';
-import { runCommand } from './run';
+import { AuditLog } from '../core/governance/audit';
+import { Project } from '../core/project';
 import { Tracking } from '../core/tracking/tracking';
+import { modelsCommand } from './models';
+import { reproduceCommand } from './reproduce';
+import { runCommand } from './run';
+import { runsList, runsShow } from './runs';
+import { snapshotCommand, snapshotsCommand } from './snapshots';
 import { findWorkspaceRoot, MlopsLayout } from '../core/workspace/layout';
 import { USAGE, UsageError } from './usage';
 
@@ -20,12 +25,21 @@ function takeWorkspace(argv: string[]): { root: string; rest: string[] } {
   return { root: value, rest };
 }
 
-async function withTracking(root: string, fn: (t: Tracking) => number): Promise<number> {
+async function withTracking(root: string, fn: (t: Tracking) => number | Promise<number>): Promise<number> {
   const tracking = await Tracking.open(root, { waitMs: 2000, onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
   try {
-    return fn(tracking);
+    return await fn(tracking);
   } finally {
     tracking.close();
+  }
+}
+
+async function withProject(root: string, fn: (p: Project) => Promise<number>): Promise<number> {
+  const project = await Project.open(root, { waitMs: 2000, onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
+  try {
+    return await fn(project);
+  } finally {
+    project.close();
   }
 }
 
@@ -48,12 +62,30 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'show') return withTracking(root, (t) => runsShow(t, args));
       throw new UsageError(`Unknown "runs ${sub ?? ''}": use "runs list" or "runs show <run-id>".`);
     case 'reindex':
-      return withTracking(root, (t) => {
+      return withTracking(root, async (t) => {
         if (t.readOnly) throw new Error('Another process holds the tracking index; close VS Code (or the other mlops command) and try again.');
-        const result = t.reindex();
+        const result = await t.reindex();
         process.stdout.write(`Reindexed ${t.listRuns().length} runs (${result.lines} log lines).\n`);
         return 0;
       });
+    case 'snapshot':
+      return withProject(root, (p) => snapshotCommand(p, rest.slice(1)));
+    case 'snapshots':
+      return withProject(root, (p) => snapshotsCommand(p, sub, args));
+    case 'models':
+      return withProject(root, (p) => modelsCommand(p, sub, args));
+    case 'reproduce':
+      return withProject(root, (p) => reproduceCommand(p, rest.slice(1)));
+    case 'audit': {
+      if (sub !== 'verify') throw new UsageError('Use: mlops audit verify');
+      const verdict = new AuditLog(new MlopsLayout(root)).verify();
+      if (verdict.ok) {
+        process.stdout.write(`Audit trail intact: ${verdict.count} entries.\n`);
+        return 0;
+      }
+      process.stderr.write(`Audit trail broken: ${verdict.message}\n`);
+      return 1;
+    }
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }

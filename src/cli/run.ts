@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { Project } from '../core/project';
 import { launchTrackedRun } from '../core/tracking/launcher';
+import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { UsageError } from './usage';
 
@@ -14,7 +16,9 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
   });
   const [command, ...args] = argv.slice(dash + 1);
   layout.ensure();
+  const inputs = readProjectConfig(layout.root).data.length ? await snapshotInputs(layout.root) : [];
   const run = launchTrackedRun({
+    inputs,
     layout,
     command,
     args,
@@ -34,4 +38,14 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
   if (outcome.error) process.stderr.write(`mlops: ${outcome.error}\n`);
   process.stderr.write(`mlops: run ${run.runId} ${outcome.status}\n`);
   return outcome.exitCode ?? 1;
+}
+
+/** Snapshots mlops.yaml's data paths, holding the engine only for that (the run may last for hours). */
+async function snapshotInputs(root: string) {
+  const project = await Project.open(root, { onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
+  try {
+    return await project.snapshotInputs();
+  } finally {
+    project.close();
+  }
 }

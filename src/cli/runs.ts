@@ -7,7 +7,7 @@ import { UsageError } from './usage';
 
 export function runsList(tracking: Tracking, argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, experiment: { type: 'string' } }, strict: true });
-  const runs = tracking.listRuns(values.experiment);
+  const runs = tracking.listRuns({ experiment: values.experiment });
   if (values.json) {
     printJson(runs.map(runJson));
     return 0;

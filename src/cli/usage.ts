@@ -9,6 +9,17 @@ Usage:
   mlops runs show <run-id> [--json]                     params, latest metrics, artifacts, capture
   mlops reindex                                         rebuild .mlops/tracking.db from the event logs
 
+  mlops snapshot [paths…] -m MSG                        snapshot data/model paths (default: mlops.yaml's)
+  mlops snapshots list|show ID|diff A B [--json]        list, inspect and compare snapshots
+  mlops snapshots restore ID [--to DIR] [--yes]         restore (in place asks for --yes before overwriting)
+  mlops snapshots tag ID NAME | push URL | fetch URL    name a snapshot; share through a git remote
+  mlops models list [--json]                            registered models, versions and aliases
+  mlops models register PATH --name N [--run R [--artifact]]
+  mlops models alias N ALIAS VERSION | delete N VERSION
+  mlops models card N VERSION | lineage N VERSION [--json]
+  mlops reproduce RUN [--json]                          re-run a run from its code commit and data snapshots
+  mlops audit verify                                    check the audit trail; non-zero exit names the first bad entry
+
 Options:
   --workspace DIR   the project folder (default: the nearest folder upwards with .mlops/ or mlops.yaml)
   --help, -h        this text

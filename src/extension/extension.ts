@@ -1,6 +1,9 @@
 import * as vscode from 'vscode';
+import { DataCommands } from './dataCommands';
+import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
 import { RunCommands } from './runCommands';
 import { RunsTreeProvider, type RunsNode } from './runsTree';
+import { SNAPSHOT_SCHEME, SnapshotContentProvider } from './snapshotContent';
 import { RunStatusBar } from './statusBar';
 import { TrackingService } from './trackingService';
 
@@ -9,6 +12,8 @@ export interface MlopsApi {
   service: TrackingService;
   tree: RunsTreeProvider;
   commands: RunCommands;
+  dataTree: DataModelsTreeProvider;
+  dataCommands: DataCommands;
 }
 
 /**
@@ -27,12 +32,23 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   const tree = new RunsTreeProvider(service);
   const view = vscode.window.createTreeView<RunsNode>('mlops.runs', { treeDataProvider: tree, showCollapseAll: true });
   const commands = new RunCommands(service, tree, view);
-  context.subscriptions.push(log, service, tree, view, new RunStatusBar(service), ...commands.register());
+  const dataTree = new DataModelsTreeProvider(service);
+  const dataView = vscode.window.createTreeView<DataNode>('mlops.dataModels', { treeDataProvider: dataTree, showCollapseAll: true });
+  const dataCommands = new DataCommands(service, dataTree, context.workspaceState);
+  // Snapshots and models also change from the CLI and from log_model inside runs.
+  const registryWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '.mlops/{registry.jsonl,snapshots.git/refs/**}'));
+  const refreshData = () => dataTree.refresh();
+  context.subscriptions.push(
+    log, service, tree, view, new RunStatusBar(service), ...commands.register(),
+    dataTree, dataView, ...dataCommands.register(),
+    vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotContentProvider(service)),
+    registryWatcher, registryWatcher.onDidChange(refreshData), registryWatcher.onDidCreate(refreshData), registryWatcher.onDidDelete(refreshData),
+  );
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands };
+  return { service, tree, commands, dataTree, dataCommands };
 }
 
 export function deactivate(): void {

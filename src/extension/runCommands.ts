@@ -56,7 +56,7 @@ export class RunCommands {
     const name = path.basename(target.fsPath, '.py');
     const term = showRunTerminal(name);
     term.write(`[MLOps] ${python} ${target.fsPath}\n`);
-    const run = this.service.launch({
+    const run = await this.service.launch({
       command: python,
       args: [target.fsPath],
       cwd: this.service.root,

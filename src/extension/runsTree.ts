@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { ModelVersion } from '../core/registry/registry';
 import type { MetricSummary, RunDetail, RunSummary } from '../core/tracking/store';
 import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
 import type { TrackingService } from './trackingService';
@@ -11,9 +12,9 @@ export type RunsNode =
   | { kind: 'section'; runId: string; section: Section; count: number }
   | { kind: 'entry'; runId: string; section: Section; label: string; description: string; tooltip?: string; file?: string };
 
-type Section = 'params' | 'metrics' | 'tags' | 'artifacts';
+type Section = 'params' | 'metrics' | 'tags' | 'artifacts' | 'inputs' | 'models';
 
-const SECTION_TITLES: Record<Section, string> = { params: 'Params', metrics: 'Metrics', tags: 'Tags', artifacts: 'Artifacts' };
+const SECTION_TITLES: Record<Section, string> = { params: 'Params', metrics: 'Metrics', tags: 'Tags', artifacts: 'Artifacts', inputs: 'Data Snapshots', models: 'Registered Models' };
 
 const STATUS_ICONS: Record<string, vscode.ThemeIcon> = {
   RUNNING: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
@@ -95,7 +96,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       return tracking.listExperiments().filter((e) => e.runCount > 0).map((e) => ({ kind: 'experiment', name: e.name, runCount: e.runCount }));
     }
     if (node.kind === 'experiment') {
-      const runs = tracking.listRuns(node.name);
+      const runs = tracking.listRuns({ experiment: node.name });
       const metrics = tracking.metricsOf(runs.map((r) => r.id));
       const keyName = vscode.workspace.getConfiguration('mlops').get<string>('runs.keyMetric', '');
       return runs.map((run) => {
@@ -107,11 +108,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     }
     if (node.kind === 'run') {
       const detail = tracking.getRun(node.run.id);
-      return detail ? sections(detail) : [];
+      return detail ? sections(detail, this.service.modelsOfRun(detail.id)) : [];
     }
     if (node.kind === 'section') {
       const detail = tracking.getRun(node.runId);
-      return detail ? entries(detail, node.section, tracking.layout.artifactsDir(node.runId)) : [];
+      return detail ? entries(detail, node.section, tracking.layout.artifactsDir(node.runId), this.service.modelsOfRun(detail.id)) : [];
     }
     return [];
   }
@@ -137,17 +138,19 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 }
 
-function sections(run: RunDetail): RunsNode[] {
+function sections(run: RunDetail, models: ModelVersion[]): RunsNode[] {
   const counts: Record<Section, number> = {
     params: Object.keys(run.params).length,
     metrics: run.metrics.length,
     tags: Object.keys(run.tags).length,
     artifacts: run.artifacts.length,
+    inputs: run.inputs.length,
+    models: models.length,
   };
   return (Object.keys(counts) as Section[]).filter((s) => counts[s] > 0).map((section) => ({ kind: 'section', runId: run.id, section, count: counts[section] }));
 }
 
-function entries(run: RunDetail, section: Section, artifactsDir: string): RunsNode[] {
+function entries(run: RunDetail, section: Section, artifactsDir: string, models: ModelVersion[]): RunsNode[] {
   const entry = (label: string, description: string, extra: Partial<RunsNode & { kind: 'entry' }> = {}): RunsNode =>
     ({ kind: 'entry', runId: run.id, section, label, description, ...extra });
   switch (section) {
@@ -159,6 +162,10 @@ function entries(run: RunDetail, section: Section, artifactsDir: string): RunsNo
       return run.metrics.map((m) => entry(m.key, formatNumber(m.latest), {
         tooltip: `${m.key}\nlatest ${formatNumber(m.latest)} at step ${m.step}\nmin ${formatNumber(m.min)} · max ${formatNumber(m.max)}\n${m.count} point${m.count === 1 ? '' : 's'}`,
       }));
+    case 'inputs':
+      return run.inputs.map((i) => entry(i.snapshot.slice(0, 10), i.paths.join(', '), { tooltip: `Data snapshot ${i.snapshot}\n${i.paths.join('\n')}` }));
+    case 'models':
+      return models.map((v) => entry(`${v.model} v${v.version}`, v.format.framework, { tooltip: `${v.path}\nsnapshot ${v.snapshot}` }));
     case 'artifacts':
       return run.artifacts.map((a) => entry(a.path, formatBytes(a.size), { file: path.join(artifactsDir, a.path), tooltip: `${a.path}\n${a.size} bytes\nsha256 ${a.sha256}` }));
   }

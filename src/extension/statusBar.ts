@@ -16,7 +16,7 @@ export class RunStatusBar implements vscode.Disposable {
 
   private update(): void {
     const tracking = this.service.current;
-    const active = tracking?.listRuns().filter((r) => r.status === 'RUNNING') ?? [];
+    const active = tracking?.listRuns({ status: 'RUNNING' }) ?? [];
     if (!tracking || active.length === 0) {
       this.item.hide();
       return;

@@ -1,11 +1,14 @@
 import * as vscode from 'vscode';
-import { launchTrackedRun, type LaunchOptions, type RunOutcome, type TrackedProcess } from '../core/tracking/launcher';
-import { Tracking } from '../core/tracking/tracking';
+import { Project } from '../core/project';
+import type { ModelVersion } from '../core/registry/registry';
+import type { LaunchOptions, RunOutcome, TrackedProcess } from '../core/tracking/launcher';
+import type { Tracking } from '../core/tracking/tracking';
 
 const SAVE_DELAY_MS = 2000;
 
 /**
- * The extension's handle on the workspace's tracking engine: opens it after
+ * The extension's handle on the workspace's engine (tracking, snapshots,
+ * registry, audit): opens it after
  * activation (so activation stays fast), keeps the index fresh from the event
  * logs (file watcher, plus polling while runs are active), saves it, and tracks
  * the processes this window launched.
@@ -16,6 +19,7 @@ export class TrackingService implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   readonly ready: Promise<Tracking>;
   private tracking: Tracking | undefined;
+  private opened: Project | undefined;
   private readonly launched = new Map<string, TrackedProcess>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private poll: NodeJS.Timeout | undefined;
@@ -34,12 +38,14 @@ export class TrackingService implements vscode.Disposable {
   }
 
   private async open(): Promise<Tracking> {
-    const tracking = await Tracking.open(this.root, { onMessage: (m) => this.message(m) });
+    const project = await Project.open(this.root, { onMessage: (m) => this.message(m) });
     if (this.disposed) {
-      tracking.close();
+      project.close();
       throw new Error('The MLOps extension was deactivated.');
     }
-    this.tracking = tracking;
+    this.opened = project;
+    this.tracking = project.tracking;
+    const tracking = project.tracking;
     this.restartPolling();
     this.changed.fire();
     return tracking;
@@ -56,12 +62,19 @@ export class TrackingService implements vscode.Disposable {
     return this.tracking;
   }
 
-  isLaunchedHere(runId: string): boolean {
-    return this.launched.has(runId);
+  /** Model versions a run produced (empty until the engine is open). */
+  modelsOfRun(runId: string): ModelVersion[] {
+    return this.opened?.registry.versionsOfRun(runId) ?? [];
+  }
+
+  /** Snapshots, registry and audit, once opened. */
+  async project(): Promise<Project> {
+    await this.ready;
+    return this.opened!;
   }
 
   hasActiveRuns(): boolean {
-    return !!this.tracking?.listRuns().some((r) => r.status === 'RUNNING');
+    return !!this.tracking?.listRuns({ status: 'RUNNING' }).length;
   }
 
   queueRefresh(): void {
@@ -86,17 +99,21 @@ export class TrackingService implements vscode.Disposable {
     }
   }
 
-  /** Starts a tracked process; resolves when its run folder exists. */
-  launch(options: Omit<LaunchOptions, 'layout'>): TrackedProcess {
-    if (!this.tracking) throw new Error('The tracking store is still opening; try again in a moment.');
-    const run = launchTrackedRun({ ...options, layout: this.tracking.layout });
+  /** Starts a tracked process (its data inputs snapshotted first). */
+  async launch(options: Omit<LaunchOptions, 'layout'>): Promise<TrackedProcess> {
+    const project = await this.project();
+    const run = await project.launch(options);
+    this.track(run);
+    return run;
+  }
+
+  private track(run: TrackedProcess): void {
     this.launched.set(run.runId, run);
     void run.finished.then(() => {
       this.launched.delete(run.runId);
       this.refresh();
     });
     this.refresh();
-    return run;
   }
 
   /** Stops a run this window launched; undefined when it was not launched here. */

@@ -160,7 +160,7 @@ describe('ingest of run event logs', () => {
     const t = await open(layout.root);
     t.renameRun(id, '  baseline  ');
     assert.equal(t.getRun(id)!.name, 'baseline');
-    t.reindex();
+    await t.reindex();
     assert.equal(t.getRun(id)!.name, 'baseline');
     assert.throws(() => t.renameRun(id, '   '), /cannot be empty/);
     t.close();

@@ -5,6 +5,10 @@ export const MAX_KEY_LENGTH = 250;
 
 export type RunStatus = 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
 export type RunSource = 'script' | 'command' | 'python' | 'notebook' | 'mlflow';
+/** `deleted`: soft-deleted through the MLflow endpoint, restorable; the log and artifacts are kept. */
+export type RunLifecycle = 'active' | 'deleted';
+/** How a notebook cell execution ended: `unknown` when the kernel did not say (an interrupted execution). */
+export type CellStatus = 'ok' | 'error' | 'unknown';
 /** NaN and ±Infinity travel as strings because JSON has no literal for them. */
 export type MetricValueJson = number | 'NaN' | 'Infinity' | '-Infinity';
 
@@ -45,16 +49,29 @@ export interface TagEvent extends Base { type: 'tag'; key: string; value: string
 export interface ArtifactEvent extends Base { type: 'artifact'; path: string; size: number; sha256: string }
 export interface StatusEvent extends Base { type: 'status'; status: RunStatus }
 export interface RenameEvent extends Base { type: 'rename'; name: string }
+/** A tag was removed (MLflow's delete-tag). */
+export interface TagDeleteEvent extends Base { type: 'tag_delete'; key: string }
+/** An artifact file was removed (MLflow's artifact delete); `path` as in `artifact`, one file per event. */
+export interface ArtifactDeleteEvent extends Base { type: 'artifact_delete'; path: string }
+/** The run was soft-deleted or restored (MLflow's delete/restore run); runs start `active`. */
+export interface LifecycleEvent extends Base { type: 'lifecycle'; stage: RunLifecycle }
+export interface InputEvent extends Base { type: 'input'; snapshot: string; paths: string[] }
 export interface RunEndEvent extends Base { type: 'run_end'; status: RunStatus; exit_code: number | null }
+/** One execution of a notebook cell (docs/event-log.md); `index` is the cell's 0-based position in the notebook. */
+export interface CellEvent extends Base {
+  type: 'cell'; index: number; execution_count?: number | null; duration_ms?: number | null; status: CellStatus; error?: string;
+}
 
 export type RunEvent =
-  | RunStartEvent | CaptureEvent | ParamEvent | MetricEvent | TagEvent
-  | ArtifactEvent | StatusEvent | RenameEvent | RunEndEvent;
+  | RunStartEvent | CaptureEvent | ParamEvent | MetricEvent | TagEvent | TagDeleteEvent
+  | ArtifactDeleteEvent | LifecycleEvent
+  | ArtifactEvent | StatusEvent | RenameEvent | InputEvent | RunEndEvent | CellEvent;
 
 /** Distributes Omit over the union so each event keeps its own fields. */
 export type NewRunEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'time'> & { time?: number } : never) : never;
 
 const STATUSES = new Set<string>(['RUNNING', 'FINISHED', 'FAILED', 'KILLED']);
+const CELL_STATUSES = new Set<string>(['ok', 'error', 'unknown']);
 
 export function encodeMetricValue(value: number): MetricValueJson {
   if (Number.isNaN(value)) return 'NaN';
@@ -78,8 +95,9 @@ function isKey(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0 && v.length <= MAX_KEY_LENGTH;
 }
 
-function need(ok: boolean, what: string): void {
-  if (!ok) throw new EventShapeError(what);
+/** The message is built only on failure: this runs for every line of every log. */
+function need(ok: boolean, what: string | (() => string)): void {
+  if (!ok) throw new EventShapeError(typeof what === 'string' ? what : what());
 }
 
 /**
@@ -90,7 +108,7 @@ export function validateEvent(obj: unknown): RunEvent | undefined {
   need(typeof obj === 'object' && obj !== null && !Array.isArray(obj), 'not a JSON object');
   const e = obj as Record<string, unknown>;
   need(typeof e.type === 'string', 'no "type" field');
-  need(typeof e.time === 'number' && Number.isFinite(e.time), `"${String(e.type)}" event has no numeric "time"`);
+  need(typeof e.time === 'number' && Number.isFinite(e.time), () => `"${String(e.type)}" event has no numeric "time"`);
   switch (e.type) {
     case 'run_start':
       need(typeof e.run_id === 'string', 'run_start without "run_id"');
@@ -102,26 +120,46 @@ export function validateEvent(obj: unknown): RunEvent | undefined {
       return e as unknown as CaptureEvent;
     case 'param':
     case 'tag':
-      need(isKey(e.key), `${e.type} key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
-      need(typeof e.value === 'string', `${e.type} "${String(e.key)}" value is not a string`);
+      need(isKey(e.key), () => `${e.type} key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
+      need(typeof e.value === 'string', () => `${e.type} "${String(e.key)}" value is not a string`);
       return e as unknown as ParamEvent | TagEvent;
     case 'metric':
-      need(isKey(e.key), `metric key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
-      need(decodeMetricValue(e.value) !== undefined, `metric "${String(e.key)}" value ${JSON.stringify(e.value)} is not a number`);
-      need(e.step === undefined || Number.isSafeInteger(e.step), `metric "${String(e.key)}" step is not an integer`);
+      need(isKey(e.key), () => `metric key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
+      need(decodeMetricValue(e.value) !== undefined, () => `metric "${String(e.key)}" value ${JSON.stringify(e.value)} is not a number`);
+      need(e.step === undefined || Number.isSafeInteger(e.step), () => `metric "${String(e.key)}" step is not an integer`);
       return e as unknown as MetricEvent;
     case 'artifact':
       need(typeof e.path === 'string' && e.path.length > 0, 'artifact without "path"');
-      need(typeof e.size === 'number' && typeof e.sha256 === 'string', `artifact "${String(e.path)}" lacks size or sha256`);
+      need(typeof e.size === 'number' && typeof e.sha256 === 'string', () => `artifact "${String(e.path)}" lacks size or sha256`);
       return e as unknown as ArtifactEvent;
     case 'status':
-      need(STATUSES.has(e.status as string), `unknown status ${JSON.stringify(e.status)}`);
+      need(STATUSES.has(e.status as string), () => `unknown status ${JSON.stringify(e.status)}`);
       return e as unknown as StatusEvent;
     case 'rename':
       need(typeof e.name === 'string' && e.name.length > 0, 'rename without a "name"');
       return e as unknown as RenameEvent;
+    case 'input':
+      need(typeof e.snapshot === 'string' && /^[0-9a-f]{40}$/.test(e.snapshot), 'input without a 40-hex "snapshot" id');
+      need(Array.isArray(e.paths) && e.paths.every((p) => typeof p === 'string'), () => `input ${String(e.snapshot)} "paths" is not a list of paths`);
+      return e as unknown as InputEvent;
+    case 'cell':
+      need(Number.isSafeInteger(e.index) && (e.index as number) >= 0, 'cell without a non-negative integer "index"');
+      need(CELL_STATUSES.has(e.status as string), () => `cell ${String(e.index)} has unknown status ${JSON.stringify(e.status)}`);
+      need(e.execution_count === undefined || e.execution_count === null || Number.isSafeInteger(e.execution_count), () => `cell ${String(e.index)} "execution_count" is not an integer`);
+      need(e.duration_ms === undefined || e.duration_ms === null || (typeof e.duration_ms === 'number' && e.duration_ms >= 0), () => `cell ${String(e.index)} "duration_ms" is not a non-negative number`);
+      need(e.error === undefined || typeof e.error === 'string', () => `cell ${String(e.index)} "error" is not a string`);
+      return e as unknown as CellEvent;
+    case 'tag_delete':
+      need(isKey(e.key), () => `tag_delete key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
+      return e as unknown as TagDeleteEvent;
+    case 'artifact_delete':
+      need(typeof e.path === 'string' && e.path.length > 0, 'artifact_delete without "path"');
+      return e as unknown as ArtifactDeleteEvent;
+    case 'lifecycle':
+      need(e.stage === 'active' || e.stage === 'deleted', () => `lifecycle with unknown stage ${JSON.stringify(e.stage)}`);
+      return e as unknown as LifecycleEvent;
     case 'run_end':
-      need(STATUSES.has(e.status as string), `run_end with unknown status ${JSON.stringify(e.status)}`);
+      need(STATUSES.has(e.status as string), () => `run_end with unknown status ${JSON.stringify(e.status)}`);
       need(e.exit_code === undefined || e.exit_code === null || Number.isInteger(e.exit_code), 'run_end "exit_code" is not an integer');
       return e as unknown as RunEndEvent;
     default:

@@ -2,12 +2,14 @@ import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MlopsLayout } from '../workspace/layout';
-import { decodeMetricValue, EventShapeError, validateEvent, type Capture, type RunEvent, type RunSource, type RunStatus } from './events';
+import { decodeMetricValue, EventShapeError, validateEvent, type Capture, type CellEvent, type RunEvent, type RunLifecycle, type RunSource, type RunStatus } from './events';
 import { HistoryAppender, historyFileName, trimHistory } from './metricHistory';
-import type { TrackingStore } from './store';
+import type { RunCursor, TrackingStore } from './store';
 
 /** Params longer than this are cut in the index (the whole value stays in the event log). */
 export const MAX_INDEXED_PARAM_CHARS = 64 * 1024;
+/** A cell's error is cut to this in the index (the event log keeps it whole). */
+const MAX_INDEXED_CELL_ERROR_CHARS = 4096;
 const CHUNK_BYTES = 8 * 1024 * 1024;
 const WARNINGS_PER_FILE = 20;
 
@@ -22,14 +24,21 @@ export interface IngestResult {
   warnings: IngestWarning[];
 }
 
+function emptyResult(): IngestResult {
+  return { changed: [], removed: [], lines: 0, warnings: [] };
+}
+
 interface MetricAgg { latest: number; step: number; time: number; min: number | null; max: number | null; count: number }
 
 /** What one ingest pass learned about one run, written to the store in one go. */
 class RunBatch {
-  fields: { name?: string; experiment?: string; source?: RunSource; start_time?: number; status?: RunStatus; end_time?: number; exit_code?: number | null; capture?: Capture } = {};
+  fields: { name?: string; experiment?: string; source?: RunSource; start_time?: number; status?: RunStatus; end_time?: number; exit_code?: number | null; capture?: Capture; lifecycle?: RunLifecycle } = {};
   params = new Map<string, string>();
-  tags = new Map<string, string>();
-  artifacts = new Map<string, { size: number; sha256: string }>();
+  /** A null value: the tag (artifact file) was deleted by the last event of this batch about it. */
+  tags = new Map<string, string | null>();
+  artifacts = new Map<string, { size: number; sha256: string } | null>();
+  inputs = new Map<string, string[]>();
+  cells: CellEvent[] = [];
   metrics = new Map<string, MetricAgg>();
   history = new HistoryAppender();
   historyFiles = new Map<string, string>();
@@ -43,6 +52,8 @@ class RunBatch {
  */
 export class Ingestor {
   private readonly verified = new Set<string>();
+  /** Where each known run's log was read up to, loaded once per pass. */
+  private cursors = new Map<string, RunCursor>();
 
   constructor(
     private readonly store: TrackingStore,
@@ -51,25 +62,41 @@ export class Ingestor {
   ) {}
 
   ingest(onlyRuns?: string[]): IngestResult {
-    const result: IngestResult = { changed: [], removed: [], lines: 0, warnings: [] };
+    const result = emptyResult();
+    for (const _ of this.steps(result, onlyRuns));
+    return result;
+  }
+
+  /** The same pass, yielding to the event loop between chunks so a large rebuild never freezes the caller. */
+  async ingestAsync(onlyRuns?: string[]): Promise<IngestResult> {
+    const result = emptyResult();
+    for (const _ of this.steps(result, onlyRuns)) await new Promise((resolve) => setImmediate(resolve));
+    return result;
+  }
+
+  /** One ingest pass as steps of bounded work: one chunk of one log each. */
+  private *steps(result: IngestResult, onlyRuns?: string[]): Generator<void> {
+    this.cursors = new Map(this.store.rows('SELECT id, log_offset, log_line FROM runs').map((r) => [
+      r.id as string, { offset: r.log_offset as number, line: r.log_line as number },
+    ]));
     const onDisk = this.runFolders();
     if (!onlyRuns) {
       const present = new Set(onDisk);
-      for (const id of this.store.knownRunIds()) {
+      for (const id of [...this.cursors.keys()]) {
         if (present.has(id)) continue;
         this.forgetRun(id);
         result.removed.push(id);
       }
     }
     for (const id of onlyRuns ?? onDisk) {
-      if (this.ingestRun(id, result)) result.changed.push(id);
+      if (yield* this.ingestRun(id, result)) result.changed.push(id);
     }
-    return result;
   }
 
   /** Drops a run's rows and history so the next ingest reads its log from the start. */
   forgetRun(runId: string): void {
     this.store.deleteRun(runId);
+    this.cursors.delete(runId);
     this.verified.delete(runId);
     if (this.persistHistory) fs.rmSync(this.layout.runHistoryDir(runId), { recursive: true, force: true });
   }
@@ -82,7 +109,8 @@ export class Ingestor {
     }
   }
 
-  private ingestRun(runId: string, result: IngestResult): boolean {
+  /** Reads a run's new complete lines chunk by chunk, writing each chunk's summaries and points before the next. */
+  private *ingestRun(runId: string, result: IngestResult): Generator<void, boolean> {
     const file = this.layout.eventsFile(runId);
     let size: number;
     try {
@@ -90,7 +118,7 @@ export class Ingestor {
     } catch {
       return false;
     }
-    let cursor = this.store.cursor(runId);
+    let cursor = this.cursors.get(runId);
     let rebuilt = false;
     if (cursor && (size < cursor.offset || !this.historyIsWhole(runId))) {
       // The log shrank (replaced) or a history file is missing: read the run again from the start.
@@ -98,15 +126,74 @@ export class Ingestor {
       cursor = undefined;
       rebuilt = true;
     }
-    cursor ??= { offset: 0, line: 0 };
-    if (size === cursor.offset) return rebuilt;
+    let { offset, line } = cursor ?? { offset: 0, line: 0 };
+    if (size === offset) return rebuilt;
 
-    const batch = new RunBatch();
-    const end = this.readLines(file, cursor, batch, result);
-    this.store.transaction(() => this.write(runId, batch, end));
-    if (this.persistHistory) batch.history.flush(batch.historyFiles);
+    let warned = 0;
+    const warn = (lineNo: number, message: string): void => {
+      warned++;
+      if (warned <= WARNINGS_PER_FILE) result.warnings.push({ file, line: lineNo, message });
+    };
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      let carry = Buffer.alloc(0);
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, CHUNK_BYTES, offset + carry.length);
+        if (n === 0) break;
+        const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+        const lastNl = data.lastIndexOf(10);
+        if (lastNl < 0) {
+          carry = Buffer.from(data);
+          continue;
+        }
+        const complete = data.subarray(0, lastNl + 1);
+        const batch = new RunBatch();
+        for (const text of splitLines(complete, line, warn)) {
+          line++;
+          result.lines++;
+          this.applyLine(text, line, batch, warn);
+        }
+        offset += complete.length;
+        carry = Buffer.from(data.subarray(lastNl + 1));
+        this.commit(runId, batch, { offset, line });
+        yield;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (warned > WARNINGS_PER_FILE) {
+      result.warnings.push({ file, line, message: `${warned - WARNINGS_PER_FILE} more unreadable lines skipped` });
+    }
     this.verified.add(runId);
     return true;
+  }
+
+  /**
+   * Indexes lines this process has just appended to a run's log, from the events it wrote,
+   * without reading them back (the MLflow endpoint's write path), through the same `apply` as
+   * a read. Only when the index had read the log exactly up to `from`, where those lines begin,
+   * and the run was already read in this process; otherwise returns false, and a normal ingest
+   * reads them.
+   */
+  applyAppended(runId: string, events: RunEvent[], from: number, to: number): boolean {
+    if (this.persistHistory && !this.verified.has(runId)) return false;
+    const row = this.store.rows('SELECT log_offset, log_line FROM runs WHERE id = ?', [runId])[0];
+    if (!row || row.log_offset !== from) return false;
+    const line = row.log_line as number;
+    this.cursors.set(runId, { offset: from, line });
+    const batch = new RunBatch();
+    const ignore = (): void => undefined;
+    events.forEach((e, i) => this.apply(e, line + i + 1, batch, ignore));
+    this.commit(runId, batch, { offset: to, line: line + events.length });
+    return true;
+  }
+
+  /** Writes one chunk's summaries (a transaction) and points; memory stays bounded by the chunk size. */
+  private commit(runId: string, batch: RunBatch, end: RunCursor): void {
+    this.store.transaction(() => this.write(runId, batch, end));
+    this.cursors.set(runId, end);
+    if (this.persistHistory) batch.history.flush(batch.historyFiles);
   }
 
   /** Once per process and run: history files must hold exactly the points the saved index counts. */
@@ -118,45 +205,6 @@ export class Ingestor {
     }
     this.verified.add(runId);
     return true;
-  }
-
-  private readLines(file: string, start: { offset: number; line: number }, batch: RunBatch, result: IngestResult): { offset: number; line: number } {
-    const fd = fs.openSync(file, 'r');
-    let offset = start.offset;
-    let line = start.line;
-    let carry = Buffer.alloc(0);
-    let warned = 0;
-    const warn = (lineNo: number, message: string): void => {
-      warned++;
-      if (warned <= WARNINGS_PER_FILE) result.warnings.push({ file, line: lineNo, message });
-    };
-    try {
-      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, CHUNK_BYTES, offset + carry.length);
-        if (n === 0) break;
-        const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
-        const lastNl = data.lastIndexOf(10);
-        if (lastNl < 0) {
-          carry = Buffer.from(data);
-          continue;
-        }
-        const complete = data.subarray(0, lastNl + 1);
-        for (const text of splitLines(complete, line, warn)) {
-          line++;
-          result.lines++;
-          this.applyLine(text, line, batch, warn);
-        }
-        offset += complete.length;
-        carry = Buffer.from(data.subarray(lastNl + 1));
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (warned > WARNINGS_PER_FILE) {
-      result.warnings.push({ file, line, message: `${warned - WARNINGS_PER_FILE} more unreadable lines skipped` });
-    }
-    return { offset, line };
   }
 
   private applyLine(text: string, lineNo: number, batch: RunBatch, warn: (line: number, message: string) => void): void {
@@ -197,11 +245,26 @@ export class Ingestor {
       case 'tag':
         batch.tags.set(e.key, e.value);
         break;
+      case 'tag_delete':
+        batch.tags.set(e.key, null);
+        break;
+      case 'artifact_delete':
+        batch.artifacts.set(e.path, null);
+        break;
+      case 'lifecycle':
+        f.lifecycle = e.stage;
+        break;
       case 'artifact':
         batch.artifacts.set(e.path, { size: e.size, sha256: e.sha256 });
         break;
       case 'metric':
         this.addPoint(batch, e.key, e.step ?? 0, e.time, decodeMetricValue(e.value) as number);
+        break;
+      case 'input':
+        batch.inputs.set(e.snapshot, e.paths);
+        break;
+      case 'cell':
+        batch.cells.push(e);
         break;
       case 'status':
         f.status = e.status;
@@ -230,10 +293,10 @@ export class Ingestor {
   }
 
   /** Merges the batch into the store's rows (inside a transaction). */
-  private write(runId: string, batch: RunBatch, end: { offset: number; line: number }): void {
+  private write(runId: string, batch: RunBatch, end: RunCursor): void {
     const { store } = this;
     const f = batch.fields;
-    if (!store.cursor(runId)) {
+    if (!this.cursors.has(runId)) {
       store.db.run(
         "INSERT INTO runs (id, name, experiment_id, status, source, log_offset, log_line) VALUES (?, ?, 0, 'RUNNING', 'python', 0, 0)",
         [runId, runId.slice(0, 8)],
@@ -251,14 +314,25 @@ export class Ingestor {
     set('source', f.source);
     set('start_time', f.start_time);
     set('status', f.status);
+    set('lifecycle', f.lifecycle);
     set('end_time', f.end_time);
     if ('exit_code' in f) set('exit_code', f.exit_code ?? null);
     if (f.capture) set('capture', JSON.stringify(f.capture));
     store.db.run(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`, [...values, runId]);
 
     for (const [key, value] of batch.params) store.db.run('INSERT OR REPLACE INTO params VALUES (?, ?, ?)', [runId, key, value]);
-    for (const [key, value] of batch.tags) store.db.run('INSERT OR REPLACE INTO tags VALUES (?, ?, ?)', [runId, key, value]);
-    for (const [p, a] of batch.artifacts) store.db.run('INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?)', [runId, p, a.size, a.sha256]);
+    for (const [key, value] of batch.tags) {
+      if (value === null) store.db.run('DELETE FROM tags WHERE run_id = ? AND key = ?', [runId, key]);
+      else store.db.run('INSERT OR REPLACE INTO tags VALUES (?, ?, ?)', [runId, key, value]);
+    }
+    for (const [snapshot, paths] of batch.inputs) store.db.run('INSERT OR REPLACE INTO inputs VALUES (?, ?, ?)', [runId, snapshot, JSON.stringify(paths)]);
+    for (const [p, a] of batch.artifacts) {
+      if (a === null) store.db.run('DELETE FROM artifacts WHERE run_id = ? AND path = ?', [runId, p]);
+      else store.db.run('INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?)', [runId, p, a.size, a.sha256]);
+    }
+    for (const c of batch.cells) {
+      store.db.run('INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?)', [runId, c.index, c.execution_count ?? null, c.time, c.duration_ms ?? null, c.status, c.error?.slice(0, MAX_INDEXED_CELL_ERROR_CHARS) ?? null]);
+    }
     if (batch.metrics.size) this.writeMetrics(runId, batch);
   }
 

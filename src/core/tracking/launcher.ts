@@ -7,7 +7,8 @@ import type { MlopsLayout } from '../workspace/layout';
 import { captureEnvironment, isPythonCommand } from './capture';
 import { EVENT_SCHEMA_VERSION, type RunSource, type RunStatus } from './events';
 import { appendEvents, newRunId } from './eventWriter';
-import { findPythonClient } from './pythonClient';
+import { findCli, findPythonClient } from './bundledFiles';
+import type { RunInput } from './store';
 
 export interface LaunchOptions {
   layout: MlopsLayout;
@@ -20,6 +21,10 @@ export interface LaunchOptions {
   /** Extra environment for the child (on top of this process's). */
   env?: NodeJS.ProcessEnv;
   capturePackages?: boolean;
+  /** Data snapshots the run reads (taken by the caller just before launching). */
+  inputs?: RunInput[];
+  /** Tags to set at start, e.g. `reproduces`. */
+  tags?: Record<string, string>;
   /** Called with the child's stdout and stderr as they arrive. */
   onOutput?: (text: string) => void;
 }
@@ -73,7 +78,10 @@ export class TrackedProcess {
     appendEvents(events, [{
       type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: this.runId, name,
       experiment: o.experiment || 'Default', source: o.source,
-    }]);
+    },
+    ...(o.inputs ?? []).map((i) => ({ type: 'input' as const, snapshot: i.snapshot, paths: i.paths })),
+    ...Object.entries(o.tags ?? {}).map(([key, value]) => ({ type: 'tag' as const, key, value })),
+    ]);
 
     const log = fs.createWriteStream(path.join(artifacts, OUTPUT_LOG));
     let spawnError: string | undefined;
@@ -139,6 +147,10 @@ export class TrackedProcess {
       MLOPS_RUN_DIR: this.runDir,
       MLOPS_DIR: o.layout.dir,
       PYTHONPATH: pythonPath,
+      // For the client's log_model, which registers through the CLI. Under desktop
+      // VS Code execPath is Electron, which the client runs with ELECTRON_RUN_AS_NODE.
+      MLOPS_NODE: process.execPath,
+      MLOPS_CLI: cliPathOrEmpty(),
       PYTHONUNBUFFERED: '1', // so output streams live instead of arriving at exit
     };
   }
@@ -152,6 +164,14 @@ export function launchTrackedRun(options: LaunchOptions): TrackedProcess {
 function defaultRunName(command: string, args: string[]): string {
   const script = isPythonCommand(command) ? args.find((a) => !a.startsWith('-')) : undefined;
   return path.basename(script ?? command).replace(/\.py$/, '');
+}
+
+function cliPathOrEmpty(): string {
+  try {
+    return findCli();
+  } catch {
+    return '';
+  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -24,6 +24,7 @@ export interface RunDetailJson extends RunJson {
   metrics: Record<string, MetricJson>;
   tags: Record<string, string>;
   artifacts: { path: string; size: number; sha256: string }[];
+  inputs: { snapshot: string; paths: string[] }[];
   capture: Record<string, unknown>;
 }
 
@@ -41,5 +42,5 @@ export function runDetailJson(d: RunDetail): RunDetailJson {
   for (const m of [...d.metrics].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     metrics[m.key] = { latest: encodeMetricValue(m.latest), step: m.step, min: orNull(m.min), max: orNull(m.max), count: m.count };
   }
-  return { ...runJson(d), params: d.params, metrics, tags: d.tags, artifacts: d.artifacts, capture: d.capture };
+  return { ...runJson(d), params: d.params, metrics, tags: d.tags, artifacts: d.artifacts, inputs: d.inputs, capture: d.capture };
 }

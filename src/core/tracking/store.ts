@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import type { Database, SqlValue } from 'sql.js';
 import { writeFileAtomic } from '../workspace/atomicFile';
-import type { Capture, RunSource, RunStatus } from './events';
+import type { Capture, CellStatus, RunSource, RunStatus } from './events';
 import { loadSqlJs } from './sqlite';
 
 /** Bumped whenever the tables change; an older file is rebuilt from the event logs. */
-export const STORE_SCHEMA = '1';
+export const STORE_SCHEMA = '4';
 
 const SCHEMA_SQL = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -13,17 +13,24 @@ CREATE TABLE experiments (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, cre
 CREATE TABLE runs (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, experiment_id INTEGER NOT NULL, status TEXT NOT NULL,
   source TEXT NOT NULL, start_time INTEGER, end_time INTEGER, exit_code INTEGER, capture TEXT,
-  log_offset INTEGER NOT NULL DEFAULT 0, log_line INTEGER NOT NULL DEFAULT 0);
+  log_offset INTEGER NOT NULL DEFAULT 0, log_line INTEGER NOT NULL DEFAULT 0,
+  lifecycle TEXT NOT NULL DEFAULT 'active');
 CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time);
 CREATE TABLE params (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key));
 CREATE TABLE tags (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key));
 CREATE TABLE artifacts (run_id TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (run_id, path));
+CREATE TABLE inputs (run_id TEXT NOT NULL, snapshot TEXT NOT NULL, paths TEXT NOT NULL, PRIMARY KEY (run_id, snapshot));
 -- One row per (run, metric key): the summary; the points themselves are in the history files.
 -- latest is NULL when the latest value is NaN (SQLite has no NaN); min/max ignore NaN.
 CREATE TABLE metrics (
   run_id TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, latest REAL, latest_step INTEGER NOT NULL,
   latest_time INTEGER NOT NULL, min REAL, max REAL, count INTEGER NOT NULL, history TEXT NOT NULL,
   PRIMARY KEY (run_id, key));
+-- One row per notebook cell execution ("cell" events), in log order (rowid).
+CREATE TABLE cells (
+  run_id TEXT NOT NULL, idx INTEGER NOT NULL, execution_count INTEGER, time INTEGER NOT NULL,
+  duration_ms REAL, status TEXT NOT NULL, error TEXT);
+CREATE INDEX cells_by_run ON cells (run_id);
 INSERT INTO experiments (id, name, created) VALUES (0, 'Default', 0);
 `;
 
@@ -50,17 +57,35 @@ export interface MetricSummary {
 
 export interface ArtifactEntry { path: string; size: number; sha256: string }
 
+/** A data snapshot a run read: taken of the configured data paths when it started. */
+export interface RunInput { snapshot: string; paths: string[] }
+
+/** One execution of a notebook cell; `time` is when it ended. */
+export interface CellExecution {
+  index: number;
+  executionCount: number | null;
+  time: number;
+  durationMs: number | null;
+  status: CellStatus;
+  error: string | null;
+}
+
 export interface RunDetail extends RunSummary {
   params: Record<string, string>;
+  inputs: RunInput[];
   metrics: MetricSummary[];
   tags: Record<string, string>;
   artifacts: ArtifactEntry[];
+  /** Cell executions of a notebook run, in the order they ended (empty for other runs). */
+  cells: CellExecution[];
   capture: Capture;
 }
 
+export interface RunFilter { experiment?: string; status?: RunStatus }
+
 export interface Experiment { id: number; name: string; runCount: number }
 
-/** Where ingest stopped in a run's log, and the history file of each metric. */
+/** Where ingest stopped in a run's log. */
 export interface RunCursor { offset: number; line: number }
 
 type Row = Record<string, SqlValue>;
@@ -102,7 +127,7 @@ export class TrackingStore {
 
   /** Empties every table (for a rebuild) but keeps the file name. */
   clear(): void {
-    this.db.exec('DELETE FROM runs; DELETE FROM params; DELETE FROM tags; DELETE FROM artifacts; DELETE FROM metrics; DELETE FROM experiments WHERE id <> 0;');
+    this.db.exec('DELETE FROM runs; DELETE FROM params; DELETE FROM tags; DELETE FROM artifacts; DELETE FROM metrics; DELETE FROM inputs; DELETE FROM cells; DELETE FROM experiments WHERE id <> 0;');
   }
 
   save(): void {
@@ -143,17 +168,19 @@ export class TrackingStore {
     return this.rows('SELECT last_insert_rowid() AS id')[0].id as number;
   }
 
-  cursor(runId: string): RunCursor | undefined {
-    const row = this.rows('SELECT log_offset, log_line FROM runs WHERE id = ?', [runId])[0];
-    return row ? { offset: row.log_offset as number, line: row.log_line as number } : undefined;
-  }
-
   knownRunIds(): string[] {
     return this.rows('SELECT id FROM runs').map((r) => r.id as string);
   }
 
+  /** Ids and capture of the runs still RUNNING (few), without building their full details. */
+  activeRuns(): { id: string; name: string; capture: Capture }[] {
+    return this.rows("SELECT id, name, capture FROM runs WHERE status = 'RUNNING'").map((r) => ({
+      id: r.id as string, name: r.name as string, capture: r.capture ? (JSON.parse(r.capture as string) as Capture) : {},
+    }));
+  }
+
   deleteRun(runId: string): void {
-    for (const table of ['params', 'tags', 'artifacts', 'metrics']) this.db.run(`DELETE FROM ${table} WHERE run_id = ?`, [runId]);
+    for (const table of ['params', 'tags', 'artifacts', 'metrics', 'inputs', 'cells']) this.db.run(`DELETE FROM ${table} WHERE run_id = ?`, [runId]);
     this.db.run('DELETE FROM runs WHERE id = ?', [runId]);
   }
 
@@ -164,12 +191,22 @@ export class TrackingStore {
     ).map((r) => ({ id: r.id as number, name: r.name as string, runCount: r.n as number }));
   }
 
-  listRuns(experiment?: string): RunSummary[] {
-    const where = experiment === undefined ? '' : 'WHERE e.name = ?';
+  listRuns(filter: RunFilter = {}): RunSummary[] {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.experiment !== undefined) {
+      where.push('e.name = ?');
+      params.push(filter.experiment);
+    }
+    if (filter.status !== undefined) {
+      where.push('r.status = ?');
+      params.push(filter.status);
+    }
     return this.rows(
       `SELECT r.id, r.name, e.name AS experiment, r.status, r.source, r.start_time, r.end_time, r.exit_code
-       FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where} ORDER BY r.start_time DESC, r.id`,
-      experiment === undefined ? [] : [experiment],
+       FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY r.start_time DESC, r.id`,
+      params,
     ).map(toSummary);
   }
 
@@ -183,9 +220,16 @@ export class TrackingStore {
       ...toSummary(row),
       params: keyValues(this.rows('SELECT key, value FROM params WHERE run_id = ? ORDER BY key', [runId])),
       tags: keyValues(this.rows('SELECT key, value FROM tags WHERE run_id = ? ORDER BY key', [runId])),
+      inputs: this.rows('SELECT snapshot, paths FROM inputs WHERE run_id = ? ORDER BY rowid', [runId]).map((r) => ({
+        snapshot: r.snapshot as string, paths: JSON.parse(r.paths as string) as string[],
+      })),
       metrics: this.metricsOf([runId]).get(runId) ?? [],
       artifacts: this.rows('SELECT path, size, sha256 FROM artifacts WHERE run_id = ? ORDER BY path', [runId]).map((r) => ({
         path: r.path as string, size: r.size as number, sha256: r.sha256 as string,
+      })),
+      cells: this.rows('SELECT idx, execution_count, time, duration_ms, status, error FROM cells WHERE run_id = ? ORDER BY rowid', [runId]).map((r) => ({
+        index: r.idx as number, executionCount: r.execution_count as number | null, time: r.time as number,
+        durationMs: r.duration_ms as number | null, status: r.status as CellStatus, error: r.error as string | null,
       })),
       capture: row.capture ? (JSON.parse(row.capture as string) as Capture) : {},
     };

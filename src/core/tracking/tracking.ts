@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { SqlValue } from 'sql.js';
 import { MlopsLayout } from '../workspace/layout';
 import { isProcessAlive } from '../workspace/processes';
 import { appendEvents } from './eventWriter';
+import type { RunEvent } from './events';
 import { Ingestor, type IngestResult } from './ingest';
 import { TrackingLock } from './lock';
 import { readHistory, type MetricPoints } from './metricHistory';
-import { TrackingStore, type RunDetail, type RunSummary } from './store';
+import { TrackingStore, type RunDetail, type RunFilter, type RunSummary } from './store';
 
 /** How long a dead run's log must be quiet before it is marked KILLED (its launcher may still be finishing). */
 const ORPHAN_QUIET_MS = 30_000;
@@ -43,8 +45,9 @@ export class Tracking {
     const { store, problem } = await TrackingStore.open(layout.trackingDb);
     const tracking = new Tracking(layout, store, new Ingestor(store, layout, !!lock), lock, onMessage);
     if (!lock) onMessage(`The tracking index is in use by ${TrackingLock.holder(layout.trackingLock) ?? 'another process'}; reading it without saving.`);
-    if (problem) tracking.rebuild(problem);
-    else tracking.refresh();
+    // The first pass may read every log (a fresh clone, a schema change): it yields between chunks.
+    if (problem) await tracking.rebuild(problem);
+    else tracking.report(await tracking.ingestor.ingestAsync());
     return tracking;
   }
 
@@ -55,7 +58,11 @@ export class Tracking {
 
   /** Reads new lines from the event logs (all runs, or only `runIds`). */
   refresh(runIds?: string[]): IngestResult {
-    const result = this.ingestor.ingest(runIds);
+    return this.report(this.ingestor.ingest(runIds));
+  }
+
+  /** Passes on warnings, ends orphaned runs, and notes whether there is anything to save. */
+  private report(result: IngestResult): IngestResult {
     for (const w of result.warnings) this.onMessage(`${w.file}:${w.line}: ${w.message}`);
     const ended = this.endOrphanedRuns();
     if (ended.length) {
@@ -74,9 +81,8 @@ export class Tracking {
   private endOrphanedRuns(): string[] {
     if (!this.lock) return [];
     const ended: string[] = [];
-    for (const run of this.store.listRuns()) {
-      if (run.status !== 'RUNNING') continue;
-      const { capture } = this.store.getRun(run.id)!;
+    for (const run of this.store.activeRuns()) {
+      const { capture } = run;
       if (capture.pid === undefined || capture.host !== os.hostname() || isProcessAlive(capture.pid)) continue;
       const file = this.layout.eventsFile(run.id);
       try {
@@ -92,15 +98,15 @@ export class Tracking {
   }
 
   /** Rebuilds the index from the event logs (`mlops reindex`, or a missing/corrupt tracking.db). */
-  reindex(): IngestResult {
+  reindex(): Promise<IngestResult> {
     return this.rebuild();
   }
 
-  private rebuild(problem?: string): IngestResult {
+  private async rebuild(problem?: string): Promise<IngestResult> {
     this.store.clear();
     if (this.lock) fs.rmSync(this.layout.historyDir, { recursive: true, force: true });
     this.ingestor = new Ingestor(this.store, this.layout, !!this.lock);
-    const result = this.refresh();
+    const result = this.report(await this.ingestor.ingestAsync());
     this.dirty = true;
     const runs = this.store.knownRunIds().length;
     if (problem && !(problem === 'missing' && runs === 0)) {
@@ -127,8 +133,8 @@ export class Tracking {
     return this.store.listExperiments();
   }
 
-  listRuns(experiment?: string): RunSummary[] {
-    return this.store.listRuns(experiment);
+  listRuns(filter?: RunFilter): RunSummary[] {
+    return this.store.listRuns(filter);
   }
 
   getRun(runId: string): RunDetail | undefined {
@@ -137,6 +143,14 @@ export class Tracking {
 
   metricsOf(runIds?: string[]) {
     return this.store.metricsOf(runIds);
+  }
+
+  /**
+   * Read-only SQL over the index (tables in store.ts), for bulk queries the methods here do not
+   * cover (the MLflow endpoint's run search). Callers must not write through it.
+   */
+  query(sql: string, params: SqlValue[] = []): Record<string, SqlValue>[] {
+    return this.store.rows(sql, params);
   }
 
   /** All points of one metric of one run, read from its history file. */
@@ -150,6 +164,19 @@ export class Tracking {
   resolveRunId(idOrPrefix: string): string | undefined {
     const ids = this.store.knownRunIds().filter((id) => id.startsWith(idOrPrefix));
     return ids.length === 1 ? ids[0] : ids.find((id) => id === idOrPrefix);
+  }
+
+  /**
+   * Indexes events this process appended to a run's log as the bytes [from, to), one line each,
+   * without reading them back when nothing else was written to the log in between (else by
+   * reading the log as usual). For a writer of many events in this process: the MLflow endpoint.
+   */
+  indexAppended(runId: string, events: RunEvent[], span: { from: number; to: number }): void {
+    if (this.ingestor.applyAppended(runId, events, span.from, span.to)) {
+      this.dirty = true;
+      return;
+    }
+    this.refresh([runId]);
   }
 
   /** Renames a run by appending to its log (the truth), then reading it back. */

@@ -82,7 +82,8 @@ describe('run tracking', () => {
     assert.strictEqual(runItem.label, 'train');
     assert.match(String(runItem.description), /^loss=0\.0\d+ · /, 'the key metric is in the description');
     const sections = children(mlops, runNode);
-    assert.deepStrictEqual(sections.map((s) => mlops.tree.getTreeItem(s).label), ['Params', 'Metrics', 'Artifacts']);
+    // The quickstart's mlops.yaml names data/, so the run also records its data snapshot.
+    assert.deepStrictEqual(sections.map((s) => mlops.tree.getTreeItem(s).label), ['Params', 'Metrics', 'Artifacts', 'Data Snapshots']);
     const metrics = children(mlops, sections[1]).map((n) => mlops.tree.getTreeItem(n));
     const val = metrics.find((m) => m.label === 'val_accuracy')!;
     assert.match(String(val.description), /^0\.9\d*/);

@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+// Benchmark of the snapshot store against native git on identical data, in the same run:
+// `node bench/snapshots.mjs`.
+//
+//   1. first snapshot of 10,000 × 2 KB files   goal ≤ 1.0× git (`git add -A && git commit` in a
+//                                               fresh repository), ≤ 150 MB peak memory
+//   2. the same snapshot again, nothing changed goal ≤ 0.25 s
+//   3. 1 GiB of new binary (random) data        goal ≤ 0.25× git (`git add -A`), ≤ 200 MB peak memory
+//
+// The store is the compiled CommonJS in out/src/core/snapshots (tsc output; `npm run build` runs
+// first when it is missing, or with --build). Every snapshot runs in a fresh `node` child
+// process (this file with --child), so its peak memory (process.resourceUsage().maxRSS) belongs
+// to the snapshot alone; its time is the child's whole run (node start-up included) as measured
+// here, like git's. Figure 2 is the time of the snapshot() call itself. Data goes to a temporary
+// folder (os.tmpdir(), or $MLOPS_BENCH_DIR) that is deleted at the end; peak disk use ≈ 3.2 GB.
+// A missed goal prints MISSED; the exit code is 0 all the same (a benchmark never fails a build).
+import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mb, median, ms, now, ratio, s } from './lib/stats.mjs';
+
+const self = fileURLToPath(import.meta.url);
+const repo = path.resolve(path.dirname(self), '..');
+const outDir = path.join(repo, 'out');
+const storeModule = path.join(outDir, 'src/core/snapshots/index.js');
+const layoutModule = path.join(outDir, 'src/core/workspace/layout.js');
+const require = createRequire(import.meta.url);
+
+// ---------------------------------------------------------------- child: one snapshot
+if (process.argv[2] === '--child') {
+  const [root, ...paths] = process.argv.slice(3);
+  const t0 = now();
+  const { SnapshotStore } = require(storeModule);
+  const { MlopsLayout } = require(layoutModule);
+  const store = await SnapshotStore.open(new MlopsLayout(root));
+  const t1 = now();
+  const info = await store.snapshot(paths, { message: 'bench' });
+  const t2 = now();
+  process.stdout.write(JSON.stringify({ loadOpenMs: t1 - t0, snapshotMs: t2 - t1, maxRss: process.resourceUsage().maxRSS * 1024, files: info.fileCount, bytes: info.totalBytes }));
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- build & setup
+if (process.argv.includes('--build') || !fs.existsSync(storeModule)) {
+  console.log('out/ missing (or --build): running `npm run build` first…');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
+  if (r.status !== 0 && !fs.existsSync(storeModule)) {
+    console.log('build failed; no figures measured.');
+    process.exit(0);
+  }
+}
+
+const started = now();
+const work = fs.mkdtempSync(path.join(process.env.MLOPS_BENCH_DIR || os.tmpdir(), 'mlops-snapbench-'));
+const rm = (p) => fs.rmSync(p, { recursive: true, force: true, maxRetries: 5 });
+const cleanup = () => rm(work);
+process.on('SIGINT', () => { cleanup(); process.exit(130); });
+const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+const rows = [];
+const notes = [];
+function record(figure, value, baseline, goal, met, fmt, baselineFmt = fmt) {
+  rows.push({ figure, value: fmt(value), baseline: baseline === undefined ? '—' : baselineFmt(baseline), ratio: baseline === undefined ? '—' : ratio(value, baseline), goal, met: met ? 'yes' : 'MISSED' });
+  if (!met) notes.push(`MISSED: ${figure}: ${fmt(value)}, goal ${goal}`);
+}
+const heading = (t) => console.log(`\n== ${t}`);
+const line = (label, text) => console.log(`  ${label.padEnd(46)} ${text}`);
+const settle = () => spawnSync('sync');
+const du = (dir) => {
+  let total = 0;
+  const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else total += fs.lstatSync(p).size; } };
+  if (fs.existsSync(dir)) walk(dir);
+  return total;
+};
+
+/** A snapshot in a fresh node process: wall time measured here, and what the child reports. */
+function snapshotChild(root, paths) {
+  const t = now();
+  const r = spawnSync(process.execPath, [self, '--child', root, ...paths], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const wall = now() - t;
+  if (r.status !== 0) throw new Error(`snapshot child failed:\n${r.stderr}`);
+  return { wall, ...JSON.parse(r.stdout) };
+}
+
+/** Runs git commands one after another; wall time of all, and the largest peak memory (via /usr/bin/time, if present). */
+function timeGit(cwd, gitDir, commands) {
+  let peak = 0;
+  const t = now();
+  for (const args of commands) {
+    // gc.auto=0: no detached `git gc --auto` after the commit (10,000 loose objects trigger one),
+    // which would run on during the next measurements.
+    const argv = ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', '-c', 'core.autocrlf=false', '-c', 'gc.auto=0', '-c', 'maintenance.auto=false', `--git-dir=${gitDir}`, `--work-tree=${cwd}`, ...args];
+    const r = timeBin ? spawnSync(timeBin, ['-f', '%M', 'git', ...argv], { cwd, encoding: 'utf8' }) : spawnSync('git', argv, { cwd, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+    if (timeBin) peak = Math.max(peak, Number(r.stderr.trim().split('\n').pop()) * 1024 || 0);
+  }
+  return { wall: now() - t, peak: timeBin ? peak : undefined };
+}
+
+function freshGitDir(name) {
+  const gitDir = path.join(work, name);
+  rm(gitDir);
+  spawnSync('git', ['init', '-q', '--bare', gitDir]);
+  spawnSync('git', ['--git-dir', gitDir, 'config', 'core.bare', 'false']);
+  fs.mkdirSync(path.join(gitDir, 'info'), { recursive: true });
+  fs.writeFileSync(path.join(gitDir, 'info', 'exclude'), '.mlops/\n');
+  return gitDir;
+}
+
+const dropStore = (root) => rm(path.join(root, '.mlops'));
+
+console.log('MLOps Workbench — snapshot store benchmark');
+console.log(`  node ${process.version}, git ${spawnSync('git', ['--version'], { encoding: 'utf8' }).stdout.trim().replace(/^git version /, '')}, ${os.cpus().length} CPU × ${os.cpus()[0]?.model?.trim() ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB RAM, ${os.platform()}`);
+console.log(`  store: compiled CommonJS from out/src/core/snapshots; one child process per snapshot`);
+console.log(`  data: ${work} (deleted at the end)${timeBin ? '' : '; no /usr/bin/time, so no memory figure for git'}`);
+
+try {
+  // ---------------------------------------------------------------- 1 + 2. 10,000 small files
+  heading('1. First snapshot of 10,000 × 2 KB files (100 folders × 100 files), vs `git add -A && git commit`');
+  const small = path.join(work, 'small');
+  let t = now();
+  const hex = crypto.randomBytes(10_000 * 1024).toString('hex');
+  for (let d = 0; d < 100; d++) {
+    const dir = path.join(small, 'data', `part-${String(d).padStart(3, '0')}`);
+    fs.mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 100; i++) {
+      const k = d * 100 + i;
+      fs.writeFileSync(path.join(dir, `row-${String(i).padStart(3, '0')}.csv`), hex.slice(k * 2048, (k + 1) * 2048));
+    }
+  }
+  line('wrote the files', `${mb(10_000 * 2048)} in ${s(now() - t)}`);
+  settle();
+  const gitRuns = [];
+  const ours = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const gitDir = freshGitDir('git-small');
+    settle();
+    gitRuns.push(timeGit(small, gitDir, [['add', '-A'], ['commit', '-q', '-m', 'bench']]));
+    dropStore(small);
+    settle();
+    ours.push(snapshotChild(small, ['data']));
+  }
+  const last = ours.at(-1);
+  if (last.files !== 10_000) throw new Error(`expected 10,000 files, the snapshot holds ${last.files}`);
+  const gitSmall = median(gitRuns.map((g) => g.wall));
+  const oursSmall = median(ours.map((o) => o.wall));
+  const oursPeak = Math.max(...ours.map((o) => o.maxRss));
+  line('git add -A && git commit (3 runs, median)', `${s(gitSmall)}  [${gitRuns.map((g) => s(g.wall)).join(', ')}]${gitRuns[0].peak ? `, peak ${mb(Math.max(...gitRuns.map((g) => g.peak)))}` : ''}`);
+  line('snapshot, child process (3 runs, median)', `${s(oursSmall)}  [${ours.map((o) => s(o.wall)).join(', ')}]`);
+  line('  of which snapshot() itself', `${ours.map((o) => s(o.snapshotMs)).join(', ')} (the rest: node start-up, loading, opening the store)`);
+  line('  peak memory (maxRSS, largest of 3)', `${mb(oursPeak)}  [${ours.map((o) => mb(o.maxRss)).join(', ')}]`);
+  line('store size', `ours ${mb(du(path.join(small, '.mlops', 'snapshots.git')))}, git ${mb(du(path.join(work, 'git-small', 'objects')))} (objects)`);
+  record('1. first snapshot 10,000 × 2 KB', oursSmall, gitSmall, '≤ 1.0× git', oursSmall <= gitSmall, s);
+  record('1. … peak memory', oursPeak, undefined, '≤ 150 MB', oursPeak <= 150 * 2 ** 20, mb);
+
+  heading('2. The same snapshot again, nothing changed (stat cache)');
+  const again = [];
+  for (let rep = 0; rep < 3; rep++) again.push(snapshotChild(small, ['data']));
+  const statusRuns = [];
+  for (let rep = 0; rep < 3; rep++) statusRuns.push(timeGit(small, path.join(work, 'git-small'), [['status', '--porcelain']]).wall);
+  const againMs = median(again.map((a) => a.snapshotMs));
+  line('snapshot() (3 runs, median)', `${s(againMs)}  [${again.map((a) => ms(a.snapshotMs)).join(', ')}]; child process ${again.map((a) => s(a.wall)).join(', ')}`);
+  line('for reference: git status (3 runs, median)', s(median(statusRuns)));
+  record('2. unchanged re-snapshot', againMs, median(statusRuns), '≤ 0.25 s', againMs <= 250, s);
+  rm(small);
+  rm(path.join(work, 'git-small'));
+
+  // ---------------------------------------------------------------- 3. 1 GiB of binary data
+  heading('3. 1 GiB of new binary data (8 × 128 MiB random files), vs `git add -A`');
+  const big = path.join(work, 'big');
+  fs.mkdirSync(path.join(big, 'weights'), { recursive: true });
+  t = now();
+  const block = Buffer.allocUnsafe(1 << 20);
+  for (let f = 0; f < 8; f++) {
+    const fd = fs.openSync(path.join(big, 'weights', `part-${f}.bin`), 'w');
+    for (let i = 0; i < 128; i++) {
+      crypto.randomFillSync(block);
+      fs.writeSync(fd, block);
+    }
+    fs.closeSync(fd);
+  }
+  line('wrote the files', `1 GiB in ${s(now() - t)}`);
+  settle();
+  const gitBig = timeGit(big, freshGitDir('git-big'), [['add', '-A']]);
+  line('git add -A', `${s(gitBig.wall)}${gitBig.peak ? `, peak ${mb(gitBig.peak)}` : ''}`);
+  const gitBigSize = du(path.join(work, 'git-big', 'objects'));
+  rm(path.join(work, 'git-big'));
+  const bigRuns = [];
+  for (let rep = 0; rep < 2; rep++) {
+    dropStore(big);
+    settle();
+    bigRuns.push(snapshotChild(big, ['weights']));
+  }
+  const oursBig = median(bigRuns.map((b) => b.wall));
+  const bigPeak = Math.max(...bigRuns.map((b) => b.maxRss));
+  line('snapshot, child process (2 runs, median)', `${s(oursBig)}  [${bigRuns.map((b) => s(b.wall)).join(', ')}] → ${(1024 / (oursBig / 1000)).toFixed(0)} MB/s`);
+  line('  peak memory (maxRSS, largest of 2)', `${mb(bigPeak)}  [${bigRuns.map((b) => mb(b.maxRss)).join(', ')}]`);
+  line('store size', `ours ${mb(du(path.join(big, '.mlops', 'snapshots.git')))}, git ${mb(gitBigSize)} (objects)`);
+  record('3. 1 GiB new binary data', oursBig, gitBig.wall, '≤ 0.25× git', oursBig <= 0.25 * gitBig.wall, s);
+  record('3. … peak memory', bigPeak, undefined, '≤ 200 MB', bigPeak <= 200 * 2 ** 20, mb);
+} finally {
+  cleanup();
+}
+
+// ---------------------------------------------------------------- summary
+heading('Summary');
+const cols = ['figure', 'value', 'baseline', 'ratio', 'goal', 'met'];
+const titles = { figure: 'figure', value: 'ours', baseline: 'git', ratio: 'ratio', goal: 'goal', met: 'met' };
+const width = Object.fromEntries(cols.map((c) => [c, Math.max(titles[c].length, ...rows.map((r) => String(r[c]).length))]));
+const fmtRow = (r) => '  ' + cols.map((c) => String(r[c]).padEnd(width[c])).join('  ');
+console.log(fmtRow(titles));
+for (const r of rows) console.log(fmtRow(r));
+console.log('  (figure 2\'s baseline is `git status` on the same files, for reference)');
+for (const n of notes) console.log(n);
+console.log(`\ntotal ${s(now() - started)}`);

@@ -1,0 +1,117 @@
+import * as path from 'node:path';
+import { AuditLog } from './governance/audit';
+import { ModelRegistry, type ModelVersion } from './registry/registry';
+import { SnapshotStore, type SnapshotInfo, type SnapshotProgress } from './snapshots/snapshotStore';
+import { encodeMetricValue } from './tracking/events';
+import { launchTrackedRun, type LaunchOptions, type TrackedProcess } from './tracking/launcher';
+import type { RunInput } from './tracking/store';
+import { Tracking, type OpenOptions } from './tracking/tracking';
+import { readProjectConfig } from './workspace/config';
+
+/**
+ * One workspace's engine: tracking, snapshots, the model registry and the audit
+ * trail, wired so that every state change lands in the audit trail. The CLI and
+ * the extension both go through this.
+ */
+export class Project {
+  private constructor(
+    readonly tracking: Tracking,
+    readonly snapshots: SnapshotStore,
+    readonly registry: ModelRegistry,
+    readonly audit: AuditLog,
+  ) {}
+
+  static async open(root: string, options: OpenOptions = {}): Promise<Project> {
+    const tracking = await Tracking.open(root, options);
+    const snapshots = await SnapshotStore.open(tracking.layout);
+    const audit = new AuditLog(tracking.layout);
+    return new Project(tracking, snapshots, new ModelRegistry(tracking.layout, snapshots, audit), audit);
+  }
+
+  get layout() {
+    return this.tracking.layout;
+  }
+
+  close(): void {
+    this.tracking.close();
+  }
+
+  async snapshot(paths: string[], options: { message: string; onProgress?: (p: SnapshotProgress) => void; signal?: AbortSignal; reuseUnchanged?: boolean }): Promise<SnapshotInfo> {
+    const run = process.env.MLOPS_RUN_ID;
+    // A snapshot taken inside a tracked run is that run's output: the trailer carries lineage.
+    const message = run && /^[0-9a-f]{32}$/.test(run) ? `${options.message}\n\nMlops-Run: ${run}` : options.message;
+    const info = await this.snapshots.snapshot(paths, { ...options, message });
+    if (!info.reused) this.audit.append('snapshot', [info.id], { paths: info.paths, files: info.fileCount, bytes: info.totalBytes, message: options.message });
+    return info;
+  }
+
+  async restore(ref: string, options: { to?: string; overwrite?: boolean; signal?: AbortSignal }) {
+    const result = await this.snapshots.restore(ref, options);
+    if (result.written.length) {
+      const id = await this.snapshots.resolve(ref);
+      this.audit.append('restore', [id], { to: options.to ?? '(workspace)', files: result.written.length, overwrite: !!options.overwrite });
+    }
+    return result;
+  }
+
+  async tag(ref: string, name: string): Promise<void> {
+    const id = await this.snapshots.resolve(ref);
+    await this.snapshots.tag(id, name);
+    this.audit.append('tag', [id], { tag: name });
+  }
+
+  async push(url: string, headers?: Record<string, string>): Promise<void> {
+    await this.snapshots.push(url, { headers });
+    this.audit.append('push', [], { remote: redact(url) });
+  }
+
+  async fetch(url: string, headers?: Record<string, string>): Promise<string[]> {
+    const ids = await this.snapshots.fetch(url, { headers });
+    this.audit.append('fetch', ids, { remote: redact(url), snapshots: ids.length });
+    return ids;
+  }
+
+  /** Registers a file or folder as the next version of a model, linked to a run and its metrics. */
+  async registerModel(model: string, file: string, runId?: string): Promise<ModelVersion> {
+    let metrics: Record<string, number | string> = {};
+    if (runId) {
+      this.tracking.refresh([runId]);
+      const run = this.tracking.getRun(runId);
+      if (!run) throw new Error(`No run has the id "${runId}".`);
+      metrics = Object.fromEntries(run.metrics.map((m) => [m.key, encodeMetricValue(m.latest)]));
+    }
+    return this.registry.register({ model, path: file, runId, metrics });
+  }
+
+  /** Registers an artifact a run logged (`runs/<id>/artifacts/<artifact>`). */
+  registerArtifact(model: string, runId: string, artifact: string): Promise<ModelVersion> {
+    const file = path.join(this.layout.artifactsDir(runId), artifact);
+    return this.registerModel(model, file, runId);
+  }
+
+  /** Snapshots the `data:` paths of mlops.yaml; unchanged data costs only the stat walk. */
+  async snapshotInputs(): Promise<RunInput[]> {
+    const { data } = readProjectConfig(this.layout.root);
+    if (!data.length) return [];
+    const info = await this.snapshot(data, { message: `Data for a run: ${data.join(', ')}`, reuseUnchanged: true });
+    return [{ snapshot: info.id, paths: info.paths }];
+  }
+
+  /** Starts a tracked run whose inputs are snapshotted first. */
+  async launch(options: Omit<LaunchOptions, 'layout'>): Promise<TrackedProcess> {
+    const inputs = options.inputs ?? (await this.snapshotInputs());
+    return launchTrackedRun({ ...options, inputs, layout: this.layout });
+  }
+}
+
+/** Remote URLs may carry credentials; the audit trail never does. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

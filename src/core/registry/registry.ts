@@ -1,0 +1,247 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AuditLog } from '../governance/audit';
+import type { SnapshotStore } from '../snapshots/snapshotStore';
+import { withFileLockSync } from '../workspace/fileLock';
+import type { MlopsLayout } from '../workspace/layout';
+import { detectModelFormat, type ModelFormat } from './modelFormat';
+import { pathDigest } from './pathDigest';
+
+/** One registered version of a model: what it is, where it came from, how good it was. */
+export interface ModelVersion {
+  model: string;
+  version: number;
+  /** The run that produced it, when known. */
+  run_id: string | null;
+  /** The snapshot holding its file(s). */
+  snapshot: string;
+  /** Path of the file or folder inside that snapshot. */
+  path: string;
+  /** Where it was registered from: workspace-relative, or absolute when outside the workspace's own files. */
+  source: string;
+  sha256: string;
+  size: number;
+  format: ModelFormat;
+  /** The run's latest metrics at registration (NaN/±Infinity as strings). */
+  metrics: Record<string, number | string>;
+  created: number;
+  user: string;
+}
+
+export interface Model {
+  name: string;
+  versions: ModelVersion[];
+  /** Alias → version number. */
+  aliases: Record<string, number>;
+}
+
+type RegistryEvent =
+  | ({ type: 'version' } & ModelVersion)
+  | { type: 'alias'; model: string; alias: string; version: number | null; time: number; user: string }
+  | { type: 'delete'; model: string; version: number; time: number; user: string };
+
+export class RegistryError extends Error {}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export function checkModelName(name: string): void {
+  if (!NAME.test(name)) throw new RegistryError(`"${name}" is not a valid model name: use letters, digits, ".", "_" or "-" (up to 100), starting with a letter or digit.`);
+}
+
+function checkAliasName(alias: string): void {
+  if (!NAME.test(alias) || /^\d+$/.test(alias)) {
+    throw new RegistryError(`"${alias}" is not a valid alias: use letters, digits, ".", "_" or "-", not only digits (those are version numbers).`);
+  }
+}
+
+function userName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? '';
+  }
+}
+
+export interface RegisterRequest {
+  model: string;
+  /** File or folder to register (absolute, or relative to the workspace). */
+  path: string;
+  runId?: string | null;
+  /** The run's latest metrics, recorded with the version. */
+  metrics?: Record<string, number | string>;
+}
+
+/**
+ * The model registry: `.mlops/registry.jsonl`, an append-only log of versions,
+ * alias moves and deletions (the truth), folded into models on read. Every change
+ * is also recorded in the audit trail.
+ */
+export class ModelRegistry {
+  private cache: { key: string; models: Map<string, Model>; highest: Map<string, number> } | undefined;
+
+  constructor(
+    private readonly layout: MlopsLayout,
+    private readonly snapshots: SnapshotStore,
+    private readonly audit: AuditLog,
+  ) {}
+
+  get file(): string {
+    return path.join(this.layout.dir, 'registry.jsonl');
+  }
+
+  models(): Model[] {
+    return [...this.state().values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  model(name: string): Model {
+    const model = this.state().get(name);
+    if (!model) throw new RegistryError(`No model is named "${name}". List them with: mlops models list`);
+    return model;
+  }
+
+  /** A version by number or alias ("3", "champion"). */
+  version(name: string, ref: string | number): ModelVersion {
+    const model = this.model(name);
+    const number = typeof ref === 'number' ? ref : /^\d+$/.test(ref) ? Number(ref) : model.aliases[ref];
+    if (number === undefined) throw new RegistryError(`Model "${name}" has no alias "${ref}"; its aliases: ${Object.keys(model.aliases).join(', ') || 'none'}.`);
+    const found = model.versions.find((v) => v.version === number);
+    if (!found) throw new RegistryError(`Model "${name}" has no version ${number}; it has ${model.versions.map((v) => v.version).join(', ') || 'none'}.`);
+    return found;
+  }
+
+  /** Versions produced by a run. */
+  versionsOfRun(runId: string): ModelVersion[] {
+    return this.models().flatMap((m) => m.versions.filter((v) => v.run_id === runId));
+  }
+
+  /** Snapshots the file or folder and records it as the next version of the model. */
+  async register(req: RegisterRequest): Promise<ModelVersion> {
+    checkModelName(req.model);
+    const abs = path.resolve(this.layout.root, req.path);
+    if (!fs.existsSync(abs)) throw new RegistryError(`Cannot register ${req.path}: no such file or folder.`);
+    const rel = path.relative(this.layout.root, abs).split(path.sep).join('/');
+    // A run's artifact (under .mlops) or a file elsewhere is snapshotted from its own folder.
+    const inWorkspace = !rel.startsWith('..') && !path.isAbsolute(rel) && rel !== '.mlops' && !rel.startsWith('.mlops/');
+    const [format, digest] = await Promise.all([detectModelFormat(abs), pathDigest(abs)]);
+    const trailer = req.runId ? `\n\nMlops-Run: ${req.runId}` : '';
+    const inside = inWorkspace ? rel : path.basename(abs);
+    const snapshot = await this.snapshots.snapshot([inside], {
+      message: `Model ${req.model}: ${inWorkspace ? rel : path.basename(abs)}${req.runId ? ` of run ${req.runId.slice(0, 8)}` : ''}${trailer}`,
+      ...(inWorkspace ? {} : { from: path.dirname(abs) }),
+    });
+    const entry = withFileLockSync(this.file, () => {
+      // Numbers are never reused, even after a deletion.
+      const version = (this.fold().highest.get(req.model) ?? 0) + 1;
+      const v: ModelVersion = {
+        model: req.model, version, run_id: req.runId ?? null, snapshot: snapshot.id, path: inside, source: inWorkspace ? rel : abs,
+        sha256: digest.sha256, size: digest.size, format, metrics: req.metrics ?? {}, created: Date.now(), user: userName(),
+      };
+      this.append({ type: 'version', ...v });
+      return v;
+    });
+    this.audit.append('register', [`model:${entry.model}/${entry.version}`, snapshot.id, ...(entry.run_id ? [entry.run_id] : [])], {
+      path: entry.source, sha256: entry.sha256, size: entry.size, framework: format.framework,
+    });
+    return entry;
+  }
+
+  /** Points an alias at a version (or removes it with version null); the move is recorded. */
+  setAlias(name: string, alias: string, version: number | null): void {
+    checkAliasName(alias);
+    const previous = withFileLockSync(this.file, () => {
+      const model = this.state().get(name);
+      if (!model) throw new RegistryError(`No model is named "${name}".`);
+      if (version !== null && !model.versions.some((v) => v.version === version)) {
+        throw new RegistryError(`Model "${name}" has no version ${version}.`);
+      }
+      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: userName() });
+      return model.aliases[alias] ?? null;
+    });
+    this.audit.append('alias', [`model:${name}`], { alias, from: previous, to: version });
+  }
+
+  /** Deletes a version; refused while an alias points at it. */
+  deleteVersion(name: string, version: number): void {
+    withFileLockSync(this.file, () => {
+      const model = this.state().get(name);
+      if (!model?.versions.some((v) => v.version === version)) throw new RegistryError(`Model "${name}" has no version ${version}.`);
+      const aliases = Object.entries(model.aliases).filter(([, v]) => v === version).map(([a]) => a);
+      if (aliases.length) {
+        throw new RegistryError(`Version ${version} of "${name}" is ${aliases.map((a) => `"${a}"`).join(' and ')}; move ${aliases.length > 1 ? 'those aliases' : 'that alias'} to another version first.`);
+      }
+      this.append({ type: 'delete', model: name, version, time: Date.now(), user: userName() });
+    });
+    this.audit.append('delete', [`model:${name}/${version}`]);
+  }
+
+  private append(event: RegistryEvent): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const fd = fs.openSync(this.file, 'a');
+    try {
+      fs.writeSync(fd, JSON.stringify(event) + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.cache = undefined;
+  }
+
+  private state(): Map<string, Model> {
+    return this.fold().models;
+  }
+
+  private events(): RegistryEvent[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch {
+      return [];
+    }
+    const events: RegistryEvent[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        events.push(JSON.parse(line) as RegistryEvent);
+      } catch {
+        // A torn last line from a crash mid-write: the entries before it stand.
+      }
+    }
+    return events;
+  }
+
+  /** Folds the log into models; cached until the file changes. */
+  private fold(): { models: Map<string, Model>; highest: Map<string, number> } {
+    let key = '';
+    try {
+      const st = fs.statSync(this.file);
+      key = `${st.size}:${st.mtimeMs}`;
+    } catch {
+      key = 'none';
+    }
+    if (this.cache?.key === key) return this.cache;
+    const models = new Map<string, Model>();
+    const highest = new Map<string, number>();
+    const get = (name: string) => {
+      let m = models.get(name);
+      if (!m) models.set(name, (m = { name, versions: [], aliases: {} }));
+      return m;
+    };
+    for (const e of this.events()) {
+      const m = get(e.model);
+      if (e.type === 'version') {
+        const { type: _type, ...version } = e;
+        m.versions.push(version);
+        highest.set(e.model, Math.max(highest.get(e.model) ?? 0, e.version));
+      } else if (e.type === 'alias') {
+        if (e.version === null) delete m.aliases[e.alias];
+        else m.aliases[e.alias] = e.version;
+      } else if (e.type === 'delete') {
+        m.versions = m.versions.filter((v) => v.version !== e.version);
+      }
+    }
+    for (const [name, m] of models) if (!m.versions.length && !Object.keys(m.aliases).length) models.delete(name);
+    this.cache = { key, models, highest };
+    return this.cache;
+  }
+}

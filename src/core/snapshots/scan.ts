@@ -1,0 +1,119 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isInside, Selection } from './selection';
+import { statKey, type StatKey } from './statCache';
+import { SnapshotError, throwIfAborted } from './types';
+import { yielder } from './yielder';
+import type { SnapshotFileMode } from './types';
+
+/** A file found in the selection, with the stat the stat cache keys on. */
+export interface ScannedFile {
+  rel: string;
+  abs: string;
+  mode: SnapshotFileMode;
+  /** The lstat fields the stat cache keys on (size is the content size). */
+  key: StatKey;
+  /** For symbolic links: the link's target text (its blob content). */
+  linkTarget?: string;
+}
+
+export interface ScanResult {
+  files: ScannedFile[];
+  totalBytes: number;
+}
+
+/**
+ * Walks the chosen paths (already normalised by Selection), honouring exclusions. Symbolic
+ * links are kept as links (git mode 120000, like `git add`), never followed; one whose
+ * target lies outside the workspace is refused. Empty folders are not kept (git has no
+ * tree entry for them). Anything that is not a file, folder or link is refused.
+ */
+export async function scanSelection(
+  sel: Selection,
+  rels: string[],
+  onFile: (files: number, bytes: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<ScanResult> {
+  const files: ScannedFile[] = [];
+  let totalBytes = 0;
+  const pause = yielder();
+  // Depth first with an explicit stack, so the walk can pause between folders.
+  const stack: { rel: string; abs: string; st: fs.Stats }[] = [];
+  for (const rel of [...rels].reverse()) {
+    const abs = rel === '.' ? sel.root : path.join(sel.root, ...rel.split('/'));
+    try {
+      stack.push({ rel, abs, st: fs.lstatSync(abs) });
+    } catch (err) {
+      throw unreadable(rel, err);
+    }
+  }
+  while (stack.length) {
+    const { rel, abs, st } = stack.pop()!;
+    if (st.isDirectory()) {
+      await pause();
+      throwIfAborted(signal, 'The snapshot');
+      let names: string[];
+      try {
+        names = fs.readdirSync(abs);
+      } catch (err) {
+        throw unreadable(rel, err);
+      }
+      names.sort().reverse();
+      for (const name of names) {
+        const childRel = rel === '.' ? name : `${rel}/${name}`;
+        const childAbs = abs + path.sep + name;
+        let cst: fs.Stats;
+        try {
+          cst = fs.lstatSync(childAbs);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed while we looked
+          throw unreadable(childRel, err);
+        }
+        if (sel.excluded(childRel, cst.isDirectory())) continue;
+        stack.push({ rel: childRel, abs: childAbs, st: cst });
+      }
+      continue;
+    }
+    if (st.isFile()) {
+      files.push({ rel, abs, mode: st.mode & 0o100 ? '100755' : '100644', key: statKey(st) });
+      totalBytes += st.size;
+    } else if (st.isSymbolicLink()) {
+      let target: string;
+      try {
+        target = fs.readlinkSync(abs);
+      } catch (err) {
+        throw unreadable(rel, err);
+      }
+      checkLinkTarget(sel, rel, abs, target);
+      files.push({ rel, abs, mode: '120000', key: { ...statKey(st), size: Buffer.byteLength(target) }, linkTarget: target });
+      totalBytes += Buffer.byteLength(target);
+    } else {
+      const kind = st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : 'a device file';
+      throw new SnapshotError(`"${rel}" is ${kind}, which cannot be snapshotted (snapshots hold files, folders and symbolic links). Remove it, or exclude it in .mlopsignore.`, 'special-file');
+    }
+    if (files.length % 256 === 0) onFile(files.length, totalBytes);
+  }
+  onFile(files.length, totalBytes);
+  return { files, totalBytes };
+}
+
+function checkLinkTarget(sel: Selection, rel: string, abs: string, target: string): void {
+  const lexical = path.resolve(path.dirname(abs), target);
+  let real = lexical;
+  try {
+    real = fs.realpathSync(lexical);
+  } catch {
+    // dangling: judge by where it would point
+  }
+  const inside = isInside(sel.root, lexical) && (isInside(sel.realRoot, real) || isInside(sel.root, real));
+  if (!inside) {
+    throw new SnapshotError(`"${rel}" is a symbolic link to ${target}, outside the workspace; snapshots hold only workspace files. Replace the link with a copy of what it points to, or exclude it in .mlopsignore.`, 'symlink-outside');
+  }
+}
+
+export function unreadable(rel: string, err: unknown): SnapshotError {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return new SnapshotError(`"${rel}" disappeared while it was being snapshotted; run the snapshot again when nothing is writing to it.`, 'changed-while-reading', { cause: err });
+  const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.message;
+  return new SnapshotError(`Cannot read "${rel}" (${why}); give yourself read access (e.g. chmod u+r), or exclude it in .mlopsignore.`, 'unreadable', { cause: err });
+}

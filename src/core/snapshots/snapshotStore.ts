@@ -1,0 +1,455 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import git from 'isomorphic-git';
+import type { MlopsLayout } from '../workspace/layout';
+import { storeBlobs } from './blobWriter';
+import { atomicGitFs, RepoPaths } from './gitFs';
+import { formatMessage, parseMessage, person } from './message';
+import { corrupt, ObjectStore } from './objects';
+import { CHAIN_REF, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets, WriteLock } from './refs';
+import type { LocalSide } from './remote';
+import { restoreFiles } from './restore';
+import { scanSelection, type ScannedFile } from './scan';
+import { isInside, Selection } from './selection';
+import { StatCache } from './statCache';
+import { diffTrees, findEntry, listBlobs, writeTrees, type BlobEntry, type GitContext } from './trees';
+import { ProgressReporter } from './progress';
+import {
+  cancelled,
+  SnapshotError,
+  throwIfAborted,
+  type PushResult,
+  type RemoteOptions,
+  type RestoreOptions,
+  type RestoreResult,
+  type SnapshotDiff,
+  type SnapshotFile,
+  type SnapshotInfo,
+  type SnapshotOptions,
+} from './types';
+
+export {
+  SnapshotError,
+  type PushResult,
+  type RemoteOptions,
+  type RestoreOptions,
+  type RestoreResult,
+  type SnapshotDiff,
+  type SnapshotErrorCode,
+  type SnapshotFile,
+  type SnapshotFileMode,
+  type SnapshotInfo,
+  type SnapshotOptions,
+  type SnapshotProgress,
+} from './types';
+
+/** Where the store lives in a workspace. */
+export function snapshotsGitDir(layout: MlopsLayout): string {
+  return path.join(layout.dir, 'snapshots.git');
+}
+
+/** The stat cache file (see statCache.ts). */
+export function statCacheFile(layout: MlopsLayout): string {
+  return path.join(layout.dir, 'index', 'snapshot-stat-cache.json');
+}
+
+interface CommitFacts {
+  info: Omit<SnapshotInfo, 'tags'>;
+  tree: string;
+  parents: string[];
+}
+
+/**
+ * Data and model snapshots of one workspace, in the bare git repository
+ * `.mlops/snapshots.git`: a snapshot is a commit whose tree holds the chosen paths at their
+ * workspace-relative places; its id is the commit id. See docs/snapshots.md.
+ */
+export class SnapshotStore {
+  private readonly ctx: GitContext;
+  private readonly paths: RepoPaths;
+  private readonly objects: ObjectStore;
+  private readonly commits = new Map<string, CommitFacts>();
+
+  private constructor(readonly layout: MlopsLayout, readonly gitdir: string, private readonly storeId: string) {
+    this.ctx = { fs: atomicGitFs(), gitdir, cache: {} };
+    this.paths = new RepoPaths(gitdir);
+    this.objects = new ObjectStore(this.paths, async (oid) => (await git.readBlob({ fs: this.ctx.fs, gitdir, oid, cache: this.ctx.cache })).blob);
+  }
+
+  /** Opens the store of a workspace, creating `.mlops/snapshots.git` (bare) when missing. */
+  static async open(layout: MlopsLayout): Promise<SnapshotStore> {
+    const gitdir = snapshotsGitDir(layout);
+    const gfs = atomicGitFs();
+    if (!fs.existsSync(path.join(gitdir, 'HEAD'))) {
+      fs.mkdirSync(gitdir, { recursive: true });
+      await git.init({ fs: gfs, gitdir, bare: true, defaultBranch: 'snapshots' });
+    }
+    fs.mkdirSync(path.join(gitdir, 'objects', 'pack'), { recursive: true });
+    fs.mkdirSync(path.join(gitdir, 'refs', 'snapshots'), { recursive: true });
+    let storeId = (await git.getConfig({ fs: gfs, gitdir, path: 'mlops.storeid' })) as string | undefined;
+    if (!storeId) {
+      storeId = randomUUID();
+      await git.setConfig({ fs: gfs, gitdir, path: 'mlops.storeid', value: storeId });
+    }
+    return new SnapshotStore(layout, gitdir, storeId);
+  }
+
+  // ------------------------------------------------------------------ snapshot
+
+  /** Snapshots files and folders of the workspace (absolute, or relative to its root). */
+  async snapshot(paths: string[], options: SnapshotOptions): Promise<SnapshotInfo> {
+    const { signal } = options;
+    const progress = new ProgressReporter(options.onProgress);
+    throwIfAborted(signal, 'The snapshot');
+    const sel = new Selection(options.from ?? this.layout.root);
+    const rels = sel.normalise(paths);
+    progress.report({ phase: 'scan', files: 0, bytes: 0 }, true);
+    const { files, totalBytes } = await scanSelection(sel, rels, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), signal);
+    progress.report({ phase: 'scan', files: files.length, bytes: totalBytes }, true);
+    if (!files.length) {
+      throw new SnapshotError(
+        `Nothing to snapshot: ${rels.map((r) => `"${r}"`).join(', ')} hold${rels.length === 1 ? 's' : ''} no files (only empty folders, or everything is excluded by .mlopsignore). Add files, or change .mlopsignore.`,
+        'nothing-to-snapshot',
+      );
+    }
+
+    const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
+    const blobs: BlobEntry[] = [];
+    const todo: ScannedFile[] = [];
+    let doneBytes = 0;
+    for (const f of files) {
+      // The stat cache speaks of workspace paths; files taken from another folder are hashed afresh.
+      const oid = f.linkTarget === undefined && !options.from ? cache.lookup(f.rel, f.key) : undefined;
+      if (oid) {
+        blobs.push({ path: f.rel, oid, mode: f.mode });
+        doneBytes += f.key.size;
+      } else {
+        todo.push(f);
+      }
+    }
+    let doneFiles = blobs.length;
+    const write = (): void => progress.report({ phase: 'write', files: doneFiles, totalFiles: files.length, bytes: doneBytes, totalBytes });
+    progress.report({ phase: 'write', files: doneFiles, totalFiles: files.length, bytes: doneBytes, totalBytes }, true);
+    let bytes = totalBytes;
+    if (todo.length) {
+      const byRel = new Map(todo.map((f) => [f.rel, f]));
+      const hashed = await storeBlobs(todo, this.paths, this.objects, {
+        signal,
+        onDone: (n, b) => { doneFiles += n; doneBytes += b; write(); },
+        onBytes: (b) => { doneBytes += b; write(); },
+      });
+      for (const h of hashed) {
+        const f = byRel.get(h.rel)!;
+        blobs.push({ path: h.rel, oid: h.oid, mode: f.mode });
+        bytes += h.key.size - f.key.size; // the size read, should a large file have changed since the scan
+        if (f.linkTarget === undefined && !options.from) cache.set(h.rel, h.key, h.oid, h.verifiedAt);
+      }
+    }
+    const seen = new Set(files.map((f) => f.rel));
+    if (!options.from) for (const rel of rels) for (const p of cache.pathsUnder(rel)) if (!seen.has(p)) cache.delete(p);
+    progress.report({ phase: 'write', files: files.length, totalFiles: files.length, bytes: doneBytes, totalBytes }, true);
+
+    throwIfAborted(signal, 'The snapshot');
+    progress.report({ phase: 'commit', files: files.length, totalFiles: files.length, bytes: doneBytes, totalBytes }, true);
+    const tree = await writeTrees(this.ctx, blobs, (oid) => this.objects.has(oid));
+    const now = Date.now();
+    const lock = await WriteLock.acquire(this.paths.lockFile);
+    let id: string;
+    let reused = false;
+    try {
+      const parent = await resolveRefOrUndefined(this.ctx, CHAIN_REF);
+      const previous = options.reuseUnchanged && parent ? await this.newestWithPaths(parent, rels) : undefined;
+      if (previous && (await this.facts(previous)).tree === tree) {
+        id = previous;
+        reused = true;
+      } else {
+        const who = person(options.author, now);
+        const message = options.message?.trim() || `Snapshot of ${rels.join(', ')}`;
+        id = await git.writeCommit({
+          fs: this.ctx.fs,
+          gitdir: this.gitdir,
+          commit: {
+            message: formatMessage({ message, paths: rels, fileCount: files.length, totalBytes: bytes }),
+            tree,
+            parent: parent ? [parent] : [],
+            author: who,
+            committer: who,
+          },
+        });
+        if (signal?.aborted) throw cancelled('The snapshot');
+        await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: snapshotRef(id), value: id, force: true });
+        await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: CHAIN_REF, value: id, force: true });
+      }
+    } finally {
+      lock.release();
+    }
+    try {
+      cache.save();
+    } catch {
+      // only a cache: the next snapshot hashes those files again
+    }
+    const info = await this.info(id);
+    return reused ? { ...info, reused: true } : info;
+  }
+
+  /** Walks the chain back from `head` to the newest snapshot of exactly these paths. */
+  private async newestWithPaths(head: string, rels: string[]): Promise<string | undefined> {
+    const key = rels.join('\n');
+    let id: string | undefined = head;
+    for (let i = 0; id && i < 1000; i++) {
+      const facts = await this.facts(id);
+      if (facts.info.paths.join('\n') === key) return id;
+      id = facts.parents[0];
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /** All snapshots, newest first. */
+  async list(): Promise<SnapshotInfo[]> {
+    const ids = new Set(await snapshotIds(this.ctx));
+    // Chain commits without a per-snapshot ref (made by other tools) are snapshots too.
+    let id = await resolveRefOrUndefined(this.ctx, CHAIN_REF);
+    while (id && !ids.has(id)) {
+      ids.add(id);
+      id = (await this.facts(id).catch(() => undefined))?.parents[0];
+    }
+    const tags = await this.tagsById();
+    const facts = new Map<string, CommitFacts>();
+    for (const x of ids) {
+      try {
+        facts.set(x, await this.facts(x));
+      } catch (err) {
+        // One damaged commit must not hide the others: list it, saying what is wrong.
+        const problem = (err as Error).message;
+        facts.set(x, { info: { id: x, message: `(damaged) ${problem}`, time: 0, author: '', paths: [], fileCount: 0, totalBytes: 0, damaged: problem }, tree: '', parents: [] });
+      }
+    }
+    // Generation (distance from the root along parents) orders snapshots made within one second.
+    const gen = new Map<string, number>();
+    const generation = (x: string): number => {
+      let g = gen.get(x);
+      if (g !== undefined) return g;
+      const chain: string[] = [];
+      let cur: string | undefined = x;
+      while (cur && facts.has(cur) && !gen.has(cur)) {
+        chain.push(cur);
+        cur = facts.get(cur)!.parents[0];
+      }
+      g = cur && gen.has(cur) ? gen.get(cur)! : 0;
+      for (const c of chain.reverse()) gen.set(c, ++g);
+      return gen.get(x)!;
+    };
+    return [...facts.values()]
+      .sort((a, b) => b.info.time - a.info.time || generation(b.info.id) - generation(a.info.id) || (a.info.id < b.info.id ? -1 : 1))
+      .map((f) => ({ ...f.info, tags: tags.get(f.info.id) ?? [] }));
+  }
+
+  /** Full id, unique id prefix (at least 4 hex digits), or tag name → snapshot id. */
+  async resolve(ref: string): Promise<string> {
+    const r = (ref ?? '').trim();
+    const unknown = (): SnapshotError =>
+      new SnapshotError(`No snapshot "${r}" in .mlops/snapshots.git; run \`mlops snapshots list\` to see snapshot ids and tags.`, 'unknown-snapshot');
+    if (!r) throw unknown();
+    if (/^[0-9a-f]{40}$/i.test(r)) {
+      const id = r.toLowerCase();
+      if (!this.objects.has(id)) throw unknown();
+      await this.facts(id); // a commit, readable
+      return id;
+    }
+    if (!/^[0-9a-f]+$/i.test(r) || r.length < 4) {
+      const tagged = await resolveRefOrUndefined(this.ctx, tagRef(r));
+      if (tagged) return (await tagTargets(this.ctx)).get(r) ?? tagged;
+      if (/^[0-9a-f]{1,3}$/i.test(r)) {
+        throw new SnapshotError(`"${r}" is too short to name a snapshot; give at least 4 hex digits of its id, or a tag name.`, 'unknown-snapshot');
+      }
+      throw unknown();
+    }
+    const prefix = r.toLowerCase();
+    const matches = (await this.list()).filter((s) => s.id.startsWith(prefix));
+    if (matches.length === 1) return matches[0].id;
+    if (matches.length > 1) {
+      throw new SnapshotError(
+        `"${r}" matches ${matches.length} snapshots (${matches.slice(0, 5).map((m) => m.id.slice(0, 12)).join(', ')}${matches.length > 5 ? ', …' : ''}); give more digits of the id.`,
+        'ambiguous-snapshot',
+      );
+    }
+    throw unknown();
+  }
+
+  async show(ref: string): Promise<{ info: SnapshotInfo; files: SnapshotFile[] }> {
+    const id = await this.resolve(ref);
+    const [info, blobs] = [await this.info(id), await listBlobs(this.ctx, (await this.facts(id)).tree)];
+    return { info, files: this.filesOf(blobs) };
+  }
+
+  async diff(a: string, b: string): Promise<SnapshotDiff> {
+    const [ta, tb] = [(await this.facts(await this.resolve(a))).tree, (await this.facts(await this.resolve(b))).tree];
+    const d = await diffTrees(this.ctx, ta, tb);
+    const [before, after] = [this.filesOf(d.changed.map((c) => c[0])), this.filesOf(d.changed.map((c) => c[1]))];
+    return {
+      added: this.filesOf(d.added),
+      removed: this.filesOf(d.removed),
+      changed: before.map((b, i) => ({ path: b.path, before: b, after: after[i] })),
+    };
+  }
+
+  /** One file's content (a symbolic link: its target text). */
+  async readFile(ref: string, file: string): Promise<Uint8Array> {
+    const id = await this.resolve(ref);
+    const rel = file.split(path.sep).join('/').replace(/^\.\//, '');
+    const entry = await findEntry(this.ctx, (await this.facts(id)).tree, rel);
+    if (!entry) {
+      throw new SnapshotError(`Snapshot ${id.slice(0, 12)} has no file "${rel}"; run \`mlops snapshots show ${id.slice(0, 12)}\` to list its files.`, 'unknown-file');
+    }
+    return this.objects.readBlob(entry.oid);
+  }
+
+  private filesOf(blobs: BlobEntry[]): SnapshotFile[] {
+    const sizes = this.objects.sizes(blobs.map((b) => b.oid));
+    return blobs.map((b, i) => ({ path: b.path, size: sizes[i], blob: b.oid, mode: b.mode }));
+  }
+
+  private async info(id: string): Promise<SnapshotInfo> {
+    return { ...(await this.facts(id)).info, tags: (await this.tagsById()).get(id) ?? [] };
+  }
+
+  private async tagsById(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const [name, id] of await tagTargets(this.ctx)) out.set(id, [...(out.get(id) ?? []), name]);
+    for (const names of out.values()) names.sort();
+    return out;
+  }
+
+  /** A snapshot commit, read once (commits never change). */
+  private async facts(id: string): Promise<CommitFacts> {
+    const known = this.commits.get(id);
+    if (known) return known;
+    let commit;
+    try {
+      commit = (await git.readCommit({ fs: this.ctx.fs, gitdir: this.gitdir, oid: id, cache: this.ctx.cache })).commit;
+    } catch (err) {
+      const e = err as { code?: string };
+      if (e.code === 'NotFoundError' || e.code === 'ObjectTypeError') {
+        throw new SnapshotError(`${id} is not a snapshot in .mlops/snapshots.git; run \`mlops snapshots list\` to see snapshot ids.`, 'unknown-snapshot', { cause: err });
+      }
+      throw corrupt(id, `the snapshot's commit could not be read (${(err as Error).message})`, err);
+    }
+    const meta = parseMessage(commit.message);
+    const facts: CommitFacts = {
+      info: {
+        id,
+        message: meta.message,
+        time: commit.author.timestamp * 1000,
+        author: commit.author.name,
+        paths: meta.paths,
+        fileCount: meta.fileCount,
+        totalBytes: meta.totalBytes,
+        ...(commit.parent[0] ? { parent: commit.parent[0] } : {}),
+      },
+      tree: commit.tree,
+      parents: commit.parent,
+    };
+    this.commits.set(id, facts);
+    return facts;
+  }
+
+  // ------------------------------------------------------------------ restore, tag
+
+  /**
+   * Restores a snapshot into `to` (which must be empty or new), or in place. In place, files
+   * that exist and differ are only reported (`wouldOverwrite`) unless `overwrite` is set.
+   */
+  async restore(ref: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+    const id = await this.resolve(ref);
+    const files = await listBlobs(this.ctx, (await this.facts(id)).tree);
+    const root = path.resolve(this.layout.root);
+    let target = root;
+    let created = false;
+    if (options.to !== undefined) {
+      target = path.resolve(root, options.to);
+      if (isInside(this.layout.dir, target)) {
+        throw new SnapshotError(`Cannot restore into "${options.to}": it is inside the workspace's .mlops folder. Pick a folder elsewhere.`, 'target-not-empty');
+      }
+      let entries: string[] | undefined;
+      try {
+        entries = fs.readdirSync(target);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR') throw new SnapshotError(`Cannot restore into "${options.to}": it is a file. Pick an empty or new folder.`, 'target-not-empty');
+        if (code !== 'ENOENT') throw err;
+      }
+      if (entries?.length) {
+        throw new SnapshotError(`Cannot restore into "${options.to}": the folder is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}). Pick an empty or new folder, or restore in place.`, 'target-not-empty');
+      }
+      created = !entries;
+      fs.mkdirSync(target, { recursive: true });
+    }
+    const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
+    try {
+      return await restoreFiles({ target, inPlace: options.to === undefined, files }, this.objects, cache, root, options);
+    } catch (err) {
+      if (created) fs.rmSync(target, { recursive: true, force: true }); // only what this restore made
+      throw err;
+    }
+  }
+
+  /** Tags a snapshot (a lightweight git tag). An existing tag is never moved. */
+  async tag(ref: string, name: string): Promise<void> {
+    checkTagName(name);
+    const id = await this.resolve(ref);
+    const lock = await WriteLock.acquire(this.paths.lockFile);
+    try {
+      const existing = (await tagTargets(this.ctx)).get(name);
+      if (existing === id) return;
+      if (existing) {
+        throw new SnapshotError(`Tag "${name}" already points at snapshot ${existing.slice(0, 12)}; tags never move. Pick another name.`, 'tag-exists');
+      }
+      await git.tag({ fs: this.ctx.fs, gitdir: this.gitdir, ref: name, object: id });
+    } finally {
+      lock.release();
+    }
+  }
+
+  // ------------------------------------------------------------------ remotes
+
+  /** Pushes all snapshot refs and tags to a git remote over HTTP(S). */
+  async push(url: string, options: RemoteOptions = {}): Promise<PushResult> {
+    const { pushSnapshots } = await import('./remote'); // loads the HTTP client only when needed
+    return pushSnapshots(this.localSide(), url, options);
+  }
+
+  /** Fetches the snapshots (and tags) a git remote has; returns the ids that arrived. */
+  async fetch(url: string, options: RemoteOptions = {}): Promise<string[]> {
+    const { fetchSnapshots } = await import('./remote');
+    return fetchSnapshots(this.localSide(), url, options);
+  }
+
+  private localSide(): LocalSide {
+    return {
+      ctx: this.ctx,
+      graph: async () => {
+        const out = new Map<string, string[]>();
+        for (const s of await this.list()) out.set(s.id, (await this.facts(s.id)).parents);
+        return out;
+      },
+      chainHead: () => resolveRefOrUndefined(this.ctx, CHAIN_REF),
+      tags: () => tagTargets(this.ctx),
+      hasCommit: (id) => this.objects.has(id),
+      parentsOf: async (id) => (await this.facts(id)).parents,
+      recordFetched: async (ids, tags) => {
+        const lock = await WriteLock.acquire(this.paths.lockFile);
+        try {
+          for (const id of ids) await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: snapshotRef(id), value: id, force: true });
+          for (const [name, id] of tags) {
+            if (!(await resolveRefOrUndefined(this.ctx, tagRef(name)))) await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: tagRef(name), value: id });
+          }
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  }
+}

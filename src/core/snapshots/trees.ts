@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import git, { type PromiseFsClient } from 'isomorphic-git';
+import { corrupt } from './objects';
+import type { SnapshotFileMode } from './types';
+
+/** What isomorphic-git needs to reach the repository. */
+export interface GitContext {
+  fs: PromiseFsClient;
+  gitdir: string;
+  cache: object;
+}
+
+export interface BlobEntry { path: string; oid: string; mode: SnapshotFileMode }
+
+interface Dir { dirs: Map<string, Dir>; files: { name: string; oid: string; mode: SnapshotFileMode }[] }
+
+/**
+ * Builds the trees for these blobs bottom-up and returns the root tree's id. Each tree's id is
+ * computed here first (serialising a tree is cheap); only trees the store lacks are written,
+ * by isomorphic-git's writeTree, sibling folders concurrently. An unchanged re-snapshot
+ * therefore writes no tree at all.
+ */
+export async function writeTrees(ctx: GitContext, blobs: BlobEntry[], exists: (oid: string) => boolean): Promise<string> {
+  const root: Dir = { dirs: new Map(), files: [] };
+  const dirs = new Map<string, Dir>([['', root]]);
+  const dirOf = (p: string): Dir => {
+    let d = dirs.get(p);
+    if (d) return d;
+    const cut = p.lastIndexOf('/');
+    const parent = dirOf(cut < 0 ? '' : p.slice(0, cut));
+    d = { dirs: new Map(), files: [] };
+    parent.dirs.set(p.slice(cut + 1), d);
+    dirs.set(p, d);
+    return d;
+  };
+  for (const b of blobs) {
+    const cut = b.path.lastIndexOf('/');
+    dirOf(cut < 0 ? '' : b.path.slice(0, cut)).files.push({ name: b.path.slice(cut + 1), oid: b.oid, mode: b.mode });
+  }
+  const limit = limiter(16);
+  const write = async (dir: Dir): Promise<string> => {
+    const subs = await Promise.all([...dir.dirs].map(async ([name, sub]) => ({ name, oid: await write(sub) })));
+    const tree: TreeItem[] = [
+      ...subs.map((s) => ({ mode: '040000', path: s.name, oid: s.oid, type: 'tree' as const })),
+      ...dir.files.map((f) => ({ mode: f.mode, path: f.name, oid: f.oid, type: 'blob' as const })),
+    ];
+    const oid = treeId(tree);
+    if (exists(oid)) return oid;
+    const written = await limit(() => git.writeTree({ fs: ctx.fs, gitdir: ctx.gitdir, tree }));
+    if (written !== oid) throw new Error(`internal: tree id ${written} from isomorphic-git differs from the computed ${oid}`);
+    return oid;
+  };
+  return write(root);
+}
+
+interface TreeItem { mode: string; path: string; oid: string; type: 'blob' | 'tree' }
+
+const NON_ASCII = /[^\x20-\x7e]/;
+
+/** The id git gives this tree: entries sorted by name bytes, a folder's name compared as if it ended in '/'. */
+export function treeId(items: TreeItem[]): string {
+  const keyed = items.map((e) => ({ e, k: e.type === 'tree' ? `${e.path}/` : e.path, mode: e.mode === '040000' ? '40000' : e.mode }));
+  // For ASCII names string order is byte order; otherwise compare the UTF-8 bytes.
+  if (keyed.some((x) => NON_ASCII.test(x.k))) keyed.sort((a, b) => Buffer.compare(Buffer.from(a.k), Buffer.from(b.k)));
+  else keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  let length = 0;
+  for (const x of keyed) length += x.mode.length + 1 + Buffer.byteLength(x.e.path) + 1 + 20;
+  const header = `tree ${length}\0`;
+  const buf = Buffer.allocUnsafe(header.length + length);
+  let at = buf.write(header, 0, 'latin1');
+  for (const x of keyed) {
+    at += buf.write(x.mode, at, 'latin1');
+    buf[at++] = 0x20;
+    at += buf.write(x.e.path, at, 'utf8');
+    buf[at++] = 0;
+    at += buf.write(x.e.oid, at, 'hex');
+  }
+  return createHash('sha1').update(buf).digest('hex');
+}
+
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    while (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+async function readTree(ctx: GitContext, oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+  try {
+    return (await git.readTree({ fs: ctx.fs, gitdir: ctx.gitdir, oid, cache: ctx.cache })).tree;
+  } catch (err) {
+    throw corrupt(oid, `it could not be read as a tree (${(err as Error).message})`, err);
+  }
+}
+
+/** Every blob under a tree, with workspace-relative paths, sorted by path. */
+export async function listBlobs(ctx: GitContext, treeOid: string): Promise<BlobEntry[]> {
+  const out: BlobEntry[] = [];
+  const walk = async (oid: string, prefix: string): Promise<void> => {
+    for (const e of await readTree(ctx, oid)) {
+      const p = prefix ? `${prefix}/${e.path}` : e.path;
+      if (e.type === 'tree') await walk(e.oid, p);
+      else if (e.type === 'blob') out.push({ path: p, oid: e.oid, mode: normaliseMode(e.mode) });
+      // 'commit' (a submodule) never occurs in snapshots written here; skipped if met.
+    }
+  };
+  await walk(treeOid, '');
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Blobs that differ between two trees; identical subtrees are skipped without reading them. */
+export async function diffTrees(ctx: GitContext, a: string, b: string): Promise<{ removed: BlobEntry[]; added: BlobEntry[]; changed: [BlobEntry, BlobEntry][] }> {
+  const removed: BlobEntry[] = [];
+  const added: BlobEntry[] = [];
+  const changed: [BlobEntry, BlobEntry][] = [];
+  const all = async (oid: string, prefix: string, into: BlobEntry[]): Promise<void> => {
+    for (const e of await listBlobs(ctx, oid)) into.push({ ...e, path: `${prefix}/${e.path}` });
+  };
+  const walk = async (ta: string, tb: string, prefix: string): Promise<void> => {
+    if (ta === tb) return;
+    const ea = new Map((await readTree(ctx, ta)).map((e) => [e.path, e]));
+    const eb = new Map((await readTree(ctx, tb)).map((e) => [e.path, e]));
+    for (const name of new Set([...ea.keys(), ...eb.keys()])) {
+      const x = ea.get(name);
+      const y = eb.get(name);
+      const p = prefix ? `${prefix}/${name}` : name;
+      if (x && y && x.oid === y.oid && x.mode === y.mode) continue;
+      if (x?.type === 'tree' && y?.type === 'tree') {
+        await walk(x.oid, y.oid, p);
+        continue;
+      }
+      if (x?.type === 'blob' && y?.type === 'blob') {
+        changed.push([{ path: p, oid: x.oid, mode: normaliseMode(x.mode) }, { path: p, oid: y.oid, mode: normaliseMode(y.mode) }]);
+        continue;
+      }
+      if (x?.type === 'tree') await all(x.oid, p, removed);
+      else if (x?.type === 'blob') removed.push({ path: p, oid: x.oid, mode: normaliseMode(x.mode) });
+      if (y?.type === 'tree') await all(y.oid, p, added);
+      else if (y?.type === 'blob') added.push({ path: p, oid: y.oid, mode: normaliseMode(y.mode) });
+    }
+  };
+  await walk(a, b, '');
+  const byPath = (x: { path: string }, y: { path: string }): number => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0);
+  removed.sort(byPath);
+  added.sort(byPath);
+  changed.sort((x, y) => byPath(x[0], y[0]));
+  return { removed, added, changed };
+}
+
+/** Finds one path's entry in a tree. */
+export async function findEntry(ctx: GitContext, treeOid: string, path: string): Promise<BlobEntry | undefined> {
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  let oid = treeOid;
+  for (let i = 0; i < parts.length; i++) {
+    const e = (await readTree(ctx, oid)).find((x) => x.path === parts[i]);
+    if (!e) return undefined;
+    if (i === parts.length - 1) return e.type === 'blob' ? { path: parts.join('/'), oid: e.oid, mode: normaliseMode(e.mode) } : undefined;
+    if (e.type !== 'tree') return undefined;
+    oid = e.oid;
+  }
+  return undefined;
+}
+
+function normaliseMode(mode: string): SnapshotFileMode {
+  const m = mode.replace(/^0+/, '');
+  return m === '100755' ? '100755' : m === '120000' ? '120000' : '100644';
+}

@@ -1,0 +1,32 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const found = new Map<string, string>();
+
+/**
+ * Finds a file shipped with the extension by walking up from this module, so it
+ * works from the bundle (dist/), the compiled tests (out/) and an installed
+ * extension alike.
+ */
+function findUp(relative: string, what: string): string {
+  const cached = found.get(relative);
+  if (cached) return cached;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, relative);
+    if (fs.existsSync(candidate)) {
+      found.set(relative, candidate);
+      return candidate;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`${what} (${relative}) was not found above ${__dirname}; reinstall the extension or run "npm run build".`);
+  }
+}
+
+/** The folder holding the `mlops_workbench` Python package, put on PYTHONPATH of tracked runs. */
+export function findPythonClient(): string {
+  return path.dirname(path.dirname(findUp(path.join('python', 'mlops_workbench', '__init__.py'), 'The MLOps Python client')));
+}
+
+/** The bundled CLI, which the Python client calls for work that needs the engine (log_model). */
+export function findCli(): string {
+  return findUp(path.join('dist', 'cli.js'), 'The mlops CLI');
+}
