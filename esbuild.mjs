@@ -25,9 +25,14 @@ const common = {
   external: ['vscode', 'onnxruntime-node'], // native addon: loaded from node_modules at run time
 };
 
+// The panels' browser code: plain TS bundled for the webview (chart.js and the UI toolkit inside).
+const web = { bundle: true, platform: 'browser', target: 'es2020', format: 'iife', sourcemap: true, minify: production, logLevel: 'warning' };
+
 const builds = [
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
+  { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
 ];
 
 if (watch) {

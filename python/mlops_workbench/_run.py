@@ -2,19 +2,27 @@
 
 A process has at most one current run. When a launcher started the process
 (``MLOPS_RUN_ID`` is set) that run is attached to: the launcher writes its
-run_start, capture and run_end, so this module never does. Otherwise the
-process starts its own run under the nearest ``.mlops`` and ends it when the
-program ends it or when the interpreter exits.
+run_start, capture and run_end, so this module never does. Inside a notebook
+kernel VS Code started (``__vsc_ipynb_file__``) whose notebook the extension
+tracks, the notebook's run is attached to the same way, and looked up again
+every NOTEBOOK_RECHECK seconds because the extension moves the notebook to a
+new run when the kernel session ends. Otherwise the process starts its own run
+under the nearest ``.mlops`` and ends it when the program ends it or when the
+interpreter exits.
 """
 
 import atexit
 import os
 import threading
+import time
 import uuid
 
 from . import _capture, _events, _exit, _locate
 
 SCHEMA_VERSION = 1
+
+NOTEBOOK_RECHECK = 1.0
+"""Seconds between two looks at a notebook's mapping file while attached to its run."""
 
 _lock = threading.RLock()  # guards _current and _exiting
 _current = None
@@ -46,6 +54,8 @@ class Run(object):
         self._steps = {}  # metric key -> points this process logged in this run
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        self.notebook_mapping = None  # the mapping file when attached to a notebook's run
+        self._checked_at = 0.0
 
     def __repr__(self):
         return "<Run %s %s>" % (self.id, self.dir)
@@ -107,6 +117,8 @@ def current(auto_start=True):
     """The current run; attaches to the launcher's or starts one if need be."""
     global _current
     with _lock:
+        if _current is not None and _current.notebook_mapping and not _exiting:
+            _recheck_notebook_run()
         if _current is None and not _exiting:
             _current = _attach()
             if _current is None and auto_start:
@@ -180,12 +192,41 @@ def flush():
 
 def _attach():
     found = _locate.launcher_run()
-    if found is None:
-        return None
-    run_id, run_dir, mlops_dir = found
+    if found is not None:
+        run_id, run_dir, mlops_dir = found
+        mapping = None
+    else:
+        found = _locate.notebook_run()
+        if found is None:
+            return None
+        run_id, run_dir, mlops_dir, mapping = found
     os.makedirs(run_dir, exist_ok=True)
     _register_atexit()
-    return Run(run_id, run_dir, mlops_dir, attached=True)
+    run = Run(run_id, run_dir, mlops_dir, attached=True)
+    run.notebook_mapping = mapping
+    run._checked_at = time.monotonic()
+    return run
+
+
+def _recheck_notebook_run():
+    """Follow the notebook to its current run (called holding _lock).
+
+    When the mapping names another run (the user ended the notebook's run) the
+    client moves to it; when the mapping is gone (the notebook was closed) it
+    lets go, and the next log call starts the process's own run.
+    """
+    global _current
+    run = _current
+    now = time.monotonic()
+    if now - run._checked_at < NOTEBOOK_RECHECK:
+        return
+    run._checked_at = now
+    found = _locate.notebook_run()
+    if found is not None and found[0] == run.id:
+        return
+    run.flush()
+    run._writer.close()
+    _current = None
 
 
 def _start_own(name, experiment):

@@ -2,6 +2,7 @@ import { AuditLog } from '../core/governance/audit';
 import { Project } from '../core/project';
 import { Tracking } from '../core/tracking/tracking';
 import { modelsCommand } from './models';
+import { notebookCommand } from './notebook';
 import { reproduceCommand } from './reproduce';
 import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
@@ -68,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`Reindexed ${t.listRuns().length} runs (${result.lines} log lines).\n`);
         return 0;
       });
+    case 'notebook':
+      return notebookCommand(new MlopsLayout(root), sub, args);
     case 'snapshot':
       return withProject(root, (p) => snapshotCommand(p, rest.slice(1)));
     case 'snapshots':

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { formatBytes, formatTime } from '../core/format';
 import type { Project } from '../core/project';
-import type { SnapshotProgress } from '../core/snapshots/snapshotStore';
+import type { SnapshotProgress } from '../core/snapshots';
 import { readProjectConfig } from '../core/workspace/config';
 import { printJson, table } from './output';
 import { UsageError } from './usage';

@@ -7,6 +7,8 @@ Usage:
   mlops run [--name N] [--experiment E] -- <command…>   run any command as a tracked run
   mlops runs list [--experiment E] [--json]             list runs, newest first
   mlops runs show <run-id> [--json]                     params, latest metrics, artifacts, capture
+  mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]
+                                                        run a notebook headless through a Jupyter kernel as a tracked run
   mlops reindex                                         rebuild .mlops/tracking.db from the event logs
 
   mlops snapshot [paths…] -m MSG                        snapshot data/model paths (default: mlops.yaml's)
@@ -25,4 +27,4 @@ Options:
   --help, -h        this text
   --version         the version
 
-Exit codes: 0 success; for "run", the command's own exit code; 2 usage errors.`;
+Exit codes: 0 success; for "run", the command's own exit code; for "notebook run", 1 when a cell failed; 2 usage errors.`;

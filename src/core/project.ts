@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { AuditLog } from './governance/audit';
 import { ModelRegistry, type ModelVersion } from './registry/registry';
-import { SnapshotStore, type SnapshotInfo, type SnapshotProgress } from './snapshots/snapshotStore';
+import { SnapshotStore, type SnapshotInfo, type SnapshotProgress } from './snapshots';
+import { redactUrl } from './snapshots/remote';
 import { encodeMetricValue } from './tracking/events';
 import { launchTrackedRun, type LaunchOptions, type TrackedProcess } from './tracking/launcher';
 import type { RunInput } from './tracking/store';
@@ -62,12 +63,12 @@ export class Project {
 
   async push(url: string, headers?: Record<string, string>): Promise<void> {
     await this.snapshots.push(url, { headers });
-    this.audit.append('push', [], { remote: redact(url) });
+    this.audit.append('push', [], { remote: redactUrl(url) });
   }
 
   async fetch(url: string, headers?: Record<string, string>): Promise<string[]> {
     const ids = await this.snapshots.fetch(url, { headers });
-    this.audit.append('fetch', ids, { remote: redact(url), snapshots: ids.length });
+    this.audit.append('fetch', ids, { remote: redactUrl(url), snapshots: ids.length });
     return ids;
   }
 
@@ -101,17 +102,5 @@ export class Project {
   async launch(options: Omit<LaunchOptions, 'layout'>): Promise<TrackedProcess> {
     const inputs = options.inputs ?? (await this.snapshotInputs());
     return launchTrackedRun({ ...options, inputs, layout: this.layout });
-  }
-}
-
-/** Remote URLs may carry credentials; the audit trail never does. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url;
   }
 }

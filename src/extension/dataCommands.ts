@@ -6,7 +6,7 @@ import { reproduceRun } from '../core/governance/reproduce';
 import type { Project } from '../core/project';
 import { lineageText, modelLineage } from '../core/registry/lineage';
 import type { ModelVersion } from '../core/registry/registry';
-import type { SnapshotDiff, SnapshotInfo } from '../core/snapshots/snapshotStore';
+import type { SnapshotDiff, SnapshotInfo } from '../core/snapshots';
 import { readProjectConfig } from '../core/workspace/config';
 import type { DataModelsTreeProvider, DataNode } from './dataModelsTree';
 import { showRunTerminal } from './runTerminal';

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { formatBytes, formatNumber, formatTime } from '../core/format';
 import { modelLineage, type LineageNode } from '../core/registry/lineage';
 import type { Model, ModelVersion } from '../core/registry/registry';
-import type { SnapshotFile, SnapshotInfo } from '../core/snapshots/snapshotStore';
+import type { SnapshotFile, SnapshotInfo } from '../core/snapshots';
 import type { TrackingService } from './trackingService';
 
 /** Nodes of the Data & Models view: snapshots → files; models → versions → lineage. */

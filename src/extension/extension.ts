@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { DataCommands } from './dataCommands';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
+import { registerNotebookTracking } from './notebooks/register';
+import { registerPanels, type PanelManager } from './panels';
 import { RunCommands } from './runCommands';
 import { RunsTreeProvider, type RunsNode } from './runsTree';
 import { SNAPSHOT_SCHEME, SnapshotContentProvider } from './snapshotContent';
@@ -14,6 +16,7 @@ export interface MlopsApi {
   commands: RunCommands;
   dataTree: DataModelsTreeProvider;
   dataCommands: DataCommands;
+  panels: PanelManager;
 }
 
 /**
@@ -30,8 +33,9 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   const log = vscode.window.createOutputChannel('MLOps');
   const service = new TrackingService(folder.uri.fsPath, log);
   const tree = new RunsTreeProvider(service);
-  const view = vscode.window.createTreeView<RunsNode>('mlops.runs', { treeDataProvider: tree, showCollapseAll: true });
+  const view = vscode.window.createTreeView<RunsNode>('mlops.runs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
   const commands = new RunCommands(service, tree, view);
+  const panels = registerPanels(context, service, view, (line) => log.appendLine(line));
   const dataTree = new DataModelsTreeProvider(service);
   const dataView = vscode.window.createTreeView<DataNode>('mlops.dataModels', { treeDataProvider: dataTree, showCollapseAll: true });
   const dataCommands = new DataCommands(service, dataTree, context.workspaceState);
@@ -44,11 +48,12 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotContentProvider(service)),
     registryWatcher, registryWatcher.onDidChange(refreshData), registryWatcher.onDidCreate(refreshData), registryWatcher.onDidDelete(refreshData),
   );
+  registerNotebookTracking(context, service, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands };
+  return { service, tree, commands, dataTree, dataCommands, panels };
 }
 
 export function deactivate(): void {

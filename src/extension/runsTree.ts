@@ -12,9 +12,9 @@ export type RunsNode =
   | { kind: 'section'; runId: string; section: Section; count: number }
   | { kind: 'entry'; runId: string; section: Section; label: string; description: string; tooltip?: string; file?: string };
 
-type Section = 'params' | 'metrics' | 'tags' | 'artifacts' | 'inputs' | 'models';
+type Section = 'params' | 'metrics' | 'tags' | 'artifacts' | 'inputs' | 'models' | 'cells';
 
-const SECTION_TITLES: Record<Section, string> = { params: 'Params', metrics: 'Metrics', tags: 'Tags', artifacts: 'Artifacts', inputs: 'Data Snapshots', models: 'Registered Models' };
+const SECTION_TITLES: Record<Section, string> = { params: 'Params', metrics: 'Metrics', tags: 'Tags', artifacts: 'Artifacts', inputs: 'Data Snapshots', models: 'Registered Models', cells: 'Cells' };
 
 const STATUS_ICONS: Record<string, vscode.ThemeIcon> = {
   RUNNING: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
@@ -146,6 +146,7 @@ function sections(run: RunDetail, models: ModelVersion[]): RunsNode[] {
     artifacts: run.artifacts.length,
     inputs: run.inputs.length,
     models: models.length,
+    cells: run.cells.length,
   };
   return (Object.keys(counts) as Section[]).filter((s) => counts[s] > 0).map((section) => ({ kind: 'section', runId: run.id, section, count: counts[section] }));
 }
@@ -166,9 +167,23 @@ function entries(run: RunDetail, section: Section, artifactsDir: string, models:
       return run.inputs.map((i) => entry(i.snapshot.slice(0, 10), i.paths.join(', '), { tooltip: `Data snapshot ${i.snapshot}\n${i.paths.join('\n')}` }));
     case 'models':
       return models.map((v) => entry(`${v.model} v${v.version}`, v.format.framework, { tooltip: `${v.path}\nsnapshot ${v.snapshot}` }));
+    case 'cells':
+      // In execution order; the number keeps labels unique when a cell ran more than once.
+      return run.cells.map((c, i) => entry(`${i + 1}. cell ${c.index + 1}`, [
+        c.executionCount === null ? undefined : `In [${c.executionCount}]`, formatMs(c.durationMs), c.status,
+      ].filter(Boolean).join(' · '), {
+        tooltip: `Cell ${c.index + 1} (index ${c.index})${c.executionCount === null ? '' : `, In [${c.executionCount}]`}\n${c.status}${c.error ? `: ${c.error}` : ''}\n` +
+          `${formatMs(c.durationMs) ?? 'duration unknown'}, ended ${formatTime(c.time)}`,
+      }));
     case 'artifacts':
       return run.artifacts.map((a) => entry(a.path, formatBytes(a.size), { file: path.join(artifactsDir, a.path), tooltip: `${a.path}\n${a.size} bytes\nsha256 ${a.sha256}` }));
   }
+}
+
+/** A cell's duration: "850 ms", "12.3 s". */
+function formatMs(ms: number | null): string | undefined {
+  if (ms === null) return undefined;
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
 function escapeMd(text: string): string {

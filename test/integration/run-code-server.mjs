@@ -27,8 +27,16 @@
 //     click-text  {"text": ".."}: clicks the first visible matching element whose text or
 //                 aria-label contains it
 //     status-bar  {}: texts of the `.statusbar-item` elements
+//     screenshot  {"screenshot": "name.png", "element": CSS}: only the first visible element
+//                 matching `element` (inside webview frames with "webview": true)
+//     canvas-pixels {"selector"?: CSS (default "canvas"), "minPixels"?: N (default 1)}: waits until
+//                 some visible matching canvas has at least minPixels drawn pixels (pixels that
+//                 differ from the canvas' top-left pixel, its background); answers "canvases":
+//                 [{id, width, height, drawn}] for every visible matching canvas
+//     fill        {"selector": CSS, "text": "..", "press"?: key}: types the text into the first
+//                 visible matching input (replacing its value), then presses the key (e.g. "Enter")
 //   Result: {"ok": bool, "found"?: {text: bool}, "rowTexts"?: [texts of all visible matching elements],
-//            "screenshot"?: absolute path, "error"?: string}
+//            "screenshot"?: absolute path, "canvases"?: [..], "error"?: string}
 //   Screenshots go to test-results/screenshots/ (a failed find saves <id>-failed.png).
 //   "revealViewContainer" is done by the suite helper before writing the request.
 //   Useful selectors: ".activitybar .action-item .action-label" (aria-label "MLOps"),
@@ -344,7 +352,12 @@ async function perform(page, id, request) {
     case 'find':
       return find(page, id, request, timeoutMs);
     case 'screenshot':
+      if (request.element) return { ok: true, screenshot: await screenshotElement(page, request, timeoutMs) };
       return { ok: true, screenshot: await screenshot(page, request.screenshot) };
+    case 'canvas-pixels':
+      return canvasPixels(page, request, timeoutMs);
+    case 'fill':
+      return fill(page, request, timeoutMs);
     case 'click-text':
       return clickText(page, request, timeoutMs);
     case 'status-bar':
@@ -387,6 +400,80 @@ async function clickText(page, request, timeoutMs) {
       const rowTexts = await elementTexts(page, selector, request.webview);
       return { ok: false, rowTexts, error: `no visible "${selector}" containing "${request.text}"` };
     }
+    await sleep(200);
+  }
+}
+
+/** The first visible element matching `selector` in the frames searched, or undefined. */
+async function firstVisible(page, selector, webview) {
+  for (const frame of framesToSearch(page, webview)) {
+    const elements = frame.locator(selector);
+    const visible = await elements.evaluateAll((els) => els.map((e) => e.checkVisibility())).catch(() => []);
+    const index = visible.indexOf(true);
+    if (index >= 0) return elements.nth(index);
+  }
+  return undefined;
+}
+
+async function screenshotElement(page, request, timeoutMs) {
+  if (!request.screenshot) throw new Error('screenshot needs a file name');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const element = await firstVisible(page, request.element, request.webview);
+    if (element) {
+      mkdirSync(screenshotDir, { recursive: true });
+      const file = join(screenshotDir, basename(request.screenshot));
+      await element.screenshot({ path: file, timeout: Math.max(1000, deadline - Date.now()) });
+      return file;
+    }
+    if (Date.now() >= deadline) throw new Error(`no visible "${request.element}" to take a screenshot of`);
+    await sleep(200);
+  }
+}
+
+async function canvasPixels(page, request, timeoutMs) {
+  const selector = request.selector ?? 'canvas';
+  const minPixels = request.minPixels ?? 1;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const canvases = [];
+    for (const frame of framesToSearch(page, request.webview)) {
+      const found = await frame
+        .locator(selector)
+        .evaluateAll((elements) =>
+          elements
+            .filter((c) => c instanceof HTMLCanvasElement && c.checkVisibility() && c.width > 0 && c.height > 0)
+            .map((c) => {
+              const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+              let drawn = 0;
+              for (let i = 0; i < data.length; i += 4) {
+                const d = Math.abs(data[i] - data[0]) + Math.abs(data[i + 1] - data[1]) + Math.abs(data[i + 2] - data[2]) + Math.abs(data[i + 3] - data[3]);
+                if (d > 24) drawn++;
+              }
+              return { id: c.id, width: c.width, height: c.height, drawn };
+            }),
+        )
+        .catch(() => []);
+      canvases.push(...found);
+    }
+    const ok = canvases.some((c) => c.drawn >= minPixels);
+    if (ok || Date.now() >= deadline) {
+      return ok ? { ok, canvases } : { ok, canvases, error: `no visible "${selector}" with at least ${minPixels} drawn pixels` };
+    }
+    await sleep(200);
+  }
+}
+
+async function fill(page, request, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const element = await firstVisible(page, request.selector, request.webview);
+    if (element) {
+      await element.fill(request.text ?? '', { timeout: Math.max(1000, deadline - Date.now()) });
+      if (request.press) await element.press(request.press);
+      return { ok: true };
+    }
+    if (Date.now() >= deadline) return { ok: false, error: `no visible "${request.selector}" to type into` };
     await sleep(200);
   }
 }

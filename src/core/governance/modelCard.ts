@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { formatBytes, formatDuration, formatTime } from '../format';
 import { lineageText, modelLineage } from '../registry/lineage';
 import type { ModelRegistry } from '../registry/registry';
-import type { SnapshotStore } from '../snapshots/snapshotStore';
+import type { SnapshotStore } from '../snapshots';
 import type { Tracking } from '../tracking/tracking';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import type { MlopsLayout } from '../workspace/layout';

@@ -1,4 +1,4 @@
-import type { SnapshotStore } from '../snapshots/snapshotStore';
+import type { SnapshotStore } from '../snapshots';
 import type { Tracking } from '../tracking/tracking';
 import type { ModelRegistry } from './registry';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditLog } from '../governance/audit';
-import type { SnapshotStore } from '../snapshots/snapshotStore';
+import type { SnapshotStore } from '../snapshots';
 import { withFileLockSync } from '../workspace/fileLock';
 import type { MlopsLayout } from '../workspace/layout';
 import { detectModelFormat, type ModelFormat } from './modelFormat';

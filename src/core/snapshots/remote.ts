@@ -61,7 +61,7 @@ export async function pushSnapshots(local: LocalSide, url: string, options: Remo
   const pushOne = async (ref: string): Promise<void> => {
     const res = await remoteCall(url, 'push to', () => git.push({ fs: local.ctx.fs, gitdir: local.ctx.gitdir, cache: local.ctx.cache, http, url, ref, remoteRef: ref, headers, signal: options.signal }));
     const status = res.refs?.[ref];
-    if (!res.ok || (status && !status.ok)) throw new SnapshotError(`The remote ${redact(url)} refused ${ref}: ${status?.error ?? res.error ?? 'no reason given'}. Check that pushing is allowed (for git http-backend: http.receivepack).`, 'remote');
+    if (!res.ok || (status && !status.ok)) throw new SnapshotError(`The remote ${redactUrl(url)} refused ${ref}: ${status?.error ?? res.error ?? 'no reason given'}. Check that pushing is allowed (for git http-backend: http.receivepack).`, 'remote');
     remote.set(ref, (await git.resolveRef({ fs: local.ctx.fs, gitdir: local.ctx.gitdir, ref })));
     updated.push(ref);
   };
@@ -109,7 +109,7 @@ export async function pushSnapshots(local: LocalSide, url: string, options: Remo
   }
   if (conflicts.length) {
     throw new SnapshotError(
-      `Pushed the snapshots, but the remote ${redact(url)} already has tag${conflicts.length > 1 ? 's' : ''} ${conflicts.map((c) => `"${c}"`).join(', ')} pointing at other snapshots; tags are never moved on a remote. Tag your snapshot under another name and push again.`,
+      `Pushed the snapshots, but the remote ${redactUrl(url)} already has tag${conflicts.length > 1 ? 's' : ''} ${conflicts.map((c) => `"${c}"`).join(', ')} pointing at other snapshots; tags are never moved on a remote. Tag your snapshot under another name and push again.`,
       'tag-exists',
     );
   }
@@ -140,7 +140,7 @@ export async function fetchSnapshots(local: LocalSide, url: string, options: Rem
     await remoteCall(url, 'fetch from', () =>
       git.fetch({ fs: local.ctx.fs, gitdir: local.ctx.gitdir, cache: local.ctx.cache, http: fetchHttp, url, remote: FETCH_REMOTE, ref: CHAIN_REF, remoteRef: w.ref, singleBranch: true, tags: false, headers }),
     );
-    if (!local.hasCommit(w.id)) throw new SnapshotError(`Fetched ${w.ref} from ${redact(url)} but commit ${w.id} did not arrive; check that the URL is a snapshot store.`, 'remote');
+    if (!local.hasCommit(w.id)) throw new SnapshotError(`Fetched ${w.ref} from ${redactUrl(url)} but commit ${w.id} did not arrive; check that the URL is a snapshot store.`, 'remote');
   }
   // Every commit reachable from what the remote offered is a snapshot; give the new ones a ref.
   const known = await local.graph();
@@ -227,12 +227,12 @@ async function updateRefsOnly(url: string, headers: Record<string, string>, upda
     if (r.body) for await (const c of r.body) chunks.push(Buffer.from(c));
     return { status: r.statusCode, text: Buffer.concat(chunks) };
   });
-  if (res.status !== 200) throw new SnapshotError(`The remote ${redact(url)} refused the ref update (HTTP ${res.status}). Check the URL, your credentials and that pushing is allowed.`, 'remote');
+  if (res.status !== 200) throw new SnapshotError(`The remote ${redactUrl(url)} refused the ref update (HTTP ${res.status}). Check the URL, your credentials and that pushing is allowed.`, 'remote');
   const report = parsePktLines(res.text);
   const unpack = report.find((l) => l.startsWith('unpack '));
   const failed = report.filter((l) => l.startsWith('ng '));
   if (unpack !== 'unpack ok' || failed.length) {
-    throw new SnapshotError(`The remote ${redact(url)} refused: ${[unpack, ...failed].filter(Boolean).join('; ') || 'no report'}.`, 'remote');
+    throw new SnapshotError(`The remote ${redactUrl(url)} refused: ${[unpack, ...failed].filter(Boolean).join('; ') || 'no report'}.`, 'remote');
   }
 }
 
@@ -268,12 +268,12 @@ async function remoteCall<T>(url: string, verb: string, fn: () => Promise<T>): P
       : status === 404 ? 'check the URL: it should name a git repository'
       : e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT' ? 'check the URL and that the server is reachable'
       : 'check the URL and that it is a git remote served over HTTP(S)';
-    throw new SnapshotError(`Could not ${verb} ${redact(url)}: ${e.message ?? String(err)}; ${hint}.`, 'remote', { cause: err });
+    throw new SnapshotError(`Could not ${verb} ${redactUrl(url)}: ${e.message ?? String(err)}; ${hint}.`, 'remote', { cause: err });
   }
 }
 
-/** A URL without credentials, for messages. */
-function redact(url: string): string {
+/** A URL without credentials, for messages and the audit trail. */
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     u.username = '';

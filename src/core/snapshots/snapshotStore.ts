@@ -29,21 +29,6 @@ import {
   type SnapshotOptions,
 } from './types';
 
-export {
-  SnapshotError,
-  type PushResult,
-  type RemoteOptions,
-  type RestoreOptions,
-  type RestoreResult,
-  type SnapshotDiff,
-  type SnapshotErrorCode,
-  type SnapshotFile,
-  type SnapshotFileMode,
-  type SnapshotInfo,
-  type SnapshotOptions,
-  type SnapshotProgress,
-} from './types';
-
 /** Where the store lives in a workspace. */
 export function snapshotsGitDir(layout: MlopsLayout): string {
   return path.join(layout.dir, 'snapshots.git');

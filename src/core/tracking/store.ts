@@ -256,6 +256,32 @@ export class TrackingStore {
     return out;
   }
 
+  /** Params of many runs in one query (the runs table reads thousands). */
+  paramsOf(runIds?: string[]): Map<string, Record<string, string>> {
+    return this.keyValuesOf('params', runIds);
+  }
+
+  tagsOf(runIds?: string[]): Map<string, Record<string, string>> {
+    return this.keyValuesOf('tags', runIds);
+  }
+
+  private keyValuesOf(table: 'params' | 'tags', runIds?: string[]): Map<string, Record<string, string>> {
+    const filter = runIds ? `WHERE run_id IN (${runIds.map(() => '?').join(',')})` : '';
+    const out = new Map<string, Record<string, string>>();
+    const stmt = this.db.prepare(`SELECT run_id, key, value FROM ${table} ${filter} ORDER BY run_id, key`, runIds ?? []);
+    try {
+      while (stmt.step()) {
+        const [runId, key, value] = stmt.get() as [string, string, string];
+        let entry = out.get(runId);
+        if (!entry) out.set(runId, (entry = {}));
+        entry[key] = value;
+      }
+    } finally {
+      stmt.free();
+    }
+    return out;
+  }
+
   historyFile(runId: string, key: string): string | undefined {
     return this.rows('SELECT history FROM metrics WHERE run_id = ? AND key = ?', [runId, key])[0]?.history as string | undefined;
   }

@@ -153,6 +153,14 @@ export class Tracking {
     return this.store.rows(sql, params);
   }
 
+  paramsOf(runIds?: string[]) {
+    return this.store.paramsOf(runIds);
+  }
+
+  tagsOf(runIds?: string[]) {
+    return this.store.tagsOf(runIds);
+  }
+
   /** All points of one metric of one run, read from its history file. */
   metricHistory(runId: string, key: string): MetricPoints {
     const file = this.store.historyFile(runId, key);

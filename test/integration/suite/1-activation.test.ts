@@ -3,8 +3,8 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import { requestUi, skipUnlessUi } from './uiBridge';
+import { EXTENSION_ID } from './workbench';
 
-const EXTENSION_ID = 'mlops-workbench.mlops-workbench';
 
 describe('activation', () => {
   it('finds and activates the extension', async () => {

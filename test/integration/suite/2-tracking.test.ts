@@ -8,29 +8,10 @@ import * as vscode from 'vscode';
 import type { MlopsApi } from '../../../src/extension/extension';
 import type { RunsNode } from '../../../src/extension/runsTree';
 import { requestUi, skipUnlessUi } from './uiBridge';
-
-const EXTENSION_ID = 'mlops-workbench.mlops-workbench';
-
-async function api(): Promise<MlopsApi> {
-  const ext = vscode.extensions.getExtension<MlopsApi | undefined>(EXTENSION_ID)!;
-  const exported = await ext.activate();
-  assert.ok(exported, 'the extension exposes its API when a folder is open');
-  await exported.service.ready;
-  return exported;
-}
+import { api, waitFor } from './workbench';
 
 function workspaceFile(...parts: string[]): vscode.Uri {
   return vscode.Uri.file(path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, ...parts));
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function children(mlops: MlopsApi, node?: RunsNode): RunsNode[] {

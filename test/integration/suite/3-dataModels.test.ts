@@ -5,19 +5,14 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { SnapshotDiff, SnapshotInfo } from '../../../src/core/snapshots/snapshotStore';
+import type { SnapshotDiff, SnapshotInfo } from '../../../src/core/snapshots';
 import type { DataNode } from '../../../src/extension/dataModelsTree';
 import type { MlopsApi } from '../../../src/extension/extension';
 import type { ModelVersion } from '../../../src/core/registry/registry';
 import { requestUi, skipUnlessUi } from './uiBridge';
+import { api, workspaceRoot } from './workbench';
 
-async function api(): Promise<MlopsApi> {
-  const exported = await vscode.extensions.getExtension<MlopsApi>('mlops-workbench.mlops-workbench')!.activate();
-  await exported.service.ready;
-  return exported;
-}
-
-const root = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const root = workspaceRoot;
 
 async function finishedTrainRun(mlops: MlopsApi): Promise<string> {
   const tracking = mlops.service.current!;

@@ -29,6 +29,22 @@ export interface FindRequest extends UiCommon {
 export interface ScreenshotRequest extends UiCommon {
   action: 'screenshot';
   screenshot: string;
+  /** Only this element (CSS; the first visible match, inside webview frames when `webview`); the full page when absent. */
+  element?: string;
+}
+
+/** Waits until some visible canvas matching `selector` (default `canvas`) has at least `minPixels` drawn pixels. */
+export interface CanvasPixelsRequest extends UiCommon {
+  action: 'canvas-pixels';
+  minPixels?: number;
+}
+
+/** Types `text` into the first visible input matching `selector` (replacing its value), then presses `press`. */
+export interface FillRequest extends UiCommon {
+  action: 'fill';
+  selector: string;
+  text: string;
+  press?: string;
 }
 
 export interface ClickTextRequest extends UiCommon {
@@ -40,7 +56,7 @@ export interface StatusBarRequest extends UiCommon {
   action: 'status-bar';
 }
 
-export type UiRequest = FindRequest | ScreenshotRequest | ClickTextRequest | StatusBarRequest;
+export type UiRequest = FindRequest | ScreenshotRequest | ClickTextRequest | StatusBarRequest | CanvasPixelsRequest | FillRequest;
 
 export interface UiResult {
   ok: boolean;
@@ -50,6 +66,8 @@ export interface UiResult {
   rowTexts?: string[];
   /** Absolute path of the screenshot taken, if any. */
   screenshot?: string;
+  /** canvas-pixels: every visible matching canvas and how many of its pixels are drawn. */
+  canvases?: { id: string; width: number; height: number; drawn: number }[];
   error?: string;
 }
 

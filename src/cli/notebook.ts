@@ -1,0 +1,79 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseParameterArgs } from '../core/notebooks/notebookFile';
+import { describeFailure, runNotebook } from '../core/notebooks/runNotebook';
+import { Project } from '../core/project';
+import { readProjectConfig } from '../core/workspace/config';
+import type { MlopsLayout } from '../core/workspace/layout';
+import { UsageError } from './usage';
+
+const NOTEBOOK_USAGE = 'mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]';
+
+/**
+ * `mlops notebook run`: executes a notebook headless through a Jupyter kernel as a
+ * tracked run. Exit code 0 when every cell succeeded, 1 when one failed (its index
+ * and error are printed) or the notebook could not run.
+ */
+export async function notebookCommand(layout: MlopsLayout, sub: string | undefined, argv: string[]): Promise<number> {
+  if (sub !== 'run') throw new UsageError(`Unknown "notebook ${sub ?? ''}": use ${NOTEBOOK_USAGE}`);
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      param: { type: 'string', short: 'p', multiple: true },
+      name: { type: 'string' },
+      experiment: { type: 'string' },
+      python: { type: 'string' },
+      'cell-timeout': { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError(`notebook run needs one notebook: ${NOTEBOOK_USAGE}`);
+  const notebook = path.resolve(positionals[0]);
+  const timeout = values['cell-timeout'] === undefined ? undefined : Number(values['cell-timeout']);
+  if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--cell-timeout needs a number of seconds above 0');
+  const parameters = parseParameterArgs(values.param ?? []);
+  layout.ensure();
+  const inputs = readProjectConfig(layout.root).data.length ? await snapshotInputs(layout.root) : [];
+  const { run, outcome: finished } = await runNotebook(layout, {
+    notebook,
+    python: values.python || process.env.MLOPS_PYTHON || 'python3',
+    parameters,
+    name: values.name,
+    experiment: values.experiment,
+    cellTimeoutS: timeout,
+    inputs,
+    onOutput: (text) => process.stdout.write(text),
+  });
+  process.stderr.write(`mlops: run ${run.runId} started (${layout.runDir(run.runId)})\n`);
+  const stop = () => void run.stop();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const outcome = await finished;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  const saved = outcome.artifact ? ` Executed notebook: ${path.join(layout.artifactsDir(run.runId), outcome.artifact)}` : '';
+  if (outcome.ok) {
+    process.stderr.write(`mlops: run ${run.runId} ${outcome.status}. ${outcome.message}${saved}\n`);
+    return 0;
+  }
+  if (outcome.failedCell) {
+    process.stderr.write(`mlops: ${describeFailure(outcome.failedCell)}\n`);
+    if (outcome.failedCell.traceback) process.stderr.write(`${outcome.failedCell.traceback.trimEnd()}\n`);
+    if (outcome.kernelDied) process.stderr.write(`mlops: ${outcome.message}\n`);
+  } else {
+    process.stderr.write(`mlops: ${outcome.message}\n`);
+  }
+  process.stderr.write(`mlops: run ${run.runId} ${outcome.status}.${saved}\n`);
+  return 1;
+}
+
+/** Snapshots mlops.yaml's data paths, holding the engine only for that (the run may last for hours). */
+async function snapshotInputs(root: string) {
+  const project = await Project.open(root, { onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
+  try {
+    return await project.snapshotInputs();
+  } finally {
+    project.close();
+  }
+}

@@ -1,0 +1,79 @@
+// Filtering runs with MLflow's search syntax
+// (`metrics.val_accuracy > 0.9 and params.lr < 0.01 and status = 'FINISHED'`)
+// for the runs table. The parser and matcher are the MLflow endpoint's
+// (src/core/mlflow/searchFilter.ts) in its `workbench` dialect (OR, parentheses
+// and IN besides MLflow's AND); this module adapts our runs to them and turns
+// a bad query into one message for a person. Pure: no Node APIs, so the
+// benchmark harness runs it in a browser.
+
+import { matchRun, parseRunFilter, type FilterNode, type RunView } from '../mlflow/searchFilter';
+
+/** What a filter can look at of one run. */
+export interface QueryRun {
+  id: string;
+  name: string;
+  experiment: string;
+  status: string;
+  source: string;
+  start_time: number | null;
+  end_time: number | null;
+  params: Record<string, string>;
+  /** Latest value per metric key. */
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+}
+
+export type CompiledRunQuery =
+  | { ok: true; query: string; /** undefined when the query is empty: every run matches */ test?: (run: QueryRun) => boolean }
+  | { ok: false; query: string; error: string };
+
+/** Parses a query once; the result tests runs quickly. */
+export function compileRunQuery(text: string): CompiledRunQuery {
+  const query = text.trim();
+  let ast: FilterNode | undefined;
+  try {
+    ast = parseRunFilter(query, { dialect: 'workbench' });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, query, error: message };
+  }
+  if (!ast) return { ok: true, query };
+  const node = ast;
+  return {
+    ok: true,
+    query,
+    test: (run) => {
+      try {
+        return matchRun(node, runView(run));
+      } catch {
+        return false; // a run the matcher cannot read does not match; it does not break the table
+      }
+    },
+  };
+}
+
+/** The ids of `runs` that match, in their order; null for an empty query (all match). */
+export function filterRunIds(query: CompiledRunQuery & { ok: true }, runs: Iterable<QueryRun>): string[] | null {
+  const { test } = query;
+  if (!test) return null;
+  const out: string[] = [];
+  for (const run of runs) if (test(run)) out.push(run.id);
+  return out;
+}
+
+/** Our run as the search filter reads it: MLflow's attribute names. */
+export function runView(run: QueryRun): RunView {
+  return {
+    params: run.params,
+    metrics: run.metrics,
+    tags: run.tags,
+    attributes: {
+      run_id: run.id,
+      run_name: run.name,
+      status: run.status,
+      start_time: run.start_time,
+      end_time: run.end_time,
+      user_id: run.tags['mlflow.user'],
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { NotebookError, parameterDefaults, parseParameterValue, readNotebook, type NotebookJson, type Parameters } from '../../core/notebooks/notebookFile';
+import { describeFailure, prepareNotebookRun, type NotebookRunOutcome } from '../../core/notebooks/runNotebook';
+import { pythonInterpreter } from '../pythonInterpreter';
+import { showRunTerminal } from '../runTerminal';
+import type { TrackingService } from '../trackingService';
+
+/** Options of `mlops.runNotebookAsExperiment` for callers that do not want prompts (tests, keybindings, other extensions). */
+export interface RunNotebookOptions {
+  /** Parameter values; when given, nothing is asked. */
+  parameters?: Record<string, unknown>;
+  name?: string;
+  experiment?: string;
+  /** The interpreter whose nbclient and ipykernel run the notebook (default: the chosen Python interpreter). */
+  python?: string;
+  cellTimeoutS?: number;
+  /** Show the outcome as a notification (default true). */
+  notify?: boolean;
+}
+
+/** The notebook a command was invoked on: a Uri, the notebook toolbar's context, or the active notebook editor. */
+export function notebookUriOf(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  const ctx = arg as { notebookEditor?: { notebookUri?: vscode.Uri }; uri?: vscode.Uri; notebook?: { uri?: vscode.Uri } } | undefined;
+  const fromArg = ctx?.notebookEditor?.notebookUri ?? ctx?.notebook?.uri ?? ctx?.uri;
+  if (fromArg instanceof vscode.Uri) return fromArg;
+  const editor = vscode.window.activeNotebookEditor;
+  if (editor) return editor.notebook.uri;
+  const text = vscode.window.activeTextEditor?.document.uri;
+  return text && text.fsPath.endsWith('.ipynb') ? text : undefined;
+}
+
+/**
+ * "Run Notebook as Experiment": executes the notebook headless through a Jupyter
+ * kernel (nbclient in the chosen interpreter) as a tracked run, with parameters
+ * injected after its `parameters` cell; resolves with the outcome once it ends,
+ * or undefined when the user cancelled the prompts.
+ */
+export async function runNotebookAsExperiment(service: TrackingService, arg?: unknown, options: RunNotebookOptions = {}): Promise<NotebookRunOutcome | undefined> {
+  const uri = notebookUriOf(arg);
+  if (!uri || uri.scheme !== 'file' || !uri.fsPath.toLowerCase().endsWith('.ipynb')) {
+    throw new Error('Open a notebook (.ipynb) first, or right-click one in the Explorer.');
+  }
+  const open = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (open?.isDirty) await open.save();
+  let nb: NotebookJson;
+  try {
+    nb = readNotebook(uri.fsPath);
+  } catch (err) {
+    if (err instanceof NotebookError) throw new Error(err.message);
+    throw err;
+  }
+  const parameters = options.parameters ?? (await promptParameters(nb, path.basename(uri.fsPath)));
+  if (!parameters) return undefined;
+  await service.ready;
+  const python = options.python ?? (await pythonInterpreter(uri));
+  const name = options.name || path.basename(uri.fsPath).replace(/\.ipynb$/i, '');
+  const term = showRunTerminal(name);
+  term.write(`[MLOps] ${python} runs ${uri.fsPath} through a Jupyter kernel\n`);
+  const prepared = prepareNotebookRun({
+    notebook: uri.fsPath,
+    python,
+    parameters,
+    name,
+    experiment: options.experiment,
+    cellTimeoutS: options.cellTimeoutS,
+    capturePackages: vscode.workspace.getConfiguration('mlops').get<boolean>('capture.packages', true),
+    onOutput: term.write,
+  }, service.root);
+  let outcome: NotebookRunOutcome;
+  try {
+    const run = await service.launch(prepared.launch);
+    term.attach(run);
+    outcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `MLOps: running ${path.basename(uri.fsPath)}`, cancellable: true },
+      (_progress, token) => {
+        token.onCancellationRequested(() => void run.stop());
+        return prepared.outcome(run);
+      },
+    );
+  } catch (err) {
+    prepared.discard();
+    throw err;
+  }
+  service.refresh();
+  if (options.notify !== false) void notify(outcome);
+  return outcome;
+}
+
+async function notify(outcome: NotebookRunOutcome): Promise<void> {
+  const show = 'Show Run';
+  const answer = outcome.ok
+    ? await vscode.window.showInformationMessage(`MLOps: notebook run finished. ${outcome.message}`, show)
+    : await vscode.window.showErrorMessage(`MLOps: notebook run ${outcome.status}: ${outcome.failedCell ? describeFailure(outcome.failedCell) : outcome.message}`, show);
+  if (answer === show) await vscode.commands.executeCommand('mlops.revealRun', outcome.runId);
+}
+
+/**
+ * Asks for each parameter of the `parameters` cell, its default filled in; a
+ * notebook without one gets a single `key=value …` box. Undefined when cancelled.
+ */
+async function promptParameters(nb: NotebookJson, name: string): Promise<Parameters | undefined> {
+  const defaults = parameterDefaults(nb);
+  const out: Parameters = {};
+  if (!defaults.length) {
+    const typed = await vscode.window.showInputBox({
+      title: `Run ${name} as Experiment`,
+      prompt: 'The notebook has no cell tagged "parameters". Values to inject at the top (key=value, separated by spaces), or leave empty.',
+      placeHolder: 'lr=0.01 epochs=10',
+      validateInput: (v) => (splitPairs(v).every((p) => /^[A-Za-z_]\w*=/.test(p)) ? undefined : 'Use key=value pairs, e.g. lr=0.01 epochs=10'),
+    });
+    if (typed === undefined) return undefined;
+    for (const pair of splitPairs(typed)) {
+      const eq = pair.indexOf('=');
+      out[pair.slice(0, eq)] = parseParameterValue(pair.slice(eq + 1));
+    }
+    return out;
+  }
+  for (const [i, p] of defaults.entries()) {
+    const value = await vscode.window.showInputBox({
+      title: `Run ${name} as Experiment (${i + 1}/${defaults.length}): ${p.name}`,
+      prompt: `Value of ${p.name}${p.comment ? ` — ${p.comment}` : ''} (a Python literal: 0.01, "adam", True, [1, 2]). Enter keeps the notebook's value.`,
+      value: p.source,
+    });
+    if (value === undefined) return undefined;
+    if (value.trim() !== p.source) out[p.name] = parseParameterValue(value);
+  }
+  return out;
+}
+
+/** `a=1 b="x y"` → ['a=1', 'b="x y"']: spaces inside quotes stay. */
+function splitPairs(text: string): string[] {
+  return (text.match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? []).filter(Boolean);
+}

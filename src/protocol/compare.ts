@@ -1,0 +1,129 @@
+// The comparison panel's messages. Curves arrive downsampled by the host
+// (LTTB with min/max kept); zooming asks for the detail of a range.
+
+import type { CanvasInfo, SaveFileParams, SaveFileResult, WireNumber } from './common';
+import type { RunAttributes } from './runTypes';
+
+export const COMPARE_PANEL = 'compare';
+export const COMPARE_VIEW_TYPE = 'mlops.compare';
+
+export interface MetricInfo {
+  latest: WireNumber;
+  min: WireNumber;
+  max: WireNumber;
+  step: number;
+  count: number;
+}
+
+export interface CompareRun extends RunAttributes {
+  params: Record<string, string>;
+  metrics: Record<string, MetricInfo>;
+}
+
+export interface CompareData {
+  /** In the order chosen; colours follow this order. */
+  runs: CompareRun[];
+  /** Ids asked for that no longer exist (deleted), with a message to show. */
+  missing: string[];
+  /** Union of the runs' metric keys, in first-logged order. */
+  metricKeys: string[];
+}
+
+export type XAxis = 'step' | 'time' | 'relative';
+
+export interface SeriesRequest {
+  metric: string;
+  /** Only these runs (e.g. those still running); all when absent. */
+  runIds?: string[];
+  /**
+   * Only points inside [min, max] of the axis: the step, the wall time in ms
+   * ('time'), or seconds since the run started ('relative'); all when absent.
+   */
+  range?: { axis: XAxis; min: number; max: number };
+  /** The most points per run to send (the chart's width in pixels is a good value). */
+  maxPoints: number;
+}
+
+/** One run's curve of one metric: parallel arrays of the kept points. */
+export interface Series {
+  runId: string;
+  steps: number[];
+  /** Wall time of each point, ms since the Unix epoch. */
+  times: number[];
+  values: number[];
+  /** Points the run has in the range (before downsampling). */
+  total: number;
+  /** Points left out because their value is NaN or ±Infinity. */
+  nonFinite: number;
+  downsampled: boolean;
+}
+
+export interface SeriesResult {
+  metric: string;
+  range: SeriesRequest['range'] | null;
+  series: Series[];
+}
+
+export interface CompareUpdate {
+  /** Summaries of runs that changed (new metrics, status). */
+  runs: CompareRun[];
+  /** Runs that were deleted while shown, with their names. */
+  removed: { id: string; name: string }[];
+  metricKeys: string[];
+}
+
+export interface CompareInspection {
+  runIds: string[];
+  metric: string | null;
+  xAxis: XAxis;
+  logScale: boolean;
+  smoothing: number;
+  zoom: { min: number; max: number } | null;
+  tab: CompareTab;
+  /** Per run on the curves chart: points drawn and the last point's value (raw, before smoothing). */
+  curves: { runId: string; label: string; points: number; lastX: number | null; lastY: number | null }[];
+  /** Rows of the parameter diff table. */
+  diff: { key: string; values: string[]; differs: boolean }[];
+  notices: string[];
+  canvases: CanvasInfo[];
+  /** The hover read-out at the last hovered x, if any. */
+  hover: string[];
+}
+
+export type CompareTab = 'curves' | 'params' | 'parallel' | 'scatter';
+
+export interface CompareContract {
+  hostRequests: {
+    'compare/load': { params: Record<string, never>; result: CompareData };
+    'compare/series': { params: SeriesRequest; result: SeriesResult };
+    /** Saves every point (not downsampled) of a metric of the shown runs as CSV. */
+    'compare/exportCsv': { params: { metric: string }; result: SaveFileResult };
+    /** Lets the user change the runs (quick pick); resolves when done, the host then sends compare/reset. */
+    'compare/pickRuns': { params: Record<string, never>; result: void };
+    'file/save': { params: SaveFileParams; result: SaveFileResult };
+  };
+  hostNotifications: {
+    /** The set of runs changed (compare opened again with others): start over with this data. */
+    'compare/reset': CompareData;
+    /** Runs changed (live) or were deleted. */
+    'compare/updated': CompareUpdate;
+  };
+  webviewRequests: {
+    'view/inspect': { params: Record<string, never>; result: CompareInspection };
+    /** Shows a tab / sets the chart's options, as the controls would. */
+    'compare/show': {
+      params: { tab?: CompareTab; metric?: string; xAxis?: XAxis; logScale?: boolean; smoothing?: number; zoom?: { min: number; max: number } | null };
+      result: CompareInspection;
+    };
+    /** Exports the shown tab as its PNG or CSV button does (the host then asks where to save). */
+    'view/export': { params: { format: 'png' | 'csv' }; result: SaveFileResult };
+    /** Hovers the curves chart at x (in the current axis' units): the read-out lists every run's value there. */
+    'compare/hover': { params: { x: number }; result: string[] };
+  };
+  webviewNotifications: Record<string, never>;
+}
+
+/** The part of the compare webview's saved state the host reads to restore the panel after a reload. */
+export interface CompareRestoreState {
+  runIds: string[];
+}

@@ -1,0 +1,942 @@
+// The comparison panel (browser side): metric curves overlaid (chart.js), the
+// parameter diff, parallel coordinates and a scatter. Curves arrive downsampled
+// from the host; dragging on the chart zooms and fetches the detail of the range.
+
+import {
+  Chart, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, ScatterController, Tooltip,
+  type ChartDataset, type ChartOptions, type Plugin, type TooltipItem,
+} from 'chart.js';
+import { fromWire, type SaveFileResult } from '../../src/protocol/common';
+import {
+  COMPARE_PANEL, type CompareContract, type CompareData, type CompareInspection, type CompareRun, type CompareTab, type CompareUpdate, type Series, type XAxis,
+} from '../../src/protocol/compare';
+import { canvasInfos, pngBase64 } from '../common/canvas';
+import { el, notice } from '../common/dom';
+import { durationSeconds, formatNumber, formatSeconds, formatTime, formatClock, formatRelative } from '../common/format';
+import { connect, loadState, saveState, type WebviewEndpoint } from '../common/host';
+import { onThemeChange, runColors, themeColors, type ThemeColors } from '../common/theme';
+import { button, checkbox, dropdown, registerToolkit, slider, tabs, type Dropdown } from '../common/toolkit';
+import { ema, forLogScale, hoverLines, seriesPoints, type Point } from './curves';
+import { fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions, runsCsv, type Dimension, type Field } from './runsData';
+
+Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
+
+interface CompareState {
+  v: 1;
+  runIds: string[];
+  tab: CompareTab;
+  metric: string | null;
+  xAxis: XAxis;
+  logScale: boolean;
+  smoothing: number;
+  zoom: { min: number; max: number } | null;
+  hidden: string[];
+  onlyDifferences: boolean;
+  parallelMetric: string | null;
+  scatterX: string | null;
+  scatterY: string | null;
+}
+
+const TABS: { id: CompareTab; label: string }[] = [
+  { id: 'curves', label: 'Curves' },
+  { id: 'params', label: 'Parameters' },
+  { id: 'parallel', label: 'Parallel Coordinates' },
+  { id: 'scatter', label: 'Scatter' },
+];
+
+const AXES: { value: XAxis; label: string }[] = [
+  { value: 'step', label: 'Step' },
+  { value: 'time', label: 'Wall time' },
+  { value: 'relative', label: 'Relative time' },
+];
+
+/** Fills the canvas with the theme's background first, so exported PNGs are readable. */
+const backgroundPlugin: Plugin = {
+  id: 'mlopsBackground',
+  beforeDraw(chart) {
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.fillStyle = themeColors().background;
+    ctx.fillRect(0, 0, chart.width, chart.height);
+    ctx.restore();
+  },
+};
+
+class CompareView {
+  private state: CompareState;
+  private endpoint!: WebviewEndpoint<CompareContract>;
+  private runs: CompareRun[] = [];
+  private metricKeys: string[] = [];
+  private colors = new Map<string, string>();
+  /** Whole-range curves of the current metric, per run. */
+  private overview = new Map<string, Series>();
+  /** Curves of the zoomed range, when zoomed. */
+  private detail: Map<string, Series> | null = null;
+  private notices: string[] = [];
+  private seriesSeq = 0;
+  private loadedOnce = false;
+  private theme: ThemeColors = themeColors();
+  private hoverX: number | null = null;
+  private hoverText: string[] = [];
+  private drawn: { runId: string; label: string; raw: Point[] }[] = [];
+
+  private curvesChart: Chart<'line', Point[]> | undefined;
+  private parallelChart: Chart<'line'> | undefined;
+  private scatterChart: Chart<'scatter'> | undefined;
+
+  private readonly title = el('h1', { className: 'title', id: 'compare-title' });
+  private readonly noticeArea = el('div', { className: 'notices', id: 'notices' });
+  private readonly tabs;
+  private readonly metricDropdown: Dropdown;
+  private readonly axisDropdown: Dropdown;
+  private readonly logBox;
+  private readonly smoothingSlider;
+  private readonly curvesCanvas = el('canvas', { id: 'curves-canvas', aria: { label: 'Metric curves' } });
+  private readonly zoomBox = el('div', { className: 'zoom-box' });
+  private readonly readout = el('div', { className: 'hover-readout', id: 'hover-readout', role: 'status' });
+  private readonly crosshair = el('div', { className: 'crosshair', aria: { hidden: 'true' } });
+  private readonly legend = el('div', { className: 'legend', id: 'legend', role: 'list' });
+  private readonly curvesMessage = el('div', { className: 'chart-message', id: 'curves-message' });
+  private readonly paramsArea = el('div', { className: 'params-area', id: 'params' });
+  private readonly parallelCanvas = el('canvas', { id: 'parallel-canvas', aria: { label: 'Parallel coordinates' } });
+  private readonly parallelMetric: Dropdown;
+  private readonly scatterCanvas = el('canvas', { id: 'scatter-canvas', aria: { label: 'Scatter plot' } });
+  private readonly scatterX: Dropdown;
+  private readonly scatterY: Dropdown;
+  private readonly body = el('div', { className: 'compare-body' });
+  private readonly emptyArea = el('div', { className: 'empty', id: 'empty' });
+
+  constructor(root: HTMLElement) {
+    const saved = loadState<CompareState>(1);
+    this.state = {
+      v: 1,
+      runIds: Array.isArray(saved.runIds) ? saved.runIds : [],
+      tab: TABS.some((t) => t.id === saved.tab) ? saved.tab! : 'curves',
+      metric: saved.metric ?? null,
+      xAxis: AXES.some((a) => a.value === saved.xAxis) ? saved.xAxis! : 'step',
+      logScale: saved.logScale === true,
+      smoothing: typeof saved.smoothing === 'number' ? saved.smoothing : 0,
+      zoom: saved.zoom ?? null,
+      hidden: Array.isArray(saved.hidden) ? saved.hidden : [],
+      onlyDifferences: saved.onlyDifferences === true,
+      parallelMetric: saved.parallelMetric ?? null,
+      scatterX: saved.scatterX ?? null,
+      scatterY: saved.scatterY ?? null,
+    };
+
+    this.metricDropdown = dropdown([], '', (v) => void this.setMetric(v), 'Metric');
+    this.axisDropdown = dropdown(AXES, this.state.xAxis, (v) => this.setAxis(v as XAxis), 'X axis');
+    this.logBox = checkbox('Log scale', this.state.logScale, (on) => {
+      this.state.logScale = on;
+      this.drawCurves();
+      this.save();
+    });
+    this.smoothingSlider = slider('Smoothing', this.state.smoothing, 0, 0.99, 0.01, (v) => {
+      this.state.smoothing = v;
+      this.drawCurves();
+      this.save();
+    });
+    this.parallelMetric = dropdown([], '', (v) => {
+      this.state.parallelMetric = v || null;
+      this.drawParallel();
+      this.save();
+    }, 'Metric axis');
+    this.scatterX = dropdown([], '', (v) => {
+      this.state.scatterX = v || null;
+      this.drawScatter();
+      this.save();
+    }, 'X');
+    this.scatterY = dropdown([], '', (v) => {
+      this.state.scatterY = v || null;
+      this.drawScatter();
+      this.save();
+    }, 'Y');
+
+    this.tabs = tabs(TABS, this.state.tab, (id) => this.showTab(id as CompareTab));
+    const chartWrap = el('div', { className: 'chart-wrap', id: 'curves-chart' }, this.curvesCanvas, this.zoomBox, this.crosshair, this.readout);
+    this.zoomBox.hidden = true;
+    this.crosshair.hidden = true;
+    this.readout.hidden = true;
+    this.tabs.views.get('curves')!.append(
+      el('div', { className: 'curves' },
+        el('div', { className: 'controls', role: 'toolbar', aria: { label: 'Curves' } },
+          el('label', {}, el('span', { text: 'Metric' }), this.metricDropdown.element),
+          el('label', {}, el('span', { text: 'X axis' }), this.axisDropdown.element),
+          this.logBox.element,
+          this.smoothingSlider.element,
+          button('Reset zoom', () => void this.setZoom(null), { id: 'reset-zoom', title: 'Show the whole range (or double-click the chart)' }),
+          button('PNG', () => void this.exportPng(this.curvesCanvas, 'curves'), { title: 'Save the chart as PNG' }),
+          button('CSV', () => void this.exportCurvesCsv(), { title: 'Save every point of this metric (not downsampled) as CSV' }),
+        ),
+        this.curvesMessage,
+        el('div', { className: 'curves-main' }, chartWrap, this.legend),
+      ),
+    );
+    this.tabs.views.get('params')!.append(this.paramsArea);
+    this.tabs.views.get('parallel')!.append(
+      el('div', { className: 'controls' },
+        el('label', {}, el('span', { text: 'Metric axis' }), this.parallelMetric.element),
+        button('PNG', () => void this.exportPng(this.parallelCanvas, 'parallel-coordinates'), { title: 'Save the chart as PNG' }),
+        button('CSV', () => void this.exportRunsCsv('parallel-coordinates'), { title: 'Save the runs\u2019 params and metrics as CSV' }),
+      ),
+      el('div', { className: 'chart-wrap', id: 'parallel-chart' }, this.parallelCanvas),
+    );
+    this.tabs.views.get('scatter')!.append(
+      el('div', { className: 'controls' },
+        el('label', {}, el('span', { text: 'X' }), this.scatterX.element),
+        el('label', {}, el('span', { text: 'Y' }), this.scatterY.element),
+        button('PNG', () => void this.exportPng(this.scatterCanvas, 'scatter'), { title: 'Save the chart as PNG' }),
+        button('CSV', () => void this.exportRunsCsv('scatter'), { title: 'Save the runs\u2019 params and metrics as CSV' }),
+      ),
+      el('div', { className: 'chart-wrap', id: 'scatter-chart' }, this.scatterCanvas),
+    );
+    this.body.append(this.tabs.element);
+    root.replaceChildren(
+      el('header', { className: 'compare-header' }, this.title, button('Change runs…', () => void this.pickRuns(), { id: 'change-runs', title: 'Choose the runs to compare' })),
+      this.noticeArea,
+      this.emptyArea,
+      this.body,
+    );
+    root.removeAttribute('aria-busy');
+    this.emptyArea.hidden = true;
+    this.installChartMouse();
+    onThemeChange(() => {
+      this.theme = themeColors();
+      this.assignColors();
+      this.redrawAll();
+    });
+  }
+
+  start(): void {
+    this.endpoint = connect<CompareContract>(
+      COMPARE_PANEL,
+      {
+        'view/inspect': () => this.inspect(),
+        'compare/show': async (params) => {
+          if (params.tab) this.showTab(params.tab, true);
+          if (params.xAxis && params.xAxis !== this.state.xAxis) this.setAxis(params.xAxis, true);
+          if (params.logScale !== undefined) {
+            this.state.logScale = params.logScale;
+            this.logBox.checked = params.logScale;
+          }
+          if (params.smoothing !== undefined) {
+            this.state.smoothing = params.smoothing;
+            this.smoothingSlider.value = params.smoothing;
+          }
+          if (params.metric !== undefined && params.metric !== this.state.metric) await this.setMetric(params.metric, true);
+          if (params.zoom !== undefined) await this.setZoom(params.zoom);
+          this.redrawAll();
+          this.save();
+          return this.inspect();
+        },
+        'compare/hover': ({ x }) => this.hoverAt(x),
+        'view/export': ({ format }) => this.exportTab(format),
+      },
+      {
+        'compare/reset': (data) => void this.receive(data, true),
+        'compare/updated': (update) => void this.applyUpdate(update),
+      },
+    );
+    void this.load();
+  }
+
+  private async load(): Promise<void> {
+    try {
+      performance.mark('compare:load-request');
+      const data = await this.endpoint.request('compare/load', {});
+      performance.mark('compare:load-reply');
+      await this.receive(data, false);
+    } catch (err) {
+      this.setNotices([`Could not load the runs: ${(err as Error).message}`]);
+    }
+  }
+
+  /** New data for the whole panel (first load, or other runs chosen). */
+  private async receive(data: CompareData, reset: boolean): Promise<void> {
+    this.runs = data.runs;
+    this.metricKeys = data.metricKeys;
+    this.state.runIds = data.runs.map((r) => r.id);
+    if (reset) {
+      this.state.zoom = null;
+      this.state.hidden = [];
+    }
+    this.notices = data.missing.length
+      ? [`${data.missing.length} of the chosen runs no longer exist${data.missing.length === 1 ? '' : ''} (deleted); showing the others.`]
+      : [];
+    this.assignColors();
+    this.updateHeader();
+    if (!this.state.metric || !this.metricKeys.includes(this.state.metric)) this.state.metric = this.metricKeys[0] ?? null;
+    this.metricDropdown.setOptions(this.metricKeys.map((k) => ({ value: k, label: k })), this.state.metric ?? '');
+    this.updateFieldDropdowns();
+    this.overview.clear();
+    this.detail = null;
+    await this.fetchSeries();
+    this.loadedOnce = true;
+    this.redrawAll();
+    this.save();
+  }
+
+  private async applyUpdate(update: CompareUpdate): Promise<void> {
+    if (!this.loadedOnce) return;
+    const byId = new Map(update.runs.map((r) => [r.id, r]));
+    this.runs = this.runs.map((r) => byId.get(r.id) ?? r);
+    if (update.removed.length) {
+      const gone = new Set(update.removed.map((r) => r.id));
+      this.runs = this.runs.filter((r) => !gone.has(r.id));
+      for (const id of gone) {
+        this.overview.delete(id);
+        this.detail?.delete(id);
+      }
+      this.state.runIds = this.runs.map((r) => r.id);
+      for (const r of update.removed) this.notices.push(`Run "${r.name}" was deleted; it is no longer shown.`);
+    }
+    this.metricKeys = update.metricKeys;
+    if (!this.state.metric && this.metricKeys.length) this.state.metric = this.metricKeys[0];
+    this.metricDropdown.setOptions(this.metricKeys.map((k) => ({ value: k, label: k })), this.state.metric ?? '');
+    this.updateFieldDropdowns();
+    this.updateHeader();
+    const changed = update.runs.map((r) => r.id);
+    if (changed.length && this.state.metric) await this.fetchSeries(changed);
+    this.redrawAll();
+    this.save();
+  }
+
+  /** Curves of the current metric: the overview and, when zoomed, the detail of the range. */
+  private async fetchSeries(runIds?: string[]): Promise<void> {
+    const metric = this.state.metric;
+    if (!metric || !this.runs.length) return;
+    const seq = ++this.seriesSeq;
+    const maxPoints = pointsPerRun(this.curvesCanvas.parentElement?.clientWidth || 800, this.runs.length);
+    try {
+      performance.mark('compare:series-request');
+      const overview = await this.endpoint.request('compare/series', { metric, runIds, maxPoints });
+      performance.mark('compare:series-reply');
+      const zoom = this.state.zoom;
+      const detail = zoom ? await this.endpoint.request('compare/series', { metric, runIds, maxPoints, range: { axis: this.state.xAxis, min: zoom.min, max: zoom.max } }) : undefined;
+      if (seq !== this.seriesSeq && !runIds) return; // a newer request replaced this one
+      if (!runIds) this.overview.clear();
+      for (const s of overview.series) this.overview.set(s.runId, s);
+      if (detail) {
+        if (!this.detail || !runIds) this.detail = new Map();
+        for (const s of detail.series) this.detail.set(s.runId, s);
+      } else if (!runIds) this.detail = null;
+    } catch (err) {
+      this.setNotices([...this.notices, `Could not read the curves of "${metric}": ${(err as Error).message}`]);
+    }
+  }
+
+  /** `programmatic`: not from the dropdown itself, which then needs to show the new value. */
+  private async setMetric(metric: string, programmatic = false): Promise<void> {
+    this.state.metric = metric || null;
+    if (programmatic) this.metricDropdown.value = metric;
+    await this.fetchSeries();
+    this.drawCurves();
+    this.save();
+  }
+
+  private setAxis(axis: XAxis, programmatic = false): void {
+    this.state.xAxis = axis;
+    if (programmatic) this.axisDropdown.value = axis;
+    // A zoom is in the old axis' units.
+    this.state.zoom = null;
+    this.detail = null;
+    this.drawCurves();
+    this.save();
+  }
+
+  private async setZoom(zoom: { min: number; max: number } | null): Promise<void> {
+    this.state.zoom = zoom && zoom.max > zoom.min ? zoom : null;
+    if (!this.state.zoom) this.detail = null;
+    this.drawCurves(); // right away on what is loaded; the detail follows
+    if (this.state.zoom) {
+      await this.fetchSeries();
+      this.drawCurves();
+    }
+    this.save();
+  }
+
+  private showTab(tab: CompareTab, select = false): void {
+    this.state.tab = tab;
+    if (select) this.tabs.select(tab);
+    // Charts in a hidden tab have no size: draw the one shown.
+    requestAnimationFrame(() => this.redrawAll());
+    this.save();
+  }
+
+  private assignColors(): void {
+    const palette = runColors(this.runs.length);
+    this.colors = new Map(this.runs.map((r, i) => [r.id, palette[i]]));
+  }
+
+  private updateHeader(): void {
+    const n = this.runs.length;
+    this.title.textContent = n ? `Comparing ${n} run${n === 1 ? '' : 's'}` : 'Compare runs';
+    this.emptyArea.hidden = n > 0;
+    this.body.hidden = n === 0;
+    if (!n) {
+      this.emptyArea.replaceChildren(
+        el('p', { text: this.loadedOnce || this.state.runIds.length === 0 ? 'No runs to compare: they were deleted, or none were chosen.' : 'No runs to compare.' }),
+        el('p', { text: 'Select runs in the Runs view or the runs table and choose Compare, or pick them here.' }),
+        button('Choose runs…', () => void this.pickRuns(), { appearance: 'primary' }),
+      );
+    }
+  }
+
+  private setNotices(notices: string[]): void {
+    this.notices = notices;
+    this.renderNotices([]);
+  }
+
+  private renderNotices(extra: string[]): void {
+    const all = [...this.notices, ...extra];
+    this.noticeArea.replaceChildren(...all.map((n) => notice(n, /deleted|Could not/.test(n) ? 'warning' : 'info')));
+  }
+
+  private redrawAll(): void {
+    this.renderNotices([]);
+    this.drawCurves();
+    this.renderParams();
+    if (this.state.tab === 'parallel') this.drawParallel();
+    if (this.state.tab === 'scatter') this.drawScatter();
+  }
+
+  // ---------------------------------------------------------------- curves
+
+  private drawCurves(): void {
+    const metric = this.state.metric;
+    const axis = this.state.xAxis;
+    const source = this.detail ?? this.overview;
+    const datasets: ChartDataset<'line', Point[]>[] = [];
+    const drawn: typeof this.drawn = [];
+    let nonFinite = 0, droppedForLog = 0, downsampled = false, maxKept = 0;
+    // Many overlaid curves: 1 px lines read as well and rasterise several times faster (hairlines).
+    const width = this.runs.length > 20 ? 1 : 1.6;
+    for (const run of this.runs) {
+      const s = source.get(run.id) ?? this.overview.get(run.id);
+      if (!s) continue;
+      nonFinite += s.nonFinite;
+      downsampled ||= s.downsampled;
+      maxKept = Math.max(maxKept, s.values.length);
+      if (this.state.hidden.includes(run.id)) continue;
+      let raw = seriesPoints(s, axis, run.start);
+      if (this.state.logScale) {
+        const kept = forLogScale(raw);
+        raw = kept.points;
+        droppedForLog += kept.dropped;
+      }
+      const color = this.colors.get(run.id) ?? this.theme.foreground;
+      drawn.push({ runId: run.id, label: run.name, raw });
+      if (this.state.smoothing > 0) {
+        datasets.push({ label: `${run.name} (raw)`, data: raw, borderColor: withAlpha(color, 0.25), borderWidth: 1, pointRadius: 0 });
+        datasets.push({ label: run.name, data: ema(raw, this.state.smoothing), borderColor: color, borderWidth: width, pointRadius: 0 });
+      } else {
+        datasets.push({ label: run.name, data: raw, borderColor: color, borderWidth: width, pointRadius: raw.length === 1 ? 3 : 0, backgroundColor: color });
+      }
+    }
+    this.drawn = drawn;
+    const messages: string[] = [];
+    if (!metric) messages.push(this.runs.length ? 'These runs logged no metrics yet.' : '');
+    if (nonFinite) messages.push(`${nonFinite} NaN or infinite point${nonFinite === 1 ? ' is' : 's are'} not drawn.`);
+    if (droppedForLog) messages.push(`${droppedForLog} point${droppedForLog === 1 ? '' : 's'} ≤ 0 cannot be drawn on a log scale.`);
+    if (downsampled) messages.push(`Downsampled to at most ${maxKept} points per run (shape, minimum and maximum kept); drag across the chart to zoom in on the detail.`);
+    this.curvesMessage.textContent = messages.filter(Boolean).join(' ');
+    this.renderLegend();
+    if (this.state.tab !== 'curves' || !this.curvesCanvas.isConnected || !this.curvesCanvas.parentElement?.clientWidth) return;
+
+    const zoom = this.state.zoom;
+    const span = spanOf(drawn, zoom);
+    const x = {
+      type: 'linear' as const,
+      min: zoom?.min,
+      max: zoom?.max,
+      title: { display: true, text: AXES.find((a) => a.value === axis)!.label, color: this.theme.muted },
+      ticks: { color: this.theme.muted, maxRotation: 0, callback: (v: number | string) => tickX(Number(v), axis, span) },
+      grid: { color: this.theme.grid },
+      border: { color: this.theme.border },
+    };
+    const y = {
+      type: (this.state.logScale ? 'logarithmic' : 'linear') as 'linear',
+      title: { display: true, text: metric ?? '', color: this.theme.muted },
+      ticks: { color: this.theme.muted, callback: (v: number | string) => formatNumber(Number(v), 4) },
+      grid: { color: this.theme.grid },
+      border: { color: this.theme.border },
+    };
+    const scales = { x, y } as unknown as ChartOptions<'line'>['scales'];
+    if (!this.curvesChart) {
+      performance.mark('compare:chart-create');
+      this.curvesChart = new Chart<'line', Point[]>(this.curvesCanvas, {
+        type: 'line',
+        data: { datasets },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          parsing: false,
+          normalized: true,
+          spanGaps: true,
+          events: [], // hover and zoom are handled by this panel (every run's value at x)
+          elements: { line: { tension: 0 } },
+          plugins: { legend: { display: false }, tooltip: { enabled: false } },
+          scales,
+        },
+        plugins: [backgroundPlugin as Plugin<'line'>],
+      });
+      requestAnimationFrame(() => {
+        if (!performance.getEntriesByName('compare:first-paint').length && datasets.length) performance.mark('compare:first-paint');
+      });
+    } else {
+      this.curvesChart.data.datasets = datasets;
+      this.curvesChart.options.scales = scales;
+      this.curvesChart.update('none');
+    }
+    if (this.hoverX !== null) this.hoverAt(this.hoverX);
+  }
+
+  private renderLegend(): void {
+    const metric = this.state.metric;
+    this.legend.replaceChildren(
+      ...this.runs.map((run) => {
+        const hidden = this.state.hidden.includes(run.id);
+        const m = metric ? run.metrics[metric] : undefined;
+        const item = el(
+          'div',
+          { className: `legend-item${hidden ? ' off' : ''}`, role: 'listitem', title: `${run.name} (${run.status}) — click to ${hidden ? 'show' : 'hide'}`, data: { run: run.id } },
+          swatch(this.colors.get(run.id)),
+          el('span', { className: 'legend-name', text: run.name }),
+          el('span', { className: `legend-value status-${run.status}`, text: m ? formatNumber(fromWire(m.latest), 4) : '' }),
+        );
+        item.addEventListener('click', () => {
+          this.state.hidden = hidden ? this.state.hidden.filter((id) => id !== run.id) : [...this.state.hidden, run.id];
+          this.drawCurves();
+          this.save();
+        });
+        return item;
+      }),
+    );
+  }
+
+  /** Shows every run's value at x (in the axis' units); returns the read-out lines. */
+  hoverAt(x: number): string[] {
+    this.hoverX = x;
+    const span = spanOf(this.drawn, this.state.zoom);
+    this.hoverText = hoverLines(this.drawn.map((d) => ({ name: d.label, points: d.raw })), x, this.state.xAxis, span);
+    this.readout.replaceChildren(
+      el('div', { className: 'readout-title', text: this.hoverText[0] }),
+      ...this.hoverText.slice(1).map((line, i) => {
+        const run = this.drawn.find((d) => line.startsWith(`${d.label}: `)) ?? this.drawn[i];
+        return el('div', { className: 'readout-line' }, swatch(run ? this.colors.get(run.runId) : undefined), el('span', { text: line }));
+      }),
+    );
+    this.readout.hidden = false;
+    // The vertical line is an element over the canvas: hovering never redraws a hundred curves.
+    const chart = this.curvesChart;
+    if (chart) {
+      const px = chart.scales.x.getPixelForValue(x);
+      const { top, bottom, left, right } = chart.chartArea;
+      const wrap = this.curvesCanvas.parentElement!;
+      const onRight = px > wrap.clientWidth / 2;
+      this.readout.style.left = onRight ? '' : `${Math.round(px + 12)}px`;
+      this.readout.style.right = onRight ? `${Math.round(wrap.clientWidth - px + 12)}px` : '';
+      this.crosshair.hidden = px < left || px > right;
+      this.crosshair.style.left = `${Math.round(px)}px`;
+      this.crosshair.style.top = `${Math.round(top)}px`;
+      this.crosshair.style.height = `${Math.round(bottom - top)}px`;
+    }
+    return this.hoverText;
+  }
+
+  private clearHover(): void {
+    this.hoverX = null;
+    this.readout.hidden = true;
+    this.crosshair.hidden = true;
+  }
+
+  private installChartMouse(): void {
+    const canvas = this.curvesCanvas;
+    let dragFrom: number | null = null;
+    const valueAt = (px: number) => this.curvesChart?.scales.x.getValueForPixel(px);
+    canvas.addEventListener('mousemove', (e) => {
+      if (!this.curvesChart) return;
+      const { left, right } = this.curvesChart.chartArea;
+      if (dragFrom !== null) {
+        const a = Math.max(left, Math.min(dragFrom, e.offsetX)), b = Math.min(right, Math.max(dragFrom, e.offsetX));
+        this.zoomBox.hidden = false;
+        this.zoomBox.style.left = `${a}px`;
+        this.zoomBox.style.width = `${b - a}px`;
+      }
+      if (e.offsetX < left || e.offsetX > right) return this.clearHover();
+      const x = valueAt(e.offsetX);
+      if (x !== undefined) this.hoverAt(x);
+    });
+    canvas.addEventListener('mouseleave', () => this.clearHover());
+    canvas.addEventListener('mousedown', (e) => {
+      if (e.button === 0 && this.curvesChart) dragFrom = e.offsetX;
+    });
+    window.addEventListener('mouseup', (e) => {
+      if (dragFrom === null) return;
+      const from = dragFrom;
+      dragFrom = null;
+      this.zoomBox.hidden = true;
+      const rect = canvas.getBoundingClientRect();
+      const to = e.clientX - rect.left;
+      if (Math.abs(to - from) < 5) return;
+      const a = valueAt(Math.min(from, to)), b = valueAt(Math.max(from, to));
+      if (a !== undefined && b !== undefined) void this.setZoom({ min: a, max: b });
+    });
+    canvas.addEventListener('dblclick', () => void this.setZoom(null));
+  }
+
+  // ---------------------------------------------------------------- params
+
+  private renderParams(): void {
+    const runs = this.runs;
+    const diff = paramDiff(runs);
+    const shown = this.state.onlyDifferences ? diff.filter((d) => d.differs) : diff;
+    const head = () => el('tr', {}, el('th', { text: '' }), ...runs.map((r) => el('th', { title: r.id }, swatch(this.colors.get(r.id)), el('span', { text: r.name }))));
+    const differing = diff.filter((d) => d.differs).length;
+    const paramTable = el(
+      'table',
+      { className: 'diff-table', id: 'param-diff', aria: { label: 'Parameters' } },
+      el('thead', {}, head()),
+      el('tbody', {}, ...shown.map((row) => el('tr', { className: row.differs ? 'differs' : 'same', data: { key: row.key } },
+        el('th', { text: row.key, title: row.differs ? 'differs between the runs' : 'the same in every run' }),
+        ...row.values.map((v) => el('td', { text: v, title: v.length > 40 ? v : '' }))))),
+    );
+    const metricKeys = this.metricKeys;
+    const metricTable = el(
+      'table',
+      { className: 'diff-table metrics-table', id: 'metric-summary', aria: { label: 'Metrics' } },
+      el('thead', {}, head()),
+      el('tbody', {}, ...metricKeys.map((k) => el('tr', {}, el('th', { text: k }), ...runs.map((r) => {
+        const m = r.metrics[k];
+        return el('td', { text: m ? formatNumber(fromWire(m.latest)) : '', title: m ? `latest ${formatNumber(fromWire(m.latest))} at step ${m.step}\nmin ${formatNumber(fromWire(m.min))}\nmax ${formatNumber(fromWire(m.max))}\n${m.count} points` : '' });
+      })))),
+    );
+    const now = Date.now();
+    const info = el(
+      'table',
+      { className: 'diff-table', id: 'run-info', aria: { label: 'Runs' } },
+      el('thead', {}, head()),
+      el('tbody', {},
+        el('tr', {}, el('th', { text: 'Status' }), ...runs.map((r) => el('td', { className: `status status-${r.status}`, text: r.status }))),
+        el('tr', {}, el('th', { text: 'Experiment' }), ...runs.map((r) => el('td', { text: r.experiment }))),
+        el('tr', {}, el('th', { text: 'Start' }), ...runs.map((r) => el('td', { text: formatTime(r.start) }))),
+        el('tr', {}, el('th', { text: 'Duration' }), ...runs.map((r) => el('td', { text: formatSeconds(durationSeconds(r.start, r.end, now)) }))),
+        el('tr', {}, el('th', { text: 'Source' }), ...runs.map((r) => el('td', { text: r.source }))),
+      ),
+    );
+    const only = checkbox('Only differences', this.state.onlyDifferences, (on) => {
+      this.state.onlyDifferences = on;
+      this.renderParams();
+      this.save();
+    });
+    this.paramsArea.replaceChildren(
+      el('div', { className: 'controls' },
+        only.element,
+        el('span', { className: 'muted', text: `${differing} of ${diff.length} params differ` }),
+        button('CSV', () => void this.save_('params.csv', paramDiffCsv(this.runs, this.state.onlyDifferences)), { title: 'Save the parameter table as CSV' }),
+      ),
+      el('h2', { text: 'Parameters' }),
+      diff.length ? paramTable : el('p', { className: 'muted', text: 'These runs logged no parameters.' }),
+      el('h2', { text: 'Metrics (latest)' }),
+      metricTable,
+      el('h2', { text: 'Runs' }),
+      info,
+    );
+  }
+
+  // ---------------------------------------------------------------- parallel coordinates and scatter
+
+  private fields(): Field[] {
+    return fieldsOf(this.runs, this.metricKeys);
+  }
+
+  private updateFieldDropdowns(): void {
+    const fields = this.fields();
+    const options = fields.map((f) => ({ value: f.id, label: f.label }));
+    const metricOptions = this.metricKeys.map((k) => ({ value: k, label: k }));
+    if (!this.state.parallelMetric || !this.metricKeys.includes(this.state.parallelMetric)) this.state.parallelMetric = this.state.metric ?? this.metricKeys[0] ?? null;
+    this.parallelMetric.setOptions(metricOptions, this.state.parallelMetric ?? '');
+    const ids = fields.map((f) => f.id);
+    if (!this.state.scatterX || !ids.includes(this.state.scatterX)) this.state.scatterX = fields.find((f) => f.kind === 'param' && f.numeric)?.id ?? fields[0]?.id ?? null;
+    if (!this.state.scatterY || !ids.includes(this.state.scatterY)) this.state.scatterY = (this.state.metric && ids.includes(`metric:${this.state.metric}`) ? `metric:${this.state.metric}` : fields.find((f) => f.kind === 'metric')?.id) ?? null;
+    this.scatterX.setOptions(options, this.state.scatterX ?? '');
+    this.scatterY.setOptions(options, this.state.scatterY ?? '');
+  }
+
+  private drawParallel(): void {
+    const canvas = this.parallelCanvas;
+    if (!canvas.parentElement?.clientWidth) return;
+    const dims = parallelDimensions(this.runs, this.fields(), this.state.parallelMetric);
+    const datasets: ChartDataset<'line', Point[]>[] = this.runs.map((run) => {
+      const color = this.colors.get(run.id) ?? this.theme.foreground;
+      return {
+        label: run.name,
+        data: dims.map((d, i) => ({ x: i, y: normalized(run, d) ?? NaN })),
+        borderColor: color,
+        backgroundColor: color,
+        borderWidth: 1.6,
+        pointRadius: 3,
+        spanGaps: false,
+      };
+    });
+    const theme = this.theme;
+    const axesPlugin: Plugin<'line'> = {
+      id: 'mlopsParallelAxes',
+      afterDatasetsDraw(chart) {
+        const ctx = chart.ctx;
+        const { top, bottom } = chart.chartArea;
+        ctx.save();
+        ctx.font = '11px sans-serif';
+        ctx.fillStyle = theme.muted;
+        ctx.strokeStyle = theme.border;
+        dims.forEach((d, i) => {
+          const px = chart.scales.x.getPixelForValue(i);
+          ctx.beginPath();
+          ctx.moveTo(px, top);
+          ctx.lineTo(px, bottom);
+          ctx.stroke();
+          ctx.textAlign = i === dims.length - 1 ? 'right' : i === 0 ? 'left' : 'center';
+          const y = (v: number) => chart.scales.y.getPixelForValue(v);
+          if (d.field.numeric) {
+            ctx.fillText(formatNumber(d.max, 4), px, y(1) - 4);
+            ctx.fillText(formatNumber(d.min, 4), px, y(0) + 12);
+          } else {
+            d.field.categories.forEach((c, k) => ctx.fillText(c, px, y(d.field.categories.length === 1 ? 0.5 : k / (d.field.categories.length - 1)) - 4));
+          }
+        });
+        ctx.restore();
+      },
+    };
+    this.parallelChart?.destroy();
+    this.parallelChart = new Chart<'line', Point[]>(canvas, {
+      type: 'line',
+      data: { datasets },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: false,
+        layout: { padding: { top: 18, bottom: 6, left: 8, right: 8 } },
+        interaction: { mode: 'nearest', intersect: false },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              title: (items: TooltipItem<'line'>[]) => (items[0] ? dims[Number(items[0].parsed.x)]?.field.label ?? '' : ''),
+              label: (item: TooltipItem<'line'>) => `${item.dataset.label}: ${dimText(this.runs[item.datasetIndex], dims[Number(item.parsed.x)])}`,
+            },
+          },
+        },
+        scales: {
+          x: { type: 'linear', min: 0, max: Math.max(1, dims.length - 1), ticks: { stepSize: 1, color: theme.foreground, callback: (v) => dims[Number(v)]?.field.label ?? '' }, grid: { display: false }, border: { color: theme.border } },
+          y: { type: 'linear', min: -0.05, max: 1.05, display: false },
+        },
+      },
+      plugins: [backgroundPlugin as Plugin<'line'>, axesPlugin],
+    });
+  }
+
+  private drawScatter(): void {
+    const canvas = this.scatterCanvas;
+    if (!canvas.parentElement?.clientWidth) return;
+    const fields = this.fields();
+    const fx = fields.find((f) => f.id === this.state.scatterX);
+    const fy = fields.find((f) => f.id === this.state.scatterY);
+    const theme = this.theme;
+    const datasets: ChartDataset<'scatter', Point[]>[] = this.runs.map((run) => {
+      const x = fx && fieldValue(run, fx), y = fy && fieldValue(run, fy);
+      const color = this.colors.get(run.id) ?? theme.foreground;
+      return { label: run.name, data: x !== undefined && y !== undefined ? [{ x, y }] : [], backgroundColor: color, borderColor: color, pointRadius: 5, pointHoverRadius: 7 };
+    });
+    const axis = (f: Field | undefined) => ({
+      type: 'linear' as const,
+      title: { display: true, text: f?.label ?? '', color: theme.muted },
+      ticks: {
+        color: theme.muted,
+        ...(f && !f.numeric ? { stepSize: 1 } : {}),
+        callback: (v: number | string) => (f && !f.numeric ? f.categories[Number(v)] ?? '' : formatNumber(Number(v), 4)),
+      },
+      ...(f && !f.numeric ? { min: -0.5, max: f.categories.length - 0.5 } : {}),
+      grid: { color: theme.grid },
+      border: { color: theme.border },
+    });
+    this.scatterChart?.destroy();
+    this.scatterChart = new Chart<'scatter', Point[]>(canvas, {
+      type: 'scatter',
+      data: { datasets },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: false,
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: (item: TooltipItem<'scatter'>) => {
+                const run = this.runs[item.datasetIndex];
+                return `${run.name}: ${fx ? fieldText(run, fx) : ''}, ${fy ? fieldText(run, fy) : ''}`;
+              },
+            },
+          },
+        },
+        scales: { x: axis(fx), y: axis(fy) },
+      },
+      plugins: [backgroundPlugin as Plugin<'scatter'>],
+    });
+  }
+
+  // ---------------------------------------------------------------- export, pick, inspect
+
+  /** What the PNG or CSV button of the shown tab saves. */
+  private exportTab(format: 'png' | 'csv'): Promise<SaveFileResult> {
+    const tab = this.state.tab;
+    if (format === 'png') {
+      const canvas = tab === 'parallel' ? this.parallelCanvas : tab === 'scatter' ? this.scatterCanvas : this.curvesCanvas;
+      return this.exportPng(canvas, tab === 'parallel' ? 'parallel-coordinates' : tab === 'params' ? 'curves' : tab);
+    }
+    if (tab === 'curves') return this.exportCurvesCsv();
+    if (tab === 'params') return this.save_('params.csv', paramDiffCsv(this.runs, this.state.onlyDifferences));
+    return this.exportRunsCsv(tab === 'parallel' ? 'parallel-coordinates' : 'scatter');
+  }
+
+  private async exportPng(canvas: HTMLCanvasElement, name: string): Promise<SaveFileResult> {
+    if (!canvas.width) {
+      this.flash('Show the chart first: there is nothing drawn to save.');
+      return { path: null };
+    }
+    return this.save_(`${name}.png`, pngBase64(canvas), true);
+  }
+
+  private async exportCurvesCsv(): Promise<SaveFileResult> {
+    if (!this.state.metric) return { path: null };
+    try {
+      const saved = await this.endpoint.request('compare/exportCsv', { metric: this.state.metric });
+      if (saved.path) this.flash(`Saved ${saved.path}`);
+      return saved;
+    } catch (err) {
+      this.flash(`Export failed: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private exportRunsCsv(name: string): Promise<SaveFileResult> {
+    return this.save_(`${name}.csv`, runsCsv(this.runs, this.fields()));
+  }
+
+  private async save_(suggestedName: string, content: string, base64 = false): Promise<SaveFileResult> {
+    try {
+      const saved = await this.endpoint.request('file/save', { suggestedName, content, base64, typeLabel: base64 ? 'PNG' : 'CSV' });
+      if (saved.path) this.flash(`Saved ${saved.path}`);
+      return saved;
+    } catch (err) {
+      this.flash(`Export failed: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private flash(text: string): void {
+    this.renderNotices([text]);
+  }
+
+  private async pickRuns(): Promise<void> {
+    try {
+      await this.endpoint.request('compare/pickRuns', {});
+    } catch (err) {
+      this.flash((err as Error).message);
+    }
+  }
+
+  private inspect(): CompareInspection {
+    const diff = paramDiff(this.runs);
+    return {
+      runIds: this.runs.map((r) => r.id),
+      metric: this.state.metric,
+      xAxis: this.state.xAxis,
+      logScale: this.state.logScale,
+      smoothing: this.state.smoothing,
+      zoom: this.state.zoom,
+      tab: this.state.tab,
+      curves: this.drawn.map((d) => ({
+        runId: d.runId,
+        label: d.label,
+        points: d.raw.length,
+        lastX: d.raw.length ? d.raw[d.raw.length - 1].x : null,
+        lastY: d.raw.length ? d.raw[d.raw.length - 1].y : null,
+      })),
+      diff: diff.map((d) => ({ key: d.key, values: d.values, differs: d.differs })),
+      notices: [...this.notices, this.curvesMessage.textContent ?? ''].filter(Boolean),
+      canvases: canvasInfos(),
+      hover: this.hoverText,
+    };
+  }
+
+  private save(): void {
+    saveState(this.state);
+  }
+}
+
+/**
+ * Points per run to ask for: about one per pixel of width, but no more than
+ * TOTAL_POINTS over all runs (a hundred overlaid curves need less each to read
+ * the same), never under 200. Zooming fetches the detail.
+ */
+const TOTAL_POINTS = 50_000;
+function pointsPerRun(width: number, runs: number): number {
+  return Math.round(Math.max(200, Math.min(width, 2000, TOTAL_POINTS / Math.max(1, runs))));
+}
+
+function swatch(color: string | undefined): HTMLElement {
+  const s = el('span', { className: 'swatch', aria: { hidden: 'true' } });
+  if (color) s.style.backgroundColor = color;
+  return s;
+}
+
+function spanOf(drawn: { raw: Point[] }[], zoom: { min: number; max: number } | null): number {
+  if (zoom) return zoom.max - zoom.min;
+  let lo = Infinity, hi = -Infinity;
+  for (const d of drawn) {
+    if (!d.raw.length) continue;
+    lo = Math.min(lo, d.raw[0].x);
+    hi = Math.max(hi, d.raw[d.raw.length - 1].x);
+  }
+  return hi > lo ? hi - lo : 0;
+}
+
+function tickX(v: number, axis: XAxis, span: number): string {
+  if (axis === 'step') return formatNumber(v, 6);
+  if (axis === 'time') return formatClock(v, span);
+  return formatRelative(v);
+}
+
+function dimText(run: CompareRun | undefined, dim: Dimension | undefined): string {
+  return run && dim ? fieldText(run, dim.field) : '';
+}
+
+function fieldText(run: CompareRun, field: Field): string {
+  const v = fieldValue(run, field);
+  if (v === undefined) return '(none)';
+  return field.numeric ? formatNumber(v) : field.categories[v] ?? '';
+}
+
+/** A colour with transparency, whatever CSS colour syntax it came in (the canvas normalises it). */
+const colorProbe = document.createElement('canvas').getContext('2d');
+function withAlpha(color: string, alpha: number): string {
+  if (!colorProbe) return color;
+  colorProbe.fillStyle = '#000';
+  colorProbe.fillStyle = color;
+  const c = String(colorProbe.fillStyle);
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c);
+  if (hex) return `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${alpha})`;
+  const rgba = /^rgba?\(([^)]+)\)$/.exec(c);
+  if (rgba) {
+    const [r, g, b] = rgba[1].split(',').map((p) => p.trim());
+    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+  }
+  return color;
+}
+
+registerToolkit();
+const view = new CompareView(document.getElementById('app')!);
+view.start();
