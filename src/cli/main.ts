@@ -1,11 +1,13 @@
 import { AuditLog } from '../core/governance/audit';
 import { Project } from '../core/project';
 import { Tracking } from '../core/tracking/tracking';
+import { importMlflowCommand } from './importMlflow';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
 import { reproduceCommand } from './reproduce';
 import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
+import { serverCommand } from './server';
 import { snapshotCommand, snapshotsCommand } from './snapshots';
 import { findWorkspaceRoot, MlopsLayout } from '../core/workspace/layout';
 import { USAGE, UsageError } from './usage';
@@ -69,6 +71,10 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`Reindexed ${t.listRuns().length} runs (${result.lines} log lines).\n`);
         return 0;
       });
+    case 'server':
+      return serverCommand(root, rest.slice(1));
+    case 'import-mlflow':
+      return importMlflowCommand(root, rest.slice(1));
     case 'notebook':
       return notebookCommand(new MlopsLayout(root), sub, args);
     case 'snapshot':

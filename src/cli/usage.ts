@@ -9,6 +9,8 @@ Usage:
   mlops runs show <run-id> [--json]                     params, latest metrics, artifacts, capture
   mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]
                                                         run a notebook headless through a Jupyter kernel as a tracked run
+  mlops server [--port P]                               serve the MLflow-compatible endpoint; prints MLFLOW_TRACKING_URI/TOKEN exports
+  mlops import-mlflow <mlruns-dir> [--json]             import an MLflow file store (runs already imported are skipped)
   mlops reindex                                         rebuild .mlops/tracking.db from the event logs
 
   mlops snapshot [paths…] -m MSG                        snapshot data/model paths (default: mlops.yaml's)

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { DataCommands } from './dataCommands';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
+import { startMlflowEndpoint, type MlflowEndpoint } from './mlflowEndpoint';
 import { registerNotebookTracking } from './notebooks/register';
 import { registerPanels, type PanelManager } from './panels';
 import { RunCommands } from './runCommands';
@@ -17,6 +18,7 @@ export interface MlopsApi {
   dataTree: DataModelsTreeProvider;
   dataCommands: DataCommands;
   panels: PanelManager;
+  mlflow: MlflowEndpoint;
 }
 
 /**
@@ -32,6 +34,9 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   }
   const log = vscode.window.createOutputChannel('MLOps');
   const service = new TrackingService(folder.uri.fsPath, log);
+  const mlflow = startMlflowEndpoint(context, service, log);
+  // Tracked runs get the endpoint too, so `import mlflow` code logs into the same run.
+  service.launchEnv = () => mlflow.env();
   const tree = new RunsTreeProvider(service);
   const view = vscode.window.createTreeView<RunsNode>('mlops.runs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
   const commands = new RunCommands(service, tree, view);
@@ -43,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   const registryWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '.mlops/{registry.jsonl,snapshots.git/refs/**}'));
   const refreshData = () => dataTree.refresh();
   context.subscriptions.push(
-    log, service, tree, view, new RunStatusBar(service), ...commands.register(),
+    log, mlflow, service, tree, view, new RunStatusBar(service), ...commands.register(),
     dataTree, dataView, ...dataCommands.register(),
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotContentProvider(service)),
     registryWatcher, registryWatcher.onDidChange(refreshData), registryWatcher.onDidCreate(refreshData), registryWatcher.onDidDelete(refreshData),
@@ -53,7 +58,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow };
 }
 
 export function deactivate(): void {

@@ -99,10 +99,13 @@ export class TrackingService implements vscode.Disposable {
     }
   }
 
+  /** Extra environment for every tracked process (the MLflow endpoint's address). */
+  launchEnv: () => NodeJS.ProcessEnv = () => ({});
+
   /** Starts a tracked process (its data inputs snapshotted first). */
   async launch(options: Omit<LaunchOptions, 'layout'>): Promise<TrackedProcess> {
     const project = await this.project();
-    const run = await project.launch(options);
+    const run = await project.launch({ ...options, env: { ...this.launchEnv(), ...options.env } });
     this.track(run);
     return run;
   }

@@ -26,7 +26,7 @@ interface RunsState {
   scrollTop: number;
 }
 
-const EXAMPLE = "metrics.val_accuracy > 0.9 and params.optimizer = 'adam' and status = 'FINISHED'";
+const EXAMPLE = "metrics.val_accuracy > 0.9 and params.lr < 0.01 and status = 'FINISHED'";
 
 class RunsTableView {
   private readonly store = new RunStore();

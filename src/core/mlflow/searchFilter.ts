@@ -323,7 +323,9 @@ class Parser {
     const { entity, key } = this.parseColumn();
     const opAt = this.cur().start;
     const op = this.parseComparator();
-    const numeric = entity === 'metric' || (entity === 'attribute' && this.schema.attributes[key] === 'number');
+    // Params are strings in MLflow; the runs table also lets `params.lr < 0.01` compare them as numbers.
+    const numericParam = this.workbench && entity === 'param' && this.cur().type === 'number';
+    const numeric = entity === 'metric' || numericParam || (entity === 'attribute' && this.schema.attributes[key] === 'number');
     const allowed = numeric ? NUMERIC_OPS : new Set([...STRING_OPS, ...(this.listAllowed(entity, key) ? LIST_OPS : [])]);
     const column = `${entity === 'attribute' ? 'attribute' : entity} '${key}'`;
     if (!allowed.has(op)) {
@@ -484,7 +486,11 @@ export function matchRun(node: FilterNode | undefined, run: RunView): boolean {
           return lhs !== undefined && compare(lhs, node.op, node.value);
         });
       }
-      const lhs = lookup(node, run);
+      let lhs = lookup(node, run);
+      if (node.entity === 'param' && typeof node.value === 'number' && typeof lhs === 'string') {
+        lhs = lhs.trim() === '' ? NaN : Number(lhs); // a param that is not a number never matches
+        if (Number.isNaN(lhs)) return false;
+      }
       return lhs !== undefined && lhs !== null && compare(lhs, node.op, node.value);
     }
   }

@@ -146,6 +146,8 @@ export class TrackedProcess {
       MLOPS_RUN_ID: this.runId,
       MLOPS_RUN_DIR: this.runDir,
       MLOPS_DIR: o.layout.dir,
+      // With the MLflow endpoint in the environment, mlflow.start_run() logs into this same run.
+      ...(o.env?.MLFLOW_TRACKING_URI ? { MLFLOW_RUN_ID: this.runId } : {}),
       PYTHONPATH: pythonPath,
       // For the client's log_model, which registers through the CLI. Under desktop
       // VS Code execPath is Electron, which the client runs with ELECTRON_RUN_AS_NODE.

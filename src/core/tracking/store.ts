@@ -81,7 +81,8 @@ export interface RunDetail extends RunSummary {
   capture: Capture;
 }
 
-export interface RunFilter { experiment?: string; status?: RunStatus }
+/** Which runs to list; runs deleted through MLflow's API (lifecycle `deleted`) only when asked. */
+export interface RunFilter { experiment?: string; status?: RunStatus; includeDeleted?: boolean }
 
 export interface Experiment { id: number; name: string; runCount: number }
 
@@ -186,13 +187,13 @@ export class TrackingStore {
 
   listExperiments(): Experiment[] {
     return this.rows(
-      `SELECT e.id, e.name, COUNT(r.id) AS n FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id
+      `SELECT e.id, e.name, COUNT(r.id) AS n FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id AND r.lifecycle = 'active'
        GROUP BY e.id HAVING n > 0 OR e.id = 0 ORDER BY e.name`,
     ).map((r) => ({ id: r.id as number, name: r.name as string, runCount: r.n as number }));
   }
 
   listRuns(filter: RunFilter = {}): RunSummary[] {
-    const where: string[] = [];
+    const where: string[] = filter.includeDeleted ? [] : ["r.lifecycle = 'active'"];
     const params: SqlValue[] = [];
     if (filter.experiment !== undefined) {
       where.push('e.name = ?');

@@ -141,16 +141,20 @@ describe('runs table and comparison panels', function () {
   });
 
   it('exports the visible table to CSV', async () => {
-    await table.setFilter("params.lr = '0.05'");
-    const saved = await table.exportCsv();
-    assert.ok(saved.path, 'saved');
-    const lines = fs.readFileSync(saved.path!, 'utf8').trim().split('\n');
-    assert.strictEqual(lines.length, 2, lines.join('\n'));
-    assert.match(lines[0], /^run_name,experiment,status,start,duration,source,/);
-    assert.match(lines[1], /^sweep-a,sweep,FINISHED,/);
-    assert.strictEqual(lines[1].split(',')[lines[0].split(',').indexOf('metrics.val_accuracy')], String(accA(199)), 'full precision');
-    assert.strictEqual(await table.csv(), fs.readFileSync(saved.path!, 'utf8'));
-    await table.setFilter('');
+    // Other suites leave runs with lr 0.05 too (the MLflow one): the run name narrows it to this suite's.
+    await table.setFilter("params.lr = '0.05' and attributes.run_name LIKE 'sweep%'");
+    try {
+      const saved = await table.exportCsv();
+      assert.ok(saved.path, 'saved');
+      const lines = fs.readFileSync(saved.path!, 'utf8').trim().split('\n');
+      assert.strictEqual(lines.length, 2, lines.join('\n'));
+      assert.match(lines[0], /^run_name,experiment,status,start,duration,source,/);
+      assert.match(lines[1], /^sweep-a,sweep,FINISHED,/);
+      assert.strictEqual(lines[1].split(',')[lines[0].split(',').indexOf('metrics.val_accuracy')], String(accA(199)), 'full precision');
+      assert.strictEqual(await table.csv(), fs.readFileSync(saved.path!, 'utf8'));
+    } finally {
+      await table.setFilter('');
+    }
   });
 
   it('updates live while a run is active: a new run appears, then its metric moves', async () => {

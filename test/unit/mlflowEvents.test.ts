@@ -1,0 +1,192 @@
+// What the MLflow endpoint added below it: the event types tag_delete, artifact_delete and
+// lifecycle (read by ingest into tracking.db, kept by a reindex), the experiments log
+// (.mlops/experiments.jsonl), and MLflow's rule for a metric's latest value.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { MlflowBackend } from '../../src/core/mlflow/backend';
+import { ExperimentLog, experimentsFile } from '../../src/core/mlflow/experiments';
+import { LatestMetrics } from '../../src/core/mlflow/latestMetrics';
+import { RequestMessage } from '../../src/core/mlflow/request';
+import { validateEvent } from '../../src/core/tracking/events';
+import { appendEvents } from '../../src/core/tracking/eventWriter';
+import { runDetailJson } from '../../src/core/tracking/runJson';
+import { Tracking } from '../../src/core/tracking/tracking';
+import { tmpWorkspace, writeRun } from './helpers';
+
+describe('event log: tag_delete, artifact_delete and lifecycle', () => {
+  it('validates the new event types', () => {
+    assert.equal(validateEvent({ type: 'tag_delete', time: 1, key: 'a' })?.type, 'tag_delete');
+    assert.equal(validateEvent({ type: 'artifact_delete', time: 1, path: 'a/b.txt' })?.type, 'artifact_delete');
+    assert.equal(validateEvent({ type: 'lifecycle', time: 1, stage: 'deleted' })?.type, 'lifecycle');
+    assert.throws(() => validateEvent({ type: 'tag_delete', time: 1, key: '' }), /tag_delete key/);
+    assert.throws(() => validateEvent({ type: 'artifact_delete', time: 1 }), /artifact_delete without "path"/);
+    assert.throws(() => validateEvent({ type: 'lifecycle', time: 1, stage: 'archived' }), /lifecycle with unknown stage "archived"/);
+  });
+
+  it('ingest removes deleted tags and artifacts and records the lifecycle, incrementally and on reindex', async () => {
+    const layout = tmpWorkspace();
+    const id = writeRun(layout, [
+      { type: 'tag', key: 'keep', value: '1' }, { type: 'tag', key: 'drop', value: '2' },
+      { type: 'artifact', path: 'a.txt', size: 1, sha256: 'x' }, { type: 'artifact', path: 'dir/b.txt', size: 2, sha256: 'y' },
+    ]);
+    const t = await Tracking.open(layout.root);
+    assert.deepEqual(t.getRun(id)!.tags, { drop: '2', keep: '1' });
+    appendEvents(layout.eventsFile(id), [{ type: 'tag_delete', key: 'drop' }, { type: 'artifact_delete', path: 'dir/b.txt' }, { type: 'lifecycle', stage: 'deleted' }]);
+    t.refresh([id]);
+    const lifecycle = () => t.query('SELECT lifecycle FROM runs WHERE id = ?', [id])[0].lifecycle;
+    assert.deepEqual(t.getRun(id)!.tags, { keep: '1' });
+    assert.deepEqual(t.getRun(id)!.artifacts.map((a) => a.path), ['a.txt']);
+    assert.equal(lifecycle(), 'deleted');
+    const before = runDetailJson(t.getRun(id)!);
+    await t.reindex();
+    assert.deepEqual(runDetailJson(t.getRun(id)!), before);
+    assert.equal(lifecycle(), 'deleted');
+    appendEvents(layout.eventsFile(id), [{ type: 'lifecycle', stage: 'active' }, { type: 'tag', key: 'drop', value: '3' }]);
+    t.refresh([id]);
+    assert.equal(lifecycle(), 'active');
+    assert.deepEqual(t.getRun(id)!.tags, { drop: '3', keep: '1' });
+    t.close();
+  });
+
+  it('a delete and a set of the same tag in one batch: the later one wins', async () => {
+    const layout = tmpWorkspace();
+    const id = writeRun(layout, [
+      { type: 'tag', key: 'a', value: '1' }, { type: 'tag_delete', key: 'a' },
+      { type: 'tag_delete', key: 'b' }, { type: 'tag', key: 'b', value: '2' },
+    ]);
+    const t = await Tracking.open(layout.root);
+    assert.deepEqual(t.getRun(id)!.tags, { b: '2' });
+    t.close();
+  });
+});
+
+describe('experiments log (.mlops/experiments.jsonl)', () => {
+  it('always has Default as "0"; creates, tags, deletes and reloads experiments', () => {
+    const layout = tmpWorkspace();
+    const file = experimentsFile(layout);
+    let now = 1000;
+    const log = new ExperimentLog(file, () => now++);
+    assert.equal(log.get('0')?.name, 'Default');
+    const a = log.create('mnist', { artifactLocation: 's3://bucket/x' });
+    const b = log.create('iris');
+    assert.deepEqual([a.id, b.id], ['1', '2']);
+    log.setTag(a.id, 'team', 'vision');
+    log.setLifecycle(b.id, 'deleted');
+    assert.throws(() => log.create('mnist'), /already exists/);
+    const again = new ExperimentLog(file);
+    assert.deepEqual(again.byName('mnist'), { id: '1', name: 'mnist', lifecycle: 'active', creationTime: 1000, lastUpdateTime: 1002, tags: new Map([['team', 'vision']]), artifactLocation: 's3://bucket/x' });
+    assert.equal(again.get('2')?.lifecycle, 'deleted');
+    assert.equal(again.create('third').id, '3');
+  });
+
+  it('keeps an import\'s preferred ids when free, and skips bad lines with a warning', () => {
+    const layout = tmpWorkspace();
+    const file = experimentsFile(layout);
+    const log = new ExperimentLog(file);
+    assert.equal(log.create('kept', { preferredId: '17' }).id, '17');
+    assert.equal(log.create('taken', { preferredId: '17' }).id, '18');
+    assert.equal(log.create('bad id', { preferredId: '../x' }).id, '19');
+    fs.appendFileSync(file, 'not json\n{"type":"experiment","time":1,"id":"20","name":"kept"}\n{"type":"later_version","time":1,"id":"1"}\n{"type":"experiment_tag","time":1,"id":"404","key":"a","value":"b"}\n{"partial":');
+    const again = new ExperimentLog(file);
+    assert.deepEqual(again.warnings, ['line 4: not valid JSON', 'line 5: experiment name "kept" already belongs to id 17', 'line 7: tag for unknown experiment 404']);
+    assert.equal(again.list().length, 4);
+  });
+
+  it('gives experiments named by runs an id on first sight, and a reindex does not change it', async () => {
+    const layout = tmpWorkspace();
+    writeRun(layout, [], undefined);
+    const t = await Tracking.open(layout.root);
+    const log = new ExperimentLog(experimentsFile(layout));
+    const cli = log.forRunExperiment('from-cli', 5);
+    assert.equal(log.forRunExperiment('from-cli', 6), cli);
+    await t.reindex();
+    assert.equal(new ExperimentLog(experimentsFile(layout)).byName('from-cli')?.id, cli.id);
+    t.close();
+  });
+});
+
+describe('MLflow latest metric value', () => {
+  function historyFile(dir: string, points: [number, number, number][]): string {
+    const file = path.join(dir, 'm.f64');
+    fs.appendFileSync(file, new Uint8Array(new Float64Array(points.flat()).buffer));
+    return file;
+  }
+
+  it('is the point with the latest timestamp, ties going to the largest value (NaN smallest), read incrementally', () => {
+    const layout = tmpWorkspace();
+    const cache = new LatestMetrics();
+    // [step, time, value]
+    let file = historyFile(layout.dir, [[0, 100, 0.5], [5, 90, 0.9], [1, 100, 0.7], [2, 100, NaN]]);
+    assert.deepEqual(cache.latest('r', 'm', file, 4), { key: 'm', value: 0.7, timestamp: 100, step: 1 });
+    file = historyFile(layout.dir, [[3, 101, NaN]]);
+    assert.deepEqual(cache.latest('r', 'm', file, 5), { key: 'm', value: NaN, timestamp: 101, step: 3 });
+    file = historyFile(layout.dir, [[4, 101, -1]]);
+    assert.deepEqual(cache.latest('r', 'm', file, 6), { key: 'm', value: -1, timestamp: 101, step: 4 });
+    assert.equal(cache.latest('r', 'none', path.join(layout.dir, 'none.f64'), 0), undefined);
+  });
+});
+
+describe('the endpoint\'s write path: logged first, indexed from memory a moment later', () => {
+  const batch = (runId: string, from: number, n: number) => new RequestMessage({
+    run_id: runId, metrics: Array.from({ length: n }, (_, i) => ({ key: 'loss', value: 1 / (from + i + 1), timestamp: 1000 + from + i, step: from + i })),
+  });
+
+  it('indexes coalesced writes exactly as a reindex of the log would', async () => {
+    const layout = tmpWorkspace();
+    const t = await Tracking.open(layout.root);
+    const indexed: string[][] = [];
+    const b = new MlflowBackend(t, { indexDelayMs: 60_000, onDidWrite: (ids) => indexed.push([...ids]) });
+    const runId = b.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
+    indexed.length = 0;
+    for (let i = 0; i < 5; i++) b.logBatch(batch(runId, i * 10, 10));
+    assert.equal(t.getRun(runId)!.metrics.length, 0, 'not indexed yet: the writes wait to be indexed together');
+    assert.equal(fs.readFileSync(layout.eventsFile(runId), 'utf8').split('\n').filter((l) => l.includes('"metric"')).length, 50, 'but already in the log');
+    b.flush();
+    assert.deepEqual(indexed, [[runId]]);
+    const live = runDetailJson(t.getRun(runId)!);
+    assert.equal(live.metrics.loss.count, 50);
+    await t.reindex();
+    assert.deepEqual(runDetailJson(t.getRun(runId)!), live);
+    assert.deepEqual([...t.metricHistory(runId, 'loss').steps], [...Array(50).keys()]);
+    b.dispose();
+    t.close();
+  });
+
+  it('falls back to reading the log when another writer appended in between, and never counts a line twice', async () => {
+    const layout = tmpWorkspace();
+    const t = await Tracking.open(layout.root);
+    const b = new MlflowBackend(t, { indexDelayMs: 60_000 });
+    const runId = b.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
+    b.logBatch(batch(runId, 0, 10));
+    // The Python client inside the same run appends a line of its own.
+    appendEvents(layout.eventsFile(runId), [{ type: 'param', key: 'from_python', value: '1' }, { type: 'metric', key: 'loss', value: 9, step: 100, time: 5000 }]);
+    b.logBatch(batch(runId, 10, 10));
+    // A refresh from elsewhere (the extension's file watcher) reads the pending lines first.
+    t.refresh([runId]);
+    b.logBatch(batch(runId, 20, 10));
+    b.flush();
+    const run = t.getRun(runId)!;
+    assert.equal(run.params.from_python, '1');
+    assert.equal(run.metrics.find((m) => m.key === 'loss')!.count, 31);
+    const live = runDetailJson(run);
+    await t.reindex();
+    assert.deepEqual(runDetailJson(t.getRun(runId)!), live);
+    b.dispose();
+    t.close();
+  });
+
+  it('a run removed while writes were pending answers 404 afterwards, without a crash', async () => {
+    const layout = tmpWorkspace();
+    const t = await Tracking.open(layout.root);
+    const b = new MlflowBackend(t, { indexDelayMs: 60_000 });
+    const runId = b.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
+    b.logBatch(batch(runId, 0, 5));
+    t.deleteRun(runId);
+    b.flush();
+    assert.throws(() => b.logBatch(batch(runId, 5, 5)), (err: Error & { code?: string }) => err.code === 'RESOURCE_DOES_NOT_EXIST');
+    b.dispose();
+    t.close();
+  });
+});
