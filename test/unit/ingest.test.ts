@@ -165,4 +165,61 @@ describe('ingest of run event logs', () => {
     assert.throws(() => t.renameRun(id, '   '), /cannot be empty/);
     t.close();
   });
+
+  it('reads a `metrics` line point by point, exactly as the equivalent `metric` lines', async () => {
+    const layout = tmpWorkspace();
+    const points: [string, number | 'NaN' | 'Infinity' | '-Infinity', number, number][] = [
+      ['loss', 0.9, 0, 1_700_000_000_010], ['acc', 0.1, 0, 1_700_000_000_011], ['loss', 'NaN', 1, 1_700_000_000_020],
+      ['loss', 0.5, 1, 1_700_000_000_021], ['acc', 'Infinity', 2, 1_700_000_000_030], ['acc', '-Infinity', 2, 1_700_000_000_030],
+      ['loss', 0.7, 0, 1_700_000_000_040], ['a/b c', -0.25, 5, 1_700_000_000_050],
+    ];
+    const batched = writeRun(layout, [
+      { type: 'param', key: 'lr', value: '0.1' },
+      { type: 'metrics', points, time: 1_700_000_000_099 },
+      { type: 'tag', key: 'after', value: 'yes' },
+    ]);
+    const single = writeRun(layout, [
+      { type: 'param', key: 'lr', value: '0.1' },
+      ...points.map(([key, value, step, time]) => ({ type: 'metric' as const, key, value, step, time })),
+      { type: 'tag', key: 'after', value: 'yes' },
+    ]);
+    const messages: string[] = [];
+    const t = await open(layout.root, messages);
+    assert.deepEqual(messages.filter((m) => m.includes('events.jsonl')), []);
+    const a = t.getRun(batched)!, b = t.getRun(single)!;
+    assert.deepEqual(a.metrics, b.metrics);
+    assert.deepEqual(a.params, b.params);
+    assert.deepEqual(a.tags, { after: 'yes' });
+    assert.equal(a.metrics.find((m) => m.key === 'loss')!.count, 4);
+    for (const key of ['loss', 'acc', 'a/b c']) assert.deepEqual(t.metricHistory(batched, key), t.metricHistory(single, key), key);
+    // The same again after a rebuild from the logs.
+    await t.reindex();
+    assert.deepEqual(t.getRun(batched)!.metrics, t.getRun(single)!.metrics);
+    t.close();
+  });
+
+  it('skips a malformed `metrics` line whole, with a message naming the file and line', async () => {
+    const layout = tmpWorkspace();
+    const id = writeRun(layout, []);
+    fs.appendFileSync(layout.eventsFile(id), [
+      '{"type":"metrics","time":1,"points":[["loss",0.5,0,10]]}',
+      '{"type":"metrics","time":1,"points":[["loss",0.4,1,11],["loss","high",2,12]]}',
+      '{"type":"metrics","time":1,"points":{"loss":1}}',
+      '{"type":"metrics","time":1,"points":[["",1,0,1]]}',
+      '{"type":"metrics","time":1,"points":[["loss",1,0.5,1]]}',
+      '{"type":"metrics","time":1,"points":[["loss",1,0]]}',
+      '{"type":"metrics","time":1,"points":[["loss",0.3,3,13]]}',
+      '',
+    ].join('\n'));
+    const messages: string[] = [];
+    const t = await open(layout.root, messages);
+    const file = layout.eventsFile(id);
+    const loss = t.getRun(id)!.metrics.find((m) => m.key === 'loss')!;
+    assert.equal(loss.count, 2, 'only the two good lines');
+    assert.deepEqual([...t.metricHistory(id, 'loss').steps], [0, 3]);
+    assert.ok(messages.some((m) => m.startsWith(`${file}:3: metrics point 1 ["loss","high",2,12] is not [key, value, step, timestamp]`)), messages.join('\n'));
+    assert.ok(messages.some((m) => m.startsWith(`${file}:4: metrics without a "points" list`)), messages.join('\n'));
+    for (const line of [5, 6, 7]) assert.ok(messages.some((m) => m.startsWith(`${file}:${line}: metrics point 0 `)), `line ${line}: ${messages.join('\n')}`);
+    t.close();
+  });
 });

@@ -142,7 +142,8 @@ describe('the endpoint\'s write path: logged first, indexed from memory a moment
     indexed.length = 0;
     for (let i = 0; i < 5; i++) b.logBatch(batch(runId, i * 10, 10));
     assert.equal(t.getRun(runId)!.metrics.length, 0, 'not indexed yet: the writes wait to be indexed together');
-    assert.equal(fs.readFileSync(layout.eventsFile(runId), 'utf8').split('\n').filter((l) => l.includes('"metric"')).length, 50, 'but already in the log');
+    const logged = fs.readFileSync(layout.eventsFile(runId), 'utf8').split('\n').filter((l) => l.includes('"metrics"')).map((l) => JSON.parse(l).points.length);
+    assert.deepEqual(logged, [10, 10, 10, 10, 10], 'but already in the log: one `metrics` line per log-batch');
     b.flush();
     assert.deepEqual(indexed, [[runId]]);
     const live = runDetailJson(t.getRun(runId)!);
@@ -150,6 +151,40 @@ describe('the endpoint\'s write path: logged first, indexed from memory a moment
     await t.reindex();
     assert.deepEqual(runDetailJson(t.getRun(runId)!), live);
     assert.deepEqual([...t.metricHistory(runId, 'loss').steps], [...Array(50).keys()]);
+    b.dispose();
+    t.close();
+  });
+
+  it('writes a log-batch\'s metrics as one `metrics` line, exactly as JSON.stringify would, and log-metric as a `metric` line', async () => {
+    const layout = tmpWorkspace();
+    const t = await Tracking.open(layout.root);
+    const b = new MlflowBackend(t, { indexDelayMs: 60_000, now: () => 1_764_322_800_123 });
+    const runId = b.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
+    const metrics = [
+      { key: 'loss', value: 0.1 + 0.2, timestamp: 0, step: 0 }, { key: 'loss', value: 'NaN', timestamp: 999_999, step: 1 },
+      { key: 'acc', value: 'Infinity', timestamp: 1_000_000, step: -3 }, { key: 'acc', value: '-Infinity', timestamp: 1_764_322_800_000, step: 2 },
+      { key: 'ünï/cödé key', value: -0, timestamp: 1_764_322_800_001, step: 9_007_199_254_740_991 }, { key: 'small', value: 5e-324, timestamp: 12, step: '7' },
+      { key: 'big', value: 1e21, timestamp: '1764322800002' },
+    ];
+    b.logBatch(new RequestMessage({ run_id: runId, metrics, params: [{ key: 'p', value: '1' }], tags: [{ key: 't', value: '2' }] }));
+    b.logMetric(new RequestMessage({ run_id: runId, key: 'loss', value: 0.5, timestamp: 1_764_322_800_003, step: 4 }));
+    const lines = fs.readFileSync(layout.eventsFile(runId), 'utf8').split('\n').filter(Boolean).map((l) => ({ text: l, e: JSON.parse(l) }));
+    const types = lines.map((l) => l.e.type);
+    assert.deepEqual(types.slice(types.indexOf('param')), ['param', 'metrics', 'tag', 'metric']);
+    const line = lines.find((l) => l.e.type === 'metrics')!;
+    assert.equal(line.text, JSON.stringify(line.e));
+    assert.deepEqual(line.e, {
+      type: 'metrics', time: 1_764_322_800_123, points: [
+        ['loss', 0.1 + 0.2, 0, 0], ['loss', 'NaN', 1, 999_999], ['acc', 1.7976931348623157e308, -3, 1_000_000],
+        ['acc', -1.7976931348623157e308, 2, 1_764_322_800_000], ['ünï/cödé key', 0, 9_007_199_254_740_991, 1_764_322_800_001],
+        ['small', 5e-324, 7, 12], ['big', 1e21, 0, 1_764_322_800_002],
+      ],
+    });
+    b.flush();
+    const live = runDetailJson(t.getRun(runId)!);
+    await t.reindex();
+    assert.deepEqual(runDetailJson(t.getRun(runId)!), live);
+    assert.equal(live.metrics.loss.count, 3);
     b.dispose();
     t.close();
   });

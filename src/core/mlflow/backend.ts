@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { SqlValue } from 'sql.js';
-import { encodeMetricValue, EVENT_SCHEMA_VERSION, type Capture, type MetricEvent, type NewRunEvent, type RunEvent, type RunLifecycle, type RunStatus } from '../tracking/events';
+import { encodeMetricValue, EVENT_SCHEMA_VERSION, type Capture, type MetricEvent, type MetricPointJson, type MetricsEvent, type MetricValueJson, type NewRunEvent, type RunEvent, type RunLifecycle, type RunStatus } from '../tracking/events';
 import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
 import type { Tracking } from '../tracking/tracking';
 import { artifactSegments, fsError, RunArtifacts, type FileInfo } from './artifacts';
@@ -163,6 +163,10 @@ export class MlflowBackend {
   private readonly writer: RunWriter;
   /** Metric keys already found valid: a training loop logs the same few keys many times. */
   private readonly validMetricKeys = new Set<string>();
+  /** `[<key as JSON>,`: the start of a `metrics` point of each recent key. */
+  private readonly metricKeyJson = new Map<string, string>();
+  /** Runs found writable, while the index's run rows stay as they were (Tracking.runRowsGeneration). */
+  private readonly writableRuns = new Map<string, { generation: number; run: { name: string; source: string } }>();
   /** Metrics of one batch mostly share their timestamp: its text is made once. */
   private lastTimestamp = -1;
   private lastTimestampText = '';
@@ -243,6 +247,9 @@ export class MlflowBackend {
 
   /** A run that may be written to: it exists (read in first if just launched) and is not deleted. */
   private requireWritableRun(runId: string): { name: string; source: string } {
+    const generation = this.tracking.runRowsGeneration;
+    const cached = this.writableRuns.get(runId);
+    if (cached && cached.generation === generation) return cached.run; // nothing about the run's row changed since
     validateRunId(runId);
     let row = this.tracking.query('SELECT name, source, lifecycle FROM runs WHERE id = ?', [runId])[0];
     if (!row && fs.existsSync(this.tracking.layout.eventsFile(runId))) {
@@ -251,7 +258,10 @@ export class MlflowBackend {
     }
     if (!row) throw doesNotExist(`Run with id=${runId} not found`);
     if (row.lifecycle !== 'active') throw invalidParameter(`The run ${runId} must be in the 'active' state. Current state is ${String(row.lifecycle)}.`);
-    return { name: row.name as string, source: row.source as string };
+    const run = { name: row.name as string, source: row.source as string };
+    if (this.writableRuns.size >= KEY_CACHE_MAX) this.writableRuns.clear();
+    this.writableRuns.set(runId, { generation: this.tracking.runRowsGeneration, run });
+    return run;
   }
 
   /** `String(ms)` for a non-negative integer, ~3× faster (13-digit numbers are not small integers to V8). */
@@ -267,11 +277,11 @@ export class MlflowBackend {
   }
 
   /**
-   * One metric of a request, checked, as its event and its log line. The common case (a known
-   * key, numbers of the right kinds) takes a fast path; everything else goes through the full
-   * checks of validateMetric with MLflow's messages.
+   * One metric of a request, checked, as a point of a `metrics` event: [key, value, step,
+   * timestamp]. The common case (a known key, numbers of the right kinds) takes a fast path;
+   * everything else goes through the full checks of validateMetric with MLflow's messages.
    */
-  private metric(raw: unknown, where: string): { event: MetricEvent; line: string } {
+  private metricPoint(raw: unknown, where: string): MetricPointJson {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw invalidParameter(`Invalid value ${preview(raw)} for parameter '${where}' supplied: expected an object.`);
     }
@@ -289,15 +299,42 @@ export class MlflowBackend {
       if (this.validMetricKeys.size >= KEY_CACHE_MAX) this.validMetricKeys.clear();
       this.validMetricKeys.add(key as string);
     }
-    const stored = storedMetricValue(value as number);
-    const json = encodeMetricValue(stored);
+    const v = value as number;
+    // Finite values (the common case) are stored as they are; NaN and ±Infinity as in `metric` events.
+    const json: MetricValueJson = v - v === 0 ? v : encodeMetricValue(storedMetricValue(v));
+    return [key as string, json, step as number, timestamp as number];
+  }
+
+  /**
+   * The `metrics` line of a log-batch: exactly what `JSON.stringify({ type, time, points })`
+   * writes (the unit tests compare them), ~1.5× faster: each key's JSON text is cached and
+   * timestamps go through timestampText.
+   */
+  private metricsLine(time: number, points: MetricPointJson[]): string {
+    let line = `{"type":"metrics","time":${time},"points":[`;
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i];
+      const key = p[0], value = p[1];
+      let keyText = this.metricKeyJson.get(key);
+      if (keyText === undefined) {
+        if (this.metricKeyJson.size >= KEY_CACHE_MAX) this.metricKeyJson.clear();
+        this.metricKeyJson.set(key, (keyText = `[${JSON.stringify(key)},`));
+      }
+      line += (i === 0 ? keyText : ',' + keyText) + (typeof value === 'number' ? String(value) : `"${value}"`) + ',' + String(p[2]) + ',' + this.timestampText(p[3]) + ']';
+    }
+    return line + ']}\n';
+  }
+
+  /** One metric of a request, checked, as its `metric` event and its log line (log-metric). */
+  private metric(raw: unknown, where: string): { event: MetricEvent; line: string } {
+    const [key, json, step, timestamp] = this.metricPoint(raw, where);
     // A valid key holds no character that JSON escapes; the line is exactly what eventLine writes.
     if (timestamp !== this.lastTimestamp) {
-      this.lastTimestamp = timestamp as number;
-      this.lastTimestampText = this.timestampText(timestamp as number);
+      this.lastTimestamp = timestamp;
+      this.lastTimestampText = this.timestampText(timestamp);
     }
-    const line = `{"type":"metric","time":${this.lastTimestampText},"key":"${key as string}","value":${typeof json === 'number' ? json : `"${json}"`},"step":${step as number}}\n`;
-    return { event: { type: 'metric', time: timestamp as number, key: key as string, value: json, step: step as number }, line };
+    const line = `{"type":"metric","time":${this.lastTimestampText},"key":"${key}","value":${typeof json === 'number' ? json : `"${json}"`},"step":${step}}\n`;
+    return { event: { type: 'metric', time: timestamp, key, value: json, step }, line };
   }
 
   /** Experiments named by runs but not yet in experiments.jsonl get their ids. */
@@ -676,13 +713,8 @@ export class MlflowBackend {
     }
     const events: RunEvent[] = [];
     let text = '';
-    const metricEvents: RunEvent[] = [];
-    let metricText = '';
-    metrics.forEach((raw, i) => {
-      const { event, line } = this.metric(raw, `metrics[${i}]`);
-      metricEvents.push(event);
-      metricText += line;
-    });
+    const points: MetricPointJson[] = new Array(metrics.length);
+    for (let i = 0; i < metrics.length; i++) points[i] = this.metricPoint(metrics[i], `metrics[${i}]`);
     const time = this.now();
     const tagEvents: RunEvent[] = tags.map((t) => ({
       type: 'tag', time, key: validateKey('Tag', t.string('key')), value: validateLength('Tag value', LIMITS.runTagValueLength, t.string('value') ?? ''),
@@ -711,8 +743,11 @@ export class MlflowBackend {
         text += eventLine(e);
       }
     }
-    for (const e of metricEvents) events.push(e);
-    text += metricText;
+    if (points.length) {
+      // All the metrics in one `metrics` line (docs/event-log.md).
+      events.push({ type: 'metrics', time, points } satisfies MetricsEvent);
+      text += this.metricsLine(time, points);
+    }
     for (const t of tagEvents) {
       events.push(t);
       text += eventLine(t);

@@ -45,6 +45,10 @@ export interface RunStartEvent extends Base { type: 'run_start'; schema: number;
 export interface CaptureEvent extends Base { type: 'capture'; capture: Capture }
 export interface ParamEvent extends Base { type: 'param'; key: string; value: string }
 export interface MetricEvent extends Base { type: 'metric'; key: string; value: MetricValueJson; step: number }
+/** One point of a `metrics` event: key, value (encoded as in `metric`), step, timestamp (ms). */
+export type MetricPointJson = [key: string, value: MetricValueJson, step: number, timestamp: number];
+/** Many metric points in one line (the MLflow endpoint's log-batch); each is read exactly like a `metric` event. */
+export interface MetricsEvent extends Base { type: 'metrics'; points: MetricPointJson[] }
 export interface TagEvent extends Base { type: 'tag'; key: string; value: string }
 export interface ArtifactEvent extends Base { type: 'artifact'; path: string; size: number; sha256: string }
 export interface StatusEvent extends Base { type: 'status'; status: RunStatus }
@@ -63,7 +67,7 @@ export interface CellEvent extends Base {
 }
 
 export type RunEvent =
-  | RunStartEvent | CaptureEvent | ParamEvent | MetricEvent | TagEvent | TagDeleteEvent
+  | RunStartEvent | CaptureEvent | ParamEvent | MetricEvent | MetricsEvent | TagEvent | TagDeleteEvent
   | ArtifactDeleteEvent | LifecycleEvent
   | ArtifactEvent | StatusEvent | RenameEvent | InputEvent | RunEndEvent | CellEvent;
 
@@ -93,6 +97,19 @@ export class EventShapeError extends Error {}
 
 function isKey(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0 && v.length <= MAX_KEY_LENGTH;
+}
+
+/** A `metrics` point: [key, value, integer step, numeric timestamp]; cheap, this runs for every point. */
+function validPoint(p: unknown): boolean {
+  if (!Array.isArray(p) || p.length < 4) return false; // later versions may add elements
+  const value = p[1], step = p[2], timestamp = p[3];
+  return isKey(p[0]) && (typeof value === 'number' || decodeMetricValue(value) !== undefined)
+    && Number.isSafeInteger(step) && typeof timestamp === 'number' && Number.isFinite(timestamp);
+}
+
+function preview(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 /** The message is built only on failure: this runs for every line of every log. */
@@ -128,6 +145,15 @@ export function validateEvent(obj: unknown): RunEvent | undefined {
       need(decodeMetricValue(e.value) !== undefined, () => `metric "${String(e.key)}" value ${JSON.stringify(e.value)} is not a number`);
       need(e.step === undefined || Number.isSafeInteger(e.step), () => `metric "${String(e.key)}" step is not an integer`);
       return e as unknown as MetricEvent;
+    case 'metrics': {
+      const points = e.points;
+      need(Array.isArray(points), 'metrics without a "points" list');
+      for (let i = 0; i < (points as unknown[]).length; i++) {
+        const p = (points as unknown[])[i];
+        need(validPoint(p), () => `metrics point ${i} ${preview(p)} is not [key, value, step, timestamp]`);
+      }
+      return e as unknown as MetricsEvent;
+    }
     case 'artifact':
       need(typeof e.path === 'string' && e.path.length > 0, 'artifact without "path"');
       need(typeof e.size === 'number' && typeof e.sha256 === 'string', () => `artifact "${String(e.path)}" lacks size or sha256`);

@@ -260,6 +260,10 @@ export class Ingestor {
       case 'metric':
         this.addPoint(batch, e.key, e.step ?? 0, e.time, decodeMetricValue(e.value) as number);
         break;
+      case 'metrics':
+        // Point by point, exactly as the equivalent `metric` lines (each point's own timestamp as its time).
+        for (const p of e.points) this.addPoint(batch, p[0], p[2], p[3], typeof p[1] === 'number' ? p[1] : decodeMetricValue(p[1]) as number);
+        break;
       case 'input':
         batch.inputs.set(e.snapshot, e.paths);
         break;

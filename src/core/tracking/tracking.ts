@@ -21,12 +21,16 @@ export interface OpenOptions {
   onMessage?: (message: string) => void;
 }
 
+/** Events that leave a run's own row (name, source, status, lifecycle…) as it was. */
+const ROW_KEEPING_EVENTS = new Set<string>(['metric', 'metrics', 'param', 'tag', 'tag_delete', 'artifact', 'artifact_delete']);
+
 /**
  * The tracking engine of one workspace: the event logs, the index over them and
  * the lock that makes one process its writer. Every front end goes through this.
  */
 export class Tracking {
   private dirty = false;
+  private runsGeneration = 0;
 
   private constructor(
     readonly layout: MlopsLayout,
@@ -69,7 +73,10 @@ export class Tracking {
       const again = this.ingestor.ingest(ended);
       result.changed.push(...again.changed.filter((id) => !result.changed.includes(id)));
     }
-    if (result.changed.length || result.removed.length) this.dirty = true;
+    if (result.changed.length || result.removed.length) {
+      this.dirty = true;
+      this.runsGeneration++;
+    }
     return result;
   }
 
@@ -104,6 +111,7 @@ export class Tracking {
 
   private async rebuild(problem?: string): Promise<IngestResult> {
     this.store.clear();
+    this.runsGeneration++;
     if (this.lock) fs.rmSync(this.layout.historyDir, { recursive: true, force: true });
     this.ingestor = new Ingestor(this.store, this.layout, !!this.lock);
     const result = this.report(await this.ingestor.ingestAsync());
@@ -114,6 +122,15 @@ export class Tracking {
     }
     this.save();
     return result;
+  }
+
+  /**
+   * Changes whenever a run's row may have changed other than by metrics, params, tags or
+   * artifacts being added (a run read in, removed, renamed, deleted or restored, a rebuild):
+   * callers may cache what they read from a run's row until it does.
+   */
+  get runRowsGeneration(): number {
+    return this.runsGeneration;
   }
 
   /** Saves the index atomically when something changed and this process owns it. */
@@ -182,6 +199,7 @@ export class Tracking {
   indexAppended(runId: string, events: RunEvent[], span: { from: number; to: number }): void {
     if (this.ingestor.applyAppended(runId, events, span.from, span.to)) {
       this.dirty = true;
+      if (!events.every((e) => ROW_KEEPING_EVENTS.has(e.type))) this.runsGeneration++;
       return;
     }
     this.refresh([runId]);
@@ -199,6 +217,7 @@ export class Tracking {
   deleteRun(runId: string): void {
     fs.rmSync(this.layout.runDir(runId), { recursive: true, force: true });
     this.ingestor.forgetRun(runId);
+    this.runsGeneration++;
     this.dirty = true;
   }
 }
