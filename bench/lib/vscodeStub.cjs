@@ -87,6 +87,7 @@ function createStub(workspaceRoot) {
     workspace: {
       workspaceFolders: workspaceRoot ? [{ uri: Uri.file(workspaceRoot), name: 'bench', index: 0 }] : undefined,
       textDocuments: [],
+      notebookDocuments: [],
       getConfiguration: () => ({ get: (_key, fallback) => fallback, has: () => false, update: async () => undefined }),
       onDidChangeConfiguration: event(),
       createFileSystemWatcher: () => ({ onDidCreate: event(), onDidChange: event(), onDidDelete: event(), dispose() {} }),
@@ -118,6 +119,8 @@ function fakeContext(storageDir) {
     workspaceState: { get: () => undefined, update: async () => undefined, keys: () => [] },
     globalState: { get: () => undefined, update: async () => undefined, keys: () => [], setKeysForSync() {} },
     extensionMode: 1,
+    // Terminals' environment (the MLflow endpoint sets its URI and token there).
+    environmentVariableCollection: { description: '', persistent: false, replace() {}, append() {}, prepend() {}, get() {}, delete() {}, clear() {}, forEach() {} },
   };
 }
 
