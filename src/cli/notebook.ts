@@ -2,10 +2,10 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseParameterArgs } from '../core/notebooks/notebookFile';
 import { describeFailure, runNotebook } from '../core/notebooks/runNotebook';
-import { Project } from '../core/project';
 import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { UsageError } from './usage';
+import { snapshotInputs } from './run';
 
 const NOTEBOOK_USAGE = 'mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]';
 
@@ -66,14 +66,4 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
   }
   process.stderr.write(`mlops: run ${run.runId} ${outcome.status}.${saved}\n`);
   return 1;
-}
-
-/** Snapshots mlops.yaml's data paths, holding the engine only for that (the run may last for hours). */
-async function snapshotInputs(root: string) {
-  const project = await Project.open(root, { onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
-  try {
-    return await project.snapshotInputs();
-  } finally {
-    project.close();
-  }
 }

@@ -41,7 +41,7 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
 }
 
 /** Snapshots mlops.yaml's data paths, holding the engine only for that (the run may last for hours). */
-async function snapshotInputs(root: string) {
+export async function snapshotInputs(root: string) {
   const project = await Project.open(root, { onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
   try {
     return await project.snapshotInputs();

@@ -8,6 +8,7 @@ import { lineageText, modelLineage } from '../core/registry/lineage';
 import type { ModelVersion } from '../core/registry/registry';
 import type { SnapshotDiff, SnapshotInfo } from '../core/snapshots';
 import { readProjectConfig } from '../core/workspace/config';
+import { registerCommand } from './commandErrors';
 import type { DataModelsTreeProvider, DataNode } from './dataModelsTree';
 import { showRunTerminal } from './runTerminal';
 import type { RunsNode } from './runsTree';
@@ -28,14 +29,7 @@ export class DataCommands {
   ) {}
 
   register(): vscode.Disposable[] {
-    const cmd = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, async (...args) => {
-      try {
-        return await fn(...(args as never[]));
-      } catch (err) {
-        void vscode.window.showErrorMessage(`MLOps: ${(err as Error).message}`);
-        return undefined;
-      }
-    });
+    const cmd = registerCommand;
     return [
       cmd('mlops.snapshot', (paths?: string[], message?: string) => this.snapshot(paths, message)),
       cmd('mlops.refreshDataModels', () => this.tree.refresh()),

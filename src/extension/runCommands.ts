@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { appendEvents } from '../core/tracking/eventWriter';
+import { registerCommand } from './commandErrors';
 import { isProcessAlive } from '../core/workspace/processes';
 import type { RunSummary } from '../core/tracking/store';
 import { pythonInterpreter } from './pythonInterpreter';
@@ -19,7 +20,7 @@ export class RunCommands {
   ) {}
 
   register(): vscode.Disposable[] {
-    const cmd = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, (...args) => this.guard(() => fn(...(args as never[]))));
+    const cmd = registerCommand;
     return [
       cmd('mlops.runPythonFile', (uri?: vscode.Uri) => this.runPythonFile(uri)),
       cmd('mlops.refreshRuns', () => this.service.refresh()),
@@ -31,16 +32,6 @@ export class RunCommands {
       cmd('mlops.revealRun', (arg: RunArg) => this.reveal(arg)),
       cmd('mlops.openArtifact', (uri: vscode.Uri) => vscode.commands.executeCommand('vscode.open', uri)),
     ];
-  }
-
-  /** Errors a user can cause become one clear message, never an unhandled rejection. */
-  private async guard(fn: () => unknown): Promise<unknown> {
-    try {
-      return await fn();
-    } catch (err) {
-      void vscode.window.showErrorMessage(`MLOps: ${(err as Error).message}`);
-      return undefined;
-    }
   }
 
   /** Runs a Python file as a tracked run; returns the run id. */

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import type { MlopsLayout } from '../workspace/layout';
 import { FileLock } from '../workspace/fileLock';
+import { currentUser } from '../workspace/user';
 import { type AnchorState, type AuditRecord, AUDIT_MISMATCH_ACTION, classifyLog, isConsistentTail, parseEntry, ZERO_HASH } from './auditVerify';
 
 export { ZERO_HASH } from './auditVerify';
@@ -243,17 +243,6 @@ export class AuditLog {
 /** sha256 hex of a line's exact bytes (no newline). */
 export function sha256(line: string | Buffer): string {
   return createHash('sha256').update(line).digest('hex');
-}
-
-/** The OS user name, falling back to $USER / $USERNAME. */
-export function currentUser(): string {
-  try {
-    const name = os.userInfo().username;
-    if (name) return name;
-  } catch {
-    // no passwd entry (some containers)
-  }
-  return process.env.USER || process.env.USERNAME || 'unknown';
 }
 
 /** Splits the whole log into complete lines (with hashes and parsed entries) and a final line without newline. */

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditLog } from '../governance/audit';
 import type { SnapshotStore } from '../snapshots';
 import { withFileLockSync } from '../workspace/fileLock';
 import type { MlopsLayout } from '../workspace/layout';
+import { currentUser } from '../workspace/user';
 import { detectModelFormat, type ModelFormat } from './modelFormat';
 import { pathDigest } from './pathDigest';
 
@@ -55,13 +55,6 @@ function checkAliasName(alias: string): void {
   }
 }
 
-function userName(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return process.env.USER ?? '';
-  }
-}
 
 export interface RegisterRequest {
   model: string;
@@ -135,7 +128,7 @@ export class ModelRegistry {
       const version = (this.fold().highest.get(req.model) ?? 0) + 1;
       const v: ModelVersion = {
         model: req.model, version, run_id: req.runId ?? null, snapshot: snapshot.id, path: inside, source: inWorkspace ? rel : abs,
-        sha256: digest.sha256, size: digest.size, format, metrics: req.metrics ?? {}, created: Date.now(), user: userName(),
+        sha256: digest.sha256, size: digest.size, format, metrics: req.metrics ?? {}, created: Date.now(), user: currentUser(),
       };
       this.append({ type: 'version', ...v });
       return v;
@@ -155,7 +148,7 @@ export class ModelRegistry {
       if (version !== null && !model.versions.some((v) => v.version === version)) {
         throw new RegistryError(`Model "${name}" has no version ${version}.`);
       }
-      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: userName() });
+      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: currentUser() });
       return model.aliases[alias] ?? null;
     });
     this.audit.append('alias', [`model:${name}`], { alias, from: previous, to: version });
@@ -170,7 +163,7 @@ export class ModelRegistry {
       if (aliases.length) {
         throw new RegistryError(`Version ${version} of "${name}" is ${aliases.map((a) => `"${a}"`).join(' and ')}; move ${aliases.length > 1 ? 'those aliases' : 'that alias'} to another version first.`);
       }
-      this.append({ type: 'delete', model: name, version, time: Date.now(), user: userName() });
+      this.append({ type: 'delete', model: name, version, time: Date.now(), user: currentUser() });
     });
     this.audit.append('delete', [`model:${name}/${version}`]);
   }

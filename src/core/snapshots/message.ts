@@ -1,4 +1,5 @@
 import * as os from 'node:os';
+import { currentUser } from '../workspace/user';
 
 /**
  * A snapshot's commit message: the user's message, a blank line, then trailers that keep
@@ -82,12 +83,7 @@ export function person(author: string | undefined, ms: number): GitPerson {
   } else if (author?.trim()) {
     name = author.trim();
   }
-  let user = 'unknown';
-  try {
-    user = os.userInfo().username || user;
-  } catch {
-    // no passwd entry (containers)
-  }
+  const user = currentUser();
   // git refuses '<', '>' and newlines inside identities.
   const clean = (s: string): string => s.replace(/[<>\n\r\0]/g, '').trim();
   name = clean(name) || user;

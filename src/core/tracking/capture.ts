@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Capture } from './events';
+import { currentUser } from '../workspace/user';
 import { NVIDIA_SMI_ARGS, parseGpuQuery } from './gpus';
 
 /** Output of a command, or undefined when it is missing, fails or takes too long. */
@@ -62,13 +63,6 @@ export async function captureGpus(cwd: string): Promise<Capture['gpus']> {
   return gpus.length ? gpus : undefined;
 }
 
-function userName(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return process.env.USER ?? '';
-  }
-}
 
 export interface CaptureRequest {
   argv: string[];
@@ -87,7 +81,7 @@ export async function captureEnvironment(req: CaptureRequest): Promise<Capture> 
     captureGit(req.cwd, req.diffFile),
     captureGpus(req.cwd),
   ]);
-  const capture: Capture = { argv: req.argv, cwd: req.cwd, host: os.hostname(), user: userName(), ...py };
+  const capture: Capture = { argv: req.argv, cwd: req.cwd, host: os.hostname(), user: currentUser(), ...py };
   if (req.pid !== undefined) capture.pid = req.pid;
   if (git) capture.git = git;
   if (gpus) capture.gpus = gpus;

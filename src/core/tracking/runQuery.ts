@@ -7,16 +7,10 @@
 // benchmark harness runs it in a browser.
 
 import { matchRun, parseRunFilter, type FilterNode, type RunView } from '../mlflow/searchFilter';
+import type { RunJson } from './runJson';
 
-/** What a filter can look at of one run. */
-export interface QueryRun {
-  id: string;
-  name: string;
-  experiment: string;
-  status: string;
-  source: string;
-  start_time: number | null;
-  end_time: number | null;
+/** What a filter can look at of one run: its attributes as `mlops runs list --json` gives them, and more. */
+export interface QueryRun extends Omit<RunJson, 'exit_code'> {
   params: Record<string, string>;
   /** Latest value per metric key. */
   metrics: Record<string, number>;

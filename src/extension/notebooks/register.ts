@@ -9,6 +9,7 @@ import { isProcessAlive } from '../../core/workspace/processes';
 import type { TrackingService } from '../trackingService';
 import { NotebookSession } from './notebookSession';
 import { notebookUriOf, runNotebookAsExperiment, type RunNotebookOptions } from './runNotebookCommand';
+import { registerCommand } from '../commandErrors';
 
 /**
  * Notebook tracking in VS Code: a tracked run per open notebook per kernel
@@ -26,8 +27,7 @@ export class NotebookTracking implements vscode.Disposable {
   }
 
   register(): vscode.Disposable[] {
-    const cmd = (id: string, fn: (...args: never[]) => unknown) =>
-      vscode.commands.registerCommand(id, (...args) => this.guard(() => fn(...(args as never[]))));
+    const cmd = registerCommand;
     this.disposables.push(
       vscode.workspace.onDidOpenNotebookDocument((doc) => this.sessionFor(doc)),
       vscode.workspace.onDidChangeNotebookDocument((e) => this.sessionFor(e.notebook)?.onDidChange(e)),
@@ -112,15 +112,6 @@ export class NotebookTracking implements vscode.Disposable {
       fs.rmSync(file, { force: true });
     }
     if (changed) this.service.queueRefresh();
-  }
-
-  private async guard(fn: () => unknown): Promise<unknown> {
-    try {
-      return await fn();
-    } catch (err) {
-      void vscode.window.showErrorMessage(`MLOps: ${(err as Error).message}`);
-      return undefined;
-    }
   }
 
   dispose(): void {

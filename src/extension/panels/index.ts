@@ -13,6 +13,7 @@ import type { TrackingService } from '../trackingService';
 import { ComparePanel } from './comparePanel';
 import { RunsTablePanel } from './runsTablePanel';
 import type { PanelServices } from './services';
+import { registerCommand } from '../commandErrors';
 
 /** Live updates reach open panels at most this often while runs are active. */
 const UPDATE_INTERVAL_MS = 250;
@@ -53,8 +54,8 @@ export class PanelManager implements vscode.Disposable {
 
   register(): vscode.Disposable[] {
     return [
-      vscode.commands.registerCommand('mlops.openRunsTable', (arg?: { filter?: string } | RunsNode) => this.guard(() => this.openRunsTable(arg))),
-      vscode.commands.registerCommand('mlops.compareRuns', (arg?: CompareArg, selection?: RunsNode[]) => this.guard(() => this.compareCommand(arg, selection))),
+      registerCommand('mlops.openRunsTable', (arg?: { filter?: string } | RunsNode) => this.openRunsTable(arg)),
+      registerCommand('mlops.compareRuns', (arg?: CompareArg, selection?: RunsNode[]) => this.compareCommand(arg, selection)),
       vscode.window.registerWebviewPanelSerializer(RUNS_TABLE_VIEW_TYPE, { deserializeWebviewPanel: async (panel) => void this.restoreRunsTable(panel) }),
       vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, { deserializeWebviewPanel: async (panel, state: unknown) => void this.restoreCompare(panel, state) }),
     ];
@@ -219,15 +220,6 @@ export class PanelManager implements vscode.Disposable {
       title: `Save ${typeLabel}`,
     });
     return uri?.fsPath;
-  }
-
-  private async guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await fn();
-    } catch (err) {
-      void vscode.window.showErrorMessage(`MLOps: ${(err as Error).message}`);
-      return undefined;
-    }
   }
 
   dispose(): void {
