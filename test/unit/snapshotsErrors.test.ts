@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import * as esbuild from 'esbuild';
 import git from 'isomorphic-git';
 import { SnapshotError, SnapshotStore, snapshotsGitDir, type SnapshotErrorCode } from '../../src/core/snapshots';
 import { tmpWorkspace } from './helpers';
@@ -86,9 +87,19 @@ describe('snapshot store: bad input is a clear error and loses nothing', () => {
     fs.chmodSync(path.join(layout.root, 'data/locked.csv'), 0o000);
     const storeModule = path.join(__dirname, '..', '..', 'src', 'core', 'snapshots', 'index.js');
     const layoutModule = path.join(__dirname, '..', '..', 'src', 'core', 'workspace', 'layout.js');
+    // The child may run as "nobody", who cannot read a checkout under a private folder (mktemp -d
+    // makes 0700): give it the store as one bundle in a folder anyone can read.
+    const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-store-bundle-'));
+    after(() => fs.rmSync(bundleDir, { recursive: true, force: true }));
+    fs.chmodSync(bundleDir, 0o755);
+    const bundle = path.join(bundleDir, 'store.js');
+    esbuild.buildSync({
+      stdin: { contents: `module.exports = { ...require(${JSON.stringify(storeModule)}), ...require(${JSON.stringify(layoutModule)}) };`, resolveDir: __dirname },
+      bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent',
+    });
+    fs.chmodSync(bundle, 0o644);
     const script = `
-      const { SnapshotStore } = require(${JSON.stringify(storeModule)});
-      const { MlopsLayout } = require(${JSON.stringify(layoutModule)});
+      const { SnapshotStore, MlopsLayout } = require(${JSON.stringify(bundle)});
       (async () => {
         const store = await SnapshotStore.open(new MlopsLayout(process.argv[1]));
         const out = [];
