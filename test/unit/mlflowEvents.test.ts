@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { startMlflowServer } from '../../src/core/mlflow';
 import { MlflowBackend } from '../../src/core/mlflow/backend';
 import { ExperimentLog, experimentsFile } from '../../src/core/mlflow/experiments';
 import { LatestMetrics } from '../../src/core/mlflow/latestMetrics';
@@ -186,6 +187,91 @@ describe('the endpoint\'s write path: logged first, indexed from memory a moment
     assert.deepEqual(runDetailJson(t.getRun(runId)!), live);
     assert.equal(live.metrics.loss.count, 3);
     b.dispose();
+    t.close();
+  });
+
+  it('stores a log-batch of plain metrics as the bytes it received (an `mlflow_metrics` line) and reads them back as the same points', async () => {
+    const layout = tmpWorkspace();
+    const t = await Tracking.open(layout.root);
+    const b = new MlflowBackend(t, { indexDelayMs: 60_000, now: () => 1_764_322_800_123 });
+    const runId = b.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
+    const plain = {
+      run_id: runId, client: 'extra fields are kept in the log and ignored',
+      metrics: [
+        { key: 'loss', value: 0.25, timestamp: 1_764_322_800_000, step: 3 },
+        { key: 'loss', value: -1.5, timestamp: 1_764_322_800_001 }, // no step: step 0
+        { key: 'ünï/cödé key', value: 1e21, timestamp: 0, step: null },
+        { key: 'acc', value: 5e-324, timestamp: 12, step: -7 },
+      ],
+    };
+    // Pretty-printed, as some clients send it: its newlines must not split the log line.
+    const body = Buffer.from(JSON.stringify(plain, null, 2));
+    b.logBatch(new RequestMessage(JSON.parse(body.toString()), false, body));
+    // Not plain: a "NaN" string value is rewritten as a `metrics` line; so is a batch with params.
+    const nan = { run_id: runId, metrics: [{ key: 'loss', value: 'NaN', timestamp: 5, step: 4 }] };
+    b.logBatch(new RequestMessage(nan, false, Buffer.from(JSON.stringify(nan))));
+    const withParam = { run_id: runId, metrics: [{ key: 'acc', value: 0.5, timestamp: 6, step: 5 }], params: [{ key: 'lr', value: '0.1' }] };
+    b.logBatch(new RequestMessage(withParam, false, Buffer.from(JSON.stringify(withParam))));
+
+    const lines = fs.readFileSync(layout.eventsFile(runId), 'utf8').split('\n').filter(Boolean);
+    const stored = lines.find((l) => l.includes('"mlflow_metrics"'))!;
+    assert.equal(stored, `{"type":"mlflow_metrics","time":1764322800123,"request":${body.toString().replace(/\n/g, ' ')}}`);
+    assert.deepEqual(JSON.parse(stored).request, plain);
+    assert.deepEqual(lines.map((l) => JSON.parse(l).type).slice(-4), ['mlflow_metrics', 'metrics', 'param', 'metrics']);
+
+    b.flush();
+    const live = runDetailJson(t.getRun(runId)!);
+    assert.equal(live.metrics.loss.count, 3);
+    assert.equal(live.metrics['ünï/cödé key'].latest, 1e21);
+    assert.equal(live.metrics.acc.count, 2);
+    const history = t.metricHistory(runId, 'loss');
+    await t.reindex();
+    assert.deepEqual(runDetailJson(t.getRun(runId)!), live, 'a reindex from the log gives what the endpoint indexed from memory');
+    assert.deepEqual(t.metricHistory(runId, 'loss'), history);
+    assert.deepEqual([...history.steps], [3, 0, 4]);
+    assert.deepEqual([...history.values], [0.25, -1.5, NaN]);
+    b.dispose();
+    t.close();
+  });
+
+  it('reads an `mlflow_metrics` line only when every metric is plain; a damaged one is skipped with a warning', async () => {
+    const ok = validateEvent({ type: 'mlflow_metrics', time: 1, request: { run_id: 'x', metrics: [{ key: 'a', value: 1, timestamp: 2 }] } });
+    assert.equal(ok?.type, 'mlflow_metrics');
+    for (const bad of [{ key: 'a', value: 'NaN', timestamp: 2 }, { key: '', value: 1, timestamp: 2 }, { key: 'a', value: 1, timestamp: -1 }, { key: 'a', value: 1, timestamp: 2, step: 1.5 }, ['a', 1, 2, 3]]) {
+      assert.throws(() => validateEvent({ type: 'mlflow_metrics', time: 1, request: { metrics: [bad] } }), /mlflow_metrics metric 0/);
+    }
+    assert.throws(() => validateEvent({ type: 'mlflow_metrics', time: 1, request: 'x' }), /without a request/);
+    // 250 characters outside the BMP (500 UTF-16 units) are a valid key: MLflow counts characters.
+    const astral = '\u{1D4D0}'.repeat(250);
+    assert.equal(validateEvent({ type: 'metric', time: 1, key: astral, value: 1 })?.type, 'metric');
+    assert.throws(() => validateEvent({ type: 'metric', time: 1, key: astral + 'x', value: 1 }));
+
+    const layout = tmpWorkspace();
+    const id = writeRun(layout, [{ type: 'metric', key: 'm', value: 1, step: 0 }]);
+    fs.appendFileSync(layout.eventsFile(id), '{"type":"mlflow_metrics","time":5,"request":{"metrics":[{"key":"m","value":2,"timestamp":5,"step":1},{"key":"m","value":"oops","timestamp":6}]}}\n');
+    appendEvents(layout.eventsFile(id), [{ type: 'mlflow_metrics', time: 7, request: { metrics: [{ key: 'm', value: 3, timestamp: 7, step: 2 }] } }]);
+    const messages: string[] = [];
+    const t = await Tracking.open(layout.root, { onMessage: (m) => messages.push(m) });
+    assert.deepEqual([...t.metricHistory(id, 'm').values], [1, 3], 'the damaged line is skipped whole');
+    assert.match(messages.join('\n'), /mlflow_metrics metric 1 .*line skipped/);
+    t.close();
+  });
+
+  it('the server hands log-batch the body as received, except a double-encoded one', async () => {
+    const layout = tmpWorkspace();
+    const t = await Tracking.open(layout.root);
+    const ep = await startMlflowServer(t, { indexDelayMs: 60_000 });
+    const runId = ep.backend.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
+    const post = (payload: string) => fetch(`${ep.uri}/api/2.0/mlflow/runs/log-batch`, {
+      method: 'POST', body: payload, headers: { Authorization: `Bearer ${ep.token}`, 'Content-Type': 'application/json' },
+    });
+    const request = { run_id: runId, metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }] };
+    assert.equal((await post(`\n ${JSON.stringify(request)}\r\n`)).status, 200);
+    assert.equal((await post(JSON.stringify(JSON.stringify({ ...request, metrics: [{ key: 'm', value: 2, timestamp: 2, step: 1 }] })))).status, 200);
+    const types = fs.readFileSync(layout.eventsFile(runId), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).type);
+    assert.deepEqual(types.slice(-2), ['mlflow_metrics', 'metrics']);
+    await ep.stop();
+    assert.deepEqual([...t.metricHistory(runId, 'm').values], [1, 2]);
     t.close();
   });
 

@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { SqlValue } from 'sql.js';
-import { encodeMetricValue, EVENT_SCHEMA_VERSION, type Capture, type MetricEvent, type MetricPointJson, type MetricsEvent, type MetricValueJson, type NewRunEvent, type RunEvent, type RunLifecycle, type RunStatus } from '../tracking/events';
+import {
+  encodeMetricValue, EVENT_SCHEMA_VERSION, isPlainMlflowMetric, type Capture, type MetricEvent, type MetricPointJson, type MetricsEvent,
+  type MetricValueJson, type MlflowMetricsEvent, type NewRunEvent, type PlainMlflowMetric, type RunEvent, type RunLifecycle, type RunStatus,
+} from '../tracking/events';
 import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
 import type { Tracking } from '../tracking/tracking';
 import { artifactSegments, fsError, RunArtifacts, type FileInfo } from './artifacts';
@@ -11,6 +14,7 @@ import { DEFAULT_EXPERIMENT_ID, ExperimentLog, experimentsFile, type ExperimentR
 import { LatestMetrics, readHistoryRange, type MetricPoint } from './latestMetrics';
 import { randomRunName } from './runNames';
 import { RequestMessage } from './request';
+import { mlflowMetricsLine } from './batchAsReceived';
 import { RunWriter } from './runWriter';
 import {
   compareRuns, EXPERIMENT_SCHEMA, matchRun, parseExperimentFilter, parseOrderBy, parseRunFilter, referencedKeys,
@@ -138,7 +142,7 @@ export interface MlflowBackendOptions {
   onDidWrite?: (runIds: readonly string[]) => void;
   /** Largest artifact upload accepted, in bytes (default 64 GiB). */
   maxArtifactBytes?: number;
-  /** How long logged metrics may wait to be indexed together (default 5 ms); reads never wait. */
+  /** How long logged events may wait to be indexed together, in one transaction (default 50 ms); a read indexes them first. */
   indexDelayMs?: number;
   /** Faults that no request can be answered with (a deferred indexing that failed). */
   log?: (message: string) => void;
@@ -178,7 +182,7 @@ export class MlflowBackend {
     this.now = options.now ?? Date.now;
     this.maxArtifactBytes = options.maxArtifactBytes ?? 64 * 1024 ** 3;
     this.experiments = new ExperimentLog(experimentsFile(tracking.layout), this.now);
-    this.writer = new RunWriter(tracking, (ids) => options.onDidWrite?.(ids), options.indexDelayMs ?? 5,
+    this.writer = new RunWriter(tracking, (ids) => options.onDidWrite?.(ids), options.indexDelayMs ?? 50,
       (err) => options.log?.(`MLflow endpoint: indexing logged events failed (they are in the run logs; a later read indexes them): ${err.message}`));
   }
 
@@ -303,6 +307,20 @@ export class MlflowBackend {
     // Finite values (the common case) are stored as they are; NaN and ±Infinity as in `metric` events.
     const json: MetricValueJson = v - v === 0 ? v : encodeMetricValue(storedMetricValue(v));
     return [key as string, json, step as number, timestamp as number];
+  }
+
+  /**
+   * Whether every metric of a log-batch is valid (else MLflow's error for the first that is
+   * not) and plain (isPlainMlflowMetric), so the request can be stored as it came.
+   */
+  private allPlainMetrics(metrics: unknown[]): metrics is PlainMlflowMetric[] {
+    for (let i = 0; i < metrics.length; i++) {
+      const m = metrics[i];
+      if (isPlainMlflowMetric(m) && this.validMetricKeys.has(m.key)) continue; // the common case
+      this.metricPoint(m, `metrics[${i}]`);
+      if (!isPlainMlflowMetric(m)) return false;
+    }
+    return true;
   }
 
   /**
@@ -710,6 +728,14 @@ export class MlflowBackend {
       const value = validateLength('Param value', LIMITS.paramValueLength, p.string('value') ?? '');
       if (paramValues.has(key)) duplicates.push(key);
       paramValues.set(key, value);
+    }
+    if (msg.body && params.length === 0 && tags.length === 0 && metrics.length > 0 && this.allPlainMetrics(metrics)) {
+      // Plain metrics only: stored as received, an `mlflow_metrics` line (docs/event-log.md), not rewritten.
+      this.requireWritableRun(runId);
+      const time = this.now();
+      const event: MlflowMetricsEvent = { type: 'mlflow_metrics', time, request: { metrics } };
+      this.writer.append(runId, [event], mlflowMetricsLine(time, msg.body), true);
+      return {};
     }
     const events: RunEvent[] = [];
     let text = '';

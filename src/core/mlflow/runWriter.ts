@@ -1,38 +1,41 @@
 import * as fs from 'node:fs';
 import type { RunEvent } from '../tracking/events';
+import { AppendedEvents } from '../tracking/ingest';
 import type { Tracking } from '../tracking/tracking';
 import { doesNotExist } from './errors';
 
-/** Pending events of one run are indexed at the latest after this many. */
-const MAX_PENDING_EVENTS = 100_000;
-
-interface Pending { from: number; to: number; events: RunEvent[] }
+/** A run's pending metric points are indexed at the latest after this many (24 bytes each). */
+const MAX_PENDING_POINTS = 1_000_000;
 
 /**
  * The endpoint's writes to run logs. Each request's events are appended at once, with one
  * O_APPEND write (the log is the truth: a request is answered only once its lines are in
- * it); they are indexed a moment later from memory, many requests in one transaction, without
- * reading the lines back (Tracking.indexAppended). Anything that reads the index first calls
- * `flush()`, so every read sees every write before it. When another process wrote to the same
- * log in between, the index simply reads the log as usual.
+ * it), and applied to the run's pending index update straight away, from memory, without
+ * reading the lines back (AppendedEvents): nothing of a request outlives it. The update is
+ * committed a moment later, many requests in one transaction. Anything that reads the index
+ * first calls `flush()`, so every read sees every write before it. When another process wrote
+ * to the same log in between, the index simply reads the log as usual.
  */
 export class RunWriter {
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<string, AppendedEvents>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly tracking: Tracking,
     private readonly onIndexed: (runIds: string[]) => void,
-    private readonly delayMs = 5,
+    private readonly delayMs = 50,
     private readonly onError: (err: Error) => void = () => undefined,
   ) {}
 
   /**
-   * Appends `text` (the events, one line each) to the run's existing log. With `defer`, the
-   * index catches up within `delayMs` or at the next flush; without, before this returns.
+   * Appends `lines` (the events, one line each; text, or buffers written in one go) to the
+   * run's existing log. With `defer`, the index catches up within `delayMs` or at the next
+   * flush; without, before this returns.
    */
-  append(runId: string, events: RunEvent[], text: string, defer: boolean): void {
-    const bytes = Buffer.from(text);
+  append(runId: string, events: RunEvent[], lines: string | Buffer[], defer: boolean): void {
+    const buffers = typeof lines === 'string' ? [Buffer.from(lines)] : lines;
+    let length = 0;
+    for (const b of buffers) length += b.length;
     let fd: number;
     try {
       fd = fs.openSync(this.tracking.layout.eventsFile(runId), fs.constants.O_WRONLY | fs.constants.O_APPEND);
@@ -44,26 +47,24 @@ export class RunWriter {
     let to: number;
     try {
       from = fs.fstatSync(fd).size;
-      fs.writeSync(fd, bytes);
+      writeAll(fd, buffers, length);
       to = fs.fstatSync(fd).size;
     } finally {
       fs.closeSync(fd);
     }
-    const current = this.pending.get(runId);
-    if (to !== from + bytes.length) {
+    if (to !== from + length) {
       // Another writer's lines are in between: index what is pending, then read the log.
       this.flush(runId);
       this.tracking.refresh([runId]);
       this.onIndexed([runId]);
       return;
     }
-    if (current && current.to === from && current.events.length + events.length <= MAX_PENDING_EVENTS) {
-      current.to = to;
-      for (const e of events) current.events.push(e);
-    } else {
-      if (current) this.flush(runId);
-      this.pending.set(runId, { from, to, events: events.slice() });
+    let appended = this.pending.get(runId);
+    if (!appended || appended.to !== from || appended.points >= MAX_PENDING_POINTS) {
+      if (appended) this.flush(runId);
+      this.pending.set(runId, (appended = new AppendedEvents(from)));
     }
+    appended.add(events, to);
     if (!defer) this.flush(runId);
     else if (!this.timer) {
       this.timer = setTimeout(() => {
@@ -87,9 +88,9 @@ export class RunWriter {
     }
     if (ids.length === 0) return;
     for (const id of ids) {
-      const p = this.pending.get(id)!;
+      const appended = this.pending.get(id)!;
       this.pending.delete(id);
-      this.tracking.indexAppended(id, p.events, p);
+      this.tracking.indexAppended(id, appended);
     }
     this.onIndexed(ids);
   }
@@ -101,4 +102,10 @@ export class RunWriter {
   dispose(): void {
     this.flush();
   }
+}
+
+/** One writev of all the buffers (one O_APPEND write: the lines land whole); a short write writes the rest. */
+function writeAll(fd: number, buffers: Buffer[], length: number): void {
+  const written = fs.writevSync(fd, buffers);
+  if (written < length) fs.writeSync(fd, Buffer.concat(buffers).subarray(written));
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -206,7 +207,8 @@ export class MlflowServer {
       msg = RequestMessage.fromQuery(query);
     } else {
       const isBatch = pathname === `${API_PREFIX}/mlflow/runs/log-batch`;
-      msg = new RequestMessage(await this.readJson(req, res, isBatch));
+      const { fields, body } = await this.readJson(req, res, isBatch);
+      msg = new RequestMessage(fields, false, body);
     }
     this.sendJson(res, handler(this.backend, msg));
   }
@@ -261,7 +263,7 @@ export class MlflowServer {
   }
 
   /** Reads a JSON body within its size limit; MLflow's rules for content type, empty and double-encoded bodies. */
-  private async readJson(req: http.IncomingMessage, res: http.ServerResponse, isBatch: boolean): Promise<Record<string, unknown>> {
+  private async readJson(req: http.IncomingMessage, res: http.ServerResponse, isBatch: boolean): Promise<{ fields: Record<string, unknown>; body?: Buffer }> {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!type) throw new MlflowError('INVALID_PARAMETER_VALUE', 'Bad Request. Content-Type header is missing.');
     if (type !== 'application/json') throw new MlflowError('INVALID_PARAMETER_VALUE', "Bad Request. Content-Type must be one of ['application/json'].");
@@ -293,20 +295,25 @@ export class MlflowServer {
         if (!req.complete) reject(new MlflowError('BAD_REQUEST', 'The request body was cut off.'));
       });
     });
-    const text = Buffer.concat(chunks, size).toString('utf8');
-    if (text.trim() === '') return {};
+    const bytes = Buffer.concat(chunks, size);
+    const text = bytes.toString('utf8');
+    if (text.trim() === '') return { fields: {} };
     let parsed: unknown;
+    let asReceived = true;
     try {
       parsed = JSON.parse(text);
       // Older clients post their JSON double-encoded as a string.
-      if (typeof parsed === 'string') parsed = JSON.parse(parsed);
+      if (typeof parsed === 'string') {
+        parsed = JSON.parse(parsed);
+        asReceived = false;
+      }
     } catch (err) {
       throw new MlflowError('BAD_REQUEST', `Malformed JSON request body: ${(err as Error).message}`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new MlflowError('BAD_REQUEST', 'The request body must be a JSON object.');
     }
-    return parsed as Record<string, unknown>;
+    return { fields: parsed as Record<string, unknown>, body: asReceived && isUtf8(bytes) ? bytes : undefined };
   }
 
   /** A body we stop reading: answer, then close the connection instead of reading the rest. */

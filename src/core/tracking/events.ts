@@ -49,6 +49,10 @@ export interface MetricEvent extends Base { type: 'metric'; key: string; value: 
 export type MetricPointJson = [key: string, value: MetricValueJson, step: number, timestamp: number];
 /** Many metric points in one line (the MLflow endpoint's log-batch); each is read exactly like a `metric` event. */
 export interface MetricsEvent extends Base { type: 'metrics'; points: MetricPointJson[] }
+/** A metric as MLflow's log-batch sends it, in the plain form `mlflow_metrics` lines hold (isPlainMlflowMetric). */
+export interface PlainMlflowMetric { key: string; value: number; timestamp: number; step?: number | null }
+/** An MLflow log-batch request of plain metrics only, as the endpoint received it; read like `metrics`. */
+export interface MlflowMetricsEvent extends Base { type: 'mlflow_metrics'; request: { metrics: PlainMlflowMetric[] } }
 export interface TagEvent extends Base { type: 'tag'; key: string; value: string }
 export interface ArtifactEvent extends Base { type: 'artifact'; path: string; size: number; sha256: string }
 export interface StatusEvent extends Base { type: 'status'; status: RunStatus }
@@ -67,7 +71,7 @@ export interface CellEvent extends Base {
 }
 
 export type RunEvent =
-  | RunStartEvent | CaptureEvent | ParamEvent | MetricEvent | MetricsEvent | TagEvent | TagDeleteEvent
+  | RunStartEvent | CaptureEvent | ParamEvent | MetricEvent | MetricsEvent | MlflowMetricsEvent | TagEvent | TagDeleteEvent
   | ArtifactDeleteEvent | LifecycleEvent
   | ArtifactEvent | StatusEvent | RenameEvent | InputEvent | RunEndEvent | CellEvent;
 
@@ -95,8 +99,9 @@ export function decodeMetricValue(value: unknown): number | undefined {
 /** Thrown for a line that is JSON but not an event we can use; the message says what is wrong. */
 export class EventShapeError extends Error {}
 
+/** Lengths count characters (code points), as MLflow does: a letter outside the BMP is one. */
 function isKey(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && v.length <= MAX_KEY_LENGTH;
+  return typeof v === 'string' && v.length > 0 && (v.length <= MAX_KEY_LENGTH || [...v].length <= MAX_KEY_LENGTH);
 }
 
 /** A `metrics` point: [key, value, integer step, numeric timestamp]; cheap, this runs for every point. */
@@ -105,6 +110,19 @@ function validPoint(p: unknown): boolean {
   const value = p[1], step = p[2], timestamp = p[3];
   return isKey(p[0]) && (typeof value === 'number' || decodeMetricValue(value) !== undefined)
     && Number.isSafeInteger(step) && typeof timestamp === 'number' && Number.isFinite(timestamp);
+}
+
+/**
+ * A metric an `mlflow_metrics` line may hold: a key, a finite JSON number value, a non-negative
+ * integer timestamp and an integer or absent step. It means exactly the point
+ * [key, value, step ?? 0, timestamp]. Cheap: this runs for every metric of every such line.
+ */
+export function isPlainMlflowMetric(m: unknown): m is PlainMlflowMetric {
+  if (typeof m !== 'object' || m === null) return false;
+  const { key, value, timestamp, step } = m as Record<string, unknown>;
+  return isKey(key) && typeof value === 'number' && value - value === 0
+    && Number.isSafeInteger(timestamp) && (timestamp as number) >= 0
+    && (step === undefined || step === null || Number.isSafeInteger(step));
 }
 
 function preview(v: unknown): string {
@@ -153,6 +171,15 @@ export function validateEvent(obj: unknown): RunEvent | undefined {
         need(validPoint(p), () => `metrics point ${i} ${preview(p)} is not [key, value, step, timestamp]`);
       }
       return e as unknown as MetricsEvent;
+    }
+    case 'mlflow_metrics': {
+      const request = e.request as Record<string, unknown> | null;
+      need(typeof request === 'object' && request !== null && Array.isArray(request.metrics), 'mlflow_metrics without a request holding a "metrics" list');
+      const metrics = request!.metrics as unknown[];
+      for (let i = 0; i < metrics.length; i++) {
+        need(isPlainMlflowMetric(metrics[i]), () => `mlflow_metrics metric ${i} ${preview(metrics[i])} is not {key, finite value, timestamp, step}`);
+      }
+      return e as unknown as MlflowMetricsEvent;
     }
     case 'artifact':
       need(typeof e.path === 'string' && e.path.length > 0, 'artifact without "path"');

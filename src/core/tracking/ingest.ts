@@ -42,7 +42,124 @@ class RunBatch {
   metrics = new Map<string, MetricAgg>();
   history = new HistoryAppender();
   historyFiles = new Map<string, string>();
+
+  /** Reads one event into the batch; `warn` hears of what the index cannot keep whole. */
+  apply(e: RunEvent, lineNo: number, warn: (line: number, message: string) => void): void {
+    const batch = this;
+    const f = batch.fields;
+    switch (e.type) {
+      case 'run_start':
+        f.name = e.name || undefined;
+        f.experiment = e.experiment || 'Default';
+        f.source = e.source ?? 'python';
+        f.start_time = e.time;
+        f.status ??= 'RUNNING';
+        break;
+      case 'capture':
+        f.capture = e.capture;
+        break;
+      case 'param': {
+        let value = e.value;
+        if (value.length > MAX_INDEXED_PARAM_CHARS) {
+          warn(lineNo, `param "${e.key}" is ${value.length} characters; the index keeps the first ${MAX_INDEXED_PARAM_CHARS} (the event log keeps it whole)`);
+          value = value.slice(0, MAX_INDEXED_PARAM_CHARS);
+        }
+        batch.params.set(e.key, value);
+        break;
+      }
+      case 'tag':
+        batch.tags.set(e.key, e.value);
+        break;
+      case 'tag_delete':
+        batch.tags.set(e.key, null);
+        break;
+      case 'artifact_delete':
+        batch.artifacts.set(e.path, null);
+        break;
+      case 'lifecycle':
+        f.lifecycle = e.stage;
+        break;
+      case 'artifact':
+        batch.artifacts.set(e.path, { size: e.size, sha256: e.sha256 });
+        break;
+      case 'metric':
+        batch.addPoint(e.key, e.step ?? 0, e.time, decodeMetricValue(e.value) as number);
+        break;
+      case 'metrics':
+        // Point by point, exactly as the equivalent `metric` lines (each point's own timestamp as its time).
+        for (const p of e.points) batch.addPoint(p[0], p[2], p[3], typeof p[1] === 'number' ? p[1] : decodeMetricValue(p[1]) as number);
+        break;
+      case 'mlflow_metrics':
+        for (const m of e.request.metrics) batch.addPoint(m.key, m.step ?? 0, m.timestamp, m.value);
+        break;
+      case 'input':
+        batch.inputs.set(e.snapshot, e.paths);
+        break;
+      case 'cell':
+        batch.cells.push(e);
+        break;
+      case 'status':
+        f.status = e.status;
+        break;
+      case 'rename':
+        f.name = e.name;
+        break;
+      case 'run_end':
+        f.status = e.status;
+        f.end_time = e.time;
+        f.exit_code = e.exit_code ?? null;
+        break;
+    }
+  }
+
+  private addPoint(key: string, step: number, time: number, value: number): void {
+    const batch = this;
+    const agg = batch.metrics.get(key);
+    const finite = Number.isNaN(value) ? null : value;
+    if (!agg) {
+      batch.metrics.set(key, { latest: value, step, time, min: finite, max: finite, count: 1 });
+    } else {
+      mergePoint(agg, step, time, value);
+      agg.count++;
+    }
+    batch.history.add(key, step, time, value);
+  }
 }
+
+/**
+ * Events this process appends to one run's log, as the bytes [from, to) (the MLflow endpoint's
+ * write path): each is applied as it is written, through the same `apply` as a read, so nothing
+ * of it stays in memory but the run's summaries and its new history records, until
+ * Ingestor.commitAppended indexes them all in one transaction.
+ */
+export class AppendedEvents {
+  readonly batch = new RunBatch();
+  lines = 0;
+  to: number;
+
+  constructor(readonly from: number) {
+    this.to = from;
+  }
+
+  /** `to`: where the log ends after these events' lines. */
+  add(events: RunEvent[], to: number): void {
+    for (const e of events) this.batch.apply(e, 0, ignoreWarning);
+    this.lines += events.length;
+    this.to = to;
+  }
+
+  /** Metric points waiting to be indexed. */
+  get points(): number {
+    return this.batch.history.records;
+  }
+
+  /** Whether the run's own row (name, status, lifecycle…) changes, not only its metrics, params, tags or artifacts. */
+  get changesRunRow(): boolean {
+    return Object.keys(this.batch.fields).length > 0;
+  }
+}
+
+function ignoreWarning(): void {}
 
 /**
  * Reads new lines of every run's event log into the store, incrementally (byte
@@ -170,22 +287,17 @@ export class Ingestor {
   }
 
   /**
-   * Indexes lines this process has just appended to a run's log, from the events it wrote,
-   * without reading them back (the MLflow endpoint's write path), through the same `apply` as
-   * a read. Only when the index had read the log exactly up to `from`, where those lines begin,
-   * and the run was already read in this process; otherwise returns false, and a normal ingest
-   * reads them.
+   * Indexes events this process appended to a run's log (AppendedEvents), without reading them
+   * back: only when the index had read the log exactly up to where they begin and the run was
+   * already read in this process. Otherwise returns false, and a normal ingest reads them.
    */
-  applyAppended(runId: string, events: RunEvent[], from: number, to: number): boolean {
+  commitAppended(runId: string, appended: AppendedEvents): boolean {
     if (this.persistHistory && !this.verified.has(runId)) return false;
     const row = this.store.rows('SELECT log_offset, log_line FROM runs WHERE id = ?', [runId])[0];
-    if (!row || row.log_offset !== from) return false;
+    if (!row || row.log_offset !== appended.from) return false;
     const line = row.log_line as number;
-    this.cursors.set(runId, { offset: from, line });
-    const batch = new RunBatch();
-    const ignore = (): void => undefined;
-    events.forEach((e, i) => this.apply(e, line + i + 1, batch, ignore));
-    this.commit(runId, batch, { offset: to, line: line + events.length });
+    this.cursors.set(runId, { offset: appended.from, line });
+    this.commit(runId, appended.batch, { offset: appended.to, line: line + appended.lines });
     return true;
   }
 
@@ -217,83 +329,7 @@ export class Ingestor {
       warn(lineNo, `${why}; line skipped`);
       return;
     }
-    if (event) this.apply(event, lineNo, batch, warn);
-  }
-
-  private apply(e: RunEvent, lineNo: number, batch: RunBatch, warn: (line: number, message: string) => void): void {
-    const f = batch.fields;
-    switch (e.type) {
-      case 'run_start':
-        f.name = e.name || undefined;
-        f.experiment = e.experiment || 'Default';
-        f.source = e.source ?? 'python';
-        f.start_time = e.time;
-        f.status ??= 'RUNNING';
-        break;
-      case 'capture':
-        f.capture = e.capture;
-        break;
-      case 'param': {
-        let value = e.value;
-        if (value.length > MAX_INDEXED_PARAM_CHARS) {
-          warn(lineNo, `param "${e.key}" is ${value.length} characters; the index keeps the first ${MAX_INDEXED_PARAM_CHARS} (the event log keeps it whole)`);
-          value = value.slice(0, MAX_INDEXED_PARAM_CHARS);
-        }
-        batch.params.set(e.key, value);
-        break;
-      }
-      case 'tag':
-        batch.tags.set(e.key, e.value);
-        break;
-      case 'tag_delete':
-        batch.tags.set(e.key, null);
-        break;
-      case 'artifact_delete':
-        batch.artifacts.set(e.path, null);
-        break;
-      case 'lifecycle':
-        f.lifecycle = e.stage;
-        break;
-      case 'artifact':
-        batch.artifacts.set(e.path, { size: e.size, sha256: e.sha256 });
-        break;
-      case 'metric':
-        this.addPoint(batch, e.key, e.step ?? 0, e.time, decodeMetricValue(e.value) as number);
-        break;
-      case 'metrics':
-        // Point by point, exactly as the equivalent `metric` lines (each point's own timestamp as its time).
-        for (const p of e.points) this.addPoint(batch, p[0], p[2], p[3], typeof p[1] === 'number' ? p[1] : decodeMetricValue(p[1]) as number);
-        break;
-      case 'input':
-        batch.inputs.set(e.snapshot, e.paths);
-        break;
-      case 'cell':
-        batch.cells.push(e);
-        break;
-      case 'status':
-        f.status = e.status;
-        break;
-      case 'rename':
-        f.name = e.name;
-        break;
-      case 'run_end':
-        f.status = e.status;
-        f.end_time = e.time;
-        f.exit_code = e.exit_code ?? null;
-        break;
-    }
-  }
-
-  private addPoint(batch: RunBatch, key: string, step: number, time: number, value: number): void {
-    const agg = batch.metrics.get(key);
-    const finite = Number.isNaN(value) ? null : value;
-    if (!agg) {
-      batch.metrics.set(key, { latest: value, step, time, min: finite, max: finite, count: 1 });
-    } else {
-      mergePoint(agg, step, time, value);
-      agg.count++;
-    }
-    batch.history.add(key, step, time, value);
+    if (event) batch.apply(event, lineNo, warn);
   }
 
   /** Merges the batch into the store's rows (inside a transaction). */

@@ -23,14 +23,35 @@ export function historyFileName(key: string): string {
   return `${key.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)}-${hash}.f64`;
 }
 
-/** Collects points per metric key during an ingest batch and appends them in one write per file. */
+/**
+ * Collects points per metric key during an ingest batch and appends them in one write per file.
+ * Each key's records grow in a Float64Array: outside the JS heap, so holding many points costs
+ * the garbage collector nothing.
+ */
 export class HistoryAppender {
-  private readonly pending = new Map<string, number[]>();
+  private readonly pending = new Map<string, { values: Float64Array; length: number }>();
+  private count = 0;
 
   add(key: string, step: number, time: number, value: number): void {
     let list = this.pending.get(key);
-    if (!list) this.pending.set(key, (list = []));
-    list.push(step, time, value);
+    if (!list) this.pending.set(key, (list = { values: new Float64Array(3 * 64), length: 0 }));
+    if (list.length + 3 > list.values.length) {
+      const grown = new Float64Array(list.values.length * 2);
+      grown.set(list.values);
+      list.values = grown;
+    }
+    const v = list.values;
+    const at = list.length;
+    v[at] = step;
+    v[at + 1] = time;
+    v[at + 2] = value;
+    list.length = at + 3;
+    this.count++;
+  }
+
+  /** Records collected and not yet written. */
+  get records(): number {
+    return this.count;
   }
 
   /** `fileOfKey` names each key's history file (chosen when the index row is written). */
@@ -39,9 +60,10 @@ export class HistoryAppender {
       const file = fileOfKey.get(key);
       if (!file) continue;
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.appendFileSync(file, new Uint8Array(new Float64Array(list).buffer));
+      fs.appendFileSync(file, new Uint8Array(list.values.buffer, 0, list.length * 8));
     }
     this.pending.clear();
+    this.count = 0;
   }
 }
 

@@ -5,8 +5,7 @@ import type { SqlValue } from 'sql.js';
 import { MlopsLayout } from '../workspace/layout';
 import { isProcessAlive } from '../workspace/processes';
 import { appendEvents } from './eventWriter';
-import type { RunEvent } from './events';
-import { Ingestor, type IngestResult } from './ingest';
+import { Ingestor, type AppendedEvents, type IngestResult } from './ingest';
 import { TrackingLock } from './lock';
 import { readHistory, type MetricPoints } from './metricHistory';
 import { TrackingStore, type RunDetail, type RunFilter, type RunSummary } from './store';
@@ -20,9 +19,6 @@ export interface OpenOptions {
   /** Messages a person should see (a rebuilt index, skipped lines). */
   onMessage?: (message: string) => void;
 }
-
-/** Events that leave a run's own row (name, source, status, lifecycle…) as it was. */
-const ROW_KEEPING_EVENTS = new Set<string>(['metric', 'metrics', 'param', 'tag', 'tag_delete', 'artifact', 'artifact_delete']);
 
 /**
  * The tracking engine of one workspace: the event logs, the index over them and
@@ -192,14 +188,14 @@ export class Tracking {
   }
 
   /**
-   * Indexes events this process appended to a run's log as the bytes [from, to), one line each,
-   * without reading them back when nothing else was written to the log in between (else by
-   * reading the log as usual). For a writer of many events in this process: the MLflow endpoint.
+   * Indexes events this process appended to a run's log (AppendedEvents) without reading them
+   * back when nothing else was written to the log in between (else by reading the log as usual).
+   * For a writer of many events in this process: the MLflow endpoint.
    */
-  indexAppended(runId: string, events: RunEvent[], span: { from: number; to: number }): void {
-    if (this.ingestor.applyAppended(runId, events, span.from, span.to)) {
+  indexAppended(runId: string, appended: AppendedEvents): void {
+    if (this.ingestor.commitAppended(runId, appended)) {
       this.dirty = true;
-      if (!events.every((e) => ROW_KEEPING_EVENTS.has(e.type))) this.runsGeneration++;
+      if (appended.changesRunRow) this.runsGeneration++;
       return;
     }
     this.refresh([runId]);
