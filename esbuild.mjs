@@ -1,4 +1,4 @@
-// Bundles the extension, the CLI and (later) the webviews into dist/.
+// Bundles the extension, the CLI, the MLflow endpoint's worker thread and the webviews into dist/.
 // `vscode` stays external; sql.js's wasm file is copied beside the bundles.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -31,6 +31,8 @@ const web = { bundle: true, platform: 'browser', target: 'es2020', format: 'iife
 const builds = [
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // The MLflow endpoint's batch reader thread, started by both from beside them (src/core/mlflow/batchReader.ts).
+  { ...common, entryPoints: ['src/core/mlflow/batchWorker.ts'], outfile: 'dist/batchWorker.js' },
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
   { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
 ];

@@ -15,6 +15,7 @@ import { LatestMetrics, readHistoryRange, type MetricPoint } from './latestMetri
 import { randomRunName } from './runNames';
 import { RequestMessage } from './request';
 import { mlflowMetricsLine } from './batchAsReceived';
+import type { PlainBatch } from './plainBatch';
 import { RunWriter } from './runWriter';
 import {
   compareRuns, EXPERIMENT_SCHEMA, matchRun, parseExperimentFilter, parseOrderBy, parseRunFilter, referencedKeys,
@@ -784,6 +785,17 @@ export class MlflowBackend {
       }
     }
     if (events.length) this.writer.append(runId, events, text, true);
+    return {};
+  }
+
+  /**
+   * A log-batch the batch reader thread found plain (plainBatch.ts): its run is checked here,
+   * then it is stored as received, an `mlflow_metrics` line, like logBatch's own plain case.
+   */
+  logPlainBatch(batch: PlainBatch, body: Buffer): Record<string, never> {
+    const runId = this.runIdOf(new RequestMessage({ run_id: batch.runId, run_uuid: batch.runUuid }));
+    this.requireWritableRun(runId);
+    this.writer.appendSummarised(runId, batch.summaries, mlflowMetricsLine(this.now(), body));
     return {};
   }
 

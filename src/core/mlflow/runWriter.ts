@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { RunEvent } from '../tracking/events';
-import { AppendedEvents } from '../tracking/ingest';
+import { AppendedEvents, type MetricPointsSummary } from '../tracking/ingest';
 import type { Tracking } from '../tracking/tracking';
 import { doesNotExist } from './errors';
 
@@ -33,7 +33,26 @@ export class RunWriter {
    * flush; without, before this returns.
    */
   append(runId: string, events: RunEvent[], lines: string | Buffer[], defer: boolean): void {
-    const buffers = typeof lines === 'string' ? [Buffer.from(lines)] : lines;
+    const span = this.write(runId, typeof lines === 'string' ? [Buffer.from(lines)] : lines);
+    if (!span) return;
+    this.pendingAt(runId, span.from).add(events, span.to);
+    if (defer) this.schedule();
+    else this.flush(runId);
+  }
+
+  /** Appends one `mlflow_metrics` line whose points were summarised elsewhere (plainBatch.ts); indexed as `append` defers. */
+  appendSummarised(runId: string, summaries: MetricPointsSummary[], line: Buffer[]): void {
+    const span = this.write(runId, line);
+    if (!span) return;
+    this.pendingAt(runId, span.from).addSummaries(summaries, span.to);
+    this.schedule();
+  }
+
+  /**
+   * Writes the buffers with one O_APPEND write; returns where they landed, or undefined when
+   * another writer's lines came in between (then everything is indexed by reading the log).
+   */
+  private write(runId: string, buffers: Buffer[]): { from: number; to: number } | undefined {
     let length = 0;
     for (const b of buffers) length += b.length;
     let fd: number;
@@ -52,31 +71,35 @@ export class RunWriter {
     } finally {
       fs.closeSync(fd);
     }
-    if (to !== from + length) {
-      // Another writer's lines are in between: index what is pending, then read the log.
-      this.flush(runId);
-      this.tracking.refresh([runId]);
-      this.onIndexed([runId]);
-      return;
-    }
+    if (to === from + length) return { from, to };
+    // Another writer's lines are in between: index what is pending, then read the log.
+    this.flush(runId);
+    this.tracking.refresh([runId]);
+    this.onIndexed([runId]);
+    return undefined;
+  }
+
+  /** The run's pending update that lines written at `from` continue (a new one when they do not). */
+  private pendingAt(runId: string, from: number): AppendedEvents {
     let appended = this.pending.get(runId);
     if (!appended || appended.to !== from || appended.points >= MAX_PENDING_POINTS) {
       if (appended) this.flush(runId);
       this.pending.set(runId, (appended = new AppendedEvents(from)));
     }
-    appended.add(events, to);
-    if (!defer) this.flush(runId);
-    else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        try {
-          this.flush();
-        } catch (err) {
-          this.onError(err as Error); // a timer must never throw: the lines are safe in the log, a later read indexes them
-        }
-      }, this.delayMs);
-      this.timer.unref(); // never what keeps a process alive: the lines are already in the log
-    }
+    return appended;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      try {
+        this.flush();
+      } catch (err) {
+        this.onError(err as Error); // a timer must never throw: the lines are safe in the log, a later read indexes them
+      }
+    }, this.delayMs);
+    this.timer.unref(); // never what keeps a process alive: the lines are already in the log
   }
 
   /** Indexes what is pending, for one run or all. */

@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { MlflowBackend } from './backend';
+import { BatchReader } from './batchReader';
 import { MlflowError, preview } from './errors';
 import { RequestMessage } from './request';
 import { LIMITS } from './validation';
@@ -34,6 +35,9 @@ export interface MlflowServerOptions {
   /** Faults of our own (5xx), for an output channel or stderr. */
   log?: (message: string) => void;
 }
+
+/** log-batch bodies from this size on are parsed by the batch reader thread (batchReader.ts); smaller ones are not worth the hop. */
+const THREAD_BODY_BYTES = 16 * 1024;
 
 export const API_PREFIX = '/api/2.0';
 export const ARTIFACTS_PREFIX = '/api/2.0/mlflow-artifacts/artifacts';
@@ -94,6 +98,7 @@ export class MlflowServer {
   private readonly server: http.Server;
   private readonly limits: ServerLimits;
   private readonly tokenBytes: Buffer;
+  private readonly batchReader: BatchReader;
   private inFlight = 0;
   private boundPort = 0;
   private allowedHosts = new Set<string>();
@@ -102,6 +107,7 @@ export class MlflowServer {
     if (!options.token) throw new Error('The MLflow endpoint needs a token.');
     this.tokenBytes = Buffer.from(options.token);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.batchReader = new BatchReader(options.log);
     // requireHostHeader off: a request without Host gets our 403 with an MLflow body, not a bare 400.
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, requireHostHeader: false }, (req, res) => this.onRequest(req, res));
     this.server.headersTimeout = 30_000;
@@ -153,14 +159,14 @@ export class MlflowServer {
   stop(graceMs = 2000): Promise<void> {
     return new Promise((resolve) => {
       if (!this.server.listening) {
-        resolve();
+        void this.batchReader.dispose().then(resolve);
         return;
       }
       const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
       timer.unref();
       this.server.close(() => {
         clearTimeout(timer);
-        resolve();
+        void this.batchReader.dispose().then(resolve);
       });
       this.server.closeIdleConnections();
     });
@@ -170,6 +176,7 @@ export class MlflowServer {
   stopNow(): void {
     if (this.server.listening) this.server.close();
     this.server.closeAllConnections();
+    void this.batchReader.dispose();
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -202,15 +209,20 @@ export class MlflowServer {
     }
     const handler = pathname.startsWith(`${API_PREFIX}/`) ? ROUTES.get(`${method} ${pathname.slice(API_PREFIX.length)}`) : undefined;
     if (!handler) throw notFound(method, pathname);
-    let msg: RequestMessage;
     if (method === 'GET') {
-      msg = RequestMessage.fromQuery(query);
-    } else {
-      const isBatch = pathname === `${API_PREFIX}/mlflow/runs/log-batch`;
-      const { fields, body } = await this.readJson(req, res, isBatch);
-      msg = new RequestMessage(fields, false, body);
+      this.sendJson(res, handler(this.backend, RequestMessage.fromQuery(query)));
+      return;
     }
-    this.sendJson(res, handler(this.backend, msg));
+    const isBatch = pathname === `${API_PREFIX}/mlflow/runs/log-batch`;
+    const bytes = await this.readBody(req, res, isBatch);
+    if (isBatch && bytes.length >= THREAD_BODY_BYTES) {
+      const plain = await this.batchReader.read(bytes);
+      if (plain) {
+        this.sendJson(res, this.backend.logPlainBatch(plain, bytes));
+        return;
+      }
+    }
+    this.sendJson(res, handler(this.backend, parseJson(bytes)));
   }
 
   private async artifact(req: http.IncomingMessage, res: http.ServerResponse, method: string, rel: string): Promise<void> {
@@ -262,8 +274,8 @@ export class MlflowServer {
     }
   }
 
-  /** Reads a JSON body within its size limit; MLflow's rules for content type, empty and double-encoded bodies. */
-  private async readJson(req: http.IncomingMessage, res: http.ServerResponse, isBatch: boolean): Promise<{ fields: Record<string, unknown>; body?: Buffer }> {
+  /** Reads a JSON request's body within its size limit; MLflow's rule for the content type. */
+  private async readBody(req: http.IncomingMessage, res: http.ServerResponse, isBatch: boolean): Promise<Buffer> {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!type) throw new MlflowError('INVALID_PARAMETER_VALUE', 'Bad Request. Content-Type header is missing.');
     if (type !== 'application/json') throw new MlflowError('INVALID_PARAMETER_VALUE', "Bad Request. Content-Type must be one of ['application/json'].");
@@ -295,25 +307,7 @@ export class MlflowServer {
         if (!req.complete) reject(new MlflowError('BAD_REQUEST', 'The request body was cut off.'));
       });
     });
-    const bytes = Buffer.concat(chunks, size);
-    const text = bytes.toString('utf8');
-    if (text.trim() === '') return { fields: {} };
-    let parsed: unknown;
-    let asReceived = true;
-    try {
-      parsed = JSON.parse(text);
-      // Older clients post their JSON double-encoded as a string.
-      if (typeof parsed === 'string') {
-        parsed = JSON.parse(parsed);
-        asReceived = false;
-      }
-    } catch (err) {
-      throw new MlflowError('BAD_REQUEST', `Malformed JSON request body: ${(err as Error).message}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new MlflowError('BAD_REQUEST', 'The request body must be a JSON object.');
-    }
-    return { fields: parsed as Record<string, unknown>, body: asReceived && isUtf8(bytes) ? bytes : undefined };
+    return Buffer.concat(chunks, size);
   }
 
   /** A body we stop reading: answer, then close the connection instead of reading the rest. */
@@ -355,6 +349,28 @@ export class MlflowServer {
       res.destroy();
     }
   }
+}
+
+/** A request's JSON body as its message; MLflow's rules for empty and double-encoded bodies. */
+function parseJson(bytes: Buffer): RequestMessage {
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') return new RequestMessage({});
+  let parsed: unknown;
+  let asReceived = true;
+  try {
+    parsed = JSON.parse(text);
+    // Older clients post their JSON double-encoded as a string.
+    if (typeof parsed === 'string') {
+      parsed = JSON.parse(parsed);
+      asReceived = false;
+    }
+  } catch (err) {
+    throw new MlflowError('BAD_REQUEST', `Malformed JSON request body: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new MlflowError('BAD_REQUEST', 'The request body must be a JSON object.');
+  }
+  return new RequestMessage(parsed as Record<string, unknown>, false, asReceived && isUtf8(bytes) ? bytes : undefined);
 }
 
 function notFound(method: string, pathname: string): MlflowError {

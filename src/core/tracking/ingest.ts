@@ -2,7 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MlopsLayout } from '../workspace/layout';
-import { decodeMetricValue, EventShapeError, validateEvent, type Capture, type CellEvent, type RunEvent, type RunLifecycle, type RunSource, type RunStatus } from './events';
+import {
+  decodeMetricValue, EventShapeError, validateEvent, type Capture, type CellEvent, type MlflowMetricsEvent, type RunEvent, type RunLifecycle,
+  type RunSource, type RunStatus,
+} from './events';
 import { HistoryAppender, historyFileName, trimHistory } from './metricHistory';
 import type { RunCursor, TrackingStore } from './store';
 
@@ -28,7 +31,14 @@ function emptyResult(): IngestResult {
   return { changed: [], removed: [], lines: 0, warnings: [] };
 }
 
-interface MetricAgg { latest: number; step: number; time: number; min: number | null; max: number | null; count: number }
+/** One metric's summary in the index: the latest point (MLflow's rule), min and max of the non-NaN values, and the count. */
+export interface MetricAgg { latest: number; step: number; time: number; min: number | null; max: number | null; count: number }
+
+/**
+ * Points of one metric summarised away from the index (the MLflow endpoint's batch reader
+ * thread), exactly as `apply` reads them: their summary and their history records, in order.
+ */
+export interface MetricPointsSummary { key: string; agg: MetricAgg; records: Float64Array }
 
 /** What one ingest pass learned about one run, written to the store in one go. */
 class RunBatch {
@@ -124,6 +134,27 @@ class RunBatch {
     }
     batch.history.add(key, step, time, value);
   }
+
+  /** Adds points summarised elsewhere; the same as applying them one by one. */
+  mergeSummary(s: MetricPointsSummary): void {
+    const agg = this.metrics.get(s.key);
+    if (!agg) {
+      this.metrics.set(s.key, { ...s.agg });
+    } else {
+      mergePoint(agg, s.agg.step, s.agg.time, s.agg.latest);
+      agg.min = minOf(agg.min, s.agg.min);
+      agg.max = maxOf(agg.max, s.agg.max);
+      agg.count += s.agg.count;
+    }
+    this.history.addRecords(s.key, s.records);
+  }
+}
+
+/** The points of an `mlflow_metrics` event, summarised per key exactly as `apply` reads them (in key order of first sight). */
+export function summariseMetrics(event: MlflowMetricsEvent): MetricPointsSummary[] {
+  const batch = new RunBatch();
+  batch.apply(event, 0, ignoreWarning);
+  return [...batch.metrics].map(([key, agg]) => ({ key, agg, records: batch.history.recordsOf(key) }));
 }
 
 /**
@@ -145,6 +176,13 @@ export class AppendedEvents {
   add(events: RunEvent[], to: number): void {
     for (const e of events) this.batch.apply(e, 0, ignoreWarning);
     this.lines += events.length;
+    this.to = to;
+  }
+
+  /** One more line, `mlflow_metrics`, whose points were summarised elsewhere (summariseMetrics). */
+  addSummaries(summaries: MetricPointsSummary[], to: number): void {
+    for (const summary of summaries) this.batch.mergeSummary(summary);
+    this.lines += 1;
     this.to = to;
   }
 

@@ -33,13 +33,7 @@ export class HistoryAppender {
   private count = 0;
 
   add(key: string, step: number, time: number, value: number): void {
-    let list = this.pending.get(key);
-    if (!list) this.pending.set(key, (list = { values: new Float64Array(3 * 64), length: 0 }));
-    if (list.length + 3 > list.values.length) {
-      const grown = new Float64Array(list.values.length * 2);
-      grown.set(list.values);
-      list.values = grown;
-    }
+    const list = this.withRoom(key, 3);
     const v = list.values;
     const at = list.length;
     v[at] = step;
@@ -47,6 +41,32 @@ export class HistoryAppender {
     v[at + 2] = value;
     list.length = at + 3;
     this.count++;
+  }
+
+  /** Appends records collected elsewhere (recordsOf), in order. */
+  addRecords(key: string, records: Float64Array): void {
+    const list = this.withRoom(key, records.length);
+    list.values.set(records, list.length);
+    list.length += records.length;
+    this.count += records.length / 3;
+  }
+
+  /** One key's records, [step, time, value] each: a view of its own buffer, which nothing else shares (it can be transferred). */
+  recordsOf(key: string): Float64Array {
+    const list = this.pending.get(key);
+    return list ? list.values.subarray(0, list.length) : new Float64Array(0);
+  }
+
+  /** The key's list, grown to hold `more` numbers more. */
+  private withRoom(key: string, more: number): { values: Float64Array; length: number } {
+    let list = this.pending.get(key);
+    if (!list) this.pending.set(key, (list = { values: new Float64Array(Math.max(3 * 64, more)), length: 0 }));
+    if (list.length + more > list.values.length) {
+      const grown = new Float64Array(Math.max(list.values.length * 2, list.length + more));
+      grown.set(list.values.subarray(0, list.length));
+      list.values = grown;
+    }
+    return list;
   }
 
   /** Records collected and not yet written. */
