@@ -5,13 +5,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { startMlflowServer } from '../../src/core/mlflow';
 import { BatchReader } from '../../src/core/mlflow/batchReader';
-import { RequestMessage } from '../../src/core/mlflow/request';
 import { readPlainBatch } from '../../src/core/mlflow/plainBatch';
 import { runDetailJson } from '../../src/core/tracking/runJson';
-import { Tracking } from '../../src/core/tracking/tracking';
-import { tmpWorkspace } from './helpers';
+import { endpointWithRun, tmpWorkspace } from './helpers';
 
 /** A request of `n` plain metrics over three keys, with repeated and out-of-order steps (the latest-point rule matters). */
 function plainRequest(runId: string, n: number, from = 0) {
@@ -53,13 +50,8 @@ describe('plain log-batch bodies read off the main thread', () => {
   });
 
   it('a large log-batch through the server goes through the thread, and indexes exactly as a reindex of the log', async () => {
-    const layout = tmpWorkspace();
-    const t = await Tracking.open(layout.root);
-    const ep = await startMlflowServer(t, { indexDelayMs: 60_000 });
-    const runId = ep.backend.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
-    const post = (body: unknown) => fetch(`${ep.uri}/api/2.0/mlflow/runs/log-batch`, {
-      method: 'POST', body: JSON.stringify(body), headers: { Authorization: `Bearer ${ep.token}`, 'Content-Type': 'application/json' },
-    });
+    const { layout, tracking: t, ep, runId, postBatch } = await endpointWithRun();
+    const post = (body: unknown) => postBatch(JSON.stringify(body));
     let threaded = 0;
     const logPlainBatch = ep.backend.logPlainBatch.bind(ep.backend);
     ep.backend.logPlainBatch = (batch, body) => {

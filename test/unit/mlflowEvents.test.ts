@@ -5,7 +5,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { startMlflowServer } from '../../src/core/mlflow';
 import { MlflowBackend } from '../../src/core/mlflow/backend';
 import { ExperimentLog, experimentsFile } from '../../src/core/mlflow/experiments';
 import { LatestMetrics } from '../../src/core/mlflow/latestMetrics';
@@ -14,7 +13,7 @@ import { validateEvent } from '../../src/core/tracking/events';
 import { appendEvents } from '../../src/core/tracking/eventWriter';
 import { runDetailJson } from '../../src/core/tracking/runJson';
 import { Tracking } from '../../src/core/tracking/tracking';
-import { tmpWorkspace, writeRun } from './helpers';
+import { endpointWithRun, tmpWorkspace, writeRun } from './helpers';
 
 describe('event log: tag_delete, artifact_delete and lifecycle', () => {
   it('validates the new event types', () => {
@@ -258,13 +257,7 @@ describe('the endpoint\'s write path: logged first, indexed from memory a moment
   });
 
   it('the server hands log-batch the body as received, except a double-encoded one', async () => {
-    const layout = tmpWorkspace();
-    const t = await Tracking.open(layout.root);
-    const ep = await startMlflowServer(t, { indexDelayMs: 60_000 });
-    const runId = ep.backend.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
-    const post = (payload: string) => fetch(`${ep.uri}/api/2.0/mlflow/runs/log-batch`, {
-      method: 'POST', body: payload, headers: { Authorization: `Bearer ${ep.token}`, 'Content-Type': 'application/json' },
-    });
+    const { layout, tracking: t, ep, runId, postBatch: post } = await endpointWithRun();
     const request = { run_id: runId, metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }] };
     assert.equal((await post(`\n ${JSON.stringify(request)}\r\n`)).status, 200);
     assert.equal((await post(JSON.stringify(JSON.stringify({ ...request, metrics: [{ key: 'm', value: 2, timestamp: 2, step: 1 }] })))).status, 200);
