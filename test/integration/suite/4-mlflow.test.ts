@@ -93,6 +93,19 @@ describe('MLflow endpoint', () => {
     assert.strictEqual((await call(connection, 'POST', '/api/2.0/mlflow/runs/log-parameter', { run_id: runId, key: 'lr', value: '0.05' })).status, 200);
     const metrics = Array.from({ length: 20 }, (_, step) => ({ key: 'loss', value: 1 / (step + 1), timestamp: Date.now(), step }));
     assert.strictEqual((await call(connection, 'POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, metrics })).status, 200);
+    // A large batch is read on the endpoint's worker thread (dist/batchWorker.js): it must start in
+    // the extension host. The spy sees the thread's result reach the backend.
+    const backend = (mlops.mlflow as unknown as { backendInstance: { logPlainBatch: (...args: unknown[]) => unknown } }).backendInstance;
+    const logPlainBatch = backend.logPlainBatch.bind(backend);
+    let threaded = 0;
+    backend.logPlainBatch = (...args: unknown[]) => {
+      threaded++;
+      return logPlainBatch(...args);
+    };
+    const many = Array.from({ length: 1000 }, (_, step) => ({ key: 'accuracy', value: step / 1000, timestamp: Date.now(), step }));
+    assert.strictEqual((await call(connection, 'POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, metrics: many })).status, 200);
+    backend.logPlainBatch = logPlainBatch;
+    assert.strictEqual(threaded, 1, 'the worker thread read the large batch');
     const upload = await call(connection, 'PUT', `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/model.txt`, undefined, 'weights');
     assert.strictEqual(upload.status, 200);
     const ended = await call(connection, 'POST', '/api/2.0/mlflow/runs/update', { run_id: runId, status: 'FINISHED', end_time: Date.now() });
@@ -108,6 +121,7 @@ describe('MLflow endpoint', () => {
     assert.strictEqual(run.status, 'FINISHED');
     assert.strictEqual(run.params.lr, '0.05');
     assert.strictEqual(run.metrics.find((m) => m.key === 'loss')?.count, 20);
+    assert.strictEqual(run.metrics.find((m) => m.key === 'accuracy')?.count, 1000);
     assert.deepStrictEqual(run.artifacts.map((a) => a.path), ['model.txt']);
     assert.strictEqual(run.capture.user, 'tester');
   });
