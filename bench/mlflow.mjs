@@ -26,7 +26,7 @@ const require = createRequire(import.meta.url);
 
 const CLIENTS = 8;
 const BATCH = 1000;
-const BATCHES_PER_CLIENT = 50;
+const BATCHES_PER_CLIENT = 150;
 const ROUNDS = 7;
 const LATENCY_REQUESTS = 2000;
 const LATENCY_WARMUP = 200;

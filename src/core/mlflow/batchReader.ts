@@ -30,7 +30,7 @@ export class BatchReader {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      worker.postMessage({ id, body } satisfies BatchRequest); // a copy: the main thread still writes the body
+      worker.postMessage({ id, body } satisfies BatchRequest); // shared memory when the server read it so (no copy); the main thread still writes it
     });
   }
 

@@ -307,7 +307,12 @@ export class MlflowServer {
         if (!req.complete) reject(new MlflowError('BAD_REQUEST', 'The request body was cut off.'));
       });
     });
-    return Buffer.concat(chunks, size);
+    if (!isBatch || size < THREAD_BODY_BYTES) return Buffer.concat(chunks, size);
+    // Memory the batch reader thread can read without a copy.
+    const shared = Buffer.from(new SharedArrayBuffer(size));
+    let at = 0;
+    for (const chunk of chunks) at += chunk.copy(shared, at);
+    return shared;
   }
 
   /** A body we stop reading: answer, then close the connection instead of reading the rest. */
