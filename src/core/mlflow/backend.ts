@@ -3,9 +3,10 @@ import type { Readable } from 'node:stream';
 import type { SqlValue } from 'sql.js';
 import {
   encodeMetricValue, EVENT_SCHEMA_VERSION, isPlainMlflowMetric, type Capture, type MetricEvent, type MetricPointJson, type MetricsEvent,
-  type MetricValueJson, type MlflowMetricsEvent, type NewRunEvent, type PlainMlflowMetric, type RunEvent, type RunLifecycle, type RunStatus,
+  type MetricValueJson, type NewRunEvent, type PlainMlflowMetric, type RunEvent, type RunLifecycle, type RunStatus,
 } from '../tracking/events';
 import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
+import { summariseMetrics } from '../tracking/ingest';
 import type { Tracking } from '../tracking/tracking';
 import { artifactSegments, fsError, RunArtifacts, type FileInfo } from './artifacts';
 import { DatasetInputs, type DatasetInputEvent, type DatasetInputJson, type DatasetJson } from './datasetInputs';
@@ -731,12 +732,8 @@ export class MlflowBackend {
       paramValues.set(key, value);
     }
     if (msg.body && params.length === 0 && tags.length === 0 && metrics.length > 0 && this.allPlainMetrics(metrics)) {
-      // Plain metrics only: stored as received, an `mlflow_metrics` line (docs/event-log.md), not rewritten.
-      this.requireWritableRun(runId);
-      const time = this.now();
-      const event: MlflowMetricsEvent = { type: 'mlflow_metrics', time, request: { metrics } };
-      this.writer.append(runId, [event], mlflowMetricsLine(time, msg.body), true);
-      return {};
+      // Plain metrics only: the same as a batch the batch reader thread found plain.
+      return this.logPlainBatch({ runId, runUuid: undefined, summaries: summariseMetrics({ type: 'mlflow_metrics', time: 0, request: { metrics } }) }, msg.body);
     }
     const events: RunEvent[] = [];
     let text = '';
@@ -789,8 +786,9 @@ export class MlflowBackend {
   }
 
   /**
-   * A log-batch the batch reader thread found plain (plainBatch.ts): its run is checked here,
-   * then it is stored as received, an `mlflow_metrics` line, like logBatch's own plain case.
+   * A log-batch of plain metrics only (plainBatch.ts; read on the batch reader thread, or by
+   * logBatch): its run is checked here, then it is stored as received, an `mlflow_metrics` line
+   * (docs/event-log.md), not rewritten.
    */
   logPlainBatch(batch: PlainBatch, body: Buffer): Record<string, never> {
     const runId = this.runIdOf(new RequestMessage({ run_id: batch.runId, run_uuid: batch.runUuid }));

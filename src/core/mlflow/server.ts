@@ -222,7 +222,7 @@ export class MlflowServer {
         return;
       }
     }
-    this.sendJson(res, handler(this.backend, parseJson(bytes)));
+    this.sendJson(res, handler(this.backend, parseJson(bytes, isBatch)));
   }
 
   private async artifact(req: http.IncomingMessage, res: http.ServerResponse, method: string, rel: string): Promise<void> {
@@ -356,8 +356,11 @@ export class MlflowServer {
   }
 }
 
-/** A request's JSON body as its message; MLflow's rules for empty and double-encoded bodies. */
-function parseJson(bytes: Buffer): RequestMessage {
+/**
+ * A request's JSON body as its message; MLflow's rules for empty and double-encoded bodies.
+ * `keepBody`: the message keeps the bytes as received (log-batch may store them).
+ */
+function parseJson(bytes: Buffer, keepBody: boolean): RequestMessage {
   const text = bytes.toString('utf8');
   if (text.trim() === '') return new RequestMessage({});
   let parsed: unknown;
@@ -375,7 +378,7 @@ function parseJson(bytes: Buffer): RequestMessage {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MlflowError('BAD_REQUEST', 'The request body must be a JSON object.');
   }
-  return new RequestMessage(parsed as Record<string, unknown>, false, asReceived && isUtf8(bytes) ? bytes : undefined);
+  return new RequestMessage(parsed as Record<string, unknown>, false, keepBody && asReceived && isUtf8(bytes) ? bytes : undefined);
 }
 
 function notFound(method: string, pathname: string): MlflowError {
