@@ -684,7 +684,7 @@ export class MlflowBackend {
     const key = validateKey('Param', msg.string('key'));
     const value = validateLength('Param value', LIMITS.paramValueLength, msg.string('value') ?? '');
     this.requireWritableRun(runId);
-    this.writer.flush(); // the check below reads params that may still be on their way to the index
+    this.writer.flush(runId); // the check below reads params that may still be on their way to the index
     const existing = this.tracking.query('SELECT value FROM params WHERE run_id = ? AND key = ?', [runId, key])[0]?.value as string | undefined;
     if (existing !== undefined) {
       if (existing === value) return {};
@@ -709,7 +709,7 @@ export class MlflowBackend {
     const runId = this.runIdOf(msg);
     const key = msg.requiredString('key');
     this.requireWritableRun(runId);
-    this.writer.flush();
+    this.writer.flush(runId);
     const exists = this.tracking.query('SELECT 1 AS x FROM tags WHERE run_id = ? AND key = ?', [runId, key]).length > 0;
     if (!exists) throw doesNotExist(`No tag with name: ${preview(key, 250)} in run with id ${runId}`);
     this.write(runId, [{ type: 'tag_delete', key }]);
@@ -748,7 +748,7 @@ export class MlflowBackend {
     }
     const row = this.requireWritableRun(runId);
     if (paramValues.size) {
-      this.writer.flush(); // params logged just before must be in the index for the check
+      this.writer.flush(runId); // params logged just before must be in the index for the check
       const keys = [...paramValues.keys()];
       const changed: string[] = [];
       for (const part of chunks(keys)) {
@@ -868,7 +868,7 @@ export class MlflowBackend {
     }
     if (typeof model !== 'object' || model === null || Array.isArray(model)) throw invalidParameter("Invalid value for parameter 'model_json': expected a JSON object.");
     this.requireWritableRun(runId);
-    this.writer.flush();
+    this.writer.flush(runId);
     const current = this.tracking.query('SELECT value FROM tags WHERE run_id = ? AND key = ?', [runId, SYSTEM_TAGS.logModelHistory])[0]?.value;
     let history: unknown[] = [];
     try {
