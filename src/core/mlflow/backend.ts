@@ -169,13 +169,8 @@ export class MlflowBackend {
   private readonly writer: RunWriter;
   /** Metric keys already found valid: a training loop logs the same few keys many times. */
   private readonly validMetricKeys = new Set<string>();
-  /** `[<key as JSON>,`: the start of a `metrics` point of each recent key. */
-  private readonly metricKeyJson = new Map<string, string>();
   /** Runs found writable, while the index's run rows stay as they were (Tracking.runRowsGeneration). */
   private readonly writableRuns = new Map<string, { generation: number; run: { name: string; source: string } }>();
-  /** Metrics of one batch mostly share their timestamp: its text is made once. */
-  private lastTimestamp = -1;
-  private lastTimestampText = '';
   /** Millisecond timestamps share their leading digits for ~17 minutes: those are formatted once. */
   private lastMillionth = -1;
   private lastMillionthText = '';
@@ -325,35 +320,11 @@ export class MlflowBackend {
     return true;
   }
 
-  /**
-   * The `metrics` line of a log-batch: exactly what `JSON.stringify({ type, time, points })`
-   * writes (the unit tests compare them), ~1.5× faster: each key's JSON text is cached and
-   * timestamps go through timestampText.
-   */
-  private metricsLine(time: number, points: MetricPointJson[]): string {
-    let line = `{"type":"metrics","time":${time},"points":[`;
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i];
-      const key = p[0], value = p[1];
-      let keyText = this.metricKeyJson.get(key);
-      if (keyText === undefined) {
-        if (this.metricKeyJson.size >= KEY_CACHE_MAX) this.metricKeyJson.clear();
-        this.metricKeyJson.set(key, (keyText = `[${JSON.stringify(key)},`));
-      }
-      line += (i === 0 ? keyText : ',' + keyText) + (typeof value === 'number' ? String(value) : `"${value}"`) + ',' + String(p[2]) + ',' + this.timestampText(p[3]) + ']';
-    }
-    return line + ']}\n';
-  }
-
   /** One metric of a request, checked, as its `metric` event and its log line (log-metric). */
   private metric(raw: unknown, where: string): { event: MetricEvent; line: string } {
     const [key, json, step, timestamp] = this.metricPoint(raw, where);
     // A valid key holds no character that JSON escapes; the line is exactly what eventLine writes.
-    if (timestamp !== this.lastTimestamp) {
-      this.lastTimestamp = timestamp;
-      this.lastTimestampText = this.timestampText(timestamp);
-    }
-    const line = `{"type":"metric","time":${this.lastTimestampText},"key":"${key}","value":${typeof json === 'number' ? json : `"${json}"`},"step":${step}}\n`;
+    const line = `{"type":"metric","time":${this.timestampText(timestamp)},"key":"${key}","value":${typeof json === 'number' ? json : `"${json}"`},"step":${step}}\n`;
     return { event: { type: 'metric', time: timestamp, key, value: json, step }, line };
   }
 
@@ -736,7 +707,6 @@ export class MlflowBackend {
       return this.logPlainBatch({ runId, runUuid: undefined, summaries: summariseMetrics({ type: 'mlflow_metrics', time: 0, request: { metrics } }) }, msg.body);
     }
     const events: RunEvent[] = [];
-    let text = '';
     const points: MetricPointJson[] = new Array(metrics.length);
     for (let i = 0; i < metrics.length; i++) points[i] = this.metricPoint(metrics[i], `metrics[${i}]`);
     const time = this.now();
@@ -761,27 +731,17 @@ export class MlflowBackend {
       if (changed.length) {
         throw invalidParameter(`Changing param values is not allowed. Params were already logged for run ID='${runId}' with different values: ${changed.join('; ')}.`);
       }
-      for (const [key, value] of paramValues) {
-        const e: RunEvent = { type: 'param', time, key, value };
-        events.push(e);
-        text += eventLine(e);
-      }
+      for (const [key, value] of paramValues) events.push({ type: 'param', time, key, value });
     }
     if (points.length) {
       // All the metrics in one `metrics` line (docs/event-log.md).
       events.push({ type: 'metrics', time, points } satisfies MetricsEvent);
-      text += this.metricsLine(time, points);
     }
     for (const t of tagEvents) {
       events.push(t);
-      text += eventLine(t);
-      if (t.type === 'tag' && t.key === SYSTEM_TAGS.runName && t.value && t.value !== row.name) {
-        const rename: RunEvent = { type: 'rename', time, name: t.value };
-        events.push(rename);
-        text += eventLine(rename);
-      }
+      if (t.type === 'tag' && t.key === SYSTEM_TAGS.runName && t.value && t.value !== row.name) events.push({ type: 'rename', time, name: t.value });
     }
-    if (events.length) this.writer.append(runId, events, text, true);
+    this.write(runId, events, true);
     return {};
   }
 
