@@ -112,6 +112,7 @@ interface RunRow {
 
 const RUN_SELECT = `SELECT r.id, r.name, e.name AS experiment, e.created AS experiment_created, r.status, r.source,
   r.start_time, r.end_time, r.capture, r.lifecycle FROM runs r JOIN experiments e ON e.id = r.experiment_id`;
+const RUN_BY_ID = `${RUN_SELECT} WHERE r.id = ?`;
 
 function toRunRow(r: Record<string, SqlValue>): RunRow {
   let capture: Capture = {};
@@ -195,21 +196,26 @@ export class MlflowBackend {
   // ---------------------------------------------------------------- helpers
 
   private runRow(runId: string): RunRow | undefined {
-    const row = this.tracking.query(`${RUN_SELECT} WHERE r.id = ?`, [runId])[0];
+    const row = this.tracking.query(RUN_BY_ID, [runId])[0];
     return row ? toRunRow(row) : undefined;
   }
 
-  /** A run by id; a run whose log exists but is not indexed yet (just launched) is read in first. */
-  private requireRun(runId: string): RunRow {
-    validateRunId(runId);
-    this.writer.flush();
-    let row = this.runRow(runId);
+  /** The row `sql` selects for a run id; a run whose log exists but is not indexed yet (just launched) is read in first. */
+  private findRunRow(runId: string, sql: string): Record<string, SqlValue> {
+    let row = this.tracking.query(sql, [runId])[0];
     if (!row && fs.existsSync(this.tracking.layout.eventsFile(runId))) {
       this.tracking.refresh([runId]);
-      row = this.runRow(runId);
+      row = this.tracking.query(sql, [runId])[0];
     }
     if (!row) throw doesNotExist(`Run with id=${runId} not found`);
     return row;
+  }
+
+  /** A run by id, with every write before this indexed. */
+  private requireRun(runId: string): RunRow {
+    validateRunId(runId);
+    this.writer.flush();
+    return toRunRow(this.findRunRow(runId, RUN_BY_ID));
   }
 
   private requireActiveRun(runId: string): RunRow {
@@ -252,12 +258,7 @@ export class MlflowBackend {
     const cached = this.writableRuns.get(runId);
     if (cached && cached.generation === generation) return cached.run; // nothing about the run's row changed since
     validateRunId(runId);
-    let row = this.tracking.query('SELECT name, source, lifecycle FROM runs WHERE id = ?', [runId])[0];
-    if (!row && fs.existsSync(this.tracking.layout.eventsFile(runId))) {
-      this.tracking.refresh([runId]);
-      row = this.tracking.query('SELECT name, source, lifecycle FROM runs WHERE id = ?', [runId])[0];
-    }
-    if (!row) throw doesNotExist(`Run with id=${runId} not found`);
+    const row = this.findRunRow(runId, 'SELECT name, source, lifecycle FROM runs WHERE id = ?');
     if (row.lifecycle !== 'active') throw invalidParameter(`The run ${runId} must be in the 'active' state. Current state is ${String(row.lifecycle)}.`);
     const run = { name: row.name as string, source: row.source as string };
     if (this.writableRuns.size >= KEY_CACHE_MAX) this.writableRuns.clear();
