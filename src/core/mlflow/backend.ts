@@ -761,9 +761,8 @@ export class MlflowBackend {
   getMetricHistory(msg: RequestMessage): { metrics: MetricPoint[]; next_page_token?: string } {
     const runId = this.runIdOf(msg);
     const key = msg.requiredString('metric_key');
-    const requested = msg.int64('max_results');
-    if (requested !== undefined && requested < 1) throw invalidParameter(`Invalid value for request parameter max_results. It must be a positive integer, but got value ${requested}`);
-    const pageSize = Math.min(requested ?? LIMITS.historyPage, LIMITS.historyPage);
+    // A larger max_results is cut to the largest page, not refused.
+    const pageSize = Math.min(validateMaxResults(msg.int64('max_results'), LIMITS.historyPage, Infinity), LIMITS.historyPage);
     const offset = decodePageToken(msg.string('page_token'));
     this.requireRun(runId);
     const row = this.tracking.query('SELECT history, count FROM metrics WHERE run_id = ? AND key = ?', [runId, key])[0];
