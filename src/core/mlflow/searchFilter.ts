@@ -12,7 +12,7 @@
  * The `workbench` dialect (for the runs table) also accepts OR, parentheses, and IN / NOT IN on
  * every string field. Neither ever evaluates code: the AST is data.
  */
-import { MlflowError } from './errors';
+import { MlflowError, preview } from './errors';
 
 export type Entity = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
 export type Comparator = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
@@ -98,7 +98,7 @@ function tokenize(text: string, what: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   const fail = (message: string, at: number): never => {
-    throw new FilterError(`Invalid ${what} '${clip(text)}': ${message} at character ${at + 1}.`, at);
+    throw new FilterError(`Invalid ${what} '${preview(text, 200)}': ${message} at character ${at + 1}.`, at);
   };
   while (i < text.length) {
     const c = text[i];
@@ -166,10 +166,6 @@ function tokenize(text: string, what: string): Token[] {
   return tokens;
 }
 
-function clip(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-}
-
 function isKeyword(t: Token, word: string): boolean {
   return t.type === 'word' && t.value.toUpperCase() === word;
 }
@@ -192,11 +188,11 @@ class Parser {
   }
 
   private fail(message: string, at = this.cur().start): never {
-    throw new FilterError(`Invalid ${this.what} '${clip(this.text)}': ${message} (at character ${at + 1}).`, at);
+    throw new FilterError(`Invalid ${this.what} '${preview(this.text, 200)}': ${message} (at character ${at + 1}).`, at);
   }
 
   private describe(t: Token): string {
-    return t.type === 'eof' ? 'the end of the filter' : `"${t.text.length > 60 ? `${t.text.slice(0, 60)}…` : t.text}"`;
+    return t.type === 'eof' ? 'the end of the filter' : `"${preview(t.text, 60)}"`;
   }
 
   parseFilter(): FilterNode {
@@ -459,12 +455,13 @@ function compare(lhs: string | number, op: Comparator, value: Comparison['value'
   }
 }
 
-function lookup(c: Comparison, run: RunView): string | number | null | undefined {
-  switch (c.entity) {
-    case 'metric': return own(run.metrics, c.key);
-    case 'param': return own(run.params, c.key);
-    case 'tag': return own(run.tags, c.key);
-    case 'attribute': return own(run.attributes, c.key);
+/** The run's value that a comparison or an order_by key names (datasets are not single values). */
+function lookup(field: { entity: Entity; key: string }, run: RunView): string | number | null | undefined {
+  switch (field.entity) {
+    case 'metric': return own(run.metrics, field.key);
+    case 'param': return own(run.params, field.key);
+    case 'tag': return own(run.tags, field.key);
+    case 'attribute': return own(run.attributes, field.key);
     default: return undefined;
   }
 }
@@ -512,16 +509,6 @@ export function referencedKeys(node: FilterNode | undefined, order: readonly Ord
 
 type SortValue = string | number | null | undefined;
 
-function sortValue(run: RunView, key: OrderKey): SortValue {
-  switch (key.entity) {
-    case 'metric': return own(run.metrics, key.key);
-    case 'param': return own(run.params, key.key);
-    case 'tag': return own(run.tags, key.key);
-    case 'attribute': return own(run.attributes, key.key);
-    default: return undefined;
-  }
-}
-
 /** Missing values and NaN sort after every value, in either direction (MLflow's rule); NaN before missing. */
 function compareValues(a: SortValue, b: SortValue, ascending: boolean): number {
   const rank = (v: SortValue): number => (v === undefined || v === null ? 2 : typeof v === 'number' && Number.isNaN(v) ? 1 : 0);
@@ -542,7 +529,7 @@ function compareValues(a: SortValue, b: SortValue, ascending: boolean): number {
  */
 export function compareRuns(a: RunView, b: RunView, order: readonly OrderKey[]): number {
   for (const key of order) {
-    const c = compareValues(sortValue(a, key), sortValue(b, key), key.ascending);
+    const c = compareValues(lookup(key, a), lookup(key, b), key.ascending);
     if (c) return c;
   }
   const c = compareValues(a.attributes.start_time, b.attributes.start_time, false);
