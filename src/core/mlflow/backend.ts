@@ -58,8 +58,9 @@ export interface RunJson {
   inputs: { dataset_inputs: DatasetInputJson[] };
 }
 
-const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
-const RUN_STATUS_NUMBERS: Record<number, MlflowRunStatus> = { 1: 'RUNNING', 2: 'SCHEDULED', 3: 'FINISHED', 4: 'FAILED', 5: 'KILLED' };
+export const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
+/** The numbers of MLflow's RunStatus enum (requests may send them; its file store writes them). */
+export const RUN_STATUS_NUMBERS: Readonly<Record<string, MlflowRunStatus>> = { 1: 'RUNNING', 2: 'SCHEDULED', 3: 'FINISHED', 4: 'FAILED', 5: 'KILLED' };
 const VIEW_TYPES = ['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'] as const;
 const VIEW_TYPE_NUMBERS: Record<number, (typeof VIEW_TYPES)[number]> = { 1: 'ACTIVE_ONLY', 2: 'DELETED_ONLY', 3: 'ALL' };
 
@@ -785,18 +786,18 @@ export class MlflowBackend {
       const d = input.message('dataset');
       if (!d) throw invalidParameter(`Missing value for required parameter 'datasets[${i}].dataset'.`);
       const dataset: DatasetJson = {
-        name: limited(`Dataset name`, 500, d.requiredString('name')),
-        digest: limited('Dataset digest', 36, d.requiredString('digest')),
-        source_type: limited('Dataset source type', 500, d.requiredString('source_type')),
-        source: limited('Dataset source', 65_535, d.requiredString('source')),
+        name: validateLength('Dataset name', 500, d.requiredString('name')),
+        digest: validateLength('Dataset digest', 36, d.requiredString('digest')),
+        source_type: validateLength('Dataset source type', 500, d.requiredString('source_type')),
+        source: validateLength('Dataset source', 65_535, d.requiredString('source')),
       };
       const schema = d.string('schema');
-      if (schema) dataset.schema = limited('Dataset schema', 1_048_575, schema);
+      if (schema) dataset.schema = validateLength('Dataset schema', 1_048_575, schema);
       const profile = d.string('profile');
-      if (profile) dataset.profile = limited('Dataset profile', 16_777_215, profile);
+      if (profile) dataset.profile = validateLength('Dataset profile', 16_777_215, profile);
       const tags = input.messages('tags').map((t) => ({
-        key: limited('Input tag key', 255, t.requiredString('key')),
-        value: limited('Input tag value', 500, t.string('value') ?? ''),
+        key: validateLength('Input tag key', 255, t.requiredString('key')),
+        value: validateLength('Input tag value', 500, t.string('value') ?? ''),
       }));
       const event: DatasetInputEvent = { type: 'dataset_input', time, dataset, tags };
       return JSON.stringify(event) + '\n';
@@ -953,10 +954,6 @@ function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
 
 function byKey(a: KeyValue, b: KeyValue): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
-function limited(what: string, limit: number, value: string): string {
-  return validateLength(what, limit, value);
 }
 
 /** A metric as it goes on the wire: ±Infinity from other sources clamped like MLflow's own. */

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { encodeMetricValue, EVENT_SCHEMA_VERSION, type NewRunEvent, type RunStatus } from '../tracking/events';
+import { encodeMetricValue, EVENT_SCHEMA_VERSION, type NewRunEvent } from '../tracking/events';
 import { eventLine } from '../tracking/eventWriter';
 import type { Tracking } from '../tracking/tracking';
-import { captureFromTags, SYSTEM_TAGS } from './backend';
+import { captureFromTags, RUN_STATUS_NUMBERS, RUN_STATUSES, SYSTEM_TAGS } from './backend';
 import type { ExperimentLog } from './experiments';
 import { storedMetricValue } from './validation';
 
@@ -39,7 +39,6 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
-const STATUS_BY_NUMBER: Record<string, RunStatus | 'SCHEDULED'> = { 1: 'RUNNING', 2: 'SCHEDULED', 3: 'FINISHED', 4: 'FAILED', 5: 'KILLED' };
 const WRITE_CHUNK = 4 * 1024 * 1024;
 
 interface ExperimentDir { dir: string; id: string; name: string; lifecycle: string; creationTime?: number; tags: Map<string, string>; runs: string[] }
@@ -197,7 +196,7 @@ async function importRun(
   const startTime = num(meta.start_time) ?? num(meta.end_time) ?? 0;
   const endTime = num(meta.end_time);
   const rawStatus = String(meta.status ?? '');
-  const status = STATUS_BY_NUMBER[rawStatus] ?? (['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(rawStatus) ? rawStatus as RunStatus : 'FINISHED');
+  const status = RUN_STATUS_NUMBERS[rawStatus] ?? RUN_STATUSES.find((s) => s === rawStatus) ?? 'FINISHED';
   const name = (typeof meta.run_name === 'string' && meta.run_name) || tags.get(SYSTEM_TAGS.runName) || mlflowId.slice(0, 8);
   const userId = typeof meta.user_id === 'string' ? meta.user_id : undefined;
 
