@@ -23,7 +23,7 @@ import {
   type FilterNode, type OrderKey, type RunView,
 } from './searchFilter';
 import {
-  decodePageToken, encodePageToken, LIMITS, storedMetricValue, validateBatchLimits, validateExperimentId,
+  decodePageToken, encodePageToken, isValidMetricKey, LIMITS, storedMetricValue, validateBatchLimits, validateExperimentId,
   validateExperimentName, validateKey, validateLength, validateMaxResults, validateMetric, validateRunId,
 } from './validation';
 
@@ -169,8 +169,6 @@ export class MlflowBackend {
   private readonly now: () => number;
   readonly maxArtifactBytes: number;
   private readonly writer: RunWriter;
-  /** Metric keys already found valid: a training loop logs the same few keys many times. */
-  private readonly validMetricKeys = new Set<string>();
   /** Runs found writable, while the index's run rows stay as they were (Tracking.runRowsGeneration). */
   private readonly writableRuns = new Map<string, { generation: number; run: { name: string; source: string } }>();
   /** Millisecond timestamps share their leading digits for ~17 minutes: those are formatted once. */
@@ -290,7 +288,7 @@ export class MlflowBackend {
     }
     const m = raw as Record<string, unknown>;
     let key = m.key, value = m.value, timestamp = m.timestamp, step = m.step ?? 0;
-    const fast = typeof key === 'string' && this.validMetricKeys.has(key) && typeof value === 'number'
+    const fast = typeof key === 'string' && isValidMetricKey(key) && typeof value === 'number'
       && typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0 && typeof step === 'number' && Number.isSafeInteger(step);
     if (!fast) {
       const msg = new RequestMessage(m);
@@ -299,8 +297,6 @@ export class MlflowBackend {
       timestamp = msg.int64('timestamp');
       step = msg.int64('step') ?? 0;
       validateMetric(key as string | undefined, value as number | undefined, timestamp as number | undefined, step as number);
-      if (this.validMetricKeys.size >= KEY_CACHE_MAX) this.validMetricKeys.clear();
-      this.validMetricKeys.add(key as string);
     }
     const v = value as number;
     // Finite values (the common case) are stored as they are; NaN and ±Infinity as in `metric` events.
@@ -315,7 +311,7 @@ export class MlflowBackend {
   private allPlainMetrics(metrics: unknown[]): metrics is PlainMlflowMetric[] {
     for (let i = 0; i < metrics.length; i++) {
       const m = metrics[i];
-      if (isPlainMlflowMetric(m) && this.validMetricKeys.has(m.key)) continue; // the common case
+      if (isPlainMlflowMetric(m) && isValidMetricKey(m.key)) continue; // the common case
       this.metricPoint(m, `metrics[${i}]`);
       if (!isPlainMlflowMetric(m)) return false;
     }

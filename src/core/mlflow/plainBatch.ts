@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isPlainMlflowMetric, type PlainMlflowMetric } from '../tracking/events';
 import { summariseMetrics, type MetricPointsSummary } from '../tracking/ingest';
-import { LIMITS, validateKey } from './validation';
+import { isValidMetricKey, LIMITS } from './validation';
 
 /**
  * A log-batch body read and checked off the endpoint's main thread (batchWorker.ts): the common
@@ -15,9 +15,6 @@ export interface PlainBatch {
   runUuid: unknown;
   summaries: MetricPointsSummary[];
 }
-
-const KEY_CACHE_MAX = 10_000;
-const validKeys = new Set<string>();
 
 /** The body's plain batch, or undefined when it is anything else (malformed too). */
 export function readPlainBatch(body: Buffer): PlainBatch | undefined {
@@ -33,7 +30,7 @@ export function readPlainBatch(body: Buffer): PlainBatch | undefined {
   if (!Array.isArray(metrics) || metrics.length === 0 || metrics.length > LIMITS.batchMetrics) return undefined;
   if (!isNothing(params) || !isNothing(tags)) return undefined;
   for (const m of metrics) {
-    if (!isPlainMlflowMetric(m) || !isValidKey(m.key)) return undefined;
+    if (!isPlainMlflowMetric(m) || !isValidMetricKey(m.key)) return undefined;
   }
   const summaries = summariseMetrics({ type: 'mlflow_metrics', time: 0, request: { metrics: metrics as PlainMlflowMetric[] } });
   return { runId, runUuid, summaries };
@@ -41,16 +38,4 @@ export function readPlainBatch(body: Buffer): PlainBatch | undefined {
 
 function isNothing(list: unknown): boolean {
   return list === undefined || list === null || (Array.isArray(list) && list.length === 0);
-}
-
-function isValidKey(key: string): boolean {
-  if (validKeys.has(key)) return true;
-  try {
-    validateKey('Metric', key);
-  } catch {
-    return false;
-  }
-  if (validKeys.size >= KEY_CACHE_MAX) validKeys.clear();
-  validKeys.add(key);
-  return true;
 }

@@ -61,6 +61,22 @@ export function validateKey(kind: 'Metric' | 'Param' | 'Tag', key: string | unde
   return key;
 }
 
+const KEY_CACHE_MAX = 10_000;
+const validMetricKeys = new Set<string>();
+
+/** Whether a metric key passes validateKey, remembered: a training loop logs the same few keys many times. */
+export function isValidMetricKey(key: string): boolean {
+  if (validMetricKeys.has(key)) return true;
+  try {
+    validateKey('Metric', key);
+  } catch {
+    return false;
+  }
+  if (validMetricKeys.size >= KEY_CACHE_MAX) validMetricKeys.clear();
+  validMetricKeys.add(key);
+  return true;
+}
+
 export function validateLength(what: string, limit: number, value: string): string {
   if (value.length > limit && charLength(value) > limit) {
     throw invalidParameter(`${what} '${preview(value, 250)}' had length ${charLength(value)}, which exceeded length limit of ${limit}`);
