@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { DataCommands } from './dataCommands';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
-import { startMlflowEndpoint, type MlflowEndpoint } from './mlflowEndpoint';
+import { MlflowEndpoint } from './mlflowEndpoint';
 import { registerNotebookTracking } from './notebooks/register';
 import { registerPanels, type PanelManager } from './panels';
 import { RunCommands } from './runCommands';
@@ -34,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   }
   const log = vscode.window.createOutputChannel('MLOps');
   const service = new TrackingService(folder.uri.fsPath, log);
-  const mlflow = startMlflowEndpoint(context, service, log);
+  const mlflow = new MlflowEndpoint(context, service, log);
   // Tracked runs get the endpoint too, so `import mlflow` code logs into the same run.
   service.launchEnv = () => mlflow.env();
   const tree = new RunsTreeProvider(service);

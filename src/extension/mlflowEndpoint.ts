@@ -263,8 +263,3 @@ export class MlflowEndpoint implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
   }
 }
-
-/** Starts the endpoint for the workspace of `service`; dispose it (context.subscriptions) to stop it. */
-export function startMlflowEndpoint(context: vscode.ExtensionContext, service: TrackingService, log: vscode.OutputChannel): MlflowEndpoint {
-  return new MlflowEndpoint(context, service, log);
-}

@@ -26,7 +26,6 @@ export interface StartOptions extends MlflowBackendOptions {
   /** Absent: a new random token. */
   token?: string;
   limits?: Partial<ServerLimits>;
-  log?: (message: string) => void;
 }
 
 /** Starts the endpoint over `tracking` on 127.0.0.1. */

@@ -37,10 +37,6 @@ export class LatestMetrics {
     if (entry.count === 0) return undefined;
     return { key, value: entry.value, timestamp: entry.timestamp, step: entry.step };
   }
-
-  forget(runId: string): void {
-    this.runs.delete(runId);
-  }
 }
 
 /** Records [from, from + count) of a history file as flat [step, time, value, …]; short when the file is. */

@@ -23,11 +23,6 @@ export class RequestMessage {
     return new RequestMessage(fields, true);
   }
 
-  has(name: string): boolean {
-    const v = this.field(name);
-    return v !== undefined && v !== null;
-  }
-
   private field(name: string): unknown {
     return Object.prototype.hasOwnProperty.call(this.fields, name) ? this.fields[name] : undefined;
   }
