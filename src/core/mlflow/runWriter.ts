@@ -13,19 +13,23 @@ const MAX_PENDING_POINTS = 1_000_000;
  * it), and applied to the run's pending index update straight away, from memory, without
  * reading the lines back (AppendedEvents): nothing of a request outlives it. The update is
  * committed a moment later, many requests in one transaction. Anything that reads the index
- * first calls `flush()`, so every read sees every write before it. When another process wrote
- * to the same log in between, the index simply reads the log as usual.
+ * first calls `flush()`, so every read sees every write before it, and so does every pass of
+ * Tracking over the logs (beforeRead), so it never parses these lines again. When another
+ * process wrote to the same log in between, the index simply reads the log as usual.
  */
 export class RunWriter {
   private readonly pending = new Map<string, AppendedEvents>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly beforeRead: { dispose(): void };
 
   constructor(
     private readonly tracking: Tracking,
     private readonly onIndexed: (runIds: string[]) => void,
     private readonly delayMs = 50,
     private readonly onError: (err: Error) => void = () => undefined,
-  ) {}
+  ) {
+    this.beforeRead = tracking.beforeRead(() => this.flush());
+  }
 
   /**
    * Appends `lines` (the events, one line each; text, or buffers written in one go) to the
@@ -72,8 +76,7 @@ export class RunWriter {
       fs.closeSync(fd);
     }
     if (to === from + length) return { from, to };
-    // Another writer's lines are in between: index what is pending, then read the log.
-    this.flush(runId);
+    // Another writer's lines are in between: read the log (a refresh indexes what is pending first).
     this.tracking.refresh([runId]);
     this.onIndexed([runId]);
     return undefined;
@@ -104,17 +107,16 @@ export class RunWriter {
 
   /** Indexes what is pending, for one run or all. */
   flush(runId?: string): void {
-    const ids = runId === undefined ? [...this.pending.keys()] : this.pending.has(runId) ? [runId] : [];
     if (runId === undefined && this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    const ids = runId === undefined ? [...this.pending.keys()] : this.pending.has(runId) ? [runId] : [];
     if (ids.length === 0) return;
-    for (const id of ids) {
-      const appended = this.pending.get(id)!;
-      this.pending.delete(id);
-      this.tracking.indexAppended(id, appended);
-    }
+    // All taken out before any is indexed: indexing one may refresh the log, which flushes first.
+    const taken = ids.map((id) => this.pending.get(id)!);
+    for (const id of ids) this.pending.delete(id);
+    ids.forEach((id, i) => this.tracking.indexAppended(id, taken[i]));
     this.onIndexed(ids);
   }
 
@@ -123,6 +125,7 @@ export class RunWriter {
   }
 
   dispose(): void {
+    this.beforeRead.dispose();
     this.flush();
   }
 }

@@ -27,6 +27,8 @@ export interface OpenOptions {
 export class Tracking {
   private dirty = false;
   private runsGeneration = 0;
+  /** Flushes of writers that hold index updates of lines they appended (RunWriter); see beforeRead. */
+  private readonly pendingFlushes = new Set<() => void>();
 
   private constructor(
     readonly layout: MlopsLayout,
@@ -58,7 +60,22 @@ export class Tracking {
 
   /** Reads new lines from the event logs (all runs, or only `runIds`). */
   refresh(runIds?: string[]): IngestResult {
+    this.flushPending();
     return this.report(this.ingestor.ingest(runIds));
+  }
+
+  /**
+   * Registers the flush of a writer in this process that holds index updates of lines it
+   * appended (the MLflow endpoint's RunWriter). Every pass that reads logs calls it first, so
+   * it never parses those lines again. `flush` may be called from within its own indexAppended.
+   */
+  beforeRead(flush: () => void): { dispose(): void } {
+    this.pendingFlushes.add(flush);
+    return { dispose: () => this.pendingFlushes.delete(flush) };
+  }
+
+  private flushPending(): void {
+    for (const flush of this.pendingFlushes) flush();
   }
 
   /** Passes on warnings, ends orphaned runs, and notes whether there is anything to save. */
@@ -106,6 +123,7 @@ export class Tracking {
   }
 
   private async rebuild(problem?: string): Promise<IngestResult> {
+    this.flushPending();
     this.store.clear();
     this.runsGeneration++;
     if (this.lock) fs.rmSync(this.layout.historyDir, { recursive: true, force: true });
