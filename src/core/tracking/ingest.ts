@@ -207,8 +207,11 @@ function ignoreWarning(): void {}
  */
 export class Ingestor {
   private readonly verified = new Set<string>();
-  /** Where each known run's log was read up to, loaded once per pass. */
-  private cursors = new Map<string, RunCursor>();
+  /**
+   * Where each known run's log was read up to: loaded once, then kept current here, the only
+   * writer of run rows (a rebuild clears the store and makes a new Ingestor).
+   */
+  private loadedCursors: Map<string, RunCursor> | undefined;
 
   constructor(
     private readonly store: TrackingStore,
@@ -231,21 +234,26 @@ export class Ingestor {
 
   /** One ingest pass as steps of bounded work: one chunk of one log each. */
   private *steps(result: IngestResult, onlyRuns?: string[]): Generator<void> {
-    this.cursors = new Map(this.store.rows('SELECT id, log_offset, log_line FROM runs').map((r) => [
-      r.id as string, { offset: r.log_offset as number, line: r.log_line as number },
-    ]));
-    const onDisk = this.runFolders();
-    if (!onlyRuns) {
-      const present = new Set(onDisk);
+    let runs = onlyRuns;
+    if (!runs) {
+      runs = this.runFolders();
+      const present = new Set(runs);
       for (const id of [...this.cursors.keys()]) {
         if (present.has(id)) continue;
         this.forgetRun(id);
         result.removed.push(id);
       }
     }
-    for (const id of onlyRuns ?? onDisk) {
+    for (const id of runs) {
       if (yield* this.ingestRun(id, result)) result.changed.push(id);
     }
+  }
+
+  private get cursors(): Map<string, RunCursor> {
+    this.loadedCursors ??= new Map(this.store.rows('SELECT id, log_offset, log_line FROM runs').map((r) => [
+      r.id as string, { offset: r.log_offset as number, line: r.log_line as number },
+    ]));
+    return this.loadedCursors;
   }
 
   /** Drops a run's rows and history so the next ingest reads its log from the start. */
@@ -331,11 +339,9 @@ export class Ingestor {
    */
   commitAppended(runId: string, appended: AppendedEvents): boolean {
     if (this.persistHistory && !this.verified.has(runId)) return false;
-    const row = this.store.rows('SELECT log_offset, log_line FROM runs WHERE id = ?', [runId])[0];
-    if (!row || row.log_offset !== appended.from) return false;
-    const line = row.log_line as number;
-    this.cursors.set(runId, { offset: appended.from, line });
-    this.commit(runId, appended.batch, { offset: appended.to, line: line + appended.lines });
+    const cursor = this.cursors.get(runId);
+    if (!cursor || cursor.offset !== appended.from) return false;
+    this.commit(runId, appended.batch, { offset: appended.to, line: cursor.line + appended.lines });
     return true;
   }
 
