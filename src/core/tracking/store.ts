@@ -173,11 +173,13 @@ export class TrackingStore {
     return this.rows('SELECT id FROM runs').map((r) => r.id as string);
   }
 
-  /** Ids and capture of the runs still RUNNING (few), without building their full details. */
-  activeRuns(): { id: string; name: string; capture: Capture }[] {
-    return this.rows("SELECT id, name, capture FROM runs WHERE status = 'RUNNING'").map((r) => ({
-      id: r.id as string, name: r.name as string, capture: r.capture ? (JSON.parse(r.capture as string) as Capture) : {},
-    }));
+  /** The runs still RUNNING whose process was started on `host`, with its pid: two fields of the capture, not all of it parsed. */
+  activeRuns(host: string): { id: string; name: string; pid: number }[] {
+    return this.rows(
+      `SELECT id, name, json_extract(capture, '$.pid') AS pid FROM runs
+       WHERE status = 'RUNNING' AND json_extract(capture, '$.host') = ? AND json_type(capture, '$.pid') IS NOT NULL`,
+      [host],
+    ).map((r) => ({ id: r.id as string, name: r.name as string, pid: r.pid as number }));
   }
 
   deleteRun(runId: string): void {

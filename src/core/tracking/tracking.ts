@@ -49,7 +49,7 @@ export class Tracking {
     if (!lock) onMessage(`The tracking index is in use by ${TrackingLock.holder(layout.trackingLock) ?? 'another process'}; reading it without saving.`);
     // The first pass may read every log (a fresh clone, a schema change): it yields between chunks.
     if (problem) await tracking.rebuild(problem);
-    else tracking.report(await tracking.ingestor.ingestAsync());
+    else tracking.report(await tracking.ingestor.ingestAsync(), true);
     return tracking;
   }
 
@@ -61,7 +61,7 @@ export class Tracking {
   /** Reads new lines from the event logs (all runs, or only `runIds`). */
   refresh(runIds?: string[]): IngestResult {
     this.flushPending();
-    return this.report(this.ingestor.ingest(runIds));
+    return this.report(this.ingestor.ingest(runIds), !runIds);
   }
 
   /**
@@ -78,10 +78,10 @@ export class Tracking {
     for (const flush of this.pendingFlushes) flush();
   }
 
-  /** Passes on warnings, ends orphaned runs, and notes whether there is anything to save. */
-  private report(result: IngestResult): IngestResult {
+  /** Passes on warnings, ends orphaned runs (on a pass over all runs), and notes whether there is anything to save. */
+  private report(result: IngestResult, allRuns: boolean): IngestResult {
     for (const w of result.warnings) this.onMessage(`${w.file}:${w.line}: ${w.message}`);
-    const ended = this.endOrphanedRuns();
+    const ended = allRuns ? this.endOrphanedRuns() : [];
     if (ended.length) {
       const again = this.ingestor.ingest(ended);
       result.changed.push(...again.changed.filter((id) => !result.changed.includes(id)));
@@ -101,9 +101,8 @@ export class Tracking {
   private endOrphanedRuns(): string[] {
     if (!this.lock) return [];
     const ended: string[] = [];
-    for (const run of this.store.activeRuns()) {
-      const { capture } = run;
-      if (capture.pid === undefined || capture.host !== os.hostname() || isProcessAlive(capture.pid)) continue;
+    for (const run of this.store.activeRuns(os.hostname())) {
+      if (isProcessAlive(run.pid)) continue;
       const file = this.layout.eventsFile(run.id);
       try {
         if (Date.now() - fs.statSync(file).mtimeMs < ORPHAN_QUIET_MS) continue;
@@ -111,7 +110,7 @@ export class Tracking {
         continue;
       }
       appendEvents(file, [{ type: 'run_end', status: 'KILLED', exit_code: null }]);
-      this.onMessage(`Run "${run.name}" (${run.id}) lost its process ${capture.pid} without ending; marked it KILLED.`);
+      this.onMessage(`Run "${run.name}" (${run.id}) lost its process ${run.pid} without ending; marked it KILLED.`);
       ended.push(run.id);
     }
     return ended;
@@ -128,7 +127,7 @@ export class Tracking {
     this.runsGeneration++;
     if (this.lock) fs.rmSync(this.layout.historyDir, { recursive: true, force: true });
     this.ingestor = new Ingestor(this.store, this.layout, !!this.lock);
-    const result = this.report(await this.ingestor.ingestAsync());
+    const result = this.report(await this.ingestor.ingestAsync(), true);
     this.dirty = true;
     const runs = this.store.knownRunIds().length;
     if (problem && !(problem === 'missing' && runs === 0)) {
