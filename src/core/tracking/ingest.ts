@@ -55,8 +55,7 @@ class RunBatch {
 
   /** Reads one event into the batch; `warn` hears of what the index cannot keep whole. */
   apply(e: RunEvent, lineNo: number, warn: (line: number, message: string) => void): void {
-    const batch = this;
-    const f = batch.fields;
+    const f = this.fields;
     switch (e.type) {
       case 'run_start':
         f.name = e.name || undefined;
@@ -74,39 +73,39 @@ class RunBatch {
           warn(lineNo, `param "${e.key}" is ${value.length} characters; the index keeps the first ${MAX_INDEXED_PARAM_CHARS} (the event log keeps it whole)`);
           value = value.slice(0, MAX_INDEXED_PARAM_CHARS);
         }
-        batch.params.set(e.key, value);
+        this.params.set(e.key, value);
         break;
       }
       case 'tag':
-        batch.tags.set(e.key, e.value);
+        this.tags.set(e.key, e.value);
         break;
       case 'tag_delete':
-        batch.tags.set(e.key, null);
+        this.tags.set(e.key, null);
         break;
       case 'artifact_delete':
-        batch.artifacts.set(e.path, null);
+        this.artifacts.set(e.path, null);
         break;
       case 'lifecycle':
         f.lifecycle = e.stage;
         break;
       case 'artifact':
-        batch.artifacts.set(e.path, { size: e.size, sha256: e.sha256 });
+        this.artifacts.set(e.path, { size: e.size, sha256: e.sha256 });
         break;
       case 'metric':
-        batch.addPoint(e.key, e.step ?? 0, e.time, decodeMetricValue(e.value) as number);
+        this.addPoint(e.key, e.step ?? 0, e.time, decodeMetricValue(e.value) as number);
         break;
       case 'metrics':
         // Point by point, exactly as the equivalent `metric` lines (each point's own timestamp as its time).
-        for (const p of e.points) batch.addPoint(p[0], p[2], p[3], typeof p[1] === 'number' ? p[1] : decodeMetricValue(p[1]) as number);
+        for (const p of e.points) this.addPoint(p[0], p[2], p[3], typeof p[1] === 'number' ? p[1] : decodeMetricValue(p[1]) as number);
         break;
       case 'mlflow_metrics':
-        for (const m of e.request.metrics) batch.addPoint(m.key, m.step ?? 0, m.timestamp, m.value);
+        for (const m of e.request.metrics) this.addPoint(m.key, m.step ?? 0, m.timestamp, m.value);
         break;
       case 'input':
-        batch.inputs.set(e.snapshot, e.paths);
+        this.inputs.set(e.snapshot, e.paths);
         break;
       case 'cell':
-        batch.cells.push(e);
+        this.cells.push(e);
         break;
       case 'status':
         f.status = e.status;
@@ -123,29 +122,22 @@ class RunBatch {
   }
 
   private addPoint(key: string, step: number, time: number, value: number): void {
-    const batch = this;
-    const agg = batch.metrics.get(key);
+    const agg = this.metrics.get(key);
     const finite = Number.isNaN(value) ? null : value;
     if (!agg) {
-      batch.metrics.set(key, { latest: value, step, time, min: finite, max: finite, count: 1 });
+      this.metrics.set(key, { latest: value, step, time, min: finite, max: finite, count: 1 });
     } else {
       mergePoint(agg, step, time, value);
       agg.count++;
     }
-    batch.history.add(key, step, time, value);
+    this.history.add(key, step, time, value);
   }
 
   /** Adds points summarised elsewhere; the same as applying them one by one. */
   mergeSummary(s: MetricPointsSummary): void {
     const agg = this.metrics.get(s.key);
-    if (!agg) {
-      this.metrics.set(s.key, { ...s.agg });
-    } else {
-      mergePoint(agg, s.agg.step, s.agg.time, s.agg.latest);
-      agg.min = minOf(agg.min, s.agg.min);
-      agg.max = maxOf(agg.max, s.agg.max);
-      agg.count += s.agg.count;
-    }
+    if (!agg) this.metrics.set(s.key, { ...s.agg });
+    else mergeAgg(agg, s.agg);
     this.history.addRecords(s.key, s.records);
   }
 }
@@ -441,10 +433,7 @@ export class Ingestor {
       let seq: number;
       if (old) {
         merged = { ...old.agg };
-        mergePoint(merged, add.step, add.time, add.latest);
-        merged.min = minOf(old.agg.min, add.min);
-        merged.max = maxOf(old.agg.max, add.max);
-        merged.count = old.agg.count + add.count;
+        mergeAgg(merged, add);
         history = old.history;
         seq = old.seq;
       } else {
@@ -470,6 +459,14 @@ function mergePoint(agg: MetricAgg, step: number, time: number, value: number): 
     agg.min = minOf(agg.min, value);
     agg.max = maxOf(agg.max, value);
   }
+}
+
+/** Merges the summary of later points into `into`: the same as adding them one by one. */
+function mergeAgg(into: MetricAgg, add: MetricAgg): void {
+  mergePoint(into, add.step, add.time, add.latest);
+  into.min = minOf(into.min, add.min);
+  into.max = maxOf(into.max, add.max);
+  into.count += add.count;
 }
 
 function minOf(a: number | null, b: number | null): number | null {
