@@ -93,7 +93,6 @@ export interface DownsampledSeries {
 /** Downsamples one metric history for a chart (x is the step, or the wall time for a time range). */
 export function downsampleHistory(points: MetricPoints, options: DownsampleOptions): DownsampledSeries {
   const { steps, times, values } = points;
-  const n = values.length;
   const xs = options.range?.axis === 'time' ? times : steps;
   const inRange = rangeIndices(xs, options.range);
   const finite: number[] = [];
@@ -103,7 +102,7 @@ export function downsampleHistory(points: MetricPoints, options: DownsampleOptio
     steps: new Array<number>(kept.length),
     times: new Array<number>(kept.length),
     values: new Array<number>(kept.length),
-    total: options.range ? inRange.length : n,
+    total: inRange.length,
     nonFinite: inRange.length - finite.length,
     downsampled: kept.length < finite.length,
   };
