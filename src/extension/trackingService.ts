@@ -18,7 +18,6 @@ export class TrackingService implements vscode.Disposable {
   /** Fires after new log lines changed what the index holds. */
   readonly onDidChange = this.changed.event;
   readonly ready: Promise<Tracking>;
-  private tracking: Tracking | undefined;
   private opened: Project | undefined;
   private readonly launched = new Map<string, TrackedProcess>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
@@ -44,11 +43,9 @@ export class TrackingService implements vscode.Disposable {
       throw new Error('The MLOps extension was deactivated.');
     }
     this.opened = project;
-    this.tracking = project.tracking;
-    const tracking = project.tracking;
     this.restartPolling();
     this.changed.fire();
-    return tracking;
+    return project.tracking;
   }
 
   /** A rebuilt index is worth a notification; skipped log lines go to the output channel only. */
@@ -59,7 +56,7 @@ export class TrackingService implements vscode.Disposable {
 
   /** The engine, once opened; undefined during the first moments after activation. */
   get current(): Tracking | undefined {
-    return this.tracking;
+    return this.opened?.tracking;
   }
 
   /** Model versions a run produced (empty until the engine is open). */
@@ -74,7 +71,7 @@ export class TrackingService implements vscode.Disposable {
   }
 
   hasActiveRuns(): boolean {
-    return !!this.tracking?.listRuns({ status: 'RUNNING' }).length;
+    return !!this.current?.listRuns({ status: 'RUNNING' }).length;
   }
 
   queueRefresh(): void {
@@ -87,9 +84,10 @@ export class TrackingService implements vscode.Disposable {
 
   /** Reads new log lines now; fires onDidChange when anything changed. */
   refresh(): void {
-    if (!this.tracking) return;
+    const tracking = this.current;
+    if (!tracking) return;
     try {
-      const result = this.tracking.refresh();
+      const result = tracking.refresh();
       if (result.changed.length || result.removed.length) {
         this.scheduleSave();
         this.changed.fire();
@@ -143,7 +141,7 @@ export class TrackingService implements vscode.Disposable {
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
       try {
-        this.tracking?.save();
+        this.current?.save();
       } catch (err) {
         this.log.appendLine(`Saving tracking.db failed: ${(err as Error).message}`);
       }
@@ -156,7 +154,7 @@ export class TrackingService implements vscode.Disposable {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     if (this.refreshQueued) clearTimeout(this.refreshQueued);
     for (const run of this.launched.values()) void run.stop();
-    this.tracking?.close();
+    this.current?.close();
     for (const d of this.disposables) d.dispose();
   }
 }
