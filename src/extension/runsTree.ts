@@ -112,7 +112,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     }
     if (node.kind === 'section') {
       const detail = tracking.getRun(node.runId);
-      return detail ? entries(detail, node.section, tracking.layout.artifactsDir(node.runId), this.service.modelsOfRun(detail.id)) : [];
+      return detail ? entries(detail, node.section, tracking.layout.artifactsDir(node.runId), () => this.service.modelsOfRun(detail.id)) : [];
     }
     return [];
   }
@@ -151,7 +151,8 @@ function sections(run: RunDetail, models: ModelVersion[]): RunsNode[] {
   return (Object.keys(counts) as Section[]).filter((s) => counts[s] > 0).map((section) => ({ kind: 'section', runId: run.id, section, count: counts[section] }));
 }
 
-function entries(run: RunDetail, section: Section, artifactsDir: string, models: ModelVersion[]): RunsNode[] {
+/** `models` reads the registry: only the models section asks. */
+function entries(run: RunDetail, section: Section, artifactsDir: string, models: () => ModelVersion[]): RunsNode[] {
   const entry = (label: string, description: string, extra: Partial<RunsNode & { kind: 'entry' }> = {}): RunsNode =>
     ({ kind: 'entry', runId: run.id, section, label, description, ...extra });
   switch (section) {
@@ -166,7 +167,7 @@ function entries(run: RunDetail, section: Section, artifactsDir: string, models:
     case 'inputs':
       return run.inputs.map((i) => entry(i.snapshot.slice(0, 10), i.paths.join(', '), { tooltip: `Data snapshot ${i.snapshot}\n${i.paths.join('\n')}` }));
     case 'models':
-      return models.map((v) => entry(`${v.model} v${v.version}`, v.format.framework, { tooltip: `${v.path}\nsnapshot ${v.snapshot}` }));
+      return models().map((v) => entry(`${v.model} v${v.version}`, v.format.framework, { tooltip: `${v.path}\nsnapshot ${v.snapshot}` }));
     case 'cells':
       // In execution order; the number keeps labels unique when a cell ran more than once.
       return run.cells.map((c, i) => entry(`${i + 1}. cell ${c.index + 1}`, [
