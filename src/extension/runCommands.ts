@@ -20,17 +20,16 @@ export class RunCommands {
   ) {}
 
   register(): vscode.Disposable[] {
-    const cmd = registerCommand;
     return [
-      cmd('mlops.runPythonFile', (uri?: vscode.Uri) => this.runPythonFile(uri)),
-      cmd('mlops.refreshRuns', () => this.service.refresh()),
-      cmd('mlops.stopRun', (arg: RunArg) => this.stop(arg)),
-      cmd('mlops.renameRun', (arg: RunArg) => this.rename(arg)),
-      cmd('mlops.deleteRun', (arg: RunArg) => this.delete(arg)),
-      cmd('mlops.revealRunFolder', (arg: RunArg) => this.revealFolder(arg)),
-      cmd('mlops.copyRunId', (arg: RunArg) => this.copyId(arg)),
-      cmd('mlops.revealRun', (arg: RunArg) => this.reveal(arg)),
-      cmd('mlops.openArtifact', (uri: vscode.Uri) => vscode.commands.executeCommand('vscode.open', uri)),
+      registerCommand('mlops.runPythonFile', (uri?: vscode.Uri) => this.runPythonFile(uri)),
+      registerCommand('mlops.refreshRuns', () => this.service.refresh()),
+      registerCommand('mlops.stopRun', (arg: RunArg) => this.stop(arg)),
+      registerCommand('mlops.renameRun', (arg: RunArg) => this.rename(arg)),
+      registerCommand('mlops.deleteRun', (arg: RunArg) => this.delete(arg)),
+      registerCommand('mlops.revealRunFolder', (arg: RunArg) => this.revealFolder(arg)),
+      registerCommand('mlops.copyRunId', (arg: RunArg) => this.copyId(arg)),
+      registerCommand('mlops.revealRun', (arg: RunArg) => this.reveal(arg)),
+      registerCommand('mlops.openArtifact', (uri: vscode.Uri) => vscode.commands.executeCommand('vscode.open', uri)),
     ];
   }
 

@@ -120,10 +120,6 @@ export class RunWriter {
     this.onIndexed(ids);
   }
 
-  get hasPending(): boolean {
-    return this.pending.size > 0;
-  }
-
   dispose(): void {
     this.beforeRead.dispose();
     this.flush();

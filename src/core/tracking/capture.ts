@@ -63,7 +63,6 @@ export async function captureGpus(cwd: string): Promise<Capture['gpus']> {
   return gpus.length ? gpus : undefined;
 }
 
-
 export interface CaptureRequest {
   argv: string[];
   cwd: string;

@@ -1,5 +1,5 @@
 import { encodeMetricValue, type MetricValueJson } from './events';
-import type { RunDetail, RunSummary } from './store';
+import type { ArtifactEntry, RunDetail, RunInput, RunSummary } from './store';
 
 /**
  * The stable JSON shapes of `mlops runs list --json` and `mlops runs show --json`
@@ -23,8 +23,8 @@ export interface RunDetailJson extends RunJson {
   params: Record<string, string>;
   metrics: Record<string, MetricJson>;
   tags: Record<string, string>;
-  artifacts: { path: string; size: number; sha256: string }[];
-  inputs: { snapshot: string; paths: string[] }[];
+  artifacts: ArtifactEntry[];
+  inputs: RunInput[];
   capture: Record<string, unknown>;
 }
 

@@ -56,7 +56,7 @@ export function filterRunIds(query: CompiledRunQuery & { ok: true }, runs: Itera
 }
 
 /** Our run as the search filter reads it: MLflow's attribute names. */
-export function runView(run: QueryRun): RunView {
+function runView(run: QueryRun): RunView {
   return {
     params: run.params,
     metrics: run.metrics,
