@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../workspace/atomicFile';
+import { syncDir, writeAllSync, writeFileAtomic } from '../workspace/atomicFile';
 import type { MlopsLayout } from '../workspace/layout';
-import { FileLock } from '../workspace/fileLock';
+import { FileLock, withFileLockSync } from '../workspace/fileLock';
 import { currentUser } from '../workspace/user';
 import { type AnchorState, type AuditRecord, AUDIT_MISMATCH_ACTION, classifyLog, isConsistentTail, parseEntry, ZERO_HASH } from './auditVerify';
 
@@ -100,12 +100,7 @@ export class AuditLog {
     if (!Array.isArray(subject) || subject.some((s) => typeof s !== 'string')) throw new Error(`The subject of audit action "${action}" must be a list of ids (strings).`);
     JSON.stringify(details); // fail on unserialisable details before taking the lock
     fs.mkdirSync(this.layout.dir, { recursive: true });
-    const lock = FileLock.acquire(this.lockFile, this.lockTimeoutMs)!;
-    try {
-      return this.appendLocked(action, subject, details);
-    } finally {
-      lock.release();
-    }
+    return withFileLockSync(this.file, () => this.appendLocked(action, subject, details), this.lockTimeoutMs);
   }
 
   /** The readable entries in file order (unreadable lines and a cut-off last line are skipped; `verify` reports them). */
@@ -147,7 +142,7 @@ export class AuditLog {
         const tornEntry = parseEntry(tail.torn.toString('utf8'));
         if (consistent && tornEntry && tornEntry.prev === (last?.hash ?? ZERO_HASH) && tornEntry.seq === (last?.entry?.seq ?? 0) + 1) {
           // A whole entry whose newline never reached the disk: complete it.
-          writeAll(fd, Buffer.from('\n'));
+          writeAllSync(fd, Buffer.from('\n'));
           last = toRecord(tail.torn);
           consistent = isConsistentTail(last, anchor);
         } else if (consistent) {
@@ -199,7 +194,7 @@ export class AuditLog {
         written = entry;
       }
       const wasEmpty = fs.fstatSync(fd).size === 0;
-      writeAll(fd, Buffer.from(chunk, 'utf8'));
+      writeAllSync(fd, Buffer.from(chunk, 'utf8'));
       fs.fsyncSync(fd);
       if (wasEmpty) syncDir(this.layout.dir);
       writeFileAtomic(this.headFile, `${JSON.stringify({ count: prevSeq, hash: prevHash })}\n`);
@@ -320,23 +315,5 @@ function readTail(fd: number): Tail {
       got += r;
     }
     buf = Buffer.concat([chunk, buf]);
-  }
-}
-
-function writeAll(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory.
   }
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { writeAllSync, writeFileAtomic } from '../workspace/atomicFile';
 import { crc32, isIncompressible, LEVEL_INCOMPRESSIBLE, LEVEL_PACKED, oneShotOptions } from './compression';
 import { OBJ_BLOB } from './packIndex';
 
@@ -52,7 +53,7 @@ export class PackWriter {
     if (this.bufferedBytes + b.length > this.out.length) {
       this.flush();
       if (b.length > this.out.length) {
-        writeAll(this.fd, b);
+        writeAllSync(this.fd, b);
         return;
       }
     }
@@ -62,7 +63,7 @@ export class PackWriter {
 
   private flush(): void {
     if (!this.bufferedBytes) return;
-    writeAll(this.fd, this.out.subarray(0, this.bufferedBytes));
+    writeAllSync(this.fd, this.out.subarray(0, this.bufferedBytes));
     this.bufferedBytes = 0;
   }
 
@@ -95,13 +96,8 @@ export class PackWriter {
     this.closed = true;
     const name = `pack-${checksum.toString('hex')}`;
     const packFile = path.join(this.packDir, `${name}.pack`);
-    const idxFile = path.join(this.packDir, `${name}.idx`);
     fs.renameSync(this.tmp, packFile);
-    const idxTmp = `${idxFile}.${process.pid}.tmp`;
-    fs.writeFileSync(idxTmp, buildIndex(this.entries, checksum));
-    const fd = fs.openSync(idxTmp, 'r');
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-    fs.renameSync(idxTmp, idxFile);
+    writeFileAtomic(path.join(this.packDir, `${name}.idx`), buildIndex(this.entries, checksum));
     return name;
   }
 
@@ -112,11 +108,6 @@ export class PackWriter {
     try { fs.closeSync(this.fd); } catch { /* already closed */ }
     fs.rmSync(this.tmp, { force: true });
   }
-}
-
-function writeAll(fd: number, b: Buffer): void {
-  let at = 0;
-  while (at < b.length) at += fs.writeSync(fd, b, at, b.length - at);
 }
 
 /** A pack entry header: 3 bits of type, then the inflated size in little-endian base-128 groups. */

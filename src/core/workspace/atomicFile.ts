@@ -15,7 +15,14 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   syncDir(path.dirname(file));
 }
 
-function syncDir(dir: string): void {
+/** Writes all of `data` at the descriptor's position: one writeSync may write less than asked. */
+export function writeAllSync(fd: number, data: Uint8Array): void {
+  let at = 0;
+  while (at < data.length) at += fs.writeSync(fd, data, at, data.length - at);
+}
+
+/** Makes a file's creation or rename in `dir` durable. */
+export function syncDir(dir: string): void {
   try {
     const fd = fs.openSync(dir, 'r');
     try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
