@@ -63,8 +63,6 @@ export { AUDIT_MISMATCH_ACTION } from './auditVerify';
 export interface AuditLogOptions {
   /** How long `append` waits for another process's lock before failing (default 10 s). */
   lockTimeoutMs?: number;
-  /** Who is recorded as `user` (default: the OS user). */
-  user?: string;
 }
 
 const NEWLINE = 0x0a;
@@ -81,14 +79,12 @@ export class AuditLog {
   readonly headFile: string;
   readonly lockFile: string;
   private readonly lockTimeoutMs: number;
-  private readonly user: string | undefined;
 
   constructor(readonly layout: MlopsLayout, options: AuditLogOptions = {}) {
     this.file = path.join(layout.dir, 'audit.jsonl');
     this.headFile = path.join(layout.dir, 'audit.head');
     this.lockFile = `${this.file}.lock`;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
-    this.user = options.user;
   }
 
   /**
@@ -181,7 +177,7 @@ export class AuditLog {
         if (anchor.state === 'present') prevSeq = Math.max(prevSeq, anchor.count);
       }
 
-      const user = this.user ?? currentUser();
+      const user = currentUser();
       const time = new Date().toISOString();
       let chunk = separator;
       let written: AuditEntry | undefined;
