@@ -1,7 +1,5 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import git from 'isomorphic-git';
-import { isProcessAlive } from '../workspace/processes';
+import { FileLock, LockBusyError } from '../workspace/fileLock';
 import type { GitContext } from './trees';
 import { SnapshotError } from './types';
 
@@ -78,47 +76,15 @@ export function checkTagName(name: string): void {
 }
 
 /**
- * The write lock of one snapshots.git: held while the chain and the refs move (seconds at
- * most), so two processes snapshotting at once both land on the chain. A lock left by a
- * process that died on this host is taken over.
+ * Takes the write lock of one snapshots.git: held while the chain and the refs move (seconds
+ * at most), so two processes snapshotting at once both land on the chain. A lock left by a
+ * process that died on this host is taken over (see FileLock).
  */
-export class WriteLock {
-  private constructor(private readonly file: string) {}
-
-  static async acquire(file: string, waitMs = 30_000): Promise<WriteLock> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      try {
-        fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host: os.hostname(), since: Date.now() }), { flag: 'wx' });
-        return new WriteLock(file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      if (WriteLock.stale(file)) {
-        fs.rmSync(file, { force: true });
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        throw new SnapshotError(`The snapshot store is busy: ${file} is held by another process. Wait for it to finish; if no mlops process is running, delete that file.`, 'locked');
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
-  private static stale(file: string): boolean {
-    try {
-      const owner = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; host: string };
-      return owner.host === os.hostname() && !isProcessAlive(owner.pid);
-    } catch {
-      try {
-        return Date.now() - fs.statSync(file).mtimeMs > 5000; // half-written by a writer that died
-      } catch {
-        return true;
-      }
-    }
-  }
-
-  release(): void {
-    fs.rmSync(this.file, { force: true });
+export async function acquireWriteLock(file: string, waitMs = 30_000): Promise<FileLock> {
+  try {
+    return await FileLock.acquireAsync(file, waitMs);
+  } catch (err) {
+    if (!(err instanceof LockBusyError)) throw err;
+    throw new SnapshotError(`The snapshot store is busy: ${file} is held by another process. Wait for it to finish; if no mlops process is running, delete that file.`, 'locked', { cause: err });
   }
 }

@@ -7,7 +7,7 @@ import { storeBlobs } from './blobWriter';
 import { atomicGitFs, RepoPaths } from './gitFs';
 import { formatMessage, parseMessage, person } from './message';
 import { corrupt, ObjectStore } from './objects';
-import { CHAIN_REF, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets, WriteLock } from './refs';
+import { acquireWriteLock, CHAIN_REF, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets } from './refs';
 import type { LocalSide } from './remote';
 import { restoreFiles } from './restore';
 import { scanSelection, type ScannedFile } from './scan';
@@ -139,7 +139,7 @@ export class SnapshotStore {
     progress.report({ phase: 'commit', files: files.length, totalFiles: files.length, bytes: doneBytes, totalBytes }, true);
     const tree = await writeTrees(this.ctx, blobs, (oid) => this.objects.has(oid));
     const now = Date.now();
-    const lock = await WriteLock.acquire(this.paths.lockFile);
+    const lock = await acquireWriteLock(this.paths.lockFile);
     let id: string;
     let reused = false;
     try {
@@ -385,7 +385,7 @@ export class SnapshotStore {
   async tag(ref: string, name: string): Promise<void> {
     checkTagName(name);
     const id = await this.resolve(ref);
-    const lock = await WriteLock.acquire(this.paths.lockFile);
+    const lock = await acquireWriteLock(this.paths.lockFile);
     try {
       const existing = (await tagTargets(this.ctx)).get(name);
       if (existing === id) return;
@@ -425,7 +425,7 @@ export class SnapshotStore {
       hasCommit: (id) => this.objects.has(id),
       parentsOf: async (id) => (await this.facts(id)).parents,
       recordFetched: async (ids, tags) => {
-        const lock = await WriteLock.acquire(this.paths.lockFile);
+        const lock = await acquireWriteLock(this.paths.lockFile);
         try {
           for (const id of ids) await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: snapshotRef(id), value: id, force: true });
           for (const [name, id] of tags) {

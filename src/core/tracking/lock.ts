@@ -1,12 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { isProcessAlive } from '../workspace/processes';
-
-interface Owner { pid: number; host: string; since: number }
+import { isHolderGone, readLockHolder, thisHolder } from '../workspace/fileLock';
 
 /**
- * One process at a time owns tracking.db: the lock file holds its pid and host.
- * A lock left by a process that died on this host is taken over.
+ * One process at a time owns tracking.db: the lock file holds its pid, host and start time.
+ * A lock left by a process that died on this host (or whose pid now belongs to another
+ * process) is taken over; unlike a FileLock, never for its age, since the owner keeps it for hours.
  */
 export class TrackingLock {
   private released = false;
@@ -20,13 +19,12 @@ export class TrackingLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = fs.openSync(file, 'wx');
-        const owner: Owner = { pid: process.pid, host: os.hostname(), since: Date.now() };
-        fs.writeSync(fd, JSON.stringify(owner));
+        fs.writeSync(fd, JSON.stringify(thisHolder()));
         fs.closeSync(fd);
         return new TrackingLock(file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (!TrackingLock.isStale(file)) return undefined;
+        if (!isHolderGone(file, readLockHolder(file))) return undefined;
         fs.rmSync(file, { force: true });
       }
     }
@@ -45,7 +43,7 @@ export class TrackingLock {
 
   /** Who holds the lock now, for messages. */
   static holder(file: string): string | undefined {
-    const owner = readOwner(file);
+    const owner = readLockHolder(file);
     return owner ? `process ${owner.pid} on ${owner.host}` : undefined;
   }
 
@@ -53,29 +51,7 @@ export class TrackingLock {
     if (this.released) return;
     this.released = true;
     process.removeListener('exit', this.onExit);
-    const owner = readOwner(this.file);
+    const owner = readLockHolder(this.file);
     if (owner?.pid === process.pid && owner.host === os.hostname()) fs.rmSync(this.file, { force: true });
-  }
-
-  private static isStale(file: string): boolean {
-    const owner = readOwner(file);
-    if (!owner) {
-      // Unreadable or half-written: stale only once it is old enough not to be a writer mid-write.
-      try {
-        return Date.now() - fs.statSync(file).mtimeMs > 5000;
-      } catch {
-        return true;
-      }
-    }
-    return owner.host === os.hostname() && !isProcessAlive(owner.pid);
-  }
-}
-
-function readOwner(file: string): Owner | undefined {
-  try {
-    const owner = JSON.parse(fs.readFileSync(file, 'utf8')) as Owner;
-    return typeof owner.pid === 'number' && typeof owner.host === 'string' ? owner : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -3,16 +3,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { isProcessAlive } from './processes';
 
-/** What the lock file holds: who took it, and a token so only its taker removes it. */
-interface LockOwner {
+/** Who holds a lock file: a process on a host, since when. */
+export interface LockHolder {
   pid: number;
   host: string;
   /** Date.now() when taken. */
   since: number;
-  token: string;
   /** The process's start time in clock ticks after boot (Linux), to tell a reused pid from its owner. */
   start?: string;
 }
+
+/** What FileLock's file holds: the holder, and a token so only its taker removes it. */
+interface LockOwner extends LockHolder {
+  token: string;
+}
+
+/** Thrown when the lock stayed held by a live owner for the whole wait. */
+export class LockBusyError extends Error {}
 
 /** A lock file that nobody could hold legitimately this long is taken over, whoever wrote it. */
 const ABANDONED_MS = 60_000;
@@ -20,16 +27,16 @@ const ABANDONED_MS = 60_000;
 const UNREADABLE_STALE_MS = 5_000;
 
 /**
- * A short-lived cross-process lock around "read the log's tail, append one line":
- * a file created with O_EXCL holding the owner's pid, host and a token. A lock
- * left by a process that died on this host (or whose pid now belongs to another
- * process) is taken over; so is any lock older than a minute, since the append
- * it guards takes milliseconds. Taking over goes through a second O_EXCL file
+ * A short-lived cross-process lock around "read the log's tail, append one line" (or move
+ * the snapshot refs): a file created with O_EXCL holding the owner's pid, host and a token.
+ * A lock left by a process that died on this host (or whose pid now belongs to another
+ * process) is taken over; so is any lock older than a minute, since the sections it guards
+ * take milliseconds to seconds. Taking over goes through a second O_EXCL file
  * (`<lock>.break`) so that two waiters that both saw the dead owner cannot
  * remove each other's fresh lock.
  *
- * Synchronous on purpose: the sections it guards (an audit or registry append) are, and the wait loop
- * sleeps with `Atomics.wait` (a few milliseconds at a time).
+ * `acquire` is synchronous on purpose: the sections it guards (an audit or registry append)
+ * are, and its wait loop sleeps with `Atomics.wait` (a few milliseconds at a time).
  */
 export class FileLock {
   private released = false;
@@ -37,22 +44,48 @@ export class FileLock {
   private constructor(readonly file: string, private readonly token: string) {}
 
   /**
-   * Takes the lock, waiting up to `timeoutMs`; throws a message naming the holder when it cannot.
+   * Takes the lock, waiting up to `timeoutMs`; throws a LockBusyError naming the holder when it cannot.
    * Returns undefined when the folder is read-only (or gone), so readers can go on without it.
    */
   static acquire(file: string, timeoutMs: number, options: { forReading?: boolean } = {}): FileLock | undefined {
+    const attempt = FileLock.attempts(file, timeoutMs, 4, options.forReading);
+    for (;;) {
+      const result = attempt();
+      if (typeof result !== 'number') return result;
+      if (result > 0) sleep(result);
+    }
+  }
+
+  /**
+   * The same, waiting with timers: for locks taken in the extension host, whose event loop a
+   * synchronous wait would stop, and held for longer (so it polls less often).
+   */
+  static async acquireAsync(file: string, timeoutMs: number): Promise<FileLock> {
+    const attempt = FileLock.attempts(file, timeoutMs, 25, false);
+    for (;;) {
+      const result = attempt();
+      if (typeof result !== 'number') return result!;
+      if (result > 0) await new Promise((r) => setTimeout(r, result));
+    }
+  }
+
+  /**
+   * One try at the lock per call: the lock (undefined: a read-only folder, for readers), or how
+   * many milliseconds to wait before the next try; throws once the deadline has passed.
+   */
+  private static attempts(file: string, timeoutMs: number, maxDelayMs: number, forReading = false): () => FileLock | undefined | number {
     const token = randomUUID();
-    const start = processStart(process.pid);
+    const me = thisHolder();
     const deadline = Date.now() + timeoutMs;
     let delay = 1;
-    for (;;) {
-      const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: Date.now(), token, ...(start ? { start } : {}) };
+    return () => {
+      const owner: LockOwner = { ...me, since: Date.now(), token };
       let fd: number | undefined;
       try {
         fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (options.forReading && (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOENT')) return undefined;
+        if (forReading && (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOENT')) return undefined;
         if (code !== 'EEXIST') throw err;
       }
       if (fd !== undefined) {
@@ -64,17 +97,15 @@ export class FileLock {
         return new FileLock(file, token);
       }
       const raw = readRaw(file);
-      if (raw === undefined) continue; // released between our open and our read
-      if (isStale(file, raw)) {
-        breakStale(file, raw);
-        continue;
-      }
+      if (raw === undefined) return 0; // released between our open and our read
+      if (isStale(file, raw)) return breakStale(file, raw);
       if (Date.now() >= deadline) {
-        throw new Error(`${file} is held by ${describeOwner(raw)}. If no MLOps process is running, delete that file and try again.`);
+        throw new LockBusyError(`${file} is held by ${describeOwner(raw)}. If no MLOps process is running, delete that file and try again.`);
       }
-      sleep(delay + Math.random() * delay);
-      delay = Math.min(delay * 2, 4);
-    }
+      const wait = delay + Math.random() * delay;
+      delay = Math.min(delay * 2, maxDelayMs);
+      return wait;
+    };
   }
 
   /** Removes the lock file if it is still ours. */
@@ -88,17 +119,41 @@ export class FileLock {
 
 function isStale(file: string, raw: string): boolean {
   const owner = parseOwner(raw);
-  if (!owner) return ageMs(file) > UNREADABLE_STALE_MS;
-  if (Date.now() - owner.since > ABANDONED_MS && ageMs(file) > ABANDONED_MS) return true;
-  if (owner.host !== os.hostname()) return false;
-  if (!isProcessAlive(owner.pid)) return true;
-  // Same pid, different process (pids are reused, e.g. pid 1 in every container).
-  const start = processStart(owner.pid);
-  return owner.start !== undefined && start !== undefined && start !== owner.start;
+  if (owner && Date.now() - owner.since > ABANDONED_MS && ageMs(file) > ABANDONED_MS) return true;
+  return isHolderGone(file, owner);
 }
 
-/** Removes a stale lock, but only if it is still the one judged stale (see FileLock). */
-function breakStale(file: string, staleRaw: string): void {
+/**
+ * Whether a lock's holder is gone: the file names none and is old enough not to be mid-write,
+ * or it names a process on this host that died or whose pid now belongs to another process.
+ * A holder on another host is never judged gone.
+ */
+export function isHolderGone(file: string, holder: LockHolder | undefined): boolean {
+  if (!holder) return ageMs(file) > UNREADABLE_STALE_MS;
+  if (holder.host !== os.hostname()) return false;
+  if (!isProcessAlive(holder.pid)) return true;
+  // Same pid, different process (pids are reused, e.g. pid 1 in every container).
+  const start = processStart(holder.pid);
+  return holder.start !== undefined && start !== undefined && start !== holder.start;
+}
+
+/** This process as a lock's holder, from now. */
+export function thisHolder(): LockHolder {
+  const start = processStart(process.pid);
+  return { pid: process.pid, host: os.hostname(), since: Date.now(), ...(start ? { start } : {}) };
+}
+
+/** The holder a lock file names; undefined when it is missing, unreadable or half-written. */
+export function readLockHolder(file: string): LockHolder | undefined {
+  try {
+    return parseHolder(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes a stale lock, but only if it is still the one judged stale (see FileLock); returns how long to wait before the next try. */
+function breakStale(file: string, staleRaw: string): number {
   const breaker = `${file}.break`;
   let fd: number;
   try {
@@ -106,9 +161,9 @@ function breakStale(file: string, staleRaw: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     // Another waiter is breaking it right now; one left by a crash mid-break is removed once old.
-    if (ageMs(breaker) > UNREADABLE_STALE_MS) fs.rmSync(breaker, { force: true });
-    else sleep(1);
-    return;
+    if (ageMs(breaker) <= UNREADABLE_STALE_MS) return 1;
+    fs.rmSync(breaker, { force: true });
+    return 0;
   }
   try {
     fs.writeSync(fd, String(process.pid));
@@ -117,6 +172,7 @@ function breakStale(file: string, staleRaw: string): void {
   } finally {
     fs.rmSync(breaker, { force: true });
   }
+  return 0;
 }
 
 function describeOwner(raw: string): string {
@@ -126,10 +182,15 @@ function describeOwner(raw: string): string {
 }
 
 function parseOwner(raw: string | undefined): LockOwner | undefined {
+  const o = parseHolder(raw) as LockOwner | undefined;
+  return typeof o?.token === 'string' ? o : undefined;
+}
+
+function parseHolder(raw: string | undefined): LockHolder | undefined {
   if (!raw) return undefined;
   try {
-    const o = JSON.parse(raw) as LockOwner;
-    return typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.since === 'number' && typeof o.token === 'string' ? o : undefined;
+    const o = JSON.parse(raw) as LockHolder;
+    return typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.since === 'number' ? o : undefined;
   } catch {
     return undefined;
   }
