@@ -98,7 +98,7 @@ export async function writeModelCard(
     lines.push('| snapshot | paths | files | size |', '| --- | --- | --- | --- |');
     for (const input of run.inputs) {
       try {
-        const { info } = await snapshots.show(input.snapshot);
+        const info = await snapshots.info(input.snapshot);
         lines.push(`| \`${input.snapshot.slice(0, 12)}\` | ${cell(input.paths.join(', '))} | ${info.fileCount} | ${formatBytes(info.totalBytes)} |`);
       } catch (err) {
         lines.push(`| \`${input.snapshot.slice(0, 12)}\` | ${cell(input.paths.join(', '))} | ? | ${cell((err as Error).message)} |`);

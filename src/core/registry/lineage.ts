@@ -46,7 +46,7 @@ export async function modelLineage(
   const snapshotNode = async (id: string, what: string): Promise<LineageNode> => {
     const node: LineageNode = { kind: 'snapshot', id, label: `data ${id.slice(0, 10)}`, detail: what, children: [] };
     try {
-      const { info } = await snapshots.show(id);
+      const info = await snapshots.info(id);
       const producer = producingRun(info.message);
       if (producer) node.children.push(await runNode(producer));
     } catch (err) {

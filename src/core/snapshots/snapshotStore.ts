@@ -174,7 +174,7 @@ export class SnapshotStore {
     } catch {
       // only a cache: the next snapshot hashes those files again
     }
-    const info = await this.info(id);
+    const info = await this.infoOf(id);
     return reused ? { ...info, reused: true } : info;
   }
 
@@ -264,9 +264,14 @@ export class SnapshotStore {
     throw unknown();
   }
 
+  /** A snapshot's facts without its files (`show` also reads every file's size). */
+  async info(ref: string): Promise<SnapshotInfo> {
+    return this.infoOf(await this.resolve(ref));
+  }
+
   async show(ref: string): Promise<{ info: SnapshotInfo; files: SnapshotFile[] }> {
     const id = await this.resolve(ref);
-    const [info, blobs] = [await this.info(id), await listBlobs(this.ctx, (await this.facts(id)).tree)];
+    const [info, blobs] = [await this.infoOf(id), await listBlobs(this.ctx, (await this.facts(id)).tree)];
     return { info, files: this.filesOf(blobs) };
   }
 
@@ -297,7 +302,7 @@ export class SnapshotStore {
     return blobs.map((b, i) => ({ path: b.path, size: sizes[i], blob: b.oid, mode: b.mode }));
   }
 
-  private async info(id: string): Promise<SnapshotInfo> {
+  private async infoOf(id: string): Promise<SnapshotInfo> {
     return { ...(await this.facts(id)).info, tags: (await this.tagsById()).get(id) ?? [] };
   }
 
