@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { AuditLog } from './governance/audit';
+import { runTrailer } from './registry/lineage';
 import { ModelRegistry, type ModelVersion } from './registry/registry';
 import { SnapshotStore, type SnapshotInfo, type SnapshotProgress } from './snapshots';
 import { redactUrl } from './snapshots/remote';
@@ -40,7 +41,7 @@ export class Project {
   async snapshot(paths: string[], options: { message: string; onProgress?: (p: SnapshotProgress) => void; signal?: AbortSignal; reuseUnchanged?: boolean }): Promise<SnapshotInfo> {
     const run = process.env.MLOPS_RUN_ID;
     // A snapshot taken inside a tracked run is that run's output: the trailer carries lineage.
-    const message = run && /^[0-9a-f]{32}$/.test(run) ? `${options.message}\n\nMlops-Run: ${run}` : options.message;
+    const message = run && /^[0-9a-f]{32}$/.test(run) ? `${options.message}\n\n${runTrailer(run)}` : options.message;
     const info = await this.snapshots.snapshot(paths, { ...options, message });
     if (!info.reused) this.audit.append('snapshot', [info.id], { paths: info.paths, files: info.fileCount, bytes: info.totalBytes, message: options.message });
     return info;

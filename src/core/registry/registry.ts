@@ -5,6 +5,7 @@ import type { SnapshotStore } from '../snapshots';
 import { withFileLockSync } from '../workspace/fileLock';
 import type { MlopsLayout } from '../workspace/layout';
 import { currentUser } from '../workspace/user';
+import { runTrailer } from './lineage';
 import { detectModelFormat, type ModelFormat } from './modelFormat';
 import { pathDigest } from './pathDigest';
 
@@ -117,10 +118,10 @@ export class ModelRegistry {
     // A run's artifact (under .mlops) or a file elsewhere is snapshotted from its own folder.
     const inWorkspace = !rel.startsWith('..') && !path.isAbsolute(rel) && rel !== '.mlops' && !rel.startsWith('.mlops/');
     const [format, digest] = await Promise.all([detectModelFormat(abs), pathDigest(abs)]);
-    const trailer = req.runId ? `\n\nMlops-Run: ${req.runId}` : '';
+    const trailer = req.runId ? `\n\n${runTrailer(req.runId)}` : '';
     const inside = inWorkspace ? rel : path.basename(abs);
     const snapshot = await this.snapshots.snapshot([inside], {
-      message: `Model ${req.model}: ${inWorkspace ? rel : path.basename(abs)}${req.runId ? ` of run ${req.runId.slice(0, 8)}` : ''}${trailer}`,
+      message: `Model ${req.model}: ${inside}${req.runId ? ` of run ${req.runId.slice(0, 8)}` : ''}${trailer}`,
       ...(inWorkspace ? {} : { from: path.dirname(abs) }),
     });
     const entry = withFileLockSync(this.file, () => {
