@@ -73,8 +73,12 @@ export class Project {
     return ids;
   }
 
-  /** Registers a file or folder as the next version of a model, linked to a run and its metrics. */
+  /**
+   * Registers a file or folder as the next version of a model, linked to a run and its metrics;
+   * without `runId`, a file inside a run's artifacts belongs to that run.
+   */
   async registerModel(model: string, file: string, runId?: string): Promise<ModelVersion> {
+    runId ??= this.artifactRun(path.resolve(this.layout.root, file));
     let metrics: Record<string, number | string> = {};
     if (runId) {
       this.tracking.refresh([runId]);
@@ -83,6 +87,12 @@ export class Project {
       metrics = Object.fromEntries(run.metrics.map((m) => [m.key, encodeMetricValue(m.latest)]));
     }
     return this.registry.register({ model, path: file, runId, metrics });
+  }
+
+  /** The run whose artifacts (`runs/<id>/artifacts/`) hold `abs`, if any. */
+  private artifactRun(abs: string): string | undefined {
+    const [id, folder] = path.relative(this.layout.runsDir, abs).split(path.sep);
+    return /^[0-9a-f]{32}$/.test(id) && folder === 'artifacts' ? id : undefined;
   }
 
   /** Registers an artifact a run logged (`runs/<id>/artifacts/<artifact>`). */

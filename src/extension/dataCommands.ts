@@ -192,8 +192,6 @@ export class DataCommands {
       file = uri?.[0]?.fsPath;
     }
     if (!file) return undefined;
-    // A file inside a run's artifacts belongs to that run.
-    runId ??= /[/\\]\.mlops[/\\]runs[/\\]([0-9a-f]{32})[/\\]artifacts[/\\]/.exec(file)?.[1];
     const existing = project.registry.models().map((m) => m.name);
     const model = name ?? (await vscode.window.showInputBox({
       title: 'Register model', prompt: existing.length ? `Model name (existing: ${existing.join(', ')})` : 'Model name, e.g. churn-classifier',
