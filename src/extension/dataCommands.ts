@@ -6,7 +6,7 @@ import { reproduceRun } from '../core/governance/reproduce';
 import type { Project } from '../core/project';
 import { lineageText, modelLineage } from '../core/registry/lineage';
 import type { ModelVersion } from '../core/registry/registry';
-import type { SnapshotDiff, SnapshotInfo } from '../core/snapshots';
+import { checkTagName, type SnapshotDiff, type SnapshotInfo } from '../core/snapshots';
 import { readProjectConfig } from '../core/workspace/config';
 import { registerCommand } from './commandErrors';
 import type { DataModelsTreeProvider, DataNode } from './dataModelsTree';
@@ -157,7 +157,7 @@ export class DataCommands {
     const project = await this.service.project();
     const id = await this.pickSnapshot(project, arg, 'Tag which snapshot?');
     if (!id) return;
-    const tag = name ?? (await vscode.window.showInputBox({ title: `Tag ${id.slice(0, 10)}`, prompt: 'A name for this snapshot, e.g. train-2024-05', validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(v) ? undefined : 'Letters, digits, ".", "_", "-", "/"') }));
+    const tag = name ?? (await vscode.window.showInputBox({ title: `Tag ${id.slice(0, 10)}`, prompt: 'A name for this snapshot, e.g. train-2024-05', validateInput: tagNameProblem }));
     if (!tag) return;
     await project.tag(id, tag);
     this.changed();
@@ -270,5 +270,15 @@ export class DataCommands {
     });
     await vscode.window.showTextDocument(doc, { preview: true });
     return result.runId;
+  }
+}
+
+/** checkTagName's message for a tag name being typed, or undefined when it is valid. */
+function tagNameProblem(name: string): string | undefined {
+  try {
+    checkTagName(name);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   }
 }
