@@ -3,11 +3,13 @@ import { formatBytes, formatNumber, formatTime } from '../core/format';
 import { modelLineage, type LineageNode } from '../core/registry/lineage';
 import type { Model, ModelVersion } from '../core/registry/registry';
 import type { SnapshotFile, SnapshotInfo } from '../core/snapshots';
+import { snapshotUri } from './snapshotContent';
 import type { TrackingService } from './trackingService';
 
 /** Nodes of the Data & Models view: snapshots → files; models → versions → lineage. */
 export type DataNode =
-  | { kind: 'group'; group: 'snapshots' | 'models' }
+  | { kind: 'group'; group: 'snapshots'; snapshots: SnapshotInfo[] }
+  | { kind: 'group'; group: 'models' }
   | { kind: 'snapshot'; info: SnapshotInfo }
   | { kind: 'file'; snapshot: string; file: SnapshotFile }
   | { kind: 'model'; model: Model }
@@ -51,7 +53,7 @@ export class DataModelsTreeProvider implements vscode.TreeDataProvider<DataNode>
         item.id = `snapshot:${node.snapshot}:${node.file.path}`;
         item.description = formatBytes(node.file.size);
         item.iconPath = vscode.ThemeIcon.File;
-        item.resourceUri = vscode.Uri.parse(`mlops-snapshot:/${node.snapshot}/${node.file.path}`);
+        item.resourceUri = snapshotUri(node.snapshot, node.file.path);
         item.command = { command: 'vscode.open', title: 'Open', arguments: [item.resourceUri] };
         item.contextValue = 'snapshotFile';
         return item;
@@ -100,12 +102,12 @@ export class DataModelsTreeProvider implements vscode.TreeDataProvider<DataNode>
     if (!node) {
       const [snapshots, models] = [await project.snapshots.list(), project.registry.models()];
       if (!snapshots.length && !models.length) return []; // the welcome view explains what goes here
-      return [{ kind: 'group', group: 'snapshots' }, { kind: 'group', group: 'models' }];
+      return [{ kind: 'group', group: 'snapshots', snapshots }, { kind: 'group', group: 'models' }];
     }
     switch (node.kind) {
       case 'group':
         return node.group === 'snapshots'
-          ? (await project.snapshots.list()).map((info) => ({ kind: 'snapshot', info }))
+          ? node.snapshots.map((info) => ({ kind: 'snapshot', info }))
           : project.registry.models().map((model) => ({ kind: 'model', model }));
       case 'snapshot':
         return (await project.snapshots.show(node.info.id)).files.map((file) => ({ kind: 'file', snapshot: node.info.id, file }));
