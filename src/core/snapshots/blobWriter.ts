@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { RepoPaths } from './gitFs';
 import { writeLooseBuffer, writeLooseFromFile } from './looseWriter';
-import { ObjectStore } from './objects';
+import { blobId, ObjectStore } from './objects';
 import { PACK_ROLL_BYTES, PackWriter } from './packWriter';
 import { unreadable, type ScannedFile } from './scan';
 import type { StatKey } from './statCache';
@@ -113,10 +112,6 @@ export async function storeBlobs(todo: ScannedFile[], paths: RepoPaths, objects:
     options.signal?.removeEventListener('abort', onUserAbort);
     objects.refreshPacks();
   }
-}
-
-export function blobId(content: Uint8Array): string {
-  return createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
 }
 
 /**

@@ -277,8 +277,13 @@ async function* verified(oid: string, chunks: AsyncIterable<Buffer>, knownSize: 
   if (actual !== oid) throw corrupt(oid, `its content hashes to ${actual}`);
 }
 
+/** The git id of a blob with this content. */
+export function blobId(content: Uint8Array): string {
+  return createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
+}
+
 function checkWhole(oid: string, content: Uint8Array): void {
-  const actual = createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
+  const actual = blobId(content);
   if (actual !== oid) throw corrupt(oid, `its content hashes to ${actual}`);
 }
 

@@ -1,10 +1,7 @@
 import * as fs from 'node:fs';
 
 /** Pack entry types (git's pack format). */
-export const OBJ_COMMIT = 1;
-export const OBJ_TREE = 2;
 export const OBJ_BLOB = 3;
-export const OBJ_TAG = 4;
 export const OBJ_OFS_DELTA = 6;
 export const OBJ_REF_DELTA = 7;
 export const TYPE_NAMES: Record<number, string> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };

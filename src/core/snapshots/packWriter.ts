@@ -35,7 +35,6 @@ export class PackWriter {
     this.push(Buffer.alloc(12)); // header, filled in by finish()
   }
 
-  get count(): number { return this.entries.length; }
   get bytes(): number { return this.offset; }
 
   /** Appends a blob whose id is already known. */

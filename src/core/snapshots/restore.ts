@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isAbort } from './blobWriter';
+import { isAbort, SMALL_FILE_BYTES } from './blobWriter';
 import { ObjectStore } from './objects';
 import { isInside, toRel } from './selection';
 import { StatCache, statKey } from './statCache';
@@ -10,8 +10,6 @@ import { cancelled, SnapshotError, type RestoreResult } from './types';
 import { yielder } from './yielder';
 
 const CONCURRENCY = 4;
-/** Blobs up to this size are read, checked and written in one go; larger ones stream. */
-const SMALL_BYTES = 512 * 1024;
 
 export interface RestorePlan {
   /** Where files go: the workspace root, or the `to` folder. */
@@ -144,7 +142,7 @@ async function compare(abs: string, f: BlobEntry, objects: ObjectStore, cache: S
   if (cache.lookup(rel, statKey(st)) === f.oid) return 'same';
   if (st.size !== objects.size(f.oid)) return 'differs';
   const hash = createHash('sha1').update(`blob ${st.size}\0`);
-  if (st.size <= SMALL_BYTES) hash.update(fs.readFileSync(abs));
+  if (st.size <= SMALL_FILE_BYTES) hash.update(fs.readFileSync(abs));
   else for await (const chunk of fs.createReadStream(abs, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   const same = hash.digest('hex') === f.oid;
   if (same) cache.set(rel, statKey(st), f.oid, Date.now());
@@ -156,7 +154,7 @@ async function writeTemp(tmp: string, f: BlobEntry, objects: ObjectStore, signal
     fs.symlinkSync((await objects.readBlob(f.oid)).toString(), tmp);
     return;
   }
-  const small = objects.readSmallBlob(f.oid, SMALL_BYTES);
+  const small = objects.readSmallBlob(f.oid, SMALL_FILE_BYTES);
   if (small) {
     fs.writeFileSync(tmp, small, { flag: 'wx', mode: f.mode === '100755' ? 0o755 : 0o644 });
     return;

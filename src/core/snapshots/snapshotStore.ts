@@ -114,8 +114,8 @@ export class SnapshotStore {
       }
     }
     let doneFiles = blobs.length;
-    const write = (): void => progress.report({ phase: 'write', files: doneFiles, totalFiles: files.length, bytes: doneBytes, totalBytes });
-    progress.report({ phase: 'write', files: doneFiles, totalFiles: files.length, bytes: doneBytes, totalBytes }, true);
+    const write = (force = false): void => progress.report({ phase: 'write', files: doneFiles, totalFiles: files.length, bytes: doneBytes, totalBytes }, force);
+    write(true);
     let bytes = totalBytes;
     if (todo.length) {
       const byRel = new Map(todo.map((f) => [f.rel, f]));

@@ -82,10 +82,6 @@ export class StatCache {
     return out;
   }
 
-  get dirty(): boolean {
-    return this.updates.size > 0;
-  }
-
   /**
    * Writes the updates, merged onto what is on disk now (another process may have saved
    * entries since this one loaded), atomically.
