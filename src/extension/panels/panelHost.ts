@@ -26,12 +26,10 @@ export interface PanelHostOptions<C extends PanelContract> {
 }
 
 /** The webview options every panel uses: scripts on, resources from dist/webview and media only. */
-export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return {
     enableScripts: true,
     enableCommandUris: false,
-    enableFindWidget: true,
-    retainContextWhenHidden: false,
     localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
   };
 }
