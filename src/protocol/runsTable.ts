@@ -1,7 +1,7 @@
 // The runs table panel's messages. The host sends data only (never markup):
 // rows in a compact form, then deltas while runs change.
 
-import type { CanvasInfo, SaveFileParams, SaveFileResult, WireNumber } from './common';
+import type { SaveFileParams, SaveFileResult, WireNumber } from './common';
 import type { RunAttributes } from './runTypes';
 
 export const RUNS_TABLE_PANEL = 'runsTable';
@@ -59,9 +59,9 @@ export interface RunsTableInspection {
   filterQuery: string;
   filterError: string | null;
   selected: string[];
+  /** `column` is a column id: `attr:name` and the like, or per key `param:`, `metric:` (latest), `metric.min:`, `metric.max:`. */
   sort: { column: string; descending: boolean } | null;
   groupBy: string | null;
-  canvases: CanvasInfo[];
 }
 
 export interface RunsTableContract {
@@ -90,7 +90,3 @@ export interface RunsTableContract {
   };
   webviewNotifications: Record<string, never>;
 }
-
-/** Column ids: attributes, and per key `param:`, `metric:` (latest), `metric.min:`, `metric.max:`. */
-export type AttributeColumn = 'name' | 'experiment' | 'status' | 'start' | 'duration' | 'source' | 'id';
-export const ATTRIBUTE_COLUMNS: readonly AttributeColumn[] = ['name', 'experiment', 'status', 'start', 'duration', 'source', 'id'];

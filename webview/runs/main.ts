@@ -5,7 +5,6 @@
 import type { SaveFileResult } from '../../src/protocol/common';
 import type { FilterResult, RunsTableContract, RunsTableInspection } from '../../src/protocol/runsTable';
 import { RUNS_TABLE_PANEL } from '../../src/protocol/runsTable';
-import { canvasInfos } from '../common/canvas';
 import { el } from '../common/dom';
 import { connect, loadState, saveState, type WebviewEndpoint } from '../common/host';
 import { button, checkbox, dropdown, registerToolkit, setDisabled, textField, type DropdownOption } from '../common/toolkit';
@@ -352,7 +351,6 @@ class RunsTableView {
       selected: [...this.selection],
       sort: this.state.sort,
       groupBy: this.state.groupBy,
-      canvases: canvasInfos(),
     };
   }
 

@@ -11,8 +11,8 @@ import type { RunDetail } from '../../core/tracking/store';
 import type { Tracking } from '../../core/tracking/tracking';
 
 /** Bounds on what a webview may ask for. */
-export const MAX_POINTS_PER_SERIES = 5000;
-export const MIN_POINTS_PER_SERIES = 16;
+const MAX_POINTS_PER_SERIES = 5000;
+const MIN_POINTS_PER_SERIES = 16;
 /** Histories kept in memory between requests (zooming asks again for the same curves). */
 const HISTORY_CACHE_ENTRIES = 256;
 
@@ -193,6 +193,6 @@ function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));
 }
 
-export function csvCell(value: string): string {
+function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

@@ -50,10 +50,6 @@ export class ComparePanel implements vscode.Disposable {
     return this.host.panel;
   }
 
-  get runIds(): string[] {
-    return this.model.runIds;
-  }
-
   /** Shows other runs: the webview starts over with their data. */
   setRuns(runIds: string[]): void {
     this.model.setRuns(runIds);

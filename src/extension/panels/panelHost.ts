@@ -20,8 +20,6 @@ export interface PanelHostOptions<C extends PanelContract> {
   /** Style sheets under media/. */
   styles: string[];
   handlers: { [K in keyof C['hostRequests']]: (params: C['hostRequests'][K]['params']) => C['hostRequests'][K]['result'] | Promise<C['hostRequests'][K]['result']> };
-  /** Called on every ready (first load and each reload of the webview). */
-  onReady?: () => void;
   log?: (line: string) => void;
 }
 
@@ -117,12 +115,6 @@ export class PanelHost<C extends PanelContract> implements vscode.Disposable {
     this.panel.reveal(undefined, false);
   }
 
-  /** Reloads the webview from scratch (new nonce, fresh state from the host). */
-  reload(): void {
-    this.notReady('the panel reloaded');
-    this.panel.webview.html = this.html();
-  }
-
   private html(): string {
     const webview = this.panel.webview;
     const uri = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...parts)).toString();
@@ -143,7 +135,6 @@ export class PanelHost<C extends PanelContract> implements vscode.Disposable {
     }
     this.isReady = true;
     for (const w of this.readyWaiters.splice(0)) w.resolve();
-    this.options.onReady?.();
   }
 
   private notReady(reason: string): void {

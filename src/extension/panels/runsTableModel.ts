@@ -91,10 +91,6 @@ export class RunsTableModel {
     return this.filter.query;
   }
 
-  get runCount(): number {
-    return this.known.size;
-  }
-
   private rowsOf(t: Tracking, runs: RunSummary[]): RunRow[] {
     if (!runs.length) return [];
     // Many runs: one query over every row beats a long IN list (and its host-parameter limit).
