@@ -16,7 +16,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props =
   return e;
 }
 
-/** A message area for a person: role=status, or role=alert for errors. */
-export function notice(text: string, kind: 'info' | 'warning' | 'error' = 'info'): HTMLElement {
-  return el('div', { className: `notice notice-${kind}`, role: kind === 'error' ? 'alert' : 'status', text });
+/** A message area for a person (role=status). */
+export function notice(text: string, kind: 'info' | 'warning' = 'info'): HTMLElement {
+  return el('div', { className: `notice notice-${kind}`, role: 'status', text });
 }

@@ -4,16 +4,13 @@
 
 import {
   provideVSCodeDesignSystem,
-  vsCodeBadge,
   vsCodeButton,
   vsCodeCheckbox,
-  vsCodeDivider,
   vsCodeDropdown,
   vsCodeOption,
   vsCodePanels,
   vsCodePanelTab,
   vsCodePanelView,
-  vsCodeProgressRing,
   vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
 
@@ -24,8 +21,8 @@ export function registerToolkit(): void {
   if (registered) return;
   registered = true;
   provideVSCodeDesignSystem().register(
-    vsCodeBadge(), vsCodeButton(), vsCodeCheckbox(), vsCodeDivider(), vsCodeDropdown(), vsCodeOption(),
-    vsCodePanels(), vsCodePanelTab(), vsCodePanelView(), vsCodeProgressRing(), vsCodeTextField(),
+    vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(),
+    vsCodePanels(), vsCodePanelTab(), vsCodePanelView(), vsCodeTextField(),
   );
 }
 
@@ -71,7 +68,6 @@ export interface TextField {
   element: HTMLElement;
   value: string;
   setInvalid(message: string | null): void;
-  focus(): void;
 }
 
 export function textField(value: string, options: TextFieldOptions = {}): TextField {
@@ -97,9 +93,6 @@ export function textField(value: string, options: TextFieldOptions = {}): TextFi
       f.classList.toggle('invalid', message !== null);
       if (message === null) f.removeAttribute('aria-invalid');
       else f.setAttribute('aria-invalid', 'true');
-    },
-    focus() {
-      f.focus();
     },
   };
 }
@@ -203,20 +196,6 @@ export function slider(label: string, value: number, min: number, max: number, s
       show();
     },
   };
-}
-
-export function badge(text: string): HTMLElement {
-  const b = document.createElement('vscode-badge');
-  b.textContent = text;
-  return b;
-}
-
-export function divider(): HTMLElement {
-  return document.createElement('vscode-divider');
-}
-
-export function progressRing(): HTMLElement {
-  return document.createElement('vscode-progress-ring');
 }
 
 export interface Tabs {

@@ -261,7 +261,7 @@ class CompareView {
       this.state.hidden = [];
     }
     this.notices = data.missing.length
-      ? [`${data.missing.length} of the chosen runs no longer exist${data.missing.length === 1 ? '' : ''} (deleted); showing the others.`]
+      ? [`${data.missing.length} of the chosen runs no longer exist (deleted); showing the others.`]
       : [];
     this.assignColors();
     this.updateHeader();
@@ -375,7 +375,7 @@ class CompareView {
     this.body.hidden = n === 0;
     if (!n) {
       this.emptyArea.replaceChildren(
-        el('p', { text: this.loadedOnce || this.state.runIds.length === 0 ? 'No runs to compare: they were deleted, or none were chosen.' : 'No runs to compare.' }),
+        el('p', { text: 'No runs to compare: they were deleted, or none were chosen.' }),
         el('p', { text: 'Select runs in the Runs view or the runs table and choose Compare, or pick them here.' }),
         button('Choose runs…', () => void this.pickRuns(), { appearance: 'primary' }),
       );
