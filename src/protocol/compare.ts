@@ -31,6 +31,14 @@ export interface CompareData {
 
 export type XAxis = 'step' | 'time' | 'relative';
 
+/**
+ * Where relative time starts for a run: its start time, else its first point.
+ * The host ranges and the webview draws with the same rule, so a zoom matches what is shown.
+ */
+export function relativeOrigin(start: number | null, times: ArrayLike<number>): number {
+  return start ?? (times.length ? times[0] : 0);
+}
+
 export interface SeriesRequest {
   metric: string;
   /** Only these runs (e.g. those still running); all when absent. */

@@ -2,7 +2,7 @@
 // moving average smoothing, and the hover read-out of every run at one x.
 // Pure, so unit tests check exactly what the panel draws.
 
-import type { Series, XAxis } from '../../src/protocol/compare';
+import { relativeOrigin, type Series, type XAxis } from '../../src/protocol/compare';
 import { formatClock, formatNumber, formatRelative } from '../common/format';
 
 export interface Point {
@@ -10,14 +10,9 @@ export interface Point {
   y: number;
 }
 
-/** Where relative time starts for a run: its start time, else its first point (the host uses the same rule). */
-export function relativeOrigin(runStart: number | null, series: Series): number {
-  return runStart ?? (series.times.length ? series.times[0] : 0);
-}
-
 /** The run's points on the chosen x axis, sorted by x (a resumed run may log steps out of order). */
 export function seriesPoints(series: Series, axis: XAxis, runStart: number | null): Point[] {
-  const origin = relativeOrigin(runStart, series);
+  const origin = relativeOrigin(runStart, series.times);
   const n = series.values.length;
   const out = new Array<Point>(n);
   for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
 // No `vscode` import: unit tests drive it on a real Tracking.
 
 import { toWire } from '../../protocol/common';
-import type { CompareData, CompareRun, CompareUpdate, MetricInfo, Series, SeriesRequest, SeriesResult } from '../../protocol/compare';
+import { relativeOrigin, type CompareData, type CompareRun, type CompareUpdate, type MetricInfo, type Series, type SeriesRequest, type SeriesResult } from '../../protocol/compare';
 import { downsampleHistory } from '../../core/tracking/downsample';
 import type { MetricPoints } from '../../core/tracking/metricHistory';
 import type { RunDetail } from '../../core/tracking/store';
@@ -176,13 +176,8 @@ function validRange(range: SeriesRequest['range']): SeriesRequest['range'] {
 /** A relative range (seconds since the run started) is a wall-time range of each run's own. */
 function timeRange(range: NonNullable<SeriesRequest['range']>, t: Tracking, runId: string, history: MetricPoints): { axis: 'step' | 'time'; min: number; max: number } {
   if (range.axis !== 'relative') return { axis: range.axis, min: range.min, max: range.max };
-  const start = relativeOrigin(t.getRun(runId)?.start_time ?? null, history);
+  const start = relativeOrigin(t.getRun(runId)?.start_time ?? null, history.times);
   return { axis: 'time', min: start + range.min * 1000, max: start + range.max * 1000 };
-}
-
-/** Where relative time starts for a run: its start time, else its first point. */
-export function relativeOrigin(startTime: number | null, history: MetricPoints): number {
-  return startTime ?? (history.times.length ? history.times[0] : 0);
 }
 
 function unique(ids: string[]): string[] {
