@@ -7,7 +7,7 @@ import { toWire } from '../../protocol/common';
 import { relativeOrigin, type CompareData, type CompareRun, type CompareUpdate, type MetricInfo, type Series, type SeriesRequest, type SeriesResult } from '../../protocol/compare';
 import { downsampleHistory } from '../../core/tracking/downsample';
 import type { MetricPoints } from '../../core/tracking/metricHistory';
-import type { RunDetail } from '../../core/tracking/store';
+import type { MetricSummary, RunSummary } from '../../core/tracking/store';
 import type { Tracking } from '../../core/tracking/tracking';
 
 /** Bounds on what a webview may ask for. */
@@ -55,8 +55,8 @@ export class CompareModel {
         missing.push(id);
         continue;
       }
-      runs.push(compareRun(detail));
-      this.shown.set(id, shownOf(detail));
+      runs.push(compareRun(detail, detail.params, detail.metrics));
+      this.shown.set(id, shownOf(detail, detail.metrics));
     }
     // Deleted runs leave the set, so a reload does not complain about them again.
     if (missing.length) this.ids = this.ids.filter((id) => !missing.includes(id));
@@ -72,10 +72,14 @@ export class CompareModel {
     const range = validRange(request.range);
     const wanted = request.runIds ? this.ids.filter((id) => request.runIds!.includes(id)) : this.ids;
     const series: Series[] = [];
-    for (const id of wanted) {
-      const history = t && this.history(t, id, request.metric);
-      if (!history) continue;
-      series.push({ runId: id, ...downsampleHistory(history, { maxPoints, range: range && timeRange(range, t!, id, history) }) });
+    if (t) {
+      const counts = pointCounts(t, wanted, request.metric);
+      const runs = range?.axis === 'relative' ? runsById(t) : undefined;
+      for (const id of wanted) {
+        const history = this.history(t, id, request.metric, counts.get(id));
+        if (!history) continue;
+        series.push({ runId: id, ...downsampleHistory(history, { maxPoints, range: range && timeRange(range, runs?.get(id)?.start_time ?? null, history) }) });
+      }
     }
     return { metric: request.metric, range: range ?? null, series };
   }
@@ -85,10 +89,12 @@ export class CompareModel {
     const t = this.tracking();
     const lines = ['run_id,run_name,metric,step,timestamp_ms,value'];
     if (!t) return lines.join('\n') + '\n';
+    const runs = runsById(t);
+    const counts = pointCounts(t, this.ids, metric);
     for (const id of this.ids) {
-      const run = t.getRun(id);
+      const run = runs.get(id);
       if (!run) continue;
-      const h = this.history(t, id, metric);
+      const h = this.history(t, id, metric, counts.get(id));
       if (!h) continue;
       const prefix = `${csvCell(id)},${csvCell(run.name)},${csvCell(metric)}`;
       for (let i = 0; i < h.values.length; i++) lines.push(`${prefix},${h.steps[i]},${h.times[i]},${h.values[i]}`);
@@ -96,13 +102,16 @@ export class CompareModel {
     return lines.join('\n') + '\n';
   }
 
-  /** Runs that changed (new points, a new status) or were deleted since the last load or update. */
-  update(): CompareUpdate | undefined {
+  /**
+   * Runs that changed (new points, a new status) or were deleted since the last load or update.
+   * `listed`: the index's run list, when the caller has read it already (one read for every panel).
+   */
+  update(listed?: RunSummary[]): CompareUpdate | undefined {
     const t = this.tracking();
     if (!t) return undefined;
-    const runs: CompareRun[] = [];
     const removed: { id: string; name: string }[] = [];
-    const summaries = new Map(t.listRuns().map((r) => [r.id, r]));
+    const summaries = new Map((listed ?? t.listRuns()).map((r) => [r.id, r]));
+    const candidates: RunSummary[] = [];
     for (const id of this.ids) {
       const before = this.shown.get(id);
       const summary = summaries.get(id);
@@ -111,13 +120,20 @@ export class CompareModel {
         continue;
       }
       if (before && before.status !== 'RUNNING' && before.status === summary.status && before.name === summary.name && before.end === summary.end_time) continue;
-      const detail = t.getRun(id);
-      if (!detail) continue;
-      const now = shownOf(detail);
-      if (before && before.status === now.status && before.name === now.name && before.end === now.end && before.points === now.points) continue;
-      this.shown.set(id, now);
-      runs.push(compareRun(detail));
+      candidates.push(summary);
     }
+    // Metrics of the candidates, then params of those that changed: a query each, not a whole getRun per run.
+    const metrics = candidates.length ? t.metricsOf(candidates.map((r) => r.id)) : new Map<string, MetricSummary[]>();
+    const changed: RunSummary[] = [];
+    for (const summary of candidates) {
+      const before = this.shown.get(summary.id);
+      const now = shownOf(summary, metrics.get(summary.id) ?? []);
+      if (before && before.status === now.status && before.name === now.name && before.end === now.end && before.points === now.points) continue;
+      this.shown.set(summary.id, now);
+      changed.push(summary);
+    }
+    const params = changed.length ? t.paramsOf(changed.map((r) => r.id)) : new Map<string, Record<string, string>>();
+    const runs = changed.map((r) => compareRun(r, params.get(r.id) ?? {}, metrics.get(r.id) ?? []));
     if (removed.length) {
       const gone = new Set(removed.map((r) => r.id));
       this.ids = this.ids.filter((id) => !gone.has(id));
@@ -128,35 +144,51 @@ export class CompareModel {
     return { runs, removed, metricKeys: [...this.keys] };
   }
 
-  private history(t: Tracking, runId: string, key: string): MetricPoints | undefined {
-    const summary = t.metricsOf([runId]).get(runId)?.find((m) => m.key === key);
-    if (!summary) return undefined;
+  /** The run's points of a metric; `count` (from pointCounts) tells a cached copy that is still whole. */
+  private history(t: Tracking, runId: string, key: string, count: number | undefined): MetricPoints | undefined {
+    if (count === undefined) return undefined;
     const cacheKey = `${runId}\u0000${key}`;
     const cached = this.cache.get(cacheKey);
-    if (cached && cached.count === summary.count) {
+    if (cached && cached.count === count) {
       // Most recently used last.
       this.cache.delete(cacheKey);
       this.cache.set(cacheKey, cached);
       return cached.points;
     }
     const points = t.metricHistory(runId, key);
-    this.cache.set(cacheKey, { count: summary.count, points });
+    this.cache.set(cacheKey, { count, points });
     while (this.cache.size > HISTORY_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
     return points;
   }
 }
 
-function compareRun(d: RunDetail): CompareRun {
+function compareRun(r: RunSummary, params: Record<string, string>, list: MetricSummary[]): CompareRun {
   const metrics: Record<string, MetricInfo> = {};
-  for (const m of d.metrics) metrics[m.key] = { latest: toWire(m.latest), min: toWire(m.min), max: toWire(m.max), step: m.step, count: m.count };
+  for (const m of list) metrics[m.key] = { latest: toWire(m.latest), min: toWire(m.min), max: toWire(m.max), step: m.step, count: m.count };
   return {
-    id: d.id, name: d.name, experiment: d.experiment, status: d.status, source: d.source,
-    start: d.start_time, end: d.end_time, params: { ...d.params }, metrics,
+    id: r.id, name: r.name, experiment: r.experiment, status: r.status, source: r.source,
+    start: r.start_time, end: r.end_time, params: { ...params }, metrics,
   };
 }
 
-function shownOf(d: RunDetail): Shown {
-  return { id: d.id, name: d.name, status: d.status, end: d.end_time, points: d.metrics.reduce((n, m) => n + m.count, 0) };
+function shownOf(r: RunSummary, metrics: MetricSummary[]): Shown {
+  return { id: r.id, name: r.name, status: r.status, end: r.end_time, points: metrics.reduce((n, m) => n + m.count, 0) };
+}
+
+/** Every run in the index by id, as getRun finds them (runs deleted through MLflow included). */
+function runsById(t: Tracking): Map<string, RunSummary> {
+  return new Map(t.listRuns({ includeDeleted: true }).map((r) => [r.id, r]));
+}
+
+/** Points of one metric per run, in one query; a run that never logged it is absent. */
+function pointCounts(t: Tracking, runIds: string[], key: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  if (!runIds.length) return counts;
+  for (const [id, metrics] of t.metricsOf(runIds)) {
+    const m = metrics.find((x) => x.key === key);
+    if (m) counts.set(id, m.count);
+  }
+  return counts;
 }
 
 function metricKeys(runs: CompareRun[]): string[] {
@@ -174,9 +206,9 @@ function validRange(range: SeriesRequest['range']): SeriesRequest['range'] {
 }
 
 /** A relative range (seconds since the run started) is a wall-time range of each run's own. */
-function timeRange(range: NonNullable<SeriesRequest['range']>, t: Tracking, runId: string, history: MetricPoints): { axis: 'step' | 'time'; min: number; max: number } {
+function timeRange(range: NonNullable<SeriesRequest['range']>, startTime: number | null, history: MetricPoints): { axis: 'step' | 'time'; min: number; max: number } {
   if (range.axis !== 'relative') return { axis: range.axis, min: range.min, max: range.max };
-  const start = relativeOrigin(t.getRun(runId)?.start_time ?? null, history.times);
+  const start = relativeOrigin(startTime, history.times);
   return { axis: 'time', min: start + range.min * 1000, max: start + range.max * 1000 };
 }
 

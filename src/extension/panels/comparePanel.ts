@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import type { SaveFileResult } from '../../protocol/common';
 import { COMPARE_PANEL, type CompareContract, type CompareInspection } from '../../protocol/compare';
+import type { RunSummary } from '../../core/tracking/store';
 import { CompareModel } from './compareModel';
 import { PanelHost } from './panelHost';
 import type { PanelServices } from './services';
@@ -57,10 +58,10 @@ export class ComparePanel implements vscode.Disposable {
     if (this.host.ready) this.host.notify('compare/reset', this.model.load());
   }
 
-  /** Called (throttled) when the tracking index changed. */
-  trackingChanged(): void {
+  /** Called (throttled) when the tracking index changed, with its run list. */
+  trackingChanged(runs: RunSummary[]): void {
     if (!this.host.ready) return;
-    const update = this.model.update();
+    const update = this.model.update(runs);
     if (!update) return;
     this.host.notify('compare/updated', update);
     if (update.removed.length) {

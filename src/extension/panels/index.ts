@@ -8,6 +8,7 @@ import type { SaveFileParams, SaveFileResult } from '../../protocol/common';
 import { COMPARE_VIEW_TYPE, type CompareRestoreState } from '../../protocol/compare';
 import { RUNS_TABLE_VIEW_TYPE } from '../../protocol/runsTable';
 import { compileRunQuery } from '../../core/tracking/runQuery';
+import type { RunSummary } from '../../core/tracking/store';
 import type { RunsNode } from '../runsTree';
 import type { TrackingService } from '../trackingService';
 import { ComparePanel } from './comparePanel';
@@ -191,11 +192,14 @@ export class PanelManager implements vscode.Disposable {
     }, wait);
   }
 
-  /** Pushes changes to the open panels now. */
+  /** Pushes changes to the open panels now, from one read of the run list. */
   updateNow(): void {
-    for (const panel of [this.runsTable, this.comparePanel]) {
+    const listening = [this.runsTable, this.comparePanel].filter((p): p is RunsTablePanel | ComparePanel => !!p?.host.ready);
+    let runs: RunSummary[] | undefined; // read once, and only when a panel listens
+    for (const panel of listening) {
       try {
-        panel?.trackingChanged();
+        runs ??= this.service.current?.listRuns();
+        if (runs) panel.trackingChanged(runs);
       } catch (err) {
         this.log(`Updating a panel failed: ${(err as Error).message}`);
       }

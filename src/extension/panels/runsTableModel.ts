@@ -52,11 +52,14 @@ export class RunsTableModel {
     return { paramKeys: [...this.paramKeys.keys], metricKeys: [...this.metricKeys.keys], rows };
   }
 
-  /** What changed since the last load or refresh; undefined when nothing did. */
-  refresh(): RunsDelta | undefined {
+  /**
+   * What changed since the last load or refresh; undefined when nothing did.
+   * `listed`: the index's run list, when the caller has read it already (one read for every panel).
+   */
+  refresh(listed?: RunSummary[]): RunsDelta | undefined {
     const t = this.tracking();
     if (!t) return undefined;
-    const runs = t.listRuns();
+    const runs = listed ?? t.listRuns();
     const present = new Set<string>();
     const changed: RunSummary[] = [];
     for (const run of runs) {

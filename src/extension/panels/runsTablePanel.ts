@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import type { SaveFileResult } from '../../protocol/common';
 import { RUNS_TABLE_PANEL, type FilterResult, type RunsTableContract, type RunsTableInspection } from '../../protocol/runsTable';
+import type { RunSummary } from '../../core/tracking/store';
 import { PanelHost } from './panelHost';
 import { RunsTableModel, type CompileQuery } from './runsTableModel';
 import type { PanelServices } from './services';
@@ -46,10 +47,10 @@ export class RunsTablePanel implements vscode.Disposable {
     return this.host.panel;
   }
 
-  /** Called (throttled) when the tracking index changed. */
-  trackingChanged(): void {
+  /** Called (throttled) when the tracking index changed, with its run list. */
+  trackingChanged(runs: RunSummary[]): void {
     if (!this.host.ready) return;
-    const delta = this.model.refresh();
+    const delta = this.model.refresh(runs);
     if (delta) this.host.notify('runs/changed', delta);
   }
 
