@@ -178,6 +178,7 @@ export class PanelManager implements vscode.Disposable {
 
   /** Coalesces the service's change events: at most one update per interval, the last one never lost. */
   private scheduleUpdate(): void {
+    if (!this.runsTable && !this.comparePanel) return; // a panel that opens loads fresh data
     if (this.updateTimer) {
       this.updatePending = true;
       return;
