@@ -4,18 +4,11 @@
 
 import { fromWire } from '../../src/protocol/common';
 import type { RunRow, RunsDelta, RunsTableData } from '../../src/protocol/runsTable';
-import type { RunSource, RunStatus } from '../../src/protocol/runTypes';
+import type { RunAttributes } from '../../src/protocol/runTypes';
 import { toCsv } from '../common/csv';
 import { durationSeconds, formatNumber, formatSeconds, formatTime } from '../common/format';
 
-export interface RunRecord {
-  id: string;
-  name: string;
-  experiment: string;
-  status: RunStatus;
-  source: RunSource;
-  start: number | null;
-  end: number | null;
+export interface RunRecord extends RunAttributes {
   params: (string | null)[];
   /** latest, min, max per metric key (3 per key); undefined when missing. */
   metrics: (number | undefined)[];
