@@ -26,6 +26,13 @@ export function formatNumber(v: number | undefined, digits = 6): string {
   return Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(digits - 2) : String(Number(v.toPrecision(digits)));
 }
 
+const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+/** Whether text is a number ("0.01", "1e-3"), so it sorts and plots as one. */
+export function isNumericText(text: string): boolean {
+  return NUMERIC.test(text);
+}
+
 /** Ticks of a wall-clock axis: time of day, with the date when the span is long. */
 export function formatClock(ms: number, spanMs: number): string {
   const iso = new Date(ms).toISOString();

@@ -5,8 +5,7 @@
 import { fromWire } from '../../src/protocol/common';
 import type { CompareRun } from '../../src/protocol/compare';
 import { toCsv } from '../common/csv';
-
-const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+import { isNumericText } from '../common/format';
 
 export interface DiffRow {
   key: string;
@@ -48,7 +47,7 @@ export function fieldsOf(runs: CompareRun[], metricKeys: string[]): Field[] {
   const fields: Field[] = [];
   for (const key of [...params].sort()) {
     const values = runs.map((r) => r.params[key]).filter((v): v is string => v !== undefined);
-    const numeric = values.length > 0 && values.every((v) => NUMERIC.test(v));
+    const numeric = values.length > 0 && values.every(isNumericText);
     fields.push({ id: `param:${key}`, label: `params.${key}`, kind: 'param', numeric, categories: numeric ? [] : [...new Set(values)].sort() });
   }
   for (const key of metricKeys) {

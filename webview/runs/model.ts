@@ -6,7 +6,7 @@ import { fromWire } from '../../src/protocol/common';
 import type { RunRow, RunsDelta, RunsTableData } from '../../src/protocol/runsTable';
 import type { RunAttributes } from '../../src/protocol/runTypes';
 import { toCsv } from '../common/csv';
-import { durationSeconds, formatNumber, formatSeconds, formatTime } from '../common/format';
+import { durationSeconds, formatNumber, formatSeconds, formatTime, isNumericText } from '../common/format';
 
 export interface RunRecord extends RunAttributes {
   params: (string | null)[];
@@ -199,13 +199,11 @@ export function metricTooltip(row: RunRecord, col: Column): string {
   return `${col.key}\nlatest ${formatNumber(latest)}\nmin ${formatNumber(min)}\nmax ${formatNumber(max)}`;
 }
 
-const NUMERIC = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
-
 /** Sort key: numbers (and numeric text) before other text; NaN and missing last. */
 function sortKey(v: number | string | undefined): [number, number | string] {
   if (v === undefined) return [3, 0];
   if (typeof v === 'number') return Number.isNaN(v) ? [2, 0] : [0, v];
-  if (NUMERIC.test(v)) return [0, Number(v)];
+  if (isNumericText(v)) return [0, Number(v)];
   return [1, v.toLowerCase()];
 }
 
