@@ -194,8 +194,7 @@ class RunsTableView {
     this.table.now = now;
     const { items, shown } = buildItems(this.store, this.match, this.state.sort, this.state.groupBy, new Set(this.state.collapsed), now);
     this.shown = shown;
-    const columns = visibleColumns(this.store.columns, this.state.layout);
-    this.table.setColumns(columns, this.state.layout.pinned.filter((id) => columns.some((c) => c.id === id)), this.state.sort);
+    this.updateColumns();
     this.table.setItems(items, this.selection);
     const total = this.store.rows.size;
     this.count.textContent = this.match ? `${shown.length} of ${total} runs match` : `${total} run${total === 1 ? '' : 's'}`;
@@ -203,6 +202,19 @@ class RunsTableView {
     this.empty.hidden = !this.empty.textContent;
     this.updateGroupOptions();
     this.updateCompareButton();
+  }
+
+  private columnsKey = '';
+  /**
+   * Headers and the open column chooser are rebuilt (and the row pool dropped)
+   * only when the columns, their layout or the sort changed, not on every live update.
+   */
+  private updateColumns(): void {
+    const key = JSON.stringify([this.store.columns.map((c) => c.id), this.state.layout, this.state.sort]);
+    if (key === this.columnsKey) return;
+    this.columnsKey = key;
+    const columns = visibleColumns(this.store.columns, this.state.layout);
+    this.table.setColumns(columns, this.state.layout.pinned.filter((id) => columns.some((c) => c.id === id)), this.state.sort);
     if (!this.chooser.hidden) this.renderChooser();
   }
 
