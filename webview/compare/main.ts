@@ -301,11 +301,15 @@ class CompareView {
     this.save();
   }
 
-  /** Curves of the current metric: the overview and, when zoomed, the detail of the range. */
+  /**
+   * Curves of the current metric: the overview and, when zoomed, the detail of
+   * the range; of `runIds` only (live updates), or of every run, which makes
+   * any fetch still in flight stale.
+   */
   private async fetchSeries(runIds?: string[]): Promise<void> {
     const metric = this.state.metric;
     if (!metric || !this.runs.length) return;
-    const seq = ++this.seriesSeq;
+    const seq = runIds ? this.seriesSeq : ++this.seriesSeq;
     const maxPoints = pointsPerRun(this.curvesCanvas.parentElement?.clientWidth || 800, this.runs.length);
     try {
       performance.mark('compare:series-request');
@@ -313,7 +317,7 @@ class CompareView {
       performance.mark('compare:series-reply');
       const zoom = this.state.zoom;
       const detail = zoom ? await this.endpoint.request('compare/series', { metric, runIds, maxPoints, range: { axis: this.state.xAxis, min: zoom.min, max: zoom.max } }) : undefined;
-      if (seq !== this.seriesSeq && !runIds) return; // a newer request replaced this one
+      if (seq !== this.seriesSeq || metric !== this.state.metric) return; // a newer fetch replaced this one, or another metric is shown
       if (!runIds) this.overview.clear();
       for (const s of overview.series) this.overview.set(s.runId, s);
       if (detail) {
