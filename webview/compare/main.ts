@@ -73,7 +73,9 @@ class CompareView {
   /** Curves of the zoomed range, when zoomed. */
   private detail: Map<string, Series> | null = null;
   private notices: string[] = [];
+  /** Counts fetches of every run's overview, and of every run's zoom detail: a later one makes an earlier one stale. */
   private seriesSeq = 0;
+  private detailSeq = 0;
   private loadedOnce = false;
   private theme: ThemeColors = themeColors();
   private hoverX: number | null = null;
@@ -296,30 +298,34 @@ class CompareView {
     this.updateFieldDropdowns();
     this.updateHeader();
     const changed = update.runs.map((r) => r.id);
-    if (changed.length && this.state.metric) await this.fetchSeries(changed);
+    if (changed.length && this.state.metric) await this.fetchSeries({ runIds: changed });
     this.redrawAll();
     this.save();
   }
 
   /**
-   * Curves of the current metric: the overview and, when zoomed, the detail of
-   * the range; of `runIds` only (live updates), or of every run, which makes
-   * any fetch still in flight stale.
+   * Curves of the current metric: the overview (`overview` false: a zoom keeps
+   * the one loaded) and, when zoomed, the detail of the range; of `runIds` only
+   * (live updates), or of every run, which makes any such fetch in flight stale.
    */
-  private async fetchSeries(runIds?: string[]): Promise<void> {
+  private async fetchSeries({ runIds, overview = true }: { runIds?: string[]; overview?: boolean } = {}): Promise<void> {
     const metric = this.state.metric;
     if (!metric || !this.runs.length) return;
-    const seq = runIds ? this.seriesSeq : ++this.seriesSeq;
+    const seq = runIds || !overview ? this.seriesSeq : ++this.seriesSeq;
+    const detailSeq = runIds ? this.detailSeq : ++this.detailSeq;
     const maxPoints = pointsPerRun(this.curvesCanvas.parentElement?.clientWidth || 800, this.runs.length);
     try {
       performance.mark('compare:series-request');
-      const overview = await this.endpoint.request('compare/series', { metric, runIds, maxPoints });
+      const whole = overview ? await this.endpoint.request('compare/series', { metric, runIds, maxPoints }) : undefined;
       performance.mark('compare:series-reply');
       const zoom = this.state.zoom;
       const detail = zoom ? await this.endpoint.request('compare/series', { metric, runIds, maxPoints, range: { axis: this.state.xAxis, min: zoom.min, max: zoom.max } }) : undefined;
       if (seq !== this.seriesSeq || metric !== this.state.metric) return; // a newer fetch replaced this one, or another metric is shown
-      if (!runIds) this.overview.clear();
-      for (const s of overview.series) this.overview.set(s.runId, s);
+      if (whole) {
+        if (!runIds) this.overview.clear();
+        for (const s of whole.series) this.overview.set(s.runId, s);
+      }
+      if (detailSeq !== this.detailSeq) return; // a newer zoom fetches its own detail
       if (detail) {
         if (!this.detail || !runIds) this.detail = new Map();
         for (const s of detail.series) this.detail.set(s.runId, s);
@@ -353,7 +359,7 @@ class CompareView {
     if (!this.state.zoom) this.detail = null;
     this.drawCurves(); // right away on what is loaded; the detail follows
     if (this.state.zoom) {
-      await this.fetchSeries();
+      await this.fetchSeries({ overview: false });
       this.drawCurves();
     }
     this.save();
