@@ -215,7 +215,11 @@ class CompareView {
       {
         'view/inspect': () => this.inspect(),
         'compare/show': async (params) => {
-          if (params.tab) this.showTab(params.tab, true);
+          if (params.tab) {
+            // The view shows at once (unlike after a click), so the redraw below draws it.
+            this.state.tab = params.tab;
+            this.tabs.select(params.tab);
+          }
           if (params.xAxis && params.xAxis !== this.state.xAxis) this.setAxis(params.xAxis, true);
           if (params.logScale !== undefined) {
             this.state.logScale = params.logScale;
@@ -365,9 +369,8 @@ class CompareView {
     this.save();
   }
 
-  private showTab(tab: CompareTab, select = false): void {
+  private showTab(tab: CompareTab): void {
     this.state.tab = tab;
-    if (select) this.tabs.select(tab);
     // Charts in a hidden tab have no size: draw the one shown.
     requestAnimationFrame(() => this.redrawAll());
     this.save();
@@ -405,7 +408,7 @@ class CompareView {
   private redrawAll(): void {
     this.renderNotices([]);
     this.drawCurves();
-    this.renderParams();
+    if (this.state.tab === 'params') this.renderParams();
     if (this.state.tab === 'parallel') this.drawParallel();
     if (this.state.tab === 'scatter') this.drawScatter();
   }
