@@ -65,10 +65,16 @@ export function nearest(points: Point[], x: number): Point | undefined {
   return left && Math.abs(left.x - x) <= Math.abs(right.x - x) ? left : right;
 }
 
-export function formatX(x: number, axis: XAxis, spanMs = 0): string {
-  if (axis === 'step') return `step ${formatNumber(x)}`;
+/** An x as the axis ticks show it: a step, a time of day, or a time since the run started. */
+export function formatTick(x: number, axis: XAxis, spanMs = 0): string {
+  if (axis === 'step') return formatNumber(x);
   if (axis === 'time') return formatClock(x, spanMs);
   return formatRelative(x);
+}
+
+/** An x in the hover read-out: as a tick, a step named as one ("step 150"). */
+export function formatX(x: number, axis: XAxis, spanMs = 0): string {
+  return axis === 'step' ? `step ${formatTick(x, axis)}` : formatTick(x, axis, spanMs);
 }
 
 /**

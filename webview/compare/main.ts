@@ -12,11 +12,11 @@ import {
 } from '../../src/protocol/compare';
 import { canvasInfos, pngBase64 } from '../common/canvas';
 import { el, notice } from '../common/dom';
-import { durationSeconds, formatNumber, formatSeconds, formatTime, formatClock, formatRelative } from '../common/format';
+import { durationSeconds, formatNumber, formatSeconds, formatTime } from '../common/format';
 import { connect, loadState, saveState, type WebviewEndpoint } from '../common/host';
 import { onThemeChange, runColors, themeColors, type ThemeColors } from '../common/theme';
 import { button, checkbox, dropdown, registerToolkit, slider, tabs, type Dropdown } from '../common/toolkit';
-import { ema, forLogScale, hoverLines, seriesPoints, type Point } from './curves';
+import { ema, forLogScale, formatTick, hoverLines, seriesPoints, type Point } from './curves';
 import { fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions, runsCsv, type Dimension, type Field } from './runsData';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
@@ -463,7 +463,7 @@ class CompareView {
       min: zoom?.min,
       max: zoom?.max,
       title: { display: true, text: AXES.find((a) => a.value === axis)!.label, color: this.theme.muted },
-      ticks: { color: this.theme.muted, maxRotation: 0, callback: (v: number | string) => tickX(Number(v), axis, span) },
+      ticks: { color: this.theme.muted, maxRotation: 0, callback: (v: number | string) => formatTick(Number(v), axis, span) },
       grid: { color: this.theme.grid },
       border: { color: this.theme.border },
     };
@@ -915,12 +915,6 @@ function spanOf(drawn: { raw: Point[] }[], zoom: { min: number; max: number } | 
     hi = Math.max(hi, d.raw[d.raw.length - 1].x);
   }
   return hi > lo ? hi - lo : 0;
-}
-
-function tickX(v: number, axis: XAxis, span: number): string {
-  if (axis === 'step') return formatNumber(v, 6);
-  if (axis === 'time') return formatClock(v, span);
-  return formatRelative(v);
 }
 
 function dimText(run: CompareRun | undefined, dim: Dimension | undefined): string {
