@@ -50,6 +50,19 @@ const AXES: { value: XAxis; label: string }[] = [
   { value: 'relative', label: 'Relative time' },
 ];
 
+/** What every chart here shares: drawn at once (no animation), sized by its box, data given as {x, y} points. */
+const BASE_CHART_OPTIONS = { animation: false, responsive: true, maintainAspectRatio: false, parsing: false } as const;
+
+/** A titled axis in the theme's colours; `ticks` adds to its tick options. */
+function axisStyle<T extends object>(theme: ThemeColors, title: string, ticks: T) {
+  return {
+    title: { display: true, text: title, color: theme.muted },
+    ticks: { color: theme.muted, ...ticks },
+    grid: { color: theme.grid },
+    border: { color: theme.border },
+  };
+}
+
 /** Fills the canvas with the theme's background first, so exported PNGs are readable. */
 const backgroundPlugin: Plugin = {
   id: 'mlopsBackground',
@@ -270,10 +283,8 @@ class CompareView {
       ? [`${data.missing.length} of the chosen runs no longer exist (deleted); showing the others.`]
       : [];
     this.assignColors();
-    this.updateHeader();
     if (!this.state.metric || !this.metricKeys.includes(this.state.metric)) this.state.metric = this.metricKeys[0] ?? null;
-    this.metricDropdown.setOptions(this.metricKeys.map((k) => ({ value: k, label: k })), this.state.metric ?? '');
-    this.updateFieldDropdowns();
+    this.syncControls();
     this.overview.clear();
     this.detail = null;
     await this.fetchSeries();
@@ -298,9 +309,7 @@ class CompareView {
     }
     this.metricKeys = update.metricKeys;
     if (!this.state.metric && this.metricKeys.length) this.state.metric = this.metricKeys[0];
-    this.metricDropdown.setOptions(this.metricKeys.map((k) => ({ value: k, label: k })), this.state.metric ?? '');
-    this.updateFieldDropdowns();
-    this.updateHeader();
+    this.syncControls();
     const changed = update.runs.map((r) => r.id);
     if (changed.length && this.state.metric) await this.fetchSeries({ runIds: changed });
     this.redrawAll();
@@ -374,6 +383,13 @@ class CompareView {
     // Charts in a hidden tab have no size: draw the one shown.
     requestAnimationFrame(() => this.redrawAll());
     this.save();
+  }
+
+  /** The metric and field dropdowns and the header, after the runs or their metric keys changed. */
+  private syncControls(): void {
+    this.metricDropdown.setOptions(this.metricKeys.map((k) => ({ value: k, label: k })), this.state.metric ?? '');
+    this.updateFieldDropdowns();
+    this.updateHeader();
   }
 
   private assignColors(): void {
@@ -462,17 +478,11 @@ class CompareView {
       type: 'linear' as const,
       min: zoom?.min,
       max: zoom?.max,
-      title: { display: true, text: AXES.find((a) => a.value === axis)!.label, color: this.theme.muted },
-      ticks: { color: this.theme.muted, maxRotation: 0, callback: (v: number | string) => formatTick(Number(v), axis, span) },
-      grid: { color: this.theme.grid },
-      border: { color: this.theme.border },
+      ...axisStyle(this.theme, AXES.find((a) => a.value === axis)!.label, { maxRotation: 0, callback: (v: number | string) => formatTick(Number(v), axis, span) }),
     };
     const y = {
       type: (this.state.logScale ? 'logarithmic' : 'linear') as 'linear',
-      title: { display: true, text: metric ?? '', color: this.theme.muted },
-      ticks: { color: this.theme.muted, callback: (v: number | string) => formatNumber(Number(v), 4) },
-      grid: { color: this.theme.grid },
-      border: { color: this.theme.border },
+      ...axisStyle(this.theme, metric ?? '', { callback: (v: number | string) => formatNumber(Number(v), 4) }),
     };
     const scales = { x, y } as unknown as ChartOptions<'line'>['scales'];
     if (!this.curvesChart) {
@@ -481,10 +491,7 @@ class CompareView {
         type: 'line',
         data: { datasets },
         options: {
-          animation: false,
-          responsive: true,
-          maintainAspectRatio: false,
-          parsing: false,
+          ...BASE_CHART_OPTIONS,
           normalized: true,
           spanGaps: true,
           events: [], // hover and zoom are handled by this panel (every run's value at x)
@@ -726,10 +733,7 @@ class CompareView {
       type: 'line',
       data: { datasets },
       options: {
-        animation: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        parsing: false,
+        ...BASE_CHART_OPTIONS,
         layout: { padding: { top: 18, bottom: 6, left: 8, right: 8 } },
         interaction: { mode: 'nearest', intersect: false },
         plugins: {
@@ -764,25 +768,18 @@ class CompareView {
     });
     const axis = (f: Field | undefined) => ({
       type: 'linear' as const,
-      title: { display: true, text: f?.label ?? '', color: theme.muted },
-      ticks: {
-        color: theme.muted,
+      ...(f && !f.numeric ? { min: -0.5, max: f.categories.length - 0.5 } : {}),
+      ...axisStyle(theme, f?.label ?? '', {
         ...(f && !f.numeric ? { stepSize: 1 } : {}),
         callback: (v: number | string) => (f && !f.numeric ? f.categories[Number(v)] ?? '' : formatNumber(Number(v), 4)),
-      },
-      ...(f && !f.numeric ? { min: -0.5, max: f.categories.length - 0.5 } : {}),
-      grid: { color: theme.grid },
-      border: { color: theme.border },
+      }),
     });
     this.scatterChart?.destroy();
     this.scatterChart = new Chart<'scatter', Point[]>(canvas, {
       type: 'scatter',
       data: { datasets },
       options: {
-        animation: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        parsing: false,
+        ...BASE_CHART_OPTIONS,
         plugins: {
           legend: { display: false },
           tooltip: {
