@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findNotebookRunner } from '../tracking/bundledFiles';
 import type { RunStatus } from '../tracking/events';
 import { launchTrackedRun, type LaunchOptions, type RunOutcome, type TrackedProcess } from '../tracking/launcher';
 import type { RunInput } from '../tracking/store';
@@ -66,19 +67,6 @@ interface HelperResult {
   cell?: { index: number | null; execution_count: number | null; injected: boolean };
 }
 
-const HELPER = path.join('src', 'core', 'notebooks', 'run_notebook.py');
-let helperPath: string | undefined;
-
-/** The runner script, found by walking up from this module (bundle in dist/, tests in out/, or an installed extension). */
-export function notebookRunnerScript(): string {
-  if (helperPath) return helperPath;
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, HELPER);
-    if (fs.existsSync(candidate)) return (helperPath = candidate);
-    if (path.dirname(dir) === dir) throw new Error(`The notebook runner (${HELPER}) was not found above ${__dirname}; reinstall the extension or rebuild.`);
-  }
-}
-
 /** A checked notebook run, ready to launch: `launch` goes to the launcher, `outcome` reads the result. */
 export class PreparedNotebookRun {
   readonly launch: Omit<LaunchOptions, 'layout'>;
@@ -92,7 +80,7 @@ export class PreparedNotebookRun {
     this.parameters = checkParameters(request.parameters ?? {});
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-notebook-'));
     this.resultFile = path.join(this.tmp, 'result.json');
-    const args = [notebookRunnerScript(), '--notebook', file, '--result', this.resultFile];
+    const args = [findNotebookRunner(), '--notebook', file, '--result', this.resultFile];
     if (Object.keys(this.parameters).length) args.push('--parameters', JSON.stringify(this.parameters));
     if (request.cwd) args.push('--cwd', request.cwd);
     if (request.cellTimeoutS && request.cellTimeoutS > 0) args.push('--timeout', String(request.cellTimeoutS));

@@ -30,3 +30,8 @@ export function findPythonClient(): string {
 export function findCli(): string {
   return findUp(path.join('dist', 'cli.js'), 'The mlops CLI');
 }
+
+/** The script that runs a notebook headless inside the user's Python (src/core/notebooks/run_notebook.py). */
+export function findNotebookRunner(): string {
+  return findUp(path.join('src', 'core', 'notebooks', 'run_notebook.py'), 'The notebook runner');
+}
