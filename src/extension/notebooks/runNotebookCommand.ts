@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { NotebookError, parameterDefaults, parseParameterValue, readNotebook, type NotebookJson, type Parameters } from '../../core/notebooks/notebookFile';
+import { parameterDefaults, parseParameterArgs, parseParameterValue, readNotebook, type NotebookJson, type Parameters } from '../../core/notebooks/notebookFile';
 import { describeFailure, prepareNotebookRun, type NotebookRunOutcome } from '../../core/notebooks/runNotebook';
 import { pythonInterpreter } from '../pythonInterpreter';
 import { showRunTerminal } from '../runTerminal';
@@ -44,13 +44,7 @@ export async function runNotebookAsExperiment(service: TrackingService, arg?: un
   }
   const open = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString());
   if (open?.isDirty) await open.save();
-  let nb: NotebookJson;
-  try {
-    nb = readNotebook(uri.fsPath);
-  } catch (err) {
-    if (err instanceof NotebookError) throw new Error(err.message);
-    throw err;
-  }
+  const nb = readNotebook(uri.fsPath);
   const parameters = options.parameters ?? (await promptParameters(nb, path.basename(uri.fsPath)));
   if (!parameters) return undefined;
   await service.ready;
@@ -102,7 +96,6 @@ async function notify(outcome: NotebookRunOutcome): Promise<void> {
  */
 async function promptParameters(nb: NotebookJson, name: string): Promise<Parameters | undefined> {
   const defaults = parameterDefaults(nb);
-  const out: Parameters = {};
   if (!defaults.length) {
     const typed = await vscode.window.showInputBox({
       title: `Run ${name} as Experiment`,
@@ -110,13 +103,9 @@ async function promptParameters(nb: NotebookJson, name: string): Promise<Paramet
       placeHolder: 'lr=0.01 epochs=10',
       validateInput: (v) => (splitPairs(v).every((p) => /^[A-Za-z_]\w*=/.test(p)) ? undefined : 'Use key=value pairs, e.g. lr=0.01 epochs=10'),
     });
-    if (typed === undefined) return undefined;
-    for (const pair of splitPairs(typed)) {
-      const eq = pair.indexOf('=');
-      out[pair.slice(0, eq)] = parseParameterValue(pair.slice(eq + 1));
-    }
-    return out;
+    return typed === undefined ? undefined : parseParameterArgs(splitPairs(typed));
   }
+  const out: Parameters = {};
   for (const [i, p] of defaults.entries()) {
     const value = await vscode.window.showInputBox({
       title: `Run ${name} as Experiment (${i + 1}/${defaults.length}): ${p.name}`,
