@@ -21,16 +21,23 @@ def artifact_prefix(artifact_path):
     return parts
 
 
-def _copy_file(source, target):
-    """Copy source to target (atomically replaced); return (size, sha256 hex)."""
+def file_digest(path):
+    """(size, sha256 hex) of a file, read in chunks."""
     digest = hashlib.sha256()
     size = 0
+    with open(path, "rb") as src:
+        for chunk in iter(lambda: src.read(_CHUNK), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _copy_file(source, target):
+    """Copy source to target (atomically replaced); return (size, sha256 hex)."""
     if os.path.exists(target) and os.path.samefile(source, target):
-        with open(source, "rb") as src:
-            for chunk in iter(lambda: src.read(_CHUNK), b""):
-                digest.update(chunk)
-                size += len(chunk)
-        return size, digest.hexdigest()
+        return file_digest(source)
+    digest = hashlib.sha256()
+    size = 0
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     temp = os.path.join(parent, ".%s.tmp-%d" % (os.path.basename(target), os.getpid()))

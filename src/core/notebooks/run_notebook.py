@@ -20,10 +20,10 @@ notebook logs into this run). With the interpreter running this script it:
 Exit codes: 0 every cell ran; 1 a cell failed, timed out or the kernel died;
 3 the notebook cannot be read; 4 nbclient or ipykernel is missing; 5 anything else.
 Works with Python 3.8 and later; needs nbformat, nbclient, jupyter_client and ipykernel.
+The tracking client is importable: the launcher puts its folder on PYTHONPATH.
 """
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 import traceback
+
+from mlops_workbench import _artifacts, _events
 
 EXIT_OK = 0
 EXIT_CELL_FAILED = 1
@@ -51,33 +53,20 @@ class Stopped(Exception):
     """SIGTERM/SIGINT from the launcher: stop, save what ran, shut the kernel down."""
 
 
-def now_ms():
-    return int(time.time() * 1000)
-
-
 def progress(text):
     sys.stdout.write("[mlops] %s\n" % text)
     sys.stdout.flush()
 
 
 class EventLog(object):
-    """Appends whole lines to the run's events.jsonl (one os.write per call, O_APPEND)."""
+    """Appends whole lines to the run's events.jsonl, with the client's encoding and O_APPEND writes."""
 
     def __init__(self, run_dir):
         self.path = os.path.join(run_dir, "events.jsonl") if run_dir else None
 
     def append(self, events):
-        if not self.path or not events:
-            return
-        data = b"".join(
-            json.dumps(e, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8") + b"\n"
-            for e in events
-        )
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+        if self.path and events:
+            _events.append_bytes(self.path, b"".join(_events.encode(e) for e in events))
 
 
 def describe(index, execution_count=None):
@@ -184,16 +173,6 @@ def write_kernelspec(folder, kernel_name):
         }, f)
 
 
-def file_digest(path):
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-            size += len(chunk)
-    return size, h.hexdigest()
-
-
 def save_notebook(nb, nbformat, output, events, artifacts_dir):
     """Writes the executed notebook and, when it lies in the run's artifacts, its artifact event."""
     folder = os.path.dirname(os.path.abspath(output))
@@ -205,8 +184,8 @@ def save_notebook(nb, nbformat, output, events, artifacts_dir):
     if artifacts_dir:
         rel = os.path.relpath(os.path.abspath(output), artifacts_dir)
         if not rel.startswith(".."):
-            size, sha256 = file_digest(output)
-            events.append([{"type": "artifact", "time": now_ms(), "path": rel.replace(os.sep, "/"), "size": size, "sha256": sha256}])
+            size, sha256 = _artifacts.file_digest(output)
+            events.append([{"type": "artifact", "time": _events.now_ms(), "path": rel.replace(os.sep, "/"), "size": size, "sha256": sha256}])
 
 
 def execute(args, result):
@@ -243,7 +222,7 @@ def execute(args, result):
     artifacts_dir = os.path.join(run_dir, "artifacts") if run_dir else None
     output = args.output or os.path.join(artifacts_dir or os.getcwd(), os.path.basename(args.notebook))
     result["output"] = output
-    stamp = now_ms()
+    stamp = _events.now_ms()
     events.append([
         {"type": "param", "time": stamp, "key": name, "value": str(value)} for name, value in parameters.items()
     ])
@@ -299,7 +278,7 @@ def execute(args, result):
                 duration = int(round((time.time() - started) * 1000))
                 count = cell.get("execution_count")
                 if original[i] is not None:
-                    event = {"type": "cell", "time": now_ms(), "index": original[i], "execution_count": count,
+                    event = {"type": "cell", "time": _events.now_ms(), "index": original[i], "execution_count": count,
                              "duration_ms": duration, "status": outcome}
                     if error:
                         event["error"] = error[:MAX_ERROR_CHARS]
