@@ -104,7 +104,6 @@ def read_notebook(path, nbformat):
 
 def inject_parameters(nb, parameters, nbformat):
     """Inserts the injected-parameters cell; returns (its index or None, original index of each cell)."""
-    original = list(range(len(nb.cells)))
     kept = [(i, c) for i, c in enumerate(nb.cells) if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
     nb.cells = [c for _, c in kept]
     original = [i for i, _ in kept]
@@ -173,19 +172,17 @@ def write_kernelspec(folder, kernel_name):
         }, f)
 
 
-def save_notebook(nb, nbformat, output, events, artifacts_dir):
-    """Writes the executed notebook and, when it lies in the run's artifacts, its artifact event."""
+def save_notebook(nb, nbformat, output, events, in_artifacts):
+    """Writes the executed notebook and, when it is saved in the run's artifacts folder, its artifact event."""
     folder = os.path.dirname(os.path.abspath(output))
     os.makedirs(folder, exist_ok=True)
     tmp = output + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         nbformat.write(nb, f)
     os.replace(tmp, output)
-    if artifacts_dir:
-        rel = os.path.relpath(os.path.abspath(output), artifacts_dir)
-        if not rel.startswith(".."):
-            size, sha256 = _artifacts.file_digest(output)
-            events.append([{"type": "artifact", "time": _events.now_ms(), "path": rel.replace(os.sep, "/"), "size": size, "sha256": sha256}])
+    if in_artifacts:
+        size, sha256 = _artifacts.file_digest(output)
+        events.append([{"type": "artifact", "time": _events.now_ms(), "path": os.path.basename(output), "size": size, "sha256": sha256}])
 
 
 def execute(args, result):
@@ -220,7 +217,7 @@ def execute(args, result):
     run_dir = os.environ.get("MLOPS_RUN_DIR")
     events = EventLog(run_dir)
     artifacts_dir = os.path.join(run_dir, "artifacts") if run_dir else None
-    output = args.output or os.path.join(artifacts_dir or os.getcwd(), os.path.basename(args.notebook))
+    output = os.path.join(artifacts_dir or os.getcwd(), os.path.basename(args.notebook))
     result["output"] = output
     stamp = _events.now_ms()
     events.append([
@@ -314,7 +311,7 @@ def execute(args, result):
         shutil.rmtree(spec_root, ignore_errors=True)
         result["cells_run"] = done
         try:
-            save_notebook(nb, nbformat, output, events, artifacts_dir)
+            save_notebook(nb, nbformat, output, events, artifacts_dir is not None)
         except Exception as error:
             result["message"] = (result.get("message", "") + " The executed notebook could not be saved: %s" % error).strip()
             if code == EXIT_OK:
@@ -329,7 +326,6 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Run a notebook headless as a tracked run.")
     parser.add_argument("--notebook", required=True)
     parser.add_argument("--parameters", default="", help="JSON object of parameter values")
-    parser.add_argument("--output", default="", help="where to save the executed notebook")
     parser.add_argument("--result", default="", help="JSON file to write the outcome to")
     parser.add_argument("--cwd", default="", help="the kernel's working folder (default: the notebook's)")
     parser.add_argument("--timeout", type=float, default=0, help="seconds a cell may run (0: no limit)")
