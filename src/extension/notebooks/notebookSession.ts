@@ -14,7 +14,7 @@ import { cellErrorText, exportNotebook, exportNotebookSync } from './exportNoteb
 const DIFF_FILE = 'git-diff.patch';
 
 /** Why a notebook's run ends. */
-export type EndReason = 'restart' | 'command' | 'close' | 'ended-elsewhere' | 'deactivate';
+export type EndReason = 'restart' | 'command' | 'close' | 'ended-elsewhere';
 
 /**
  * The tracked run of one open notebook: one run per kernel session, made of the
@@ -51,11 +51,6 @@ export class NotebookSession {
 
   get notebookPath(): string {
     return this.doc.uri.fsPath;
-  }
-
-  /** True once a cell ran in the current run. */
-  get hasStarted(): boolean {
-    return this.started;
   }
 
   /** Handles changed execution summaries, one change at a time, in order. */
@@ -189,7 +184,7 @@ export class NotebookSession {
       }
       this.log.appendLine(`Notebook run ${this.runId} of ${this.notebookPath} ended (${reason}).`);
     }
-    if (reason === 'close' || reason === 'deactivate') {
+    if (reason === 'close') {
       this.closed = true;
       this.removeUnusedRunDir(this.nextRunId);
       if (!ended) this.removeUnusedRunDir(this.runId);
@@ -199,11 +194,9 @@ export class NotebookSession {
     }
     if (!this.started && reason !== 'restart') return undefined; // nothing ran: keep the run set aside
     const kernelPid = reason === 'restart' ? (claimedBy ?? null) : (readMapping(this.layout, this.notebookPath)?.kernel_pid ?? null);
-    if (this.started || reason === 'restart') {
-      if (!this.started) this.removeUnusedRunDir(this.runId);
-      this.runId = this.nextRunId;
-      this.nextRunId = newRunId();
-    }
+    if (!this.started) this.removeUnusedRunDir(this.runId);
+    this.runId = this.nextRunId;
+    this.nextRunId = newRunId();
     this.started = false;
     this.recorded.clear();
     this.latest.clear();
