@@ -98,3 +98,9 @@ export function listMappings(layout: MlopsLayout): { file: string; mapping: Note
   }
   return out;
 }
+
+/** A run set aside for a notebook but never used leaves no folder behind (a client may have made one without logging). */
+export function removeUnusedRunDir(layout: MlopsLayout, runId: string): void {
+  const dir = layout.runDir(runId);
+  if (fs.existsSync(dir) && !fs.existsSync(layout.eventsFile(runId))) fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readMapping, removeMapping, writeMapping } from '../../core/notebooks/notebookMapping';
+import { readMapping, removeMapping, removeUnusedRunDir, writeMapping } from '../../core/notebooks/notebookMapping';
 import { captureEnvironment } from '../../core/tracking/capture';
 import { EVENT_SCHEMA_VERSION, type CellStatus, type NewRunEvent, type RunStatus } from '../../core/tracking/events';
 import { appendEvents, newRunId } from '../../core/tracking/eventWriter';
@@ -83,8 +83,8 @@ export class NotebookSession {
         this.writeArtifactSync();
         appendEvents(this.layout.eventsFile(this.runId), [{ type: 'run_end', status: this.finalStatus(), exit_code: null }]);
       }
-      this.removeUnusedRunDir(this.nextRunId);
-      if (!this.started) this.removeUnusedRunDir(this.runId);
+      removeUnusedRunDir(this.layout, this.nextRunId);
+      if (!this.started) removeUnusedRunDir(this.layout, this.runId);
       removeMapping(this.layout, this.notebookPath);
     } catch (err) {
       this.log.appendLine(`Ending the run of ${this.notebookPath} failed: ${(err as Error).message}`);
@@ -186,15 +186,15 @@ export class NotebookSession {
     }
     if (reason === 'close') {
       this.closed = true;
-      this.removeUnusedRunDir(this.nextRunId);
-      if (!ended) this.removeUnusedRunDir(this.runId);
+      removeUnusedRunDir(this.layout, this.nextRunId);
+      if (!ended) removeUnusedRunDir(this.layout, this.runId);
       removeMapping(this.layout, this.notebookPath);
       this.service.queueRefresh();
       return ended;
     }
     if (!this.started && reason !== 'restart') return undefined; // nothing ran: keep the run set aside
     const kernelPid = reason === 'restart' ? (claimedBy ?? null) : (readMapping(this.layout, this.notebookPath)?.kernel_pid ?? null);
-    if (!this.started) this.removeUnusedRunDir(this.runId);
+    if (!this.started) removeUnusedRunDir(this.layout, this.runId);
     this.runId = this.nextRunId;
     this.nextRunId = newRunId();
     this.started = false;
@@ -233,7 +233,8 @@ export class NotebookSession {
     } catch (err) {
       this.log.appendLine(`Serializing ${this.notebookPath} failed (${(err as Error).message}); saving the file on disk instead.`);
     }
-    await this.saveArtifact(text);
+    const file = this.writeArtifactFile(text);
+    if (file) appendEvents(this.layout.eventsFile(this.runId), [{ type: 'artifact', path: this.artifactName(), ...(await fileDigest(file)) }]);
   }
 
   private writeArtifactSync(): void {
@@ -243,36 +244,26 @@ export class NotebookSession {
     } catch {
       text = undefined;
     }
-    const file = path.join(this.layout.artifactsDir(this.runId), this.artifactName());
-    if (text === undefined) {
-      if (!fs.existsSync(this.notebookPath)) return;
-      fs.copyFileSync(this.notebookPath, file);
-    } else {
-      fs.writeFileSync(file, text);
-    }
+    const file = this.writeArtifactFile(text);
+    if (!file) return;
     const data = fs.readFileSync(file);
     appendEvents(this.layout.eventsFile(this.runId), [{
       type: 'artifact', path: this.artifactName(), size: data.length, sha256: createHash('sha256').update(data).digest('hex'),
     }]);
   }
 
-  private async saveArtifact(text: string | undefined): Promise<void> {
+  /** Writes the serialized notebook, or copies the file on disk when there is no text; undefined when neither exists. */
+  private writeArtifactFile(text: string | undefined): string | undefined {
     const dir = this.layout.artifactsDir(this.runId);
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, this.artifactName());
     if (text === undefined) {
-      if (!fs.existsSync(this.notebookPath)) return;
+      if (!fs.existsSync(this.notebookPath)) return undefined;
       fs.copyFileSync(this.notebookPath, file);
     } else {
       fs.writeFileSync(file, text);
     }
-    appendEvents(this.layout.eventsFile(this.runId), [{ type: 'artifact', path: this.artifactName(), ...(await fileDigest(file)) }]);
-  }
-
-  /** A run set aside but never used leaves no folder behind (a client may have made one without logging). */
-  private removeUnusedRunDir(runId: string): void {
-    const dir = this.layout.runDir(runId);
-    if (fs.existsSync(dir) && !fs.existsSync(this.layout.eventsFile(runId))) fs.rmSync(dir, { recursive: true, force: true });
+    return file;
   }
 
   private saveMapping(kernelPid: number | null): void {

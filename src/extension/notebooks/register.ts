@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listMappings } from '../../core/notebooks/notebookMapping';
+import { listMappings, removeUnusedRunDir } from '../../core/notebooks/notebookMapping';
 import { appendEvents } from '../../core/tracking/eventWriter';
 import { MlopsLayout } from '../../core/workspace/layout';
 import { isProcessAlive } from '../../core/workspace/processes';
@@ -107,7 +107,7 @@ export class NotebookTracking implements vscode.Disposable {
         changed = true;
       }
       for (const id of [mapping.run_id, mapping.next_run_id]) {
-        if (id && fs.existsSync(this.layout.runDir(id)) && !fs.existsSync(this.layout.eventsFile(id))) fs.rmSync(this.layout.runDir(id), { recursive: true, force: true });
+        if (id) removeUnusedRunDir(this.layout, id);
       }
       fs.rmSync(file, { force: true });
     }
