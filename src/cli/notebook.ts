@@ -2,10 +2,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseParameterArgs } from '../core/notebooks/notebookFile';
 import { describeFailure, runNotebook } from '../core/notebooks/runNotebook';
-import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { UsageError } from './usage';
-import { snapshotInputs } from './run';
+import { followRun, snapshotInputs } from './run';
 
 const NOTEBOOK_USAGE = 'mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]';
 
@@ -34,7 +33,7 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--cell-timeout needs a number of seconds above 0');
   const parameters = parseParameterArgs(values.param ?? []);
   layout.ensure();
-  const inputs = readProjectConfig(layout.root).data.length ? await snapshotInputs(layout.root) : [];
+  const inputs = await snapshotInputs(layout.root);
   const { run, outcome: finished } = await runNotebook(layout, {
     notebook,
     python: values.python || process.env.MLOPS_PYTHON || 'python3',
@@ -45,13 +44,7 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
     inputs,
     onOutput: (text) => process.stdout.write(text),
   });
-  process.stderr.write(`mlops: run ${run.runId} started (${layout.runDir(run.runId)})\n`);
-  const stop = () => void run.stop();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  const outcome = await finished;
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  const outcome = await followRun(run, finished);
   const saved = outcome.artifact ? ` Executed notebook: ${path.join(layout.artifactsDir(run.runId), outcome.artifact)}` : '';
   if (outcome.ok) {
     process.stderr.write(`mlops: run ${run.runId} ${outcome.status}. ${outcome.message}${saved}\n`);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Project } from '../core/project';
-import { launchTrackedRun } from '../core/tracking/launcher';
+import { launchTrackedRun, type TrackedProcess } from '../core/tracking/launcher';
+import type { RunInput } from '../core/tracking/store';
 import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { UsageError } from './usage';
@@ -16,7 +17,7 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
   });
   const [command, ...args] = argv.slice(dash + 1);
   layout.ensure();
-  const inputs = readProjectConfig(layout.root).data.length ? await snapshotInputs(layout.root) : [];
+  const inputs = await snapshotInputs(layout.root);
   const run = launchTrackedRun({
     inputs,
     layout,
@@ -28,20 +29,29 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
     source: 'command',
     onOutput: (text) => process.stdout.write(text),
   });
-  process.stderr.write(`mlops: run ${run.runId} started (${layout.runDir(run.runId)})\n`);
-  const stop = () => void run.stop();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  const outcome = await run.finished;
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  const outcome = await followRun(run, run.finished);
   if (outcome.error) process.stderr.write(`mlops: ${outcome.error}\n`);
   process.stderr.write(`mlops: run ${run.runId} ${outcome.status}\n`);
   return outcome.exitCode ?? 1;
 }
 
-/** Snapshots mlops.yaml's data paths, holding the engine only for that (the run may last for hours). */
-export async function snapshotInputs(root: string) {
+/** Says where the run is and stops it (its whole process tree) on Ctrl-C or SIGTERM until `finished` settles. */
+export async function followRun<T>(run: TrackedProcess, finished: Promise<T>): Promise<T> {
+  process.stderr.write(`mlops: run ${run.runId} started (${run.runDir})\n`);
+  const stop = () => void run.stop();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    return await finished;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+/** Snapshots mlops.yaml's data paths (none configured: no inputs), holding the engine only for that (the run may last for hours). */
+export async function snapshotInputs(root: string): Promise<RunInput[]> {
+  if (!readProjectConfig(root).data.length) return [];
   const project = await Project.open(root, { onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
   try {
     return await project.snapshotInputs();
