@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { importMlruns, MlflowBackend } from '../core/mlflow';
-import { Tracking } from '../core/tracking/tracking';
+import { withTracking } from './open';
 import { printJson } from './output';
 import { UsageError } from './usage';
 
@@ -10,8 +10,7 @@ export async function importMlflowCommand(root: string, argv: string[]): Promise
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('import-mlflow needs the mlruns folder: mlops import-mlflow <mlruns-dir> [--json]');
   const source = path.resolve(positionals[0]);
-  const tracking = await Tracking.open(root, { waitMs: 2000, onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
-  try {
+  return withTracking(root, async (tracking) => {
     if (tracking.readOnly) {
       throw new Error('Another process owns this workspace\'s tracking index. With VS Code open, use "MLOps: Import MLflow Runs…" there; otherwise close the other process and try again.');
     }
@@ -32,7 +31,5 @@ export async function importMlflowCommand(root: string, argv: string[]): Promise
         + `${result.experiments ? `; created ${result.experiments} experiment${result.experiments === 1 ? '' : 's'}` : ''}.\n`);
     }
     return 0;
-  } finally {
-    tracking.close();
-  }
+  });
 }

@@ -1,9 +1,8 @@
 import { AuditLog } from '../core/governance/audit';
-import { Project } from '../core/project';
-import { Tracking } from '../core/tracking/tracking';
 import { importMlflowCommand } from './importMlflow';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
+import { withProject, withTracking } from './open';
 import { reproduceCommand } from './reproduce';
 import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
@@ -26,24 +25,6 @@ function takeWorkspace(argv: string[]): { root: string; rest: string[] } {
   const rest = [...argv];
   rest.splice(i, inline === undefined ? 2 : 1);
   return { root: value, rest };
-}
-
-async function withTracking(root: string, fn: (t: Tracking) => number | Promise<number>): Promise<number> {
-  const tracking = await Tracking.open(root, { waitMs: 2000, onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
-  try {
-    return await fn(tracking);
-  } finally {
-    tracking.close();
-  }
-}
-
-async function withProject(root: string, fn: (p: Project) => Promise<number>): Promise<number> {
-  const project = await Project.open(root, { waitMs: 2000, onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
-  try {
-    return await fn(project);
-  } finally {
-    project.close();
-  }
 }
 
 async function main(argv: string[]): Promise<number> {

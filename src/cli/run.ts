@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { Project } from '../core/project';
 import { launchTrackedRun, type TrackedProcess } from '../core/tracking/launcher';
 import type { RunInput } from '../core/tracking/store';
 import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
+import { withProject } from './open';
 import { UsageError } from './usage';
 
 /** `mlops run [--name N] [--experiment E] -- <command…>`: exits with the command's own code. */
@@ -52,10 +52,5 @@ export async function followRun<T>(run: TrackedProcess, finished: Promise<T>): P
 /** Snapshots mlops.yaml's data paths (none configured: no inputs), holding the engine only for that (the run may last for hours). */
 export async function snapshotInputs(root: string): Promise<RunInput[]> {
   if (!readProjectConfig(root).data.length) return [];
-  const project = await Project.open(root, { onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
-  try {
-    return await project.snapshotInputs();
-  } finally {
-    project.close();
-  }
+  return withProject(root, (p) => p.snapshotInputs(), { waitMs: 0 });
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startMlflowServer } from '../core/mlflow';
-import { Tracking } from '../core/tracking/tracking';
+import { withTracking } from './open';
 import { UsageError } from './usage';
 
 const SAVE_EVERY_MS = 2000;
@@ -17,35 +17,29 @@ export async function serverCommand(root: string, argv: string[]): Promise<numbe
     port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port needs a port number from 0 to 65535 (0: a free port), not "${values.port}".`);
   }
-  const tracking = await Tracking.open(root, { waitMs: 2000, onMessage: (m) => process.stderr.write(`mlops: ${m}\n`) });
-  if (tracking.readOnly) {
-    tracking.close();
-    throw new Error('Another process owns this workspace\'s tracking index (VS Code, or another mlops command). With VS Code open, its extension already serves an MLflow endpoint: run "MLOps: Copy MLflow Connection". Otherwise close the other process and try again.');
-  }
-  let endpoint;
-  try {
-    endpoint = await startMlflowServer(tracking, { port, log: (m) => process.stderr.write(`mlops: ${m}\n`) });
-  } catch (err) {
-    tracking.close();
-    throw err;
-  }
-  process.stdout.write(`export MLFLOW_TRACKING_URI=${endpoint.uri}\nexport MLFLOW_TRACKING_TOKEN=${endpoint.token}\n`);
-  process.stderr.write(`mlops: serving MLflow's tracking API for ${tracking.layout.root}; Ctrl-C stops it.\n`);
-  const saver = setInterval(() => {
-    try {
-      tracking.save();
-    } catch (err) {
-      process.stderr.write(`mlops: saving tracking.db failed: ${(err as Error).message}\n`);
+  // The index stays open while serving; withTracking closes (saves) it once the endpoint has stopped.
+  await withTracking(root, async (tracking) => {
+    if (tracking.readOnly) {
+      throw new Error('Another process owns this workspace\'s tracking index (VS Code, or another mlops command). With VS Code open, its extension already serves an MLflow endpoint: run "MLOps: Copy MLflow Connection". Otherwise close the other process and try again.');
     }
-  }, SAVE_EVERY_MS);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    const endpoint = await startMlflowServer(tracking, { port, log: (m) => process.stderr.write(`mlops: ${m}\n`) });
+    process.stdout.write(`export MLFLOW_TRACKING_URI=${endpoint.uri}\nexport MLFLOW_TRACKING_TOKEN=${endpoint.token}\n`);
+    process.stderr.write(`mlops: serving MLflow's tracking API for ${tracking.layout.root}; Ctrl-C stops it.\n`);
+    const saver = setInterval(() => {
+      try {
+        tracking.save();
+      } catch (err) {
+        process.stderr.write(`mlops: saving tracking.db failed: ${(err as Error).message}\n`);
+      }
+    }, SAVE_EVERY_MS);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    process.stderr.write(`mlops: ${signal}: stopping the MLflow endpoint…\n`);
+    clearInterval(saver);
+    await endpoint.stop();
   });
-  process.stderr.write(`mlops: ${signal}: stopping the MLflow endpoint…\n`);
-  clearInterval(saver);
-  await endpoint.stop();
-  tracking.close();
   process.stderr.write('mlops: stopped; tracking index saved.\n');
   return 0;
 }
