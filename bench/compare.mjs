@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
+import { median } from './lib/stats.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -273,7 +274,6 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 const rows = [];
 const problems = [];
 const record = (figure, valueMs, goalMs) => rows.push({ figure, value: `${valueMs.toFixed(valueMs >= 100 ? 0 : 1)} ms`, goal: goalMs ? `≤ ${goalMs} ms` : '', met: goalMs ? (valueMs <= goalMs ? 'yes' : 'MISSED') : '' });
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'xdg'), XDG_CACHE_HOME: path.join(work, 'xdg') } });
 try {

@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib/stats.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(repo, 'out');
@@ -33,7 +34,6 @@ const LATENCY_WARMUP = 200;
 /** About what the endpoint's 50 ms index window holds under this load. */
 const PER_TRANSACTION = 64;
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // ---------------------------------------------------------------- child: a server
 if (process.argv[2] === 'serve') {
