@@ -64,14 +64,12 @@ class Run(object):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if self.attached:
-            self.flush()
-        elif exc_type is None:
-            _end(self, "FINISHED", None)
+        if exc_type is None:
+            self._finish("FINISHED", None)
         elif issubclass(exc_type, KeyboardInterrupt):
-            _end(self, "KILLED", None)
+            self._finish("KILLED", None)
         else:
-            _end(self, "FAILED", None)
+            self._finish("FAILED", None)
         return False
 
     @property
@@ -82,6 +80,13 @@ class Run(object):
     def flush(self):
         """Write this run's pending events now."""
         return self._writer.flush()
+
+    def _finish(self, status, exit_code):
+        """End a self-started run with status and exit_code; only flush the launcher's."""
+        if self.attached:
+            self.flush()
+        else:
+            _end(self, status, exit_code)
 
     def log(self, events):
         """Queue events (dicts without ``time``), stamped with one time."""
@@ -174,12 +179,8 @@ def end(status):
     """end_run(): end a self-started run; only flush the launcher's."""
     with _lock:
         run = _current
-    if run is None:
-        return
-    if run.attached:
-        run.flush()
-    else:
-        _end(run, status, None)
+    if run is not None:
+        run._finish(status, None)
 
 
 def flush():
@@ -287,13 +288,8 @@ def _at_exit():
         with _lock:
             _exiting = True
             run = _current
-        if run is None:
-            return
-        if run.attached:
-            run.flush()
-        else:
-            status, exit_code = _exit.outcome()
-            _end(run, status, exit_code)
+        if run is not None:
+            run._finish(*_exit.outcome())
     except BaseException as error:
         _events.warn("could not finish the run's event log at exit: %r" % (error,))
 
