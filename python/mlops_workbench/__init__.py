@@ -102,11 +102,7 @@ def log_param(key, value):
 
 def log_params(params):
     """Log several parameters from a dict; all are checked before any is logged."""
-    items = [
-        (key, _validate.text_value("param", key, value))
-        for key, value in _checked_keys("param", _validate.mapping("params", params))
-    ]
-    _log_text("param", items)
+    _log_text("param", params)
 
 
 def set_tag(key, value):
@@ -116,11 +112,7 @@ def set_tag(key, value):
 
 def set_tags(tags):
     """Set several tags from a dict; all are checked before any is set."""
-    items = [
-        (key, _validate.text_value("tag", key, value))
-        for key, value in _checked_keys("tag", _validate.mapping("tags", tags))
-    ]
-    _log_text("tag", items)
+    _log_text("tag", tags)
 
 
 def log_metric(key, value, step=None):
@@ -186,7 +178,12 @@ def _checked_keys(kind, items):
     return items
 
 
-def _log_text(kind, items):
+def _log_text(kind, values):
+    """Log a dict of params or tags (kind "param" or "tag") as str values, every entry checked first."""
+    items = [
+        (key, _validate.text_value(kind, key, value))
+        for key, value in _checked_keys(kind, _validate.mapping(kind + "s", values))
+    ]
     if items:
         events = [{"type": kind, "key": key, "value": value} for key, value in items]
         _run.log_with(lambda run: run.log(events))

@@ -56,15 +56,13 @@ def _copy_file(source, target):
 
 
 def copy_into(source, artifacts_dir, prefix, skip_dirs=()):
-    """Copy a file or a folder into artifacts_dir/prefix/<basename>.
+    """Copy an existing file or folder (log_artifact checked) into artifacts_dir/prefix/<basename>.
 
     Returns one (path, size, sha256) per file copied, path relative to the
     artifacts folder with '/' separators. Folders named in skip_dirs (the
     .mlops folder itself) are never copied, so logging "." cannot recurse.
     """
     source = os.path.abspath(source)
-    if not os.path.exists(source):
-        raise FileNotFoundError("log_artifact: no file or folder at %s" % source)
     base = os.path.basename(source.rstrip("/\\"))
     if not base:
         raise ValueError("log_artifact: cannot log the file system root %s" % source)
