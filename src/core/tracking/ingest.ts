@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MlopsLayout } from '../workspace/layout';
 import {
   decodeMetricValue, EventShapeError, validateEvent, type Capture, type CellEvent, type MlflowMetricsEvent, type RunEvent, type RunLifecycle,
@@ -14,6 +15,10 @@ export const MAX_INDEXED_PARAM_CHARS = 64 * 1024;
 /** A cell's error is cut to this in the index (the event log keeps it whole). */
 const MAX_INDEXED_CELL_ERROR_CHARS = 4096;
 const CHUNK_BYTES = 8 * 1024 * 1024;
+/** Lines parsed between two points where an async pass may yield (a few ms of work). */
+const LINES_PER_STEP = 2000;
+/** An async pass gives the event loop a turn once it has worked this long (the extension host freezes meanwhile). */
+const YIELD_AFTER_MS = 12;
 const WARNINGS_PER_FILE = 20;
 
 export interface IngestWarning { file: string; line: number; message: string }
@@ -217,14 +222,23 @@ export class Ingestor {
     return result;
   }
 
-  /** The same pass, yielding to the event loop between chunks so a large rebuild never freezes the caller. */
+  /**
+   * The same pass, giving the event loop a turn every few milliseconds of work, so
+   * opening a large workspace (a thousand runs to check, or a full rebuild) never
+   * freezes the caller for long in one piece.
+   */
   async ingestAsync(onlyRuns?: string[]): Promise<IngestResult> {
     const result = emptyResult();
-    for (const _ of this.steps(result, onlyRuns)) await new Promise((resolve) => setImmediate(resolve));
+    let since = performance.now();
+    for (const _ of this.steps(result, onlyRuns)) {
+      if (performance.now() - since < YIELD_AFTER_MS) continue;
+      await nextTurn();
+      since = performance.now();
+    }
     return result;
   }
 
-  /** One ingest pass as steps of bounded work: one chunk of one log each. */
+  /** One ingest pass as steps of bounded work: a run with nothing new, or a slice of lines of one log. */
   private *steps(result: IngestResult, onlyRuns?: string[]): Generator<void> {
     let runs = onlyRuns;
     if (!runs) {
@@ -238,6 +252,7 @@ export class Ingestor {
     }
     for (const id of runs) {
       if (yield* this.ingestRun(id, result)) result.changed.push(id);
+      yield;
     }
   }
 
@@ -304,10 +319,15 @@ export class Ingestor {
         }
         const complete = data.subarray(0, lastNl + 1);
         const batch = new RunBatch();
+        let sinceStep = 0;
         for (const text of splitLines(complete, line, warn)) {
           line++;
           result.lines++;
           this.applyLine(text, line, batch, warn);
+          if (++sinceStep === LINES_PER_STEP) {
+            sinceStep = 0;
+            yield;
+          }
         }
         offset += complete.length;
         carry = Buffer.from(data.subarray(lastNl + 1));

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { Database, SqlValue } from 'sql.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import type { Capture, CellStatus, RunSource, RunStatus } from './events';
 import { loadSqlJs } from './sqlite';
@@ -106,7 +107,10 @@ export class TrackingStore {
     }
     try {
       const db = new SQL.Database(bytes);
+      // Each statement's first run compiles the SQLite code it needs: give the event loop a turn between them.
+      await nextTurn();
       const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
+      await nextTurn();
       if (check !== 'ok') throw new Error(`integrity check said ${String(check)}`);
       const schema = db.exec("SELECT value FROM meta WHERE key = 'schema'")[0]?.values[0]?.[0];
       if (schema !== STORE_SCHEMA) {

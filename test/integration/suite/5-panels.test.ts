@@ -219,6 +219,7 @@ describe('runs table and comparison panels', function () {
     const reset = await compare.show({ zoom: null, xAxis: 'relative', logScale: true, smoothing: 0.6 });
     assert.strictEqual(reset.xAxis, 'relative');
     assert.ok(reset.curves.every((c) => c.points > 0));
+    assert.ok(reset.curves.every((c) => c.lastSmoothed !== null), 'the host sends smoothed values while smoothing');
     await compare.show({ xAxis: 'step', logScale: false, smoothing: 0 });
   });
 
