@@ -68,17 +68,20 @@ export function formatX(x: number, axis: XAxis, spanMs = 0): string {
   return axis === 'step' ? `step ${fullStep(x)}` : formatTick(x, axis, spanMs);
 }
 
+/** Integers with thousands separators; one formatter for all (chart.js formats ticks many times a draw, and toLocaleString makes a new one each call). */
+const THOUSANDS = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
 /** A step in full with thousands separators; a fractional one (a hover between steps) to the nearest step once that is at least 1,000. */
 export function fullStep(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (!Number.isInteger(x) && Math.abs(x) < 1000) return formatNumber(x);
-  return Math.round(x).toLocaleString('en-US');
+  return THOUSANDS.format(Math.round(x));
 }
 
 /** A step for an axis tick: in full below 100,000, then 150k, 2.5M, 1.2G. */
 export function compactStep(x: number): string {
   const a = Math.abs(x);
-  if (!Number.isFinite(x) || a < 100_000) return Number.isInteger(x) ? x.toLocaleString('en-US') : formatNumber(x);
+  if (!Number.isFinite(x) || a < 100_000) return Number.isInteger(x) ? THOUSANDS.format(x) : formatNumber(x);
   const [div, unit] = a >= 1e9 ? [1e9, 'G'] : a >= 1e6 ? [1e6, 'M'] : [1e3, 'k'];
   return `${Number((x / div).toPrecision(4))}${unit}`;
 }

@@ -138,6 +138,9 @@ class CompareView {
       scatterX: saved.scatterX ?? null,
       scatterY: saved.scatterY ?? null,
     };
+    // Ask for the runs first: the host reads them while this page builds its controls.
+    const first = this.connectHost();
+    registerToolkit();
 
     this.metricDropdown = dropdown([], '', (v) => void this.setMetric(v), 'Metric');
     this.axisDropdown = dropdown(AXES, this.state.xAxis, (v) => this.setAxis(v as XAxis), 'X axis');
@@ -216,9 +219,11 @@ class CompareView {
       this.assignColors();
       this.redrawAll();
     });
+    void this.load(first);
   }
 
-  start(): void {
+  /** Connects to the host (handlers, ready handshake) and sends the first request: the runs to show. */
+  private connectHost(): Promise<CompareData> {
     this.endpoint = connect<CompareContract>(
       COMPARE_PANEL,
       {
@@ -252,13 +257,13 @@ class CompareView {
         'compare/updated': (update) => void this.applyUpdate(update),
       },
     );
-    void this.load();
+    performance.mark('compare:load-request');
+    return this.endpoint.request('compare/load', {});
   }
 
-  private async load(): Promise<void> {
+  private async load(first: Promise<CompareData>): Promise<void> {
     try {
-      performance.mark('compare:load-request');
-      const data = await this.endpoint.request('compare/load', {});
+      const data = await first;
       performance.mark('compare:load-reply');
       await this.receive(data, false);
     } catch (err) {
@@ -949,6 +954,4 @@ function withAlpha(color: string, alpha: number): string {
   return color;
 }
 
-registerToolkit();
-const view = new CompareView(document.getElementById('app')!);
-view.start();
+new CompareView(document.getElementById('app')!);
