@@ -123,7 +123,7 @@ if (scenario === 'compare' || scenario === 'baseline') {
           const range = req.range && req.range.axis === 'relative'
             ? { axis: 'time', min: runs.find((r) => r.id === id).start + req.range.min * 1000, max: runs.find((r) => r.id === id).start + req.range.max * 1000 }
             : req.range;
-          series.push({ runId: id, ...downsampleHistory(h, { maxPoints: Math.min(5000, Math.max(16, req.maxPoints)), range }) });
+          series.push({ runId: id, ...downsampleHistory(h, { maxPoints: Math.min(5000, Math.max(16, req.maxPoints)), range, smoothing: req.smoothing }) });
         }
         return { metric: req.metric, range: req.range ?? null, series };
       },
@@ -390,7 +390,7 @@ async function benchCompare() {
   record('compare: switch x axis (redrawn)', median(axes));
   record('compare: switch metric (fetched, redrawn)', median(metrics));
   const smoothing = (await page.evaluate(() => window.__bench.timed('compare/show', { smoothing: 0.9 }))).ms;
-  record('compare: EMA smoothing 0.9 on (redrawn)', smoothing);
+  record('compare: EMA smoothing 0.9 on (whole histories smoothed by the host, fetched, redrawn)', smoothing);
   const hover = await page.evaluate(async () => {
     const t = performance.now();
     const lines = await window.__bench.request('compare/hover', { x: 5000 });

@@ -94,6 +94,8 @@ class CompareView {
   private hoverX: number | null = null;
   private hoverText: string[] = [];
   private drawn: { runId: string; label: string; raw: Point[] }[] = [];
+  /** The curves being fetched again for a new smoothing weight, if they are. */
+  private smoothingFetch: Promise<void> | null = null;
 
   private curvesChart: Chart<'line', Point[]> | undefined;
   private parallelChart: Chart<'line'> | undefined;
@@ -359,12 +361,27 @@ class CompareView {
     this.save();
   }
 
-  /** The host smooths each run's whole history, so a new weight fetches the curves again. */
-  private async setSmoothing(weight: number): Promise<void> {
+  /**
+   * The host smooths each run's whole history, so a new weight fetches the curves
+   * again; while the slider is dragged, one fetch at a time, the last one with the
+   * weight the slider ended on.
+   */
+  private setSmoothing(weight: number): Promise<void> {
     this.state.smoothing = weight;
     this.save();
-    await this.fetchSeries();
-    this.drawCurves();
+    this.smoothingFetch ??= (async () => {
+      try {
+        let asked: number;
+        do {
+          asked = this.state.smoothing;
+          await this.fetchSeries();
+          this.drawCurves();
+        } while (asked !== this.state.smoothing);
+      } finally {
+        this.smoothingFetch = null;
+      }
+    })();
+    return this.smoothingFetch;
   }
 
   private setAxis(axis: XAxis, programmatic = false): void {
