@@ -98,7 +98,7 @@ export class MlflowEndpoint implements vscode.Disposable {
       return;
     }
     if (tracking.readOnly) {
-      this.setOff('another process (another VS Code window, or `mlops server`) owns this workspace\'s tracking index; use its endpoint');
+      this.setOff(`this window does not own the workspace's tracking index (${tracking.whyReadOnly}); another VS Code window or \`mlops server\` that owns it serves the endpoint`);
       return;
     }
     const backend = await this.backend();

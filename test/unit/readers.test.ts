@@ -35,11 +35,10 @@ function tree(dir: string): string[] {
 
 /**
  * Runs `script` (sh, with "$@" = args) in its own mount namespace as its root, so that it may
- * mount a read-only bind or a small tmpfs without touching the machine's mounts; undefined
- * (with the reason) where this system does not permit it.
+ * mount a read-only bind or a small tmpfs without touching the machine's mounts.
  */
-function inMountNamespace(script: string, args: string[]): SpawnSyncReturns<string> {
-  return spawnSync('unshare', ['-rm', 'sh', '-c', script, 'sh', ...args], { encoding: 'utf8', timeout: 60_000 });
+function inMountNamespace(script: string, args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync('unshare', ['-rm', 'sh', '-c', script, 'sh', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
 }
 
 function skipUnlessMountable(t: TestContext): boolean {
@@ -143,8 +142,7 @@ describe('CLI read commands on a read-only disk', () => {
       const script = 'ro="$1"; ws="$2"; shift 2; mount --bind -o ro "$ro" "$ro" || exit 90; '
         + 'for cmd in "runs list" "runs show $RUN" "models list" "snapshots list"; do '
         + 'echo "== $cmd"; "$@" --workspace "$ws" $cmd; echo "rc=$?"; done 2>&1';
-      const r = spawnSync('unshare', ['-rm', 'sh', '-c', script, 'sh', readOnly, layout.root, process.execPath, cliPath],
-        { encoding: 'utf8', timeout: 120_000, env: { ...process.env, RUN: runId } });
+      const r = inMountNamespace(script, [readOnly, layout.root, process.execPath, cliPath], { RUN: runId });
       assert.equal(r.status, 0, r.stderr);
       const answers = r.stdout.split('== ').slice(1);
       assert.equal(answers.length, 4, r.stdout);
@@ -181,12 +179,16 @@ describe('CLI read commands next to debris', () => {
     // A 1 MiB tmpfs holding a copy of the workspace, filled up: new files can be made, not written.
     const script = 'disk="$1"; ws="$2"; shift 2; mount -t tmpfs -o size=1m tmpfs "$disk" || exit 90; '
       + 'cp -r "$ws/.mlops" "$disk/.mlops"; cat /dev/zero > "$disk/filler" 2>/dev/null; '
-      + '"$@" --workspace "$disk" runs list; echo "rc=$?"; echo "left: $(ls -A "$disk/.mlops" | tr "\\n" " ")"';
-    const r = inMountNamespace(script, [disk, layout.root, process.execPath, cliPath]);
+      + '"$@" --workspace "$disk" runs list; echo "rc=$?"; '
+      + '"$1" -e "try { require(process.argv[1]).FileLock.acquire(process.argv[2], 1000) } catch (e) { console.log(e.message) }" "$FILE_LOCK" "$disk/.mlops/audit.jsonl.lock"; '
+      + 'echo "left: $(ls -A "$disk/.mlops" | tr "\\n" " ")"';
+    const fileLock = path.resolve(__dirname, '..', '..', 'src', 'core', 'workspace', 'fileLock.js');
+    const r = inMountNamespace(script, [disk, layout.root, process.execPath, cliPath], { FILE_LOCK: fileLock });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /run-.*FINISHED/);
     assert.match(r.stdout, /rc=0\n/);
-    assert.match(r.stdout, /left: runs \n/, 'no tracking.lock, tracking.db or temp file left on the full disk');
+    assert.match(r.stdout, /audit\.jsonl\.lock could not be written \(ENOSPC\); free some disk space and try again\./, 'a short lock (audit, registry) says why');
+    assert.match(r.stdout, /left: runs \n/, 'no tracking.lock, audit.jsonl.lock, tracking.db or temp file left on the full disk');
   });
 });
 
