@@ -40,7 +40,7 @@ export class TrackingService implements vscode.Disposable {
   }
 
   private async open(): Promise<Tracking> {
-    const project = await Project.open(this.root, { create: true, onMessage: (m) => this.message(m) });
+    const project = await Project.open(this.root, { onMessage: (m) => this.message(m) });
     if (this.disposed) {
       project.close();
       throw new Error('The MLOps extension was deactivated.');

@@ -36,10 +36,10 @@ export interface OpenOptions {
   /** How long to wait for another process's lock before opening read-only (default 0). */
   waitMs?: number;
   /**
-   * Creates `.mlops/` when the folder has none (a writer: the extension, `mlops server`). Without
-   * it the folder must be a workspace (NotAWorkspaceError) and nothing is created there.
+   * For readers (`mlops runs list`): the folder must already be a workspace (else a
+   * NotAWorkspaceError) and nothing is created there. Otherwise `.mlops/` is created if missing.
    */
-  create?: boolean;
+  mustExist?: boolean;
   /** Messages a person should see (a rebuilt index, skipped lines). */
   onMessage?: (message: string) => void;
 }
@@ -71,7 +71,7 @@ export class Tracking {
    */
   static async open(root: string, options: OpenOptions = {}): Promise<Tracking> {
     const layout = new MlopsLayout(root);
-    if (!options.create || !tryEnsure(layout)) layout.requireWorkspace();
+    if (options.mustExist || !tryEnsure(layout)) layout.requireWorkspace();
     const onMessage = options.onMessage ?? (() => undefined);
     const folderInstead = isFolder(layout.trackingDb);
     if (folderInstead) onMessage(`${layout.trackingDb} is a folder, not the index file; move it away and the index is rebuilt from the run logs. Until then nothing is saved.`);
