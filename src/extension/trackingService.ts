@@ -6,6 +6,8 @@ import type { LaunchOptions, RunOutcome, TrackedProcess } from '../core/tracking
 import type { Tracking } from '../core/tracking/tracking';
 
 const SAVE_DELAY_MS = 2000;
+/** How long opening waits for another process to let go of the index before reading it without owning it. */
+const OWNER_WAIT_MS = 2000;
 /** How long after the runs folder changed the poll keeps reading the logs (see runsFolderChanged). */
 const NEW_RUN_GRACE_MS = 5000;
 
@@ -40,7 +42,8 @@ export class TrackingService implements vscode.Disposable {
   }
 
   private async open(): Promise<Tracking> {
-    const project = await Project.open(this.root, { onMessage: (m) => this.message(m) });
+    // A command that has the index for a moment (`mlops runs list`) must not leave this window read-only for the session.
+    const project = await Project.open(this.root, { waitMs: OWNER_WAIT_MS, onMessage: (m) => this.message(m) });
     if (this.disposed) {
       project.close();
       throw new Error('The MLOps extension was deactivated.');
