@@ -2,7 +2,7 @@ import { AuditLog } from '../core/governance/audit';
 import { importMlflowCommand } from './importMlflow';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
-import { withProject, withTracking } from './open';
+import { TO_WRITE, withProject, withTracking } from './open';
 import { reproduceCommand } from './reproduce';
 import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
         const result = await t.reindex();
         process.stdout.write(`Reindexed ${t.listRuns().length} runs (${result.lines} log lines).\n`);
         return 0;
-      });
+      }, TO_WRITE);
     case 'server':
       return serverCommand(root, rest.slice(1));
     case 'import-mlflow':
@@ -59,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     case 'notebook':
       return notebookCommand(new MlopsLayout(root), sub, args);
     case 'snapshot':
-      return withProject(root, (p) => snapshotCommand(p, rest.slice(1)));
+      return withProject(root, (p) => snapshotCommand(p, rest.slice(1)), TO_WRITE);
     case 'snapshots':
       return withProject(root, (p) => snapshotsCommand(p, sub, args));
     case 'models':

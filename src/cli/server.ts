@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startMlflowServer } from '../core/mlflow';
-import { withTracking } from './open';
+import { TO_WRITE, withTracking } from './open';
 import { UsageError } from './usage';
 
 const SAVE_EVERY_MS = 2000;
@@ -20,7 +20,7 @@ export async function serverCommand(root: string, argv: string[]): Promise<numbe
   // The index stays open while serving; withTracking closes (saves) it once the endpoint has stopped.
   await withTracking(root, async (tracking) => {
     if (tracking.readOnly) {
-      throw new Error('Another process owns this workspace\'s tracking index (VS Code, or another mlops command). With VS Code open, its extension already serves an MLflow endpoint: run "MLOps: Copy MLflow Connection". Otherwise close the other process and try again.');
+      throw new Error(`This workspace's tracking index cannot be owned here: ${tracking.whyReadOnly}. With VS Code open, its extension already serves an MLflow endpoint: run "MLOps: Copy MLflow Connection". Otherwise close the other process (VS Code, another mlops command) and try again.`);
     }
     const endpoint = await startMlflowServer(tracking, { port, log: (m) => process.stderr.write(`mlops: ${m}\n`) });
     process.stdout.write(`export MLFLOW_TRACKING_URI=${endpoint.uri}\nexport MLFLOW_TRACKING_TOKEN=${endpoint.token}\n`);
@@ -39,7 +39,7 @@ export async function serverCommand(root: string, argv: string[]): Promise<numbe
     process.stderr.write(`mlops: ${signal}: stopping the MLflow endpoint…\n`);
     clearInterval(saver);
     await endpoint.stop();
-  });
+  }, TO_WRITE);
   process.stderr.write('mlops: stopped; tracking index saved.\n');
   return 0;
 }

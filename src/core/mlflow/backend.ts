@@ -150,7 +150,15 @@ export interface MlflowBackendOptions {
   indexDelayMs?: number;
   /** Faults that no request can be answered with (a deferred indexing that failed). */
   log?: (message: string) => void;
+  /**
+   * Reads what other processes appended to the run logs (default: Tracking.refresh); the
+   * extension passes its own, so that its views update with what a read found.
+   */
+  readOtherWriters?: () => void;
 }
+
+/** Reads look for other processes' log lines at most this often (a burst of reads shares one look). */
+const OTHER_WRITERS_EVERY_MS = 250;
 
 const KEY_CACHE_MAX = 10_000;
 
@@ -174,6 +182,7 @@ export class MlflowBackend {
   /** Millisecond timestamps share their leading digits for ~17 minutes: those are formatted once. */
   private lastMillionth = -1;
   private lastMillionthText = '';
+  private lastLookAtOthers = 0;
 
   constructor(readonly tracking: Tracking, private readonly options: MlflowBackendOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -210,10 +219,23 @@ export class MlflowBackend {
     return row;
   }
 
-  /** A run by id, with every write before this indexed. */
+  /**
+   * Runs other processes write (`mlops run`, a notebook, another client) are seen within a
+   * second: reads first index what they appended since the last look.
+   */
+  private seeOtherWriters(): void {
+    const now = Date.now();
+    if (now - this.lastLookAtOthers < OTHER_WRITERS_EVERY_MS) return;
+    this.lastLookAtOthers = now;
+    if (this.options.readOtherWriters) this.options.readOtherWriters();
+    else this.tracking.refresh();
+  }
+
+  /** A run by id, with every write before this indexed and other processes' lines read. */
   private requireRun(runId: string): RunRow {
     validateRunId(runId);
     this.writer.flush();
+    this.seeOtherWriters();
     return toRunRow(this.findRunRow(runId, RUN_BY_ID));
   }
 
@@ -329,6 +351,7 @@ export class MlflowBackend {
   /** Experiments named by runs but not yet in experiments.jsonl get their ids. */
   syncExperiments(): void {
     this.writer.flush();
+    this.seeOtherWriters();
     for (const r of this.tracking.query('SELECT name, created FROM experiments')) {
       this.experiments.forRunExperiment(r.name as string, r.created as number);
     }

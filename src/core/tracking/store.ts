@@ -102,8 +102,11 @@ export class TrackingStore {
     let bytes: Uint8Array | undefined;
     try {
       bytes = fs.readFileSync(file);
-    } catch {
-      return { store: TrackingStore.empty(SQL, file), problem: 'missing' };
+    } catch (err) {
+      // A folder in its place is the caller's to report (Tracking.open).
+      const code = (err as NodeJS.ErrnoException).code;
+      const problem = code === 'ENOENT' || code === 'EISDIR' ? 'missing' : `it cannot be read (${code ?? (err as Error).message})`;
+      return { store: TrackingStore.empty(SQL, file), problem };
     }
     try {
       const db = new SQL.Database(bytes);

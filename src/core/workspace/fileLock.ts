@@ -91,9 +91,13 @@ export class FileLock {
       if (fd !== undefined) {
         try {
           fs.writeSync(fd, JSON.stringify(owner));
-        } finally {
+        } catch (err) {
+          // A full disk: leave no empty lock file for others to wait on.
           fs.closeSync(fd);
+          fs.rmSync(file, { force: true });
+          throw new Error(`${file} could not be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); free some disk space and try again.`);
         }
+        fs.closeSync(fd);
         return new FileLock(file, token);
       }
       const raw = readRaw(file);
