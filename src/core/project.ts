@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { AuditLog } from './governance/audit';
-import { runTrailer } from './registry/lineage';
+import { runTrailer } from './registry/runTrailer';
 import { ModelRegistry, type ModelVersion } from './registry/registry';
 import { SnapshotStore, type SnapshotInfo, type SnapshotProgress } from './snapshots';
 import { redactUrl } from './snapshots/remote';

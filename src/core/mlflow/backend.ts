@@ -21,7 +21,7 @@ import { RunWriter } from './runWriter';
 import {
   compareRuns, EXPERIMENT_SCHEMA, matchRun, parseExperimentFilter, parseOrderBy, parseRunFilter, referencedKeys,
   type FilterNode, type OrderKey, type RunView,
-} from './searchFilter';
+} from '../query/searchFilter';
 import {
   decodePageToken, encodePageToken, isValidMetricKey, LIMITS, storedMetricValue, validateBatchLimits, validateExperimentId,
   validateExperimentName, validateKey, validateLength, validateMaxResults, validateMetric, validateRunId,

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { MlflowBackend } from './backend';
 import { BatchReader } from './batchReader';
-import { MlflowError, preview } from './errors';
+import { FilterError } from '../query/searchFilter';
+import { invalidParameter, MlflowError, preview } from './errors';
 import { RequestMessage } from './request';
 import { LIMITS } from './validation';
 
@@ -331,6 +332,7 @@ export class MlflowServer {
   private fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
     let error: MlflowError;
     if (err instanceof MlflowError) error = err;
+    else if (err instanceof FilterError) error = invalidParameter(err.message);
     else {
       this.options.log?.(`MLflow endpoint: ${req.method} ${preview(req.url ?? '', 200)} failed: ${(err as Error)?.stack ?? String(err)}`);
       error = new MlflowError('INTERNAL_ERROR', `The MLflow endpoint failed: ${(err as Error)?.message ?? String(err)}`);

@@ -5,7 +5,7 @@ import type { SnapshotStore } from '../snapshots';
 import { withFileLockSync } from '../workspace/fileLock';
 import type { MlopsLayout } from '../workspace/layout';
 import { currentUser } from '../workspace/user';
-import { runTrailer } from './lineage';
+import { runTrailer } from './runTrailer';
 import { detectModelFormat, type ModelFormat } from './modelFormat';
 import { pathDigest } from './pathDigest';
 

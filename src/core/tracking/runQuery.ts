@@ -1,12 +1,12 @@
 // Filtering runs with MLflow's search syntax
 // (`metrics.val_accuracy > 0.9 and params.lr < 0.01 and status = 'FINISHED'`)
 // for the runs table. The parser and matcher are the MLflow endpoint's
-// (src/core/mlflow/searchFilter.ts) in its `workbench` dialect (OR, parentheses
+// (src/core/query/searchFilter.ts) in its `workbench` dialect (OR, parentheses
 // and IN besides MLflow's AND); this module adapts our runs to them and turns
 // a bad query into one message for a person. Pure: no Node APIs, so the
 // benchmark harness runs it in a browser.
 
-import { matchRun, parseRunFilter, type FilterNode, type RunView } from '../mlflow/searchFilter';
+import { matchRun, parseRunFilter, type FilterNode, type RunView } from '../query/searchFilter';
 import type { RunJson } from './runJson';
 
 /** What a filter can look at of one run: its attributes as `mlops runs list --json` gives them, and more. */

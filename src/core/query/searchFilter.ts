@@ -1,18 +1,19 @@
 /**
- * MLflow's search filter and order_by syntax, as a small tokenizer and parser of our own:
+ * The engine's query language: MLflow's search filter and order_by syntax, as a small tokenizer
+ * and parser of our own, used by the runs table, `mlops runs list --filter` and the MLflow endpoint:
  *
  *   metrics.acc > 0.9 and params.lr = '0.01' and tags.stage != 'dev'
  *   attributes.status = 'FINISHED' and tags.`my tag` LIKE 'ab%' and run_id IN ('a1', 'b2')
  *
  * `parseRunFilter(text)` gives a plain-data AST; `matchRun(ast, run)` evaluates it over a run's
  * params, latest metrics, tags and attributes; `parseOrderBy` and `compareRuns` sort. Every
- * mistake is an INVALID_PARAMETER_VALUE FilterError that says what was expected and where.
+ * mistake is a FilterError that says what was expected and where.
  *
  * The `mlflow` dialect (the default) accepts exactly what MLflow does: comparisons joined by AND.
  * The `workbench` dialect (for the runs table) also accepts OR, parentheses, and IN / NOT IN on
  * every string field. Neither ever evaluates code: the AST is data.
  */
-import { MlflowError, preview } from './errors';
+import { preview } from '../format';
 
 export type Entity = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
 export type Comparator = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
@@ -77,10 +78,11 @@ const NUMERIC_OPS = new Set<Comparator>(['=', '!=', '>', '>=', '<', '<=']);
 const STRING_OPS = new Set<Comparator>(['=', '!=', 'LIKE', 'ILIKE']);
 const LIST_OPS = new Set<Comparator>(['IN', 'NOT IN']);
 
-/** A filter or order_by the parser cannot accept: MLflow's INVALID_PARAMETER_VALUE, with the character position. */
-export class FilterError extends MlflowError {
+/** A filter or order_by the parser cannot accept, with the character position (the MLflow endpoint answers it as INVALID_PARAMETER_VALUE). */
+export class FilterError extends Error {
   constructor(message: string, readonly position?: number) {
-    super('INVALID_PARAMETER_VALUE', message);
+    super(message);
+    this.name = 'FilterError';
   }
 }
 
