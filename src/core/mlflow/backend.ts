@@ -7,12 +7,12 @@ import {
 } from '../tracking/events';
 import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
 import { summariseMetrics } from '../tracking/ingest';
+import { readHistoryRange } from '../tracking/metricHistory';
 import type { Tracking } from '../tracking/tracking';
 import { artifactSegments, fsError, RunArtifacts, type FileInfo } from './artifacts';
 import { DatasetInputs, type DatasetInputEvent, type DatasetInputJson, type DatasetJson } from './datasetInputs';
 import { doesNotExist, invalidParameter, MlflowError, preview } from './errors';
 import { DEFAULT_EXPERIMENT_ID, ExperimentLog, experimentsFile, type ExperimentRecord } from './experiments';
-import { LatestMetrics, readHistoryRange, type MetricPoint } from './latestMetrics';
 import { randomRunName } from './runNames';
 import { RequestMessage } from './request';
 import { mlflowMetricsLine } from './batchAsReceived';
@@ -52,6 +52,9 @@ export interface RunInfoJson {
   artifact_uri: string;
   lifecycle_stage: RunLifecycle;
 }
+/** One point of a metric as MLflow shows it. */
+export interface MetricPoint { key: string; value: number; timestamp: number; step: number }
+
 export interface RunJson {
   info: RunInfoJson;
   data: { metrics: MetricPoint[]; params: KeyValue[]; tags: KeyValue[] };
@@ -162,7 +165,6 @@ const KEY_CACHE_MAX = 10_000;
  */
 export class MlflowBackend {
   readonly experiments: ExperimentLog;
-  private readonly latest = new LatestMetrics();
   private readonly datasets = new DatasetInputs();
   /** Runs of other sources that got dataset inputs in this process (their logs are scanned for them). */
   private readonly datasetRuns = new Set<string>();
@@ -329,7 +331,8 @@ export class MlflowBackend {
   /** Experiments named by runs but not yet in experiments.jsonl get their ids. */
   syncExperiments(): void {
     this.writer.flush();
-    for (const r of this.tracking.query('SELECT name, created FROM experiments')) {
+    // Only experiments that hold runs: the one a rename emptied keeps its row in the index until a reindex.
+    for (const r of this.tracking.query('SELECT DISTINCT e.name, e.created FROM experiments e JOIN runs r ON r.experiment_id = e.id')) {
       this.experiments.forRunExperiment(r.name as string, r.created as number);
     }
   }
@@ -376,9 +379,8 @@ export class MlflowBackend {
       for (const r of this.tracking.query(`SELECT run_id, key, value FROM tags WHERE run_id IN (${marks}) ORDER BY run_id, key`, part)) {
         pushTo(tags, r.run_id as string, { key: r.key as string, value: r.value as string });
       }
-      for (const r of this.tracking.query(`SELECT run_id, key, history, count FROM metrics WHERE run_id IN (${marks}) ORDER BY run_id, seq`, part)) {
-        const point = this.latestPoint(r.run_id as string, r.key as string, r.history as string, r.count as number);
-        if (point) pushTo(metrics, r.run_id as string, point);
+      for (const r of this.tracking.query(`SELECT run_id, ${LATEST_COLUMNS} FROM metrics WHERE run_id IN (${marks}) ORDER BY run_id, seq`, part)) {
+        pushTo(metrics, r.run_id as string, latestPoint(r));
       }
     }
     return rows.map((row) => {
@@ -392,10 +394,6 @@ export class MlflowBackend {
         inputs: { dataset_inputs: this.datasetInputsOf(row) },
       };
     });
-  }
-
-  private latestPoint(runId: string, key: string, history: string, count: number): MetricPoint | undefined {
-    return this.latest.latest(runId, key, `${this.tracking.layout.runHistoryDir(runId)}/${history}`, count);
   }
 
   private datasetInputsOf(row: RunRow): DatasetInputJson[] {
@@ -468,6 +466,24 @@ export class MlflowBackend {
     if (record.lifecycle !== 'active') throw invalidParameter(`The experiment ${id} must be in the 'active' state. Current state is ${record.lifecycle}.`);
     this.experiments.setTag(id, key, value);
     this.options.onDidWrite?.([]);
+    return {};
+  }
+
+  /** MLflow's update-experiment: a rename. The runs follow (a `move` line in each run's log). */
+  updateExperiment(msg: RequestMessage): Record<string, never> {
+    const id = msg.requiredString('experiment_id');
+    const name = validateExperimentName(msg.string('new_name'));
+    this.syncExperiments();
+    const record = this.requireExperiment(id);
+    if (record.lifecycle !== 'active') throw invalidParameter(`Cannot rename a non-active experiment. Experiment ${id} is ${record.lifecycle}.`);
+    if (id === DEFAULT_EXPERIMENT_ID) throw invalidParameter('Cannot rename the default experiment \'0\': runs started without an experiment land in "Default". Create a new experiment instead.');
+    if (name === record.name) return {};
+    const clash = this.experiments.byName(name);
+    if (clash) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment(name=${name}) already exists.`);
+    const from = record.name;
+    this.experiments.rename(id, name);
+    const moved = this.tracking.moveExperimentRuns(from, name);
+    this.options.onDidWrite?.(moved);
     return {};
   }
 
@@ -622,9 +638,8 @@ export class MlflowBackend {
         }
       }
       if (keys.metric.size) {
-        for (const r of this.tracking.query(`SELECT run_id, key, history, count FROM metrics WHERE run_id IN (${marks}) AND key IN (${placeholders(keys.metric.size)})`, [...part, ...keys.metric])) {
-          const point = this.latestPoint(r.run_id as string, r.key as string, r.history as string, r.count as number);
-          if (point) views.get(r.run_id as string)!.metrics[r.key as string] = storedMetricValue(point.value);
+        for (const r of this.tracking.query(`SELECT run_id, ${LATEST_COLUMNS} FROM metrics WHERE run_id IN (${marks}) AND key IN (${placeholders(keys.metric.size)})`, [...part, ...keys.metric])) {
+          views.get(r.run_id as string)!.metrics[r.key as string] = storedMetricValue(latestPoint(r).value);
         }
       }
     }
@@ -950,6 +965,14 @@ function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
 
 function byKey(a: KeyValue, b: KeyValue): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** The index's summary holds MLflow's latest point of each metric: greatest (step, timestamp, value). */
+const LATEST_COLUMNS = 'key, latest, latest_step, latest_time';
+
+/** A row of LATEST_COLUMNS as a point; SQLite has no NaN, the index stores it as NULL. */
+function latestPoint(r: Record<string, SqlValue>): MetricPoint {
+  return { key: r.key as string, value: (r.latest as number | null) ?? NaN, timestamp: r.latest_time as number, step: r.latest_step as number };
 }
 
 /** A metric as it goes on the wire: ±Infinity from other sources clamped like MLflow's own. */

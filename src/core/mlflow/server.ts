@@ -55,9 +55,7 @@ const ROUTES = new Map<string, Handler>([
   ['POST /mlflow/experiments/set-experiment-tag', (b, m) => b.setExperimentTag(m)],
   ['POST /mlflow/experiments/delete', (b, m) => b.deleteExperiment(m)],
   ['POST /mlflow/experiments/restore', (b, m) => b.restoreExperiment(m)],
-  ['POST /mlflow/experiments/update', () => {
-    throw new MlflowError('NOT_IMPLEMENTED', 'Renaming experiments is not supported by MLOps Workbench: its runs refer to their experiment by name. Create a new experiment instead.');
-  }],
+  ['POST /mlflow/experiments/update', (b, m) => b.updateExperiment(m)],
   ['POST /mlflow/runs/create', (b, m) => b.createRun(m)],
   ['GET /mlflow/runs/get', (b, m) => b.getRun(m)],
   ['POST /mlflow/runs/update', (b, m) => b.updateRun(m)],
