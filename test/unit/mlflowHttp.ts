@@ -32,6 +32,8 @@ export function send(ep: { uri: string; token: string }, method: string, urlPath
   const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const headers: Record<string, string> = { Authorization: `Bearer ${ep.token}`, Host: url.host };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  // As requests does; without it Node sends a DELETE's body unframed.
+  if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
   for (const [k, v] of Object.entries(options.headers ?? {})) {
     if (v === undefined) delete headers[k];
     else headers[k] = v;

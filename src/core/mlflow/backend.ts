@@ -9,11 +9,13 @@ import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
 import { summariseMetrics } from '../tracking/ingest';
 import { readHistoryRange } from '../tracking/metricHistory';
 import type { Tracking } from '../tracking/tracking';
+import type { Project } from '../project';
 import { artifactSegments, fsError, RunArtifacts, type FileInfo } from './artifacts';
 import { DatasetInputs, type DatasetInputEvent, type DatasetInputJson, type DatasetJson } from './datasetInputs';
 import { doesNotExist, invalidParameter, MlflowError, preview } from './errors';
 import { DEFAULT_EXPERIMENT_ID, ExperimentLog, experimentsFile, type ExperimentRecord } from './experiments';
 import { randomRunName } from './runNames';
+import { RegistryApi } from './registryApi';
 import { RequestMessage } from './request';
 import { mlflowMetricsLine } from './batchAsReceived';
 import type { PlainBatch } from './plainBatch';
@@ -153,6 +155,8 @@ export interface MlflowBackendOptions {
   indexDelayMs?: number;
   /** Faults that no request can be answered with (a deferred indexing that failed). */
   log?: (message: string) => void;
+  /** The workspace's engine, for the Model Registry API (registryApi.ts); without it those calls answer 404. */
+  project?: Project;
 }
 
 const KEY_CACHE_MAX = 10_000;
@@ -192,6 +196,20 @@ export class MlflowBackend {
 
   dispose(): void {
     this.writer.dispose();
+  }
+
+  private registry: RegistryApi | undefined;
+
+  /** The Model Registry API over the workspace's registry. */
+  registryApi(): RegistryApi {
+    const { project } = this.options;
+    if (!project) throw new MlflowError('ENDPOINT_NOT_FOUND', 'This endpoint serves no model registry (it was started over the tracking index alone).');
+    this.registry ??= new RegistryApi(project, (runId) => {
+      this.flush();
+      const row = this.runRow(runId);
+      return row && this.experimentOfRun(row).id;
+    });
+    return this.registry;
   }
 
   // ---------------------------------------------------------------- helpers

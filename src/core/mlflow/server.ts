@@ -8,6 +8,7 @@ import type { MlflowBackend } from './backend';
 import { BatchReader } from './batchReader';
 import { FilterError } from '../query/searchFilter';
 import { invalidParameter, MlflowError, preview } from './errors';
+import { REGISTRY_ROUTES } from './registryApi';
 import { RequestMessage } from './request';
 import { LIMITS } from './validation';
 
@@ -71,6 +72,7 @@ const ROUTES = new Map<string, Handler>([
   ['POST /mlflow/runs/log-inputs', (b, m) => b.logInputs(m)],
   ['POST /mlflow/runs/log-model', (b, m) => b.logModel(m)],
   ['GET /mlflow/artifacts/list', (b, m) => b.listArtifacts(m)],
+  ...REGISTRY_ROUTES.map(([route, handler]): [string, Handler] => [route, (b, m) => handler(b.registryApi(), m)]),
 ]);
 
 const EMPTY = '{}';
@@ -209,7 +211,7 @@ export class MlflowServer {
     const handler = pathname.startsWith(`${API_PREFIX}/`) ? ROUTES.get(`${method} ${pathname.slice(API_PREFIX.length)}`) : undefined;
     if (!handler) throw notFound(method, pathname);
     if (method === 'GET') {
-      this.sendJson(res, handler(this.backend, RequestMessage.fromQuery(query)));
+      this.sendJson(res, await handler(this.backend, RequestMessage.fromQuery(query)));
       return;
     }
     const isBatch = pathname === `${API_PREFIX}/mlflow/runs/log-batch`;
@@ -221,7 +223,7 @@ export class MlflowServer {
         return;
       }
     }
-    this.sendJson(res, handler(this.backend, parseJson(bytes, isBatch)));
+    this.sendJson(res, await handler(this.backend, parseJson(bytes, isBatch)));
   }
 
   private async artifact(req: http.IncomingMessage, res: http.ServerResponse, method: string, rel: string): Promise<void> {

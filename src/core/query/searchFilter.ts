@@ -66,6 +66,26 @@ export const EXPERIMENT_SCHEMA: FilterSchema = {
   inAttributes: new Set(),
 };
 
+/** MLflow's search_registered_models: `name LIKE '%cnn%'`, `tags.team = 'vision'`. */
+export const MODEL_SCHEMA: FilterSchema = {
+  what: 'registered models',
+  entities: new Set<Entity>(['tag', 'attribute']),
+  attributes: { name: 'string' },
+  orderOnly: { creation_timestamp: 'number', last_updated_timestamp: 'number' },
+  aliases: { timestamp: 'last_updated_timestamp' },
+  inAttributes: new Set(),
+};
+
+/** MLflow's search_model_versions: `name = 'clf'`, `run_id IN ('…')`, `tags.k = 'v'`. */
+export const MODEL_VERSION_SCHEMA: FilterSchema = {
+  what: 'model versions',
+  entities: new Set<Entity>(['tag', 'attribute']),
+  attributes: { name: 'string', run_id: 'string', source_path: 'string', version_number: 'number', current_stage: 'string' },
+  orderOnly: { creation_timestamp: 'number', last_updated_timestamp: 'number' },
+  aliases: { version: 'version_number', timestamp: 'last_updated_timestamp' },
+  inAttributes: new Set(['name', 'run_id']),
+};
+
 const DATASET_KEYS = new Set(['name', 'digest', 'context']);
 const ENTITY_NAMES: Record<string, Entity> = {
   metric: 'metric', metrics: 'metric',
@@ -396,7 +416,8 @@ export function parseExperimentFilter(text: string | undefined): FilterNode | un
   return parseFilterWith(text, EXPERIMENT_SCHEMA, {});
 }
 
-function parseFilterWith(text: string | undefined, schema: FilterSchema, options: ParseOptions): FilterNode | undefined {
+/** Parses a filter over what `schema` names (runs, experiments, registered models, model versions). */
+export function parseFilterWith(text: string | undefined, schema: FilterSchema, options: ParseOptions): FilterNode | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const what = 'filter';
   return new Parser(text, tokenize(text, what), schema, options.dialect === 'workbench', what).parseFilter();
