@@ -11,7 +11,7 @@ import { startMlflowServer, type MlflowEndpoint } from '../../src/core/mlflow';
 import type { MlflowBackend } from '../../src/core/mlflow/backend';
 import { MlflowServer } from '../../src/core/mlflow/server';
 import { Tracking } from '../../src/core/tracking/tracking';
-import { api, assertError, eventually, send, suiteWorkspace } from './mlflowHttp';
+import { api, assertError, endpointSuite, eventually, send, suiteWorkspace } from './mlflowHttp';
 
 function assertExperimentShape(e: any): void {
   assert.equal(typeof e.experiment_id, 'string');
@@ -507,22 +507,11 @@ describe('MLflow endpoint: every documented error code and status', () => {
 });
 
 describe('MLflow endpoint: the latest value of a metric is MLflow\'s (step, timestamp, value) maximum', () => {
-  let tracking: Tracking;
-  let ep: MlflowEndpoint;
-  const layout = suiteWorkspace();
-  before(async () => {
-    tracking = await Tracking.open(layout.root);
-    ep = await startMlflowServer(tracking, {});
-  });
-  after(async () => {
-    await ep.stop();
-    tracking.close();
-    fs.rmSync(layout.root, { recursive: true, force: true });
-  });
+  const suite = endpointSuite();
 
-  const newRun = async (name: string) => (await send(ep, 'POST', api('runs/create'), { body: { experiment_id: '0', run_name: name, start_time: T0 } })).json.run.info.run_id as string;
+  const newRun = async (name: string) => (await send(suite.ep, 'POST', api('runs/create'), { body: { experiment_id: '0', run_name: name, start_time: T0 } })).json.run.info.run_id as string;
   const logMetric = async (runId: string, key: string, value: number | string, step: number, timestamp: number) => {
-    const r = await send(ep, 'POST', api('runs/log-metric'), { body: { run_id: runId, key, value, timestamp, step } });
+    const r = await send(suite.ep, 'POST', api('runs/log-metric'), { body: { run_id: runId, key, value, timestamp, step } });
     assert.equal(r.status, 200, r.text);
   };
 
@@ -535,69 +524,58 @@ describe('MLflow endpoint: the latest value of a metric is MLflow\'s (step, time
     const other = await newRun('in-order');
     await logMetric(other, 'loss', 0.7, 1, T0 + 1);
 
-    const got = await send(ep, 'GET', `${api('runs/get')}?run_id=${late}`);
+    const got = await send(suite.ep, 'GET', `${api('runs/get')}?run_id=${late}`);
     const metrics = Object.fromEntries(got.json.run.data.metrics.map((m: { key: string }) => [m.key, m]));
     assert.deepEqual(metrics.loss, { key: 'loss', value: 0.5, timestamp: T0 + 1, step: 5 });
     assert.deepEqual(metrics.acc, { key: 'acc', value: 0.7, timestamp: T0 + 3, step: 3 });
 
-    const search = async (body: object) => (await send(ep, 'POST', api('runs/search'), { body: { experiment_ids: ['0'], ...body } })).json.runs?.map((r: any) => r.info.run_name) ?? [];
+    const search = async (body: object) => (await send(suite.ep, 'POST', api('runs/search'), { body: { experiment_ids: ['0'], ...body } })).json.runs?.map((r: any) => r.info.run_name) ?? [];
     assert.deepEqual(await search({ filter: 'metrics.loss = 0.5' }), ['step-5-then-2']);
     assert.deepEqual(await search({ filter: 'metrics.loss > 0.8' }), []);
     assert.deepEqual(await search({ order_by: ['metrics.loss ASC'] }), ['step-5-then-2', 'in-order']);
     assert.deepEqual(await search({ order_by: ['metrics.loss DESC'] }), ['in-order', 'step-5-then-2']);
 
-    const shown = tracking.getRun(late)!.metrics.find((m) => m.key === 'loss')!;
+    const shown = suite.tracking.getRun(late)!.metrics.find((m) => m.key === 'loss')!;
     assert.deepEqual([shown.latest, shown.step], [0.5, 5], 'mlops runs show agrees with the endpoint');
-    await tracking.reindex();
-    const again = await send(ep, 'GET', `${api('runs/get')}?run_id=${late}`);
+    await suite.tracking.reindex();
+    const again = await send(suite.ep, 'GET', `${api('runs/get')}?run_id=${late}`);
     assert.deepEqual(again.json.run.data.metrics, got.json.run.data.metrics, 'a reindex keeps the same latest points');
   });
 });
 
 describe('MLflow endpoint: update_experiment renames an experiment and its runs follow', () => {
-  let tracking: Tracking;
-  let ep: MlflowEndpoint;
-  const layout = suiteWorkspace();
-  before(async () => {
-    tracking = await Tracking.open(layout.root);
-    ep = await startMlflowServer(tracking, {});
-  });
-  after(async () => {
-    await ep.stop();
-    tracking.close();
-    fs.rmSync(layout.root, { recursive: true, force: true });
-  });
+  const suite = endpointSuite();
 
   it('renames; get, get-by-name, search and the index see the new name, also after a reindex', async () => {
-    const id = (await send(ep, 'POST', api('experiments/create'), { body: { name: 'mnist' } })).json.experiment_id as string;
-    const runId = (await send(ep, 'POST', api('runs/create'), { body: { experiment_id: id, run_name: 'lenet', start_time: T0 } })).json.run.info.run_id as string;
-    const renamed = await send(ep, 'POST', api('experiments/update'), { body: { experiment_id: id, new_name: 'digits' } });
+    const id = (await send(suite.ep, 'POST', api('experiments/create'), { body: { name: 'mnist' } })).json.experiment_id as string;
+    const runId = (await send(suite.ep, 'POST', api('runs/create'), { body: { experiment_id: id, run_name: 'lenet', start_time: T0 } })).json.run.info.run_id as string;
+    const renamed = await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: id, new_name: 'digits' } });
     assert.equal(renamed.status, 200, renamed.text);
     assert.deepEqual(renamed.json, {});
     const check = async (when: string) => {
-      assert.equal((await send(ep, 'GET', `${api('experiments/get')}?experiment_id=${id}`)).json.experiment.name, 'digits', when);
-      assertError(await send(ep, 'GET', `${api('experiments/get-by-name')}?experiment_name=mnist`), 404, 'RESOURCE_DOES_NOT_EXIST', `${when}: the old name is free`);
-      assert.equal((await send(ep, 'GET', `${api('experiments/get-by-name')}?experiment_name=digits`)).json.experiment.experiment_id, id, when);
-      const runs = (await send(ep, 'POST', api('runs/search'), { body: { experiment_ids: [id] } })).json.runs;
+      assert.equal((await send(suite.ep, 'GET', `${api('experiments/get')}?experiment_id=${id}`)).json.experiment.name, 'digits', when);
+      assertError(await send(suite.ep, 'GET', `${api('experiments/get-by-name')}?experiment_name=mnist`), 404, 'RESOURCE_DOES_NOT_EXIST', `${when}: the old name is free`);
+      assert.equal((await send(suite.ep, 'GET', `${api('experiments/get-by-name')}?experiment_name=digits`)).json.experiment.experiment_id, id, when);
+      const runs = (await send(suite.ep, 'POST', api('runs/search'), { body: { experiment_ids: [id] } })).json.runs;
       assert.deepEqual(runs.map((r: any) => [r.info.run_id, r.info.experiment_id]), [[runId, id]], when);
-      assert.equal(tracking.getRun(runId)!.experiment, 'digits', `${when}: the Runs view and the CLI group the run under the new name`);
-      const names = (await send(ep, 'POST', api('experiments/search'), { body: {} })).json.experiments.map((e: any) => e.name).sort();
+      assert.equal(suite.tracking.getRun(runId)!.experiment, 'digits', `${when}: the Runs view and the CLI group the run under the new name`);
+      const names = (await send(suite.ep, 'POST', api('experiments/search'), { body: {} })).json.experiments.map((e: any) => e.name).sort();
       assert.deepEqual(names, ['Default', 'digits'], `${when}: the old name does not come back`);
     };
     await check('after the rename');
-    await tracking.reindex();
+    await suite.tracking.reindex();
     await check('after a reindex');
-    const reused = await send(ep, 'POST', api('experiments/create'), { body: { name: 'mnist' } });
+    const reused = await send(suite.ep, 'POST', api('experiments/create'), { body: { name: 'mnist' } });
     assert.equal(reused.status, 200, 'the old name can name a new experiment');
     assert.notEqual(reused.json.experiment_id, id);
   });
 
   it('refuses a name in use, the Default experiment and an unknown id', async () => {
-    const a = (await send(ep, 'POST', api('experiments/create'), { body: { name: 'a' } })).json.experiment_id as string;
-    await send(ep, 'POST', api('experiments/create'), { body: { name: 'b' } });
-    assertError(await send(ep, 'POST', api('experiments/update'), { body: { experiment_id: a, new_name: 'b' } }), 400, 'RESOURCE_ALREADY_EXISTS', 'a name in use');
-    assertError(await send(ep, 'POST', api('experiments/update'), { body: { experiment_id: '0', new_name: 'x' } }), 400, 'INVALID_PARAMETER_VALUE', 'the Default experiment');
-    assertError(await send(ep, 'POST', api('experiments/update'), { body: { experiment_id: '424242', new_name: 'x' } }), 404, 'RESOURCE_DOES_NOT_EXIST', 'an unknown experiment');
-    assertError(await send(ep, 'POST', api('experiments/update'), { body: { experiment_id: a } }), 400, 'INVALID_PARAMETER_VALUE', 'no new_name');
+    const a = (await send(suite.ep, 'POST', api('experiments/create'), { body: { name: 'a' } })).json.experiment_id as string;
+    await send(suite.ep, 'POST', api('experiments/create'), { body: { name: 'b' } });
+    assertError(await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: a, new_name: 'b' } }), 400, 'RESOURCE_ALREADY_EXISTS', 'a name in use');
+    assertError(await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: '0', new_name: 'x' } }), 400, 'INVALID_PARAMETER_VALUE', 'the Default experiment');
+    assertError(await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: '424242', new_name: 'x' } }), 404, 'RESOURCE_DOES_NOT_EXIST', 'an unknown experiment');
+    assertError(await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: a } }), 400, 'INVALID_PARAMETER_VALUE', 'no new_name');
   });
 });

@@ -5,12 +5,30 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after } from 'node:test';
+import { after, before } from 'node:test';
+import { startMlflowServer, type MlflowEndpoint } from '../../src/core/mlflow';
+import { Tracking } from '../../src/core/tracking/tracking';
 import { MlopsLayout } from '../../src/core/workspace/layout';
 
 /** A fresh workspace for a whole suite, removed by the suite's own `after` once its store is closed. */
 export function suiteWorkspace(): MlopsLayout {
   return new MlopsLayout(fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-mlflow-')));
+}
+
+/** An endpoint over a fresh workspace for the describe block that calls it: started before its tests, stopped and removed after. */
+export function endpointSuite(): { readonly tracking: Tracking; readonly ep: MlflowEndpoint } {
+  const layout = suiteWorkspace();
+  const suite = {} as { tracking: Tracking; ep: MlflowEndpoint };
+  before(async () => {
+    suite.tracking = await Tracking.open(layout.root);
+    suite.ep = await startMlflowServer(suite.tracking, {});
+  });
+  after(async () => {
+    await suite.ep.stop();
+    suite.tracking.close();
+    fs.rmSync(layout.root, { recursive: true, force: true });
+  });
+  return suite;
 }
 
 export async function eventually(what: string, probe: () => boolean, timeoutMs = 2000): Promise<void> {
