@@ -11,7 +11,7 @@
 // extension host: the harness speaks the same typed messages (src/protocol) through
 // the same channel a webview has (acquireVsCodeApi().postMessage / window 'message'),
 // and answers with the host's real code: downsampling (src/core/tracking/downsample.ts)
-// and the filter parser/matcher (src/core/tracking/runQuery.ts → src/core/mlflow/searchFilter.ts).
+// and the filter parser/matcher (src/core/tracking/runQuery.ts → src/core/query/searchFilter.ts).
 // Messages cross as JSON text, as VS Code's do. The page carries the panels' real HTML
 // shell (src/extension/panels/html.ts: nonce CSP, local resources only); any CSP violation
 // or page error is printed.

@@ -12,6 +12,9 @@ const TO_READ: Options = { mustExist: true };
  */
 export const TO_WRITE: Options = { waitMs: 2000 };
 
+/** Commands that change the registry or start runs (models register/alias/delete, reproduce): they create `.mlops/` where there is none, without waiting for the index. */
+export const TO_CHANGE: Options = {};
+
 /** The engine's messages (an index rebuilt, a run marked KILLED) go to stderr, so stdout stays the command's output. */
 const onMessage = (m: string): void => void process.stderr.write(`mlops: ${m}\n`);
 

@@ -76,8 +76,9 @@ export class MlflowEndpoint implements vscode.Disposable {
 
   private async backend(): Promise<MlflowBackend> {
     const tracking = await this.service.ready;
+    const project = await this.service.project();
     this.backendInstance ??= new MlflowBackend(tracking, {
-      onDidWrite: () => this.queueRefresh(), log: (m) => this.log.appendLine(m), readOtherWriters: () => this.service.refresh(),
+      project, onDidWrite: () => this.queueRefresh(), log: (m) => this.log.appendLine(m), readOtherWriters: () => this.service.refresh(),
     });
     for (const w of this.backendInstance.experiments.warnings.splice(0)) this.log.appendLine(`${this.backendInstance.experiments.file}: ${w}; skipped.`);
     return this.backendInstance;

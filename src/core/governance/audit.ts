@@ -5,53 +5,11 @@ import { syncDir, writeAllSync, writeFileAtomic } from '../workspace/atomicFile'
 import type { MlopsLayout } from '../workspace/layout';
 import { FileLock, withFileLockSync } from '../workspace/fileLock';
 import { currentUser } from '../workspace/user';
+import type { AuditAction, AuditEntry, AuditVerdict } from './auditEntry';
 import { type AnchorState, type AuditRecord, AUDIT_MISMATCH_ACTION, classifyLog, isConsistentTail, parseEntry, ZERO_HASH } from './auditVerify';
 
 export { ZERO_HASH } from './auditVerify';
-
-/** What happened. Later issues add `deploy` and `promote`; any other name is allowed. */
-export type AuditAction =
-  | 'snapshot'
-  | 'restore'
-  | 'tag'
-  | 'push'
-  | 'fetch'
-  | 'register'
-  | 'alias'
-  | 'delete'
-  | 'reproduce'
-  | (string & {});
-
-/** One line of `.mlops/audit.jsonl`, in this key order. */
-export interface AuditEntry {
-  /** 1, 2, 3, … in file order: makes drops, inserts and reorders nameable. */
-  seq: number;
-  /** ISO 8601, UTC. */
-  time: string;
-  user: string;
-  action: AuditAction;
-  /** Ids of what changed: a snapshot id, `model:name/version`, a run id, … */
-  subject: string[];
-  details: Record<string, unknown>;
-  /** sha256 (hex) of the exact bytes of the previous line, without its newline; 64 zeros for the first entry. */
-  prev: string;
-}
-
-export type AuditProblem = 'edited' | 'dropped' | 'inserted' | 'reordered' | 'unreadable' | 'truncated';
-
-export type AuditVerdict =
-  | { ok: true; count: number }
-  | {
-      ok: false;
-      /** Complete lines in audit.jsonl (readable or not). */
-      count: number;
-      /** 1-based line of the first bad entry (for a drop: where the missing entry belongs). */
-      line: number;
-      /** seq of that entry (for a drop: the first missing seq), when known. */
-      seq?: number;
-      problem: AuditProblem;
-      message: string;
-    };
+export type { AuditAction, AuditEntry, AuditProblem, AuditVerdict } from './auditEntry';
 
 /**
  * Entries the log writes about itself when an append finds the log's tail is not

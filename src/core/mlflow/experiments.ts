@@ -13,6 +13,7 @@ import type { MlopsLayout } from '../workspace/layout';
  *   {"type":"experiment","time":…,"id":"1","name":"mnist","artifact_location":"…"}
  *   {"type":"experiment_tag","time":…,"id":"1","key":"team","value":"vision"}
  *   {"type":"experiment_lifecycle","time":…,"id":"1","stage":"deleted"}
+ *   {"type":"experiment_rename","time":…,"id":"1","name":"digits"}
  *
  * Experiment "0" is "Default" and always exists, whether or not the log names it.
  */
@@ -29,7 +30,8 @@ export interface ExperimentRecord {
 export type ExperimentLogEvent =
   | { type: 'experiment'; time: number; id: string; name: string; artifact_location?: string }
   | { type: 'experiment_tag'; time: number; id: string; key: string; value: string }
-  | { type: 'experiment_lifecycle'; time: number; id: string; stage: 'active' | 'deleted' };
+  | { type: 'experiment_lifecycle'; time: number; id: string; stage: 'active' | 'deleted' }
+  | { type: 'experiment_rename'; time: number; id: string; name: string };
 
 export const DEFAULT_EXPERIMENT_ID = '0';
 export const DEFAULT_EXPERIMENT_NAME = 'Default';
@@ -110,6 +112,17 @@ export class ExperimentLog {
       record.lastUpdateTime = Math.max(record.lastUpdateTime, time);
       return undefined;
     }
+    if (e.type === 'experiment_rename') {
+      if (!record) return `rename of unknown experiment ${e.id}`;
+      if (typeof e.name !== 'string' || !e.name) return 'experiment_rename without a "name"';
+      const clash = this.byNameMap.get(e.name);
+      if (clash && clash !== record) return `experiment name "${e.name}" already belongs to id ${clash.id}`;
+      this.byNameMap.delete(record.name);
+      record.name = e.name;
+      this.byNameMap.set(record.name, record);
+      record.lastUpdateTime = Math.max(record.lastUpdateTime, time);
+      return undefined;
+    }
     return undefined; // a later version's event type: ignored
   }
 
@@ -167,6 +180,11 @@ export class ExperimentLog {
 
   setTag(id: string, key: string, value: string): void {
     this.append({ type: 'experiment_tag', time: this.now(), id, key, value });
+  }
+
+  /** Renames an experiment; the caller has checked that the new name is free and moves its runs. */
+  rename(id: string, name: string): void {
+    this.append({ type: 'experiment_rename', time: this.now(), id, name });
   }
 
   setLifecycle(id: string, stage: 'active' | 'deleted'): void {

@@ -36,7 +36,7 @@ function emptyResult(): IngestResult {
   return { changed: [], removed: [], lines: 0, warnings: [] };
 }
 
-/** One metric's summary in the index: the latest point (MLflow's rule), min and max of the non-NaN values, and the count. */
+/** One metric's summary in the index: the latest point (MLflow's (step, timestamp, value) rule), min and max of the non-NaN values, and the count. */
 export interface MetricAgg { latest: number; step: number; time: number; min: number | null; max: number | null; count: number }
 
 /**
@@ -117,6 +117,9 @@ class RunBatch {
         break;
       case 'rename':
         f.name = e.name;
+        break;
+      case 'move':
+        f.experiment = e.experiment;
         break;
       case 'run_end':
         f.status = e.status;
@@ -468,9 +471,13 @@ export class Ingestor {
   }
 }
 
-/** The latest point is the one with the highest step; among equal steps, the later one (MLflow's rule). */
+/**
+ * MLflow's latest point: the greatest (step, timestamp, value), NaN comparing as 0 (MLflow
+ * stores it so); a point equal to the latest so far does not replace it.
+ */
 function mergePoint(agg: MetricAgg, step: number, time: number, value: number): void {
-  if (step > agg.step || (step === agg.step && time >= agg.time)) {
+  const nanAsZero = (v: number) => (Number.isNaN(v) ? 0 : v);
+  if (step > agg.step || (step === agg.step && (time > agg.time || (time === agg.time && nanAsZero(value) > nanAsZero(agg.latest))))) {
     agg.latest = value;
     agg.step = step;
     agg.time = time;

@@ -5,8 +5,8 @@ import { writeFileAtomic } from '../workspace/atomicFile';
 import type { Capture, CellStatus, RunSource, RunStatus } from './events';
 import { loadSqlJs } from './sqlite';
 
-/** Bumped whenever the tables change; an older file is rebuilt from the event logs. */
-export const STORE_SCHEMA = '4';
+/** Bumped whenever the tables or what they hold change (5: the latest metric by MLflow's (step, timestamp, value)); an older file is rebuilt from the event logs. */
+export const STORE_SCHEMA = '5';
 
 const SCHEMA_SQL = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -259,6 +259,14 @@ export class Tracking {
     this.refresh([runId]);
   }
 
+  /** Moves every run of experiment `from` into `to` (a rename) by appending to their logs, then reading them back. */
+  moveExperimentRuns(from: string, to: string): string[] {
+    const ids = this.query('SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?', [from]).map((r) => r.id as string);
+    for (const id of ids) appendEvents(this.layout.eventsFile(id), [{ type: 'move', experiment: to }]);
+    if (ids.length) this.refresh(ids);
+    return ids;
+  }
+
   /** Removes a run's folder (log and artifacts) and its rows. */
   deleteRun(runId: string): void {
     fs.rmSync(this.layout.runDir(runId), { recursive: true, force: true });

@@ -1,0 +1,121 @@
+// Every `mlops` command, one entry each: the usage, `mlops <command> --help` and the dispatch in
+// main.ts are all read from this table. A new command is a module of its own plus one entry here
+// (name, args, summary, section, details for its --help, and run).
+import { auditVerifyCommand } from './audit';
+import { importMlflowCommand } from './importMlflow';
+import { modelsCommand } from './models';
+import { notebookCommand } from './notebook';
+import { TO_CHANGE, TO_WRITE, withProject, withTracking } from './open';
+import { reindexCommand } from './reindex';
+import { reproduceCommand } from './reproduce';
+import { runCommand } from './run';
+import { runsList, runsShow } from './runs';
+import { serverCommand } from './server';
+import { snapshotCommand, snapshotsCommand } from './snapshots';
+import type { Command } from './usage';
+import { MlopsLayout } from '../core/workspace/layout';
+
+const TRACKING = 'Tracking';
+const DATA = 'Data and models';
+
+const models = (sub: string) => (root: string, argv: string[]) =>
+  withProject(root, (p) => modelsCommand(p, sub, argv), sub === 'list' || sub === 'lineage' ? undefined : TO_CHANGE);
+const snapshots = (sub: string) => (root: string, argv: string[]) => withProject(root, (p) => snapshotsCommand(p, sub, argv));
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: 'run', args: '[--name N] [--experiment E] -- <command…>', section: TRACKING,
+    summary: 'run any command as a tracked run',
+    details: [
+      'Captures the environment, streams the output (saved as output.log), and records the end.',
+      'Ctrl-C stops the command\'s whole process group and marks the run KILLED.',
+      'Exit code: the command\'s own (128+N when ended by signal N).',
+      'Example: mlops run --name baseline -- python3 train.py --lr 0.01',
+    ],
+    run: (root, argv) => runCommand(new MlopsLayout(root), argv),
+  },
+  {
+    name: 'runs list', args: '[--experiment E] [--filter F] [--columns C,…] [--sort S] [--limit N] [--json]', section: TRACKING,
+    summary: 'list runs, newest first',
+    details: [
+      '--experiment E   only the runs of experiment E',
+      '--filter F       MLflow search syntax, with OR and parentheses too:',
+      '                 "metrics.acc > 0.9 and params.lr = \'0.01\' and status = \'FINISHED\'"',
+      '--columns C,…    add metric, param or tag columns: metrics.acc,params.lr,tags.stage',
+      '                 (a bare key is a metric if a run has it, else a param, else a tag)',
+      '--sort S         MLflow order_by: "metrics.acc DESC", "params.lr", "start_time ASC"; repeatable',
+      '--limit N        at most N runs (after filtering and sorting)',
+      '--json           the runs as JSON (docs/cli.md); with --columns, each run gets "columns"',
+    ],
+    run: (root, argv) => withTracking(root, (t) => runsList(t, argv)),
+  },
+  {
+    name: 'runs show', args: '<run-id> [--json]', section: TRACKING,
+    summary: 'params, latest metrics, tags, artifacts, datasets, environment',
+    details: ['A unique prefix of the run id is enough.'],
+    run: (root, argv) => withTracking(root, (t) => runsShow(t, argv)),
+  },
+  {
+    name: 'notebook run', args: '<file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]', section: TRACKING,
+    summary: 'run a notebook headless through a Jupyter kernel as a tracked run',
+    details: ['Exit code 1 when a cell failed, naming it (docs/notebooks.md).'],
+    run: (root, argv) => notebookCommand(new MlopsLayout(root), 'run', argv),
+  },
+  {
+    name: 'server', args: '[--port P]', section: TRACKING,
+    summary: 'serve the MLflow-compatible endpoint; prints MLFLOW_TRACKING_URI/TOKEN exports',
+    details: ['Serves tracking and the Model Registry API on 127.0.0.1 until Ctrl-C or SIGTERM (docs/mlflow.md).'],
+    run: serverCommand,
+  },
+  {
+    name: 'import-mlflow', args: '<mlruns-dir> [--json]', section: TRACKING,
+    summary: 'import an MLflow file store (runs already imported are skipped)',
+    run: importMlflowCommand,
+  },
+  {
+    name: 'reindex', args: '', section: TRACKING,
+    summary: 'rebuild .mlops/tracking.db from the event logs',
+    run: reindexCommand,
+  },
+  {
+    name: 'snapshot', args: '[paths…] -m MSG [--json]', section: DATA,
+    summary: 'snapshot data/model paths (default: mlops.yaml\'s)',
+    run: (root, argv) => withProject(root, (p) => snapshotCommand(p, argv), TO_WRITE),
+  },
+  { name: 'snapshots list', args: '[--json]', section: DATA, summary: 'list snapshots', run: snapshots('list') },
+  { name: 'snapshots show', args: '<snapshot> [--json]', section: DATA, summary: 'the files of a snapshot', run: snapshots('show') },
+  { name: 'snapshots diff', args: '<snapshot-a> <snapshot-b> [--json]', section: DATA, summary: 'files added, removed and changed between two snapshots', run: snapshots('diff') },
+  {
+    name: 'snapshots restore', args: '<snapshot> [--to DIR] [--yes]', section: DATA,
+    summary: 'restore a snapshot (in place asks for --yes before overwriting)',
+    run: snapshots('restore'),
+  },
+  { name: 'snapshots tag', args: '<snapshot> <name>', section: DATA, summary: 'name a snapshot', run: snapshots('tag') },
+  { name: 'snapshots push', args: '<git-remote-url>', section: DATA, summary: 'share snapshots through a git remote', run: snapshots('push') },
+  { name: 'snapshots fetch', args: '<git-remote-url>', section: DATA, summary: 'fetch snapshots from a git remote', run: snapshots('fetch') },
+  { name: 'models list', args: '[--json]', section: DATA, summary: 'registered models, versions and aliases', run: models('list') },
+  {
+    name: 'models register', args: '<path> --name N [--run R [--artifact]] [--json]', section: DATA,
+    summary: 'register a file or folder as the next version of a model',
+    details: ['--run R links the version to run R; with --artifact, <path> is inside that run\'s artifacts.'],
+    run: models('register'),
+  },
+  {
+    name: 'models alias', args: '<model> <alias> <version> | <model> <alias> --remove', section: DATA,
+    summary: 'point an alias (champion, challenger…) at a version, or remove it',
+    run: models('alias'),
+  },
+  { name: 'models delete', args: '<model> <version>', section: DATA, summary: 'delete a version (refused while an alias points at it)', run: models('delete') },
+  { name: 'models card', args: '<model> <version|alias>', section: DATA, summary: 'write the model card (Markdown)', run: models('card') },
+  { name: 'models lineage', args: '<model> <version|alias> [--json]', section: DATA, summary: 'the version\'s run, code and data, as far back as known', run: models('lineage') },
+  {
+    name: 'reproduce', args: '<run-id> [--json]', section: DATA,
+    summary: 're-run a run from its code commit and data snapshots',
+    run: (root, argv) => withProject(root, (p) => reproduceCommand(p, argv), TO_CHANGE),
+  },
+  {
+    name: 'audit verify', args: '', section: DATA,
+    summary: 'check the audit trail; a non-zero exit names the first bad entry',
+    run: auditVerifyCommand,
+  },
+];
