@@ -54,6 +54,7 @@ export class RunCommands {
       source: 'script',
       capturePackages: vscode.workspace.getConfiguration('mlops').get<boolean>('capture.packages', true),
       onOutput: term.write,
+      onWarning: (message) => term.write(`[MLOps] ${message}\n`),
     });
     term.attach(run);
     void run.finished.then((outcome) => {

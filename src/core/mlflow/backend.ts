@@ -7,6 +7,7 @@ import {
 } from '../tracking/events';
 import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
 import { summariseMetrics } from '../tracking/ingest';
+import { appendRecord } from '../workspace/appendLog';
 import type { Tracking } from '../tracking/tracking';
 import { artifactSegments, fsError, RunArtifacts, type FileInfo } from './artifacts';
 import { DatasetInputs, type DatasetInputEvent, type DatasetInputJson, type DatasetJson } from './datasetInputs';
@@ -803,7 +804,7 @@ export class MlflowBackend {
     // Lines the index does not read: appended, then the log is read as usual (it skips them).
     this.writer.flush(runId);
     try {
-      fs.appendFileSync(this.tracking.layout.eventsFile(runId), lines.join(''), { flag: 'a' });
+      appendRecord(this.tracking.layout.eventsFile(runId), lines.join(''), { create: false });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw doesNotExist(`Run with id=${runId} not found (its folder was removed)`);
       throw err;

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuditLog } from '../governance/audit';
 import type { SnapshotStore } from '../snapshots';
+import { appendRecord, reportDamagedLine, undoAppend } from '../workspace/appendLog';
 import { withFileLockSync } from '../workspace/fileLock';
 import type { MlopsLayout } from '../workspace/layout';
 import { currentUser } from '../workspace/user';
@@ -131,11 +132,10 @@ export class ModelRegistry {
         model: req.model, version, run_id: req.runId ?? null, snapshot: snapshot.id, path: inside, source: inWorkspace ? rel : abs,
         sha256: digest.sha256, size: digest.size, format, metrics: req.metrics ?? {}, created: Date.now(), user: currentUser(),
       };
-      this.append({ type: 'version', ...v });
+      this.append({ type: 'version', ...v }, () => this.audit.append('register', [`model:${v.model}/${v.version}`, snapshot.id, ...(v.run_id ? [v.run_id] : [])], {
+        path: v.source, sha256: v.sha256, size: v.size, framework: format.framework,
+      }));
       return v;
-    });
-    this.audit.append('register', [`model:${entry.model}/${entry.version}`, snapshot.id, ...(entry.run_id ? [entry.run_id] : [])], {
-      path: entry.source, sha256: entry.sha256, size: entry.size, framework: format.framework,
     });
     return entry;
   }
@@ -143,16 +143,16 @@ export class ModelRegistry {
   /** Points an alias at a version (or removes it with version null); the move is recorded. */
   setAlias(name: string, alias: string, version: number | null): void {
     checkAliasName(alias);
-    const previous = withFileLockSync(this.file, () => {
+    withFileLockSync(this.file, () => {
       const model = this.state().get(name);
       if (!model) throw new RegistryError(`No model is named "${name}".`);
       if (version !== null && !model.versions.some((v) => v.version === version)) {
         throw new RegistryError(`Model "${name}" has no version ${version}.`);
       }
-      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: currentUser() });
-      return model.aliases[alias] ?? null;
+      const previous = model.aliases[alias] ?? null;
+      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: currentUser() },
+        () => this.audit.append('alias', [`model:${name}`], { alias, from: previous, to: version }));
     });
-    this.audit.append('alias', [`model:${name}`], { alias, from: previous, to: version });
   }
 
   /** Deletes a version; refused while an alias points at it. */
@@ -164,21 +164,25 @@ export class ModelRegistry {
       if (aliases.length) {
         throw new RegistryError(`Version ${version} of "${name}" is ${aliases.map((a) => `"${a}"`).join(' and ')}; move ${aliases.length > 1 ? 'those aliases' : 'that alias'} to another version first.`);
       }
-      this.append({ type: 'delete', model: name, version, time: Date.now(), user: currentUser() });
+      this.append({ type: 'delete', model: name, version, time: Date.now(), user: currentUser() }, () => this.audit.append('delete', [`model:${name}/${version}`]));
     });
-    this.audit.append('delete', [`model:${name}/${version}`]);
   }
 
-  private append(event: RegistryEvent): void {
+  /**
+   * Records a change and its audit entry, both or neither (under the registry's lock): when the
+   * audit append fails (a full disk), the change is taken back out of the registry.
+   */
+  private append(event: RegistryEvent, audit: () => void): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const fd = fs.openSync(this.file, 'a');
-    try {
-      fs.writeSync(fd, JSON.stringify(event) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
     this.cache = undefined;
+    const appended = appendRecord(this.file, JSON.stringify(event) + '\n', { sync: true });
+    try {
+      audit();
+    } catch (err) {
+      undoAppend(this.file, appended);
+      this.cache = undefined;
+      throw err;
+    }
   }
 
   private state(): Map<string, Model> {
@@ -193,14 +197,20 @@ export class ModelRegistry {
       return [];
     }
     const events: RegistryEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      if (i === lines.length - 1) {
+        // No newline after it: a write cut off (or still under way); the entries before it stand.
+        reportDamagedLine(this.file, i + 1, 'the last line is cut off (no newline); it is ignored, and the next change moves it to registry.jsonl.damaged');
+        return;
+      }
       try {
         events.push(JSON.parse(line) as RegistryEvent);
       } catch {
-        // A torn last line from a crash mid-write: the entries before it stand.
+        reportDamagedLine(this.file, i + 1, 'not valid JSON; line skipped');
       }
-    }
+    });
     return events;
   }
 

@@ -91,6 +91,9 @@ export class FileLock {
       if (fd !== undefined) {
         try {
           fs.writeSync(fd, JSON.stringify(owner));
+        } catch (err) {
+          fs.rmSync(file, { force: true }); // a full disk: no ownerless lock file left behind
+          throw err;
         } finally {
           fs.closeSync(fd);
         }
@@ -224,7 +227,8 @@ function processStart(pid: number): string | undefined {
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function sleep(ms: number): void {
+/** Blocks this thread for `ms` (for short waits in synchronous sections). */
+export function sleep(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
