@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AuditLog } from '../../src/core/governance/audit';
@@ -113,6 +114,45 @@ for (const [kind, tail] of Object.entries(TAILS)) {
     });
   });
 }
+
+describe('the orphan clean-up after a crash', () => {
+  it('ends a run whose process died mid-write on the first pass, not 30 s later', async () => {
+    const layout = tmpWorkspace();
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('close', r));
+    const runId = writeRun(layout, [{ type: 'capture', capture: { pid: dead.pid, host: os.hostname() } }, ...metricEvents('loss', 3)]);
+    const file = layout.eventsFile(runId);
+    fs.appendFileSync(file, TAILS.torn);
+    const quiet = new Date(Date.now() - 120_000);
+    fs.utimesSync(file, quiet, quiet);
+    const tracking = await Tracking.open(layout.root);
+    try {
+      assert.equal(tracking.getRun(runId)?.status, 'KILLED');
+      assert.equal(tracking.metricHistory(runId, 'loss').values.length, 3);
+    } finally {
+      tracking.close();
+    }
+  });
+});
+
+describe('a change and its audit entry land together', () => {
+  it('an alias move whose audit entry cannot be written is taken back out of the registry', async () => {
+    const layout = tmpWorkspace();
+    const p = await Project.open(layout.root);
+    try {
+      fs.writeFileSync(path.join(layout.root, 'model.json'), '{}');
+      await p.registerModel('churn', 'model.json');
+      const before = fs.readFileSync(p.registry.file);
+      fs.rmSync(p.audit.headFile);
+      fs.mkdirSync(p.audit.headFile); // the audit trail cannot be written
+      assert.throws(() => p.registry.setAlias('churn', 'champion', 1));
+      assert.deepEqual(fs.readFileSync(p.registry.file), before);
+      assert.deepEqual(p.registry.model('churn').aliases, {});
+    } finally {
+      p.close();
+    }
+  });
+});
 
 describe('readers report damaged lines', () => {
   it('a reindex names the file and line of an unreadable event', async () => {

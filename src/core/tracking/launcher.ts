@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { finished as streamFinished } from 'node:stream/promises';
-import { isDiskFull } from '../workspace/appendLog';
+import { isDiskFull } from '../workspace/diskFull';
 import { fileDigest } from '../workspace/digest';
 import type { MlopsLayout } from '../workspace/layout';
 import { captureEnvironment, isPythonCommand } from './capture';

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { isDiskFull } from './diskFull';
 import { sleep } from './fileLock';
 
 /**
@@ -120,12 +121,6 @@ export function undoAppend(file: string, appended: Appended): boolean {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Whether an error is a full disk (or a full quota). */
-export function isDiskFull(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** An append that failed and was undone (the log holds nothing of it); `code` is the system's (ENOSPC: the disk is full). */
