@@ -165,6 +165,23 @@ describe('readers report damaged lines', () => {
     assert.ok(messages.some((m) => m.includes(`${layout.eventsFile(runId)}:4: not valid JSON; line skipped`)), messages.join('\n'));
   });
 
+  it('a reindex names a log whose last line a crash cut off (once), and reads every line before it', async () => {
+    const heard = hearDamage();
+    const layout = tmpWorkspace();
+    const runId = writeRun(layout, metricEvents('loss', 2));
+    crashLeft(layout.eventsFile(runId), TAILS.NUL);
+    const tracking = await Tracking.open(layout.root);
+    try {
+      await tracking.reindex();
+      assert.equal(tracking.metricHistory(runId, 'loss').values.length, 2);
+    } finally {
+      tracking.close();
+    }
+    assert.deepEqual(heard.map((d) => d.message), [
+      `${layout.eventsFile(runId)}:4: the last line is cut off (no newline: a crash or a full disk cut it short); it is not read, and the next append moves it to events.jsonl.damaged`,
+    ]);
+  });
+
   it('the registry names the file and line it could not read, once', async () => {
     const heard = hearDamage();
     const layout = tmpWorkspace();
@@ -174,7 +191,7 @@ describe('readers report damaged lines', () => {
       await p.registerModel('clf', 'model.json');
       fs.appendFileSync(p.registry.file, 'garbage\n');
       p.registry.models();
-      fs.appendFileSync(p.registry.file, '{"type":"alias"');
+      crashLeft(p.registry.file, Buffer.from('{"type":"alias"'));
       p.registry.models();
       p.registry.models();
       assert.deepEqual(heard.map((d) => d.message.slice(d.message.indexOf('registry.jsonl'))), [
@@ -201,7 +218,7 @@ describe('readers report damaged lines', () => {
     const layout = tmpWorkspace();
     const file = experimentsFile(layout);
     new ExperimentLog(file).create('first');
-    fs.appendFileSync(file, '{"type":"experiment","ti');
+    crashLeft(file, Buffer.from('{"type":"experiment","ti'));
     assert.deepEqual(new ExperimentLog(file).warnings, ['line 2: cut off (no newline)']);
   });
 });

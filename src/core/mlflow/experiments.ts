@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { appendRecord } from '../workspace/appendLog';
+import { appendRecord, isSettled } from '../workspace/appendLog';
 import type { MlopsLayout } from '../workspace/layout';
 
 /**
@@ -59,12 +59,7 @@ export class ExperimentLog {
       return;
     }
     const end = bytes.lastIndexOf(10);
-    const lines = bytes.subarray(0, Math.max(end, 0)).toString('utf8').split('\n');
-    if (end < bytes.length - 1) {
-      // No newline after it: a write cut off (or still under way); the next append moves it aside.
-      this.warnings.push(`line ${end < 0 ? 1 : lines.length + 1}: cut off (no newline)`);
-    }
-    if (end < 0) return;
+    const lines = end < 0 ? [] : bytes.subarray(0, end).toString('utf8').split('\n');
     lines.forEach((line, i) => {
       if (!line.trim()) return;
       try {
@@ -74,6 +69,8 @@ export class ExperimentLog {
         this.warnings.push(`line ${i + 1}: not valid JSON`);
       }
     });
+    // No newline after the last line: a write a crash cut off (or one still under way); the next append moves it aside.
+    if (end < bytes.length - 1 && isSettled(this.file)) this.warnings.push(`line ${lines.length + 1}: cut off (no newline)`);
   }
 
   /** Applies one parsed line; returns why it was skipped, if it was. */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuditLog } from '../governance/audit';
 import type { SnapshotStore } from '../snapshots';
-import { appendRecord, reportDamagedLine, undoAppend } from '../workspace/appendLog';
+import { appendRecord, isSettled, reportDamagedLine, undoAppend } from '../workspace/appendLog';
 import { withFileLockSync } from '../workspace/fileLock';
 import type { MlopsLayout } from '../workspace/layout';
 import { currentUser } from '../workspace/user';
@@ -202,7 +202,7 @@ export class ModelRegistry {
       if (!line.trim()) return;
       if (i === lines.length - 1) {
         // No newline after it: a write cut off (or still under way); the entries before it stand.
-        reportDamagedLine(this.file, i + 1, 'the last line is cut off (no newline); it is ignored, and the next change moves it to registry.jsonl.damaged');
+        if (isSettled(this.file)) reportDamagedLine(this.file, i + 1, 'the last line is cut off (no newline); it is ignored, and the next change moves it to registry.jsonl.damaged');
         return;
       }
       try {

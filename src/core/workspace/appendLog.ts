@@ -70,6 +70,15 @@ export function reportDamagedLine(file: string, line: number, why: string): void
   report({ file, line, message });
 }
 
+/** Whether a log's tail without a newline is old enough to be damage, not another process's write still under way. */
+export function isSettled(file: string): boolean {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs >= IN_FLIGHT_MS;
+  } catch {
+    return false;
+  }
+}
+
 /** Appends one record (whole lines) to a log, under the rules above. */
 export function appendRecord(file: string, record: string | Buffer | readonly Buffer[], options: AppendOptions = {}): Appended {
   const buffers = typeof record === 'string' ? [Buffer.from(record)] : Buffer.isBuffer(record) ? [record] : record;
