@@ -115,6 +115,52 @@ for (const [kind, tail] of Object.entries(TAILS)) {
   });
 }
 
+describe('several writers at once', () => {
+  it('3 Node and 3 Python processes appending multi-page records to one log: every record whole, nothing moved aside', async () => {
+    const layout = tmpWorkspace();
+    const file = path.join(layout.dir, 'shared.jsonl');
+    const appendLogJs = path.resolve(__dirname, '..', '..', 'src', 'core', 'workspace', 'appendLog.js');
+    const pythonDir = path.resolve(__dirname, '..', '..', '..', 'python');
+    const startAt = Date.now() + 1500;
+    const record = (who: string, i: number) => `${JSON.stringify({ who, i, pad: 'x'.repeat(6000 + (i % 7) * 1000) })}\n`;
+    const node = `
+      const { appendRecord } = require(${JSON.stringify(appendLogJs)});
+      const [file, who, startAt] = process.argv.slice(1);
+      while (Date.now() < Number(startAt)) {}
+      for (let i = 0; i < 100; i++) appendRecord(file, JSON.stringify({ who, i, pad: 'x'.repeat(6000 + (i % 7) * 1000) }) + '\\n');
+    `;
+    const python = [
+      'import json, sys, time',
+      `sys.path.insert(0, ${JSON.stringify(pythonDir)})`,
+      'from mlops_workbench import _events',
+      'path, who, start = sys.argv[1], sys.argv[2], float(sys.argv[3]) / 1000',
+      'while time.time() < start: pass',
+      'for i in range(100):',
+      '    _events.append_bytes(path, (json.dumps({"who": who, "i": i, "pad": "x" * (6000 + (i % 7) * 1000)}, separators=(",", ":")) + "\\n").encode())',
+    ].join('\n');
+    const writers = [
+      ...['n0', 'n1', 'n2'].map((who) => [process.execPath, '-e', node, file, who, String(startAt)]),
+      ...['p0', 'p1', 'p2'].map((who) => ['/usr/bin/python3', '-c', python, file, who, String(startAt)]),
+    ];
+    const exits = await Promise.all(writers.map(([cmd, ...args]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    })));
+    for (const exit of exits) assert.equal(exit.code, 0, exit.stderr);
+    for (const exit of exits) assert.doesNotMatch(exit.stderr, /cut off/);
+    assert.ok(!fs.existsSync(`${file}.damaged`), 'no record was taken for damage');
+    const records = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { who: string; i: number; pad: string });
+    assert.equal(records.length, 600);
+    for (const who of ['n0', 'n1', 'n2', 'p0', 'p1', 'p2']) {
+      const mine = records.filter((r) => r.who === who);
+      assert.deepEqual(mine.map((r) => r.i), Array.from({ length: 100 }, (_, i) => i), `${who}'s records are all there, in order`);
+      for (const r of mine) assert.equal(`${JSON.stringify(r)}\n`, record(who, r.i));
+    }
+  });
+});
+
 describe('the orphan clean-up after a crash', () => {
   it('ends a run whose process died mid-write on the first pass, not 30 s later', async () => {
     const layout = tmpWorkspace();
