@@ -80,6 +80,10 @@ describe('a full disk', { skip }, () => {
         assert.equal((await call('runs/log-batch', { run_id: runId, metrics: metrics(5000, 100) })).status, 200);
 
         disk.fill();
+        const create = await call('runs/create', { experiment_id: '0' });
+        assert.equal(create.status, 500);
+        assert.match(String(create.json.message), /disk is full.*Free some space and retry/);
+        assert.deepEqual(fs.readdirSync(layout.runsDir), [runId], 'no empty run left behind');
         for (const [name, batch] of Object.entries(batches)) {
           const answer = await call('runs/log-batch', batch);
           assert.equal(answer.status, 500, `${name} batch on a full disk`);

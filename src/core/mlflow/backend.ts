@@ -516,13 +516,18 @@ export class MlflowBackend {
     const name = requestedName || tagName || randomRunName();
     tags.set(SYSTEM_TAGS.runName, name);
     const runId = newRunId();
-    fs.mkdirSync(this.tracking.layout.artifactsDir(runId), { recursive: true });
     const events: NewRunEvent[] = [
       { type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: runId, name, experiment: experiment.name, source: 'mlflow', time: startTime },
       { type: 'capture', capture: captureFromTags(tags, userId), time: startTime },
       ...[...tags].map(([key, value]): NewRunEvent => ({ type: 'tag', key, value, time: startTime })),
     ];
-    appendEvents(this.tracking.layout.eventsFile(runId), events);
+    try {
+      fs.mkdirSync(this.tracking.layout.artifactsDir(runId), { recursive: true });
+      appendEvents(this.tracking.layout.eventsFile(runId), events);
+    } catch (err) {
+      fs.rmSync(this.tracking.layout.runDir(runId), { recursive: true, force: true }); // a full disk leaves no empty run behind
+      throw err;
+    }
     this.tracking.refresh([runId]);
     this.options.onDidWrite?.([runId]);
     return { run: this.runsJson([this.requireRun(runId)])[0] };

@@ -105,9 +105,8 @@ export function writeRecord(fd: number, file: string, buffers: readonly Buffer[]
     written = length ? fs.writevSync(fd, buffers as Buffer[]) : 0;
     if (written < length) {
       // Only a full disk or a signal writes less: the rest goes on, or fails and is undone below.
-      const rest = Buffer.concat(buffers as Buffer[]).subarray(written);
-      for (let at = 0; at < rest.length;) at += fs.writeSync(fd, rest, at);
-      written = length;
+      const all = Buffer.concat(buffers as Buffer[]);
+      while (written < length) written += fs.writeSync(fd, all, written);
     }
     if (sync) fs.fsyncSync(fd);
   } catch (err) {
@@ -121,14 +120,17 @@ export function writeRecord(fd: number, file: string, buffers: readonly Buffer[]
  * thing in it; returns whether it was.
  */
 export function undoAppend(file: string, appended: Appended): boolean {
-  const fd = fs.openSync(file, fs.constants.O_RDWR);
+  let fd: number | undefined;
   try {
+    fd = fs.openSync(file, fs.constants.O_RDWR);
     if (fs.fstatSync(fd).size !== appended.to) return false;
     fs.ftruncateSync(fd, appended.from);
     fs.fsyncSync(fd);
     return true;
+  } catch {
+    return false; // the caller reports the error that made it undo
   } finally {
-    fs.closeSync(fd);
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -137,7 +139,6 @@ export class LogWriteError extends Error {
   constructor(message: string, readonly code: string | undefined, readonly file: string) {
     super(message);
   }
-
 }
 
 function undoFailedWrite(fd: number, file: string, from: number, written: number, err: NodeJS.ErrnoException): LogWriteError {
