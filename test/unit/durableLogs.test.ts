@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import { Project } from '../../src/core/project';
 import { appendEvents } from '../../src/core/tracking/eventWriter';
 import { Tracking } from '../../src/core/tracking/tracking';
 import { onDamagedLog, type LogDamage } from '../../src/core/workspace/appendLog';
-import { metricEvents, tmpWorkspace, writeRun } from './helpers';
+import { cliPath, metricEvents, tmpWorkspace, writeRun } from './helpers';
 
 /** What a crash leaves at the end of a log: half a line, or the NUL bytes of a block whose data never reached the disk. */
 const TAILS = {
@@ -177,6 +177,34 @@ describe('the orphan clean-up after a crash', () => {
       assert.equal(tracking.metricHistory(runId, 'loss').values.length, 3);
     } finally {
       tracking.close();
+    }
+  });
+});
+
+describe('the alias move of the issue, through the CLI', () => {
+  it('mlops models alias after a torn registry line moves the champion for real, says so once, and audits 1 → 2', async () => {
+    const layout = tmpWorkspace();
+    const p = await Project.open(layout.root);
+    try {
+      for (const w of [1, 2]) {
+        fs.writeFileSync(path.join(layout.root, 'model.json'), `{"w": [${w}]}`);
+        await p.registerModel('churn', 'model.json');
+      }
+      p.registry.setAlias('churn', 'champion', 1);
+      crashLeft(p.registry.file, TAILS.torn);
+    } finally {
+      p.close();
+    }
+    const r = spawnSync(process.execPath, [cliPath, '--workspace', layout.root, 'models', 'alias', 'churn', 'champion', '2'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /churn@champion → version 2/);
+    assert.equal((r.stderr.match(/moved it to .*registry\.jsonl\.damaged/g) ?? []).length, 1, r.stderr);
+    const again = await Project.open(layout.root);
+    try {
+      assert.equal(again.registry.version('churn', 'champion').version, 2);
+      assert.deepEqual(again.audit.entries().at(-1)?.details, { alias: 'champion', from: 1, to: 2 });
+    } finally {
+      again.close();
     }
   });
 });
