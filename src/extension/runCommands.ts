@@ -59,7 +59,7 @@ export class RunCommands {
     term.attach(run);
     void run.finished.then((outcome) => {
       if (outcome.error) void vscode.window.showErrorMessage(`MLOps: ${outcome.error}`);
-    });
+    }, (err: Error) => void vscode.window.showErrorMessage(`MLOps: ${err.message}`)); // e.g. a full disk before the run could start
     return run.runId;
   }
 
