@@ -137,7 +137,7 @@ describe('a full disk', { skip }, () => {
     });
   });
 
-  it('mlops run: says "Disk full", keeps the script running, and ends the run once space is freed (no crash, no stray process)', async () => {
+  it('mlops run: says "Disk full", keeps the script running, and ends the run once space is freed, with no crash or stack trace', async () => {
     await onSmallDisk(4 * 1024 * 1024, async (disk) => {
       new MlopsLayout(disk.dir).ensure();
       const signals = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-signals-'));
