@@ -9,6 +9,7 @@ import { RunsTreeProvider, type RunsNode } from './runsTree';
 import { SNAPSHOT_SCHEME, SnapshotContentProvider } from './snapshotContent';
 import { RunStatusBar } from './statusBar';
 import { TrackingService } from './trackingService';
+import { onDamagedLog } from '../core/workspace/appendLog';
 
 /** What the extension exposes to other extensions and to its integration tests. */
 export interface MlopsApi {
@@ -54,6 +55,9 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
     registryWatcher, registryWatcher.onDidChange(refreshData), registryWatcher.onDidCreate(refreshData), registryWatcher.onDidDelete(refreshData),
   );
   registerNotebookTracking(context, service, log);
+  // Damage found in a log (a torn line moved aside, a line a reader skipped) goes to the output, once each.
+  const stopHearingDamage = onDamagedLog((damage) => log.appendLine(`Warning: ${damage.message}`));
+  context.subscriptions.push({ dispose: stopHearingDamage });
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);

@@ -54,11 +54,12 @@ export class RunCommands {
       source: 'script',
       capturePackages: vscode.workspace.getConfiguration('mlops').get<boolean>('capture.packages', true),
       onOutput: term.write,
+      onWarning: (message) => term.write(`[MLOps] ${message}\n`),
     });
     term.attach(run);
     void run.finished.then((outcome) => {
       if (outcome.error) void vscode.window.showErrorMessage(`MLOps: ${outcome.error}`);
-    });
+    }, (err: Error) => void vscode.window.showErrorMessage(`MLOps: ${err.message}`)); // e.g. a full disk before the run could start
     return run.runId;
   }
 

@@ -39,6 +39,9 @@ export function showRunTerminal(name: string): { terminal: vscode.Terminal; writ
         ended = true;
         const code = outcome.exitCode === null ? '' : `, exit code ${outcome.exitCode}`;
         write(`\n[MLOps] run ${outcome.status}${code}\n`);
+      }, (err: Error) => {
+        ended = true;
+        write(`\n[MLOps] ${err.message}\n`);
       });
     },
   };

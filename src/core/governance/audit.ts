@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { moveAside, reportDamagedLine, writeRecord } from '../workspace/appendLog';
 import { syncDir, writeAllSync, writeFileAtomic } from '../workspace/atomicFile';
 import type { MlopsLayout } from '../workspace/layout';
 import { FileLock, withFileLockSync } from '../workspace/fileLock';
@@ -57,10 +58,15 @@ export class AuditLog {
     return withFileLockSync(this.file, () => this.appendLocked(action, subject, details), this.lockTimeoutMs);
   }
 
-  /** The readable entries in file order (unreadable lines and a cut-off last line are skipped; `verify` reports them). */
+  /** The readable entries in file order (unreadable lines and a cut-off last line are skipped and reported; `verify` judges them). */
   entries(): AuditEntry[] {
     const out: AuditEntry[] = [];
-    for (const record of splitLog(this.readLog()).records) if (record.entry) out.push(record.entry);
+    const { records, torn } = splitLog(this.readLog());
+    records.forEach((record, i) => {
+      if (record.entry) out.push(record.entry);
+      else reportDamagedLine(this.file, i + 1, `${record.problem ?? 'not an audit entry'}; line skipped (mlops audit verify says more)`);
+    });
+    if (torn) reportDamagedLine(this.file, records.length + 1, 'the last line is cut off (no newline); it is skipped (mlops audit verify says more)');
     return out;
   }
 
@@ -100,13 +106,13 @@ export class AuditLog {
           last = toRecord(tail.torn);
           consistent = isConsistentTail(last, anchor);
         } else if (consistent) {
-          // An append cut off before it finished (audit.head never included it): remove it, and say so.
-          fs.ftruncateSync(fd, tail.tornStart);
+          // An append cut off before it finished (audit.head never included it): move it aside, and say so.
+          moveAside(fd, this.file, tail.tornStart, tail.tornStart + tail.torn.length);
           pending.push({
             action: AUDIT_REPAIR_ACTION,
             subject: [],
             details: {
-              reason: 'An earlier append was cut off before it finished (a crash or a full disk); its partial line was removed.',
+              reason: 'An earlier append was cut off before it finished (a crash or a full disk); its partial line was moved to audit.jsonl.damaged.',
               removedBytes: tail.torn.length,
               removed: tail.torn.toString('utf8'),
             },
@@ -148,10 +154,16 @@ export class AuditLog {
         written = entry;
       }
       const wasEmpty = fs.fstatSync(fd).size === 0;
-      writeAllSync(fd, Buffer.from(chunk, 'utf8'));
-      fs.fsyncSync(fd);
+      const appended = writeRecord(fd, this.file, [Buffer.from(chunk, 'utf8')], true);
       if (wasEmpty) syncDir(this.layout.dir);
-      writeFileAtomic(this.headFile, `${JSON.stringify({ count: prevSeq, hash: prevHash })}\n`);
+      try {
+        writeFileAtomic(this.headFile, `${JSON.stringify({ count: prevSeq, hash: prevHash })}\n`);
+      } catch (err) {
+        // The anchor could not follow (a full disk): the entry is taken back, so the append fails whole.
+        fs.ftruncateSync(fd, appended.from);
+        fs.fsyncSync(fd);
+        throw err;
+      }
       return JSON.parse(JSON.stringify(written)) as AuditEntry;
     } finally {
       fs.closeSync(fd);

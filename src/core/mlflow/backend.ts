@@ -8,6 +8,7 @@ import {
 import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
 import { summariseMetrics } from '../tracking/ingest';
 import { readHistoryRange } from '../tracking/metricHistory';
+import { appendRecord } from '../workspace/appendLog';
 import type { Tracking } from '../tracking/tracking';
 import type { Project } from '../project';
 import { artifactSegments, fsError, RunArtifacts, type FileInfo } from './artifacts';
@@ -572,13 +573,18 @@ export class MlflowBackend {
     const name = requestedName || tagName || randomRunName();
     tags.set(SYSTEM_TAGS.runName, name);
     const runId = newRunId();
-    fs.mkdirSync(this.tracking.layout.artifactsDir(runId), { recursive: true });
     const events: NewRunEvent[] = [
       { type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: runId, name, experiment: experiment.name, source: 'mlflow', time: startTime },
       { type: 'capture', capture: captureFromTags(tags, userId), time: startTime },
       ...[...tags].map(([key, value]): NewRunEvent => ({ type: 'tag', key, value, time: startTime })),
     ];
-    appendEvents(this.tracking.layout.eventsFile(runId), events);
+    try {
+      fs.mkdirSync(this.tracking.layout.artifactsDir(runId), { recursive: true });
+      appendEvents(this.tracking.layout.eventsFile(runId), events);
+    } catch (err) {
+      fs.rmSync(this.tracking.layout.runDir(runId), { recursive: true, force: true }); // a full disk leaves no empty run behind
+      throw err;
+    }
     this.tracking.refresh([runId]);
     this.options.onDidWrite?.([runId]);
     return { run: this.runsJson([this.requireRun(runId)])[0] };
@@ -859,7 +865,7 @@ export class MlflowBackend {
     // Lines the index does not read: appended, then the log is read as usual (it skips them).
     this.writer.flush(runId);
     try {
-      fs.appendFileSync(this.tracking.layout.eventsFile(runId), lines.join(''), { flag: 'a' });
+      appendRecord(this.tracking.layout.eventsFile(runId), lines.join(''), { create: false });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw doesNotExist(`Run with id=${runId} not found (its folder was removed)`);
       throw err;

@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { appendRecord, isSettled } from '../workspace/appendLog';
 import type { MlopsLayout } from '../workspace/layout';
 
 /**
  * MLflow experiments that the run event logs cannot express: stable ids, creation time,
  * artifact location, tags and lifecycle. They live in `.mlops/experiments.jsonl`, an
- * append-only log like a run's (docs/mlflow.md): one JSON object per line, written with one
- * O_APPEND write, unknown types and bad lines skipped. Runs still name their experiment in
+ * append-only log like a run's (docs/mlflow.md): one JSON object per line, written through
+ * appendLog.ts, unknown types skipped, bad lines skipped with a warning. Runs still name their experiment in
  * `run_start`; this log only gives those names ids and metadata, so `tracking.db` stays
  * rebuildable from the run logs and a reindex never loses an experiment.
  *
@@ -60,9 +61,8 @@ export class ExperimentLog {
       return;
     }
     const end = bytes.lastIndexOf(10);
-    if (end < 0) return;
-    const text = bytes.subarray(0, end).toString('utf8');
-    text.split('\n').forEach((line, i) => {
+    const lines = end < 0 ? [] : bytes.subarray(0, end).toString('utf8').split('\n');
+    lines.forEach((line, i) => {
       if (!line.trim()) return;
       try {
         const why = this.apply(JSON.parse(line) as unknown);
@@ -71,6 +71,8 @@ export class ExperimentLog {
         this.warnings.push(`line ${i + 1}: not valid JSON`);
       }
     });
+    // No newline after the last line: a write a crash cut off (or one still under way); the next append moves it aside.
+    if (end < bytes.length - 1 && isSettled(this.file)) this.warnings.push(`line ${lines.length + 1}: cut off (no newline)`);
   }
 
   /** Applies one parsed line; returns why it was skipped, if it was. */
@@ -134,12 +136,7 @@ export class ExperimentLog {
 
   private append(event: ExperimentLogEvent): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
-    try {
-      fs.writeSync(fd, JSON.stringify(event) + '\n');
-    } finally {
-      fs.closeSync(fd);
-    }
+    appendRecord(this.file, JSON.stringify(event) + '\n', { sync: true });
     this.apply(event);
   }
 

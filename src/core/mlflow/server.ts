@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { LogWriteError } from '../workspace/appendLog';
+import { isDiskFull } from '../workspace/diskFull';
 import type { MlflowBackend } from './backend';
 import { BatchReader } from './batchReader';
 import { FilterError } from '../query/searchFilter';
@@ -333,7 +335,12 @@ export class MlflowServer {
     let error: MlflowError;
     if (err instanceof MlflowError) error = err;
     else if (err instanceof FilterError) error = invalidParameter(err.message);
-    else {
+    else if (err instanceof LogWriteError || isDiskFull(err)) {
+      // A write that failed whole (a full disk): nothing of the request was kept, the client may retry.
+      const message = err instanceof LogWriteError ? err.message : `The disk is full: ${(err as Error).message}.`;
+      this.options.log?.(`MLflow endpoint: ${req.method} ${preview(req.url ?? '', 200)} failed: ${message}`);
+      error = new MlflowError('INTERNAL_ERROR', `${message} Free some space and retry the request.`);
+    } else {
       this.options.log?.(`MLflow endpoint: ${req.method} ${preview(req.url ?? '', 200)} failed: ${(err as Error)?.stack ?? String(err)}`);
       error = new MlflowError('INTERNAL_ERROR', `The MLflow endpoint failed: ${(err as Error)?.message ?? String(err)}`);
     }

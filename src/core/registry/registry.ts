@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuditLog } from '../governance/audit';
 import type { SnapshotStore } from '../snapshots';
+import { appendRecord, isSettled, reportDamagedLine, undoAppend } from '../workspace/appendLog';
 import { withFileLockSync } from '../workspace/fileLock';
 import type { MlopsLayout } from '../workspace/layout';
 import { currentUser } from '../workspace/user';
@@ -159,11 +160,10 @@ export class ModelRegistry {
         sha256: digest.sha256, size: digest.size, format, metrics: req.metrics ?? {}, created: Date.now(), user: currentUser(),
         ...(req.description ? { description: req.description } : {}), ...(req.tags && Object.keys(req.tags).length ? { tags: req.tags } : {}),
       };
-      this.append({ type: 'version', ...v });
+      this.append({ type: 'version', ...v }, () => this.audit.append('register', [`model:${v.model}/${v.version}`, snapshot.id, ...(v.run_id ? [v.run_id] : [])], {
+        path: v.source, sha256: v.sha256, size: v.size, framework: format.framework,
+      }));
       return v;
-    });
-    this.audit.append('register', [`model:${entry.model}/${entry.version}`, snapshot.id, ...(entry.run_id ? [entry.run_id] : [])], {
-      path: entry.source, sha256: entry.sha256, size: entry.size, framework: format.framework,
     });
     return entry;
   }
@@ -171,16 +171,16 @@ export class ModelRegistry {
   /** Points an alias at a version (or removes it with version null); the move is recorded. */
   setAlias(name: string, alias: string, version: number | null): void {
     checkAliasName(alias);
-    const previous = withFileLockSync(this.file, () => {
+    withFileLockSync(this.file, () => {
       const model = this.state().get(name);
       if (!model) throw new RegistryError(`No model is named "${name}".`, 'missing');
       if (version !== null && !model.versions.some((v) => v.version === version)) {
         throw new RegistryError(`Model "${name}" has no version ${version}.`, 'missing');
       }
-      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: currentUser() });
-      return model.aliases[alias] ?? null;
+      const previous = model.aliases[alias] ?? null;
+      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: currentUser() },
+        () => this.audit.append('alias', [`model:${name}`], { alias, from: previous, to: version }));
     });
-    this.audit.append('alias', [`model:${name}`], { alias, from: previous, to: version });
   }
 
   /** Deletes a version; refused while an alias points at it. */
@@ -192,9 +192,8 @@ export class ModelRegistry {
       if (aliases.length) {
         throw new RegistryError(`Version ${version} of "${name}" is ${aliases.map((a) => `"${a}"`).join(' and ')}; move ${aliases.length > 1 ? 'those aliases' : 'that alias'} to another version first.`);
       }
-      this.append({ type: 'delete', model: name, version, time: Date.now(), user: currentUser() });
+      this.append({ type: 'delete', model: name, version, time: Date.now(), user: currentUser() }, () => this.audit.append('delete', [`model:${name}/${version}`]));
     });
-    this.audit.append('delete', [`model:${name}/${version}`]);
   }
 
   /** Creates a model with no version yet (versions are otherwise created by their first register). */
@@ -202,9 +201,8 @@ export class ModelRegistry {
     checkModelName(name);
     withFileLockSync(this.file, () => {
       if (this.state().has(name)) throw new RegistryError(`A model named "${name}" already exists.`, 'exists');
-      this.append({ type: 'model', model: name, ...details, time: Date.now(), user: currentUser() });
+      this.append({ type: 'model', model: name, ...details, time: Date.now(), user: currentUser() }, () => this.audit.append('model.create', [`model:${name}`], details.description ? { description: details.description } : {}));
     });
-    this.audit.append('model.create', [`model:${name}`], details.description ? { description: details.description } : {});
     return this.model(name);
   }
 
@@ -214,9 +212,8 @@ export class ModelRegistry {
     withFileLockSync(this.file, () => {
       this.model(name);
       if (this.state().has(to)) throw new RegistryError(`A model named "${to}" already exists.`, 'exists');
-      this.append({ type: 'rename', model: name, to, time: Date.now(), user: currentUser() });
+      this.append({ type: 'rename', model: name, to, time: Date.now(), user: currentUser() }, () => this.audit.append('model.rename', [`model:${name}`, `model:${to}`], { from: name, to }));
     });
-    this.audit.append('model.rename', [`model:${name}`, `model:${to}`], { from: name, to });
     return this.model(to);
   }
 
@@ -224,9 +221,8 @@ export class ModelRegistry {
   deleteModel(name: string): void {
     withFileLockSync(this.file, () => {
       this.model(name);
-      this.append({ type: 'delete_model', model: name, time: Date.now(), user: currentUser() });
+      this.append({ type: 'delete_model', model: name, time: Date.now(), user: currentUser() }, () => this.audit.append('model.delete', [`model:${name}`]));
     });
-    this.audit.append('model.delete', [`model:${name}`]);
   }
 
   /** Sets the description of a model (version null) or of one of its versions. */
@@ -234,9 +230,8 @@ export class ModelRegistry {
     withFileLockSync(this.file, () => {
       if (version === null) this.model(name);
       else this.version(name, version);
-      this.append({ type: 'describe', model: name, version, description, time: Date.now(), user: currentUser() });
+      this.append({ type: 'describe', model: name, version, description, time: Date.now(), user: currentUser() }, () => this.audit.append('describe', [version === null ? `model:${name}` : `model:${name}/${version}`]));
     });
-    this.audit.append('describe', [version === null ? `model:${name}` : `model:${name}/${version}`]);
   }
 
   /** Sets (value null: removes) a tag of a model (version null) or of one of its versions. */
@@ -245,21 +240,25 @@ export class ModelRegistry {
     withFileLockSync(this.file, () => {
       const tags = version === null ? this.model(name).tags : this.version(name, version).tags ?? {};
       if (value === null && !(key in tags)) throw new RegistryError(`${version === null ? `Model "${name}"` : `Version ${version} of "${name}"`} has no tag "${key}".`, 'missing');
-      this.append({ type: 'tag', model: name, version, key, value, time: Date.now(), user: currentUser() });
+      this.append({ type: 'tag', model: name, version, key, value, time: Date.now(), user: currentUser() }, () => this.audit.append('tag', [version === null ? `model:${name}` : `model:${name}/${version}`], { key, value }));
     });
-    this.audit.append('tag', [version === null ? `model:${name}` : `model:${name}/${version}`], { key, value });
   }
 
-  private append(event: RegistryEvent): void {
+  /**
+   * Records a change and its audit entry, both or neither (under the registry's lock): when the
+   * audit append fails (a full disk), the change is taken back out of the registry.
+   */
+  private append(event: RegistryEvent, audit: () => void): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const fd = fs.openSync(this.file, 'a');
-    try {
-      fs.writeSync(fd, JSON.stringify(event) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
     this.cache = undefined;
+    const appended = appendRecord(this.file, JSON.stringify(event) + '\n', { sync: true });
+    try {
+      audit();
+    } catch (err) {
+      undoAppend(this.file, appended);
+      this.cache = undefined;
+      throw err;
+    }
   }
 
   private state(): Map<string, Model> {
@@ -274,14 +273,20 @@ export class ModelRegistry {
       return [];
     }
     const events: RegistryEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      if (i === lines.length - 1) {
+        // No newline after it: a write cut off (or still under way); the entries before it stand.
+        if (isSettled(this.file)) reportDamagedLine(this.file, i + 1, 'the last line is cut off (no newline); it is ignored, and the next change moves it to registry.jsonl.damaged');
+        return;
+      }
       try {
         events.push(JSON.parse(line) as RegistryEvent);
       } catch {
-        // A torn last line from a crash mid-write: the entries before it stand.
+        reportDamagedLine(this.file, i + 1, 'not valid JSON; line skipped');
       }
-    }
+    });
     return events;
   }
 

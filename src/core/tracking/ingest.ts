@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { isSettled, reportDamagedLine } from '../workspace/appendLog';
 import type { MlopsLayout } from '../workspace/layout';
 import {
   decodeMetricValue, EventShapeError, validateEvent, type Capture, type CellEvent, type MlflowMetricsEvent, type RunEvent, type RunLifecycle,
@@ -336,6 +337,9 @@ export class Ingestor {
         carry = Buffer.from(data.subarray(lastNl + 1));
         this.commit(runId, batch, { offset, line });
         yield;
+      }
+      if (carry.length && isSettled(file)) {
+        reportDamagedLine(file, line + 1, 'the last line is cut off (no newline: a crash or a full disk cut it short); it is not read, and the next append moves it to events.jsonl.damaged');
       }
     } finally {
       fs.closeSync(fd);
