@@ -50,7 +50,6 @@ export class RunCommands {
       command: python,
       args: [target.fsPath],
       cwd: this.service.root,
-      name,
       source: 'script',
       capturePackages: vscode.workspace.getConfiguration('mlops').get<boolean>('capture.packages', true),
       onOutput: term.write,

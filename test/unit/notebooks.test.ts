@@ -53,7 +53,7 @@ describe('running a notebook headless through a Jupyter kernel', () => {
     assert.equal(result.status, 'FINISHED');
     assert.equal(result.cellsRun, 4, 'three code cells and the injected one');
     assert.equal(detail.source, 'notebook');
-    assert.equal(detail.name, 'explore');
+    assert.equal(detail.name, 'explore-1');
     assert.equal(detail.tags.notebook, 'nbs/explore.ipynb');
     assert.deepEqual(detail.params, { lr: '0.5', epochs: '3', optimizer: 'adam' });
     const loss = detail.metrics.find((m) => m.key === 'loss')!;
@@ -216,6 +216,6 @@ describe('running a notebook headless through a Jupyter kernel', () => {
       const { Tracking } = require(${JSON.stringify(path.join(repoRoot, 'out', 'src', 'core', 'tracking', 'tracking.js'))});
       Tracking.open(${JSON.stringify(ws.root)}).then((t) => { console.log(JSON.stringify(t.listRuns())); t.close(); });`], { encoding: 'utf8' });
     const runs = JSON.parse(t.stdout) as { name: string; experiment: string; status: string }[];
-    assert.deepEqual(runs.map((r) => [r.name, r.experiment, r.status]).sort(), [['bad', 'Default', 'FAILED'], ['tuned', 'notebooks', 'FINISHED']]);
+    assert.deepEqual(runs.map((r) => [r.name, r.experiment, r.status]).sort(), [['bad-1', 'Default', 'FAILED'], ['tuned', 'notebooks', 'FINISHED']]);
   });
 });

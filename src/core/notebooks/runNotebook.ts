@@ -15,7 +15,7 @@ export interface NotebookRunRequest {
   /** The interpreter (it needs nbclient and ipykernel); its kernel runs the cells. */
   python: string;
   parameters?: Record<string, unknown>;
-  /** Run name (default: the notebook's file name without .ipynb). */
+  /** Run name (default: the notebook's file name without .ipynb and a number, `explore-2`). */
   name?: string;
   experiment?: string;
   /** The kernel's working folder (default: the notebook's folder, as in Jupyter). */
@@ -90,7 +90,8 @@ export class PreparedNotebookRun {
       command: request.python,
       args,
       cwd: request.cwd ?? path.dirname(file),
-      name: request.name || path.basename(file).replace(/\.ipynb$/i, ''),
+      name: request.name,
+      nameBase: path.basename(file).replace(/\.ipynb$/i, ''),
       experiment: request.experiment,
       source: 'notebook',
       capturePackages: request.capturePackages,

@@ -49,14 +49,13 @@ export async function runNotebookAsExperiment(service: TrackingService, arg?: un
   if (!parameters) return undefined;
   await service.ready;
   const python = options.python ?? (await pythonInterpreter(uri));
-  const name = options.name || path.basename(uri.fsPath).replace(/\.ipynb$/i, '');
-  const term = showRunTerminal(name);
+  const term = showRunTerminal(path.basename(uri.fsPath).replace(/\.ipynb$/i, ''));
   term.write(`[MLOps] ${python} runs ${uri.fsPath} through a Jupyter kernel\n`);
   const prepared = prepareNotebookRun({
     notebook: uri.fsPath,
     python,
     parameters,
-    name,
+    name: options.name,
     experiment: options.experiment,
     cellTimeoutS: options.cellTimeoutS,
     capturePackages: vscode.workspace.getConfiguration('mlops').get<boolean>('capture.packages', true),
