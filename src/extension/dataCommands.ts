@@ -260,7 +260,7 @@ export class DataCommands {
       { location: vscode.ProgressLocation.Notification, title: `MLOps: reproducing ${original?.name ?? runId.slice(0, 8)}` },
       () => reproduceRun(project, runId, term.write),
     );
-    term.write(`\n[MLOps] reproduction ${result.outcome.status}\n`);
+    term.done(`reproduction ${result.outcome.status}`);
     this.service.refresh();
     const rows = result.comparison.map((c) => `| ${c.key} | ${formatNumber(c.original)} | ${formatNumber(c.reproduced)} |`);
     const doc = await vscode.workspace.openTextDocument({

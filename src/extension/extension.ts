@@ -39,7 +39,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   service.launchEnv = () => mlflow.env();
   const tree = new RunsTreeProvider(service);
   const view = vscode.window.createTreeView<RunsNode>('mlops.runs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
-  const commands = new RunCommands(service, tree, view);
+  const commands = new RunCommands(service, tree, view, context.workspaceState);
   const panels = registerPanels(context, service, view, (line) => log.appendLine(line));
   const dataTree = new DataModelsTreeProvider(service);
   const dataView = vscode.window.createTreeView<DataNode>('mlops.dataModels', { treeDataProvider: dataTree, showCollapseAll: true });

@@ -52,7 +52,7 @@ export async function runNotebookAsExperiment(service: TrackingService, arg?: un
   if (options.python) await requireNotebookInterpreter(options.python);
   const python = options.python ?? (await notebookInterpreter(uri));
   if (!python) return undefined;
-  const term = showRunTerminal(path.basename(uri.fsPath).replace(/\.ipynb$/i, ''));
+  const term = showRunTerminal(path.basename(uri.fsPath).replace(/\.ipynb$/i, ''), uri.fsPath);
   term.write(`[MLOps] ${python} runs ${uri.fsPath} through a Jupyter kernel\n`);
   const prepared = prepareNotebookRun({
     notebook: uri.fsPath,
