@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { putCliOnPath } from './cliOnPath';
 import { DataCommands } from './dataCommands';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
 import { MlflowEndpoint } from './mlflowEndpoint';
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
     registryWatcher, registryWatcher.onDidChange(refreshData), registryWatcher.onDidCreate(refreshData), registryWatcher.onDidDelete(refreshData),
   );
   registerNotebookTracking(context, service, log);
+  putCliOnPath(context, (line) => log.appendLine(line));
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
