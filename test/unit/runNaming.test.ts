@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { launchTrackedRun } from '../../src/core/tracking/launcher';
 import { nextRunName, runNameBase } from '../../src/core/tracking/runNaming';
-import { repoRoot, tmpWorkspace, writeRun } from './helpers';
+import { cliPath, repoRoot, tmpWorkspace, writeRun } from './helpers';
 
 function namedRun(layout: ReturnType<typeof tmpWorkspace>, name: string): void {
   const id = writeRun(layout, []);
@@ -32,7 +32,7 @@ describe('default run names', () => {
     assert.equal(runNameBase('bash', ['job.sh']), 'bash');
   });
 
-  it('gives launched runs, given names and the Python client\'s own runs one sequence (real processes)', async () => {
+  it('gives launched runs, `mlops run`, given names and the Python client\'s own runs one sequence (real processes)', async () => {
     const layout = tmpWorkspace();
     const file = path.join(layout.root, 'train.py');
     fs.writeFileSync(file, 'import mlops_workbench as mlops\nmlops.log_metric("loss", 0.5)\n');
@@ -51,5 +51,10 @@ describe('default run names', () => {
     const names = fs.readdirSync(layout.runsDir).map((id) => JSON.parse(fs.readFileSync(layout.eventsFile(id), 'utf8').split('\n')[0]).name as string);
     assert.deepEqual(names.sort(), ['baseline', 'train-1', 'train-2', 'train-3']);
     assert.equal(await launch(), 'train-4');
+    // `mlops run` in a terminal: the same launcher, the same sequence.
+    const cli = spawnSync(process.execPath, [cliPath, 'run', '--', 'python3', 'train.py'], { cwd: layout.root, env, encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const id = /run ([0-9a-f]{32}) FINISHED/.exec(cli.stderr)![1];
+    assert.equal(JSON.parse(fs.readFileSync(layout.eventsFile(id), 'utf8').split('\n')[0]).name, 'train-5');
   });
 });

@@ -3,10 +3,12 @@
 // with Changes, `mlops` on the integrated terminals' PATH, and lineage as a
 // read-only document.
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { MlopsApi } from '../../../src/extension/extension';
+import { requestUi, skipUnlessUi } from './uiBridge';
 import { api, waitFor, workspaceRoot } from './workbench';
 
 const SCRIPT = [
@@ -64,6 +66,23 @@ describe('starting runs', function () {
     assert.strictEqual(vscode.window.terminals.filter((t) => t.name === 'MLOps: tune').length, 1);
   });
 
+  it('"Run with Arguments…" offers the script\'s argparse options and fills in the arguments it last ran with', async function () {
+    skipUnlessUi(this);
+    const mlops = await api();
+    const started = vscode.commands.executeCommand<string | undefined>('mlops.runPythonFileWithArguments', vscode.Uri.file(script()));
+    const options = await requestUi({ action: 'find', selector: '.quick-input-widget .monaco-list-row', texts: ['--lr', 'learning rate (default: 0.1)'], screenshot: 'run-with-arguments-options.png', timeoutMs: 30_000 });
+    assert.ok(options.ok, `options: ${JSON.stringify(options.rowTexts)} ${options.error ?? ''}`);
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    const box = await requestUi({ action: 'find', selector: '.quick-input-widget', texts: ['Arguments for tune.py'], screenshot: 'run-with-arguments-box.png' });
+    assert.ok(box.ok, `input box: ${JSON.stringify(box.rowTexts)} ${box.error ?? ''}`);
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    const runId = await started;
+    assert.ok(runId, 'the command ran the script');
+    const run = await finished(mlops, runId);
+    // The last arguments of tune.py were Rerun with Changes' --lr 0.5: ticked in the list and filled in the box.
+    assert.deepStrictEqual(run.capture.argv?.slice(1), [script(), '--lr', '0.5']);
+  });
+
   it('puts `mlops` first on the PATH of integrated terminals, so the printed commands work', async () => {
     const out = path.join(workspaceRoot(), 'mlops-on-path.json');
     const terminal = vscode.window.createTerminal({ name: 'mlops on PATH', cwd: workspaceRoot() });
@@ -91,5 +110,33 @@ describe('starting runs', function () {
     assert.ok(!doc.isUntitled && !doc.isDirty, 'nothing to save');
     assert.match(text!, new RegExp(`^Lineage of ${version.model} v${version.version}`));
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  it('opens the model card\'s Markdown preview beside its source', async () => {
+    const mlops = await api();
+    const version = (await mlops.service.project()).registry.models()[0].versions[0];
+    const card = await vscode.commands.executeCommand<string>('mlops.showModelCard', { model: version.model, version: version.version });
+    const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs.map((t) => ({ column: g.viewColumn, input: t.input })));
+    const source = tabs().find((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === card);
+    assert.ok(source, 'the card\'s Markdown is open');
+    await waitFor('the Markdown preview beside it', () => tabs().some((t) => t.column !== source.column && t.input instanceof vscode.TabInputWebview && /markdown/i.test(t.input.viewType)));
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('a notebook whose interpreter lacks Jupyter is refused before any run exists', async () => {
+    const mlops = await api();
+    const venv = path.join(workspaceRoot(), '.bare-venv');
+    const made = spawnSync('python3', ['-m', 'venv', '--without-pip', venv], { encoding: 'utf8' });
+    assert.strictEqual(made.status, 0, made.stderr);
+    try {
+      mlops.service.refresh();
+      const before = mlops.service.current!.listRuns().length;
+      const outcome = await vscode.commands.executeCommand('mlops.runNotebookAsExperiment', vscode.Uri.file(path.join(workspaceRoot(), 'explore.ipynb')), { parameters: {}, python: path.join(venv, 'bin', 'python') });
+      assert.strictEqual(outcome, undefined, 'the error is shown as a message');
+      mlops.service.refresh();
+      assert.strictEqual(mlops.service.current!.listRuns().length, before, 'no FAILED run is left behind');
+    } finally {
+      fs.rmSync(venv, { recursive: true, force: true });
+    }
   });
 });
