@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { findNotebookRunner, findPythonClient } from '../tracking/bundledFiles';
+import { findNotebookRunner, pythonPathWithClient } from '../tracking/bundledFiles';
 import { output } from '../tracking/capture';
 import { NotebookError } from './notebookFile';
 
@@ -14,7 +14,7 @@ const CHECK_TIMEOUT_MS = 30_000;
  * the list is the one it checks before running.
  */
 export async function missingNotebookModules(python: string): Promise<string[] | undefined> {
-  const env = { ...process.env, PYTHONPATH: [findPythonClient(), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const env = { ...process.env, PYTHONPATH: pythonPathWithClient(process.env.PYTHONPATH) };
   const out = await output(python, [findNotebookRunner(), '--missing-modules'], path.dirname(findNotebookRunner()), CHECK_TIMEOUT_MS, env);
   try {
     const missing = JSON.parse(out ?? '') as unknown;

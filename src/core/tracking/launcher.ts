@@ -7,7 +7,7 @@ import type { MlopsLayout } from '../workspace/layout';
 import { captureEnvironment, isPythonCommand } from './capture';
 import { EVENT_SCHEMA_VERSION, type RunSource, type RunStatus } from './events';
 import { appendEvents, newRunId } from './eventWriter';
-import { findCli, findPythonClient } from './bundledFiles';
+import { findCli, pythonPathWithClient } from './bundledFiles';
 import { nextRunName, runNameBase } from './runNaming';
 import type { RunInput } from './store';
 
@@ -142,8 +142,7 @@ export class TrackedProcess {
 
   private childEnv(): NodeJS.ProcessEnv {
     const o = this.options;
-    const client = findPythonClient();
-    const pythonPath = [client, process.env.PYTHONPATH, o.env?.PYTHONPATH].filter(Boolean).join(path.delimiter);
+    const pythonPath = pythonPathWithClient(process.env.PYTHONPATH, o.env?.PYTHONPATH);
     return {
       ...process.env,
       ...o.env,

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pythonPathWithClient } from './bundledFiles';
 import { output } from './capture';
 
 /**
@@ -149,8 +150,9 @@ const HELP_TIMEOUT_MS = 15_000;
 /**
  * The argparse options of a Python script, from running `python script --help`
  * (only when its source mentions argparse: other scripts would simply run).
- * The help runs with a throwaway MLOPS_DIR, so a script that logs before
- * parsing its arguments leaves no run in the workspace. [] when there are none
+ * The help runs as a tracked run would (the client importable) but with a
+ * throwaway MLOPS_DIR, so a script that logs before parsing its arguments
+ * leaves no run in the workspace. [] when there are none
  * or the help cannot be read.
  */
 export async function scriptOptions(python: string, script: string, cwd: string): Promise<ScriptOption[]> {
@@ -163,7 +165,9 @@ export async function scriptOptions(python: string, script: string, cwd: string)
   if (!/\bargparse\b/.test(source)) return [];
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-help-'));
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, MLOPS_DIR: path.join(scratch, '.mlops'), COLUMNS: '100', NO_COLOR: '1', PYTHON_COLORS: '0' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, PYTHONPATH: pythonPathWithClient(process.env.PYTHONPATH), MLOPS_DIR: path.join(scratch, '.mlops'), COLUMNS: '100', NO_COLOR: '1', PYTHON_COLORS: '0',
+    };
     for (const key of ['MLOPS_RUN_ID', 'MLOPS_RUN_DIR', 'MLFLOW_RUN_ID']) delete env[key];
     const help = await output(python, [script, '--help'], cwd, HELP_TIMEOUT_MS, env);
     return help ? parseArgparseHelp(help) : [];
