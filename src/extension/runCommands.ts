@@ -5,8 +5,7 @@ import { registerCommand } from './commandErrors';
 import { isProcessAlive } from '../core/workspace/processes';
 import type { RunSource } from '../core/tracking/events';
 import type { RunSummary } from '../core/tracking/store';
-import { isPythonCommand } from '../core/tracking/capture';
-import { joinArguments } from '../core/tracking/scriptArguments';
+import { joinArguments, lastRecordedArguments, scriptCommand } from '../core/tracking/scriptArguments';
 import { pythonInterpreter } from './pythonInterpreter';
 import { showRunTerminal } from './runTerminal';
 import { promptScriptArguments } from './scriptArgumentsPrompt';
@@ -67,16 +66,14 @@ export class RunCommands {
     if (run.source === 'notebook' || !argv?.length || !run.capture.cwd) {
       throw new Error(`Run "${run.name}" did not record a script's command, so it cannot be rerun; only scripts run by MLOps (Run Python File, "mlops run") can. Notebooks: use Run Notebook as Experiment.`);
     }
-    // `python -u train.py --lr 0.1`: the interpreter and its flags, the script, then the script's arguments.
-    const scriptAt = isPythonCommand(argv[0]) ? argv.findIndex((a, i) => i > 0 && !a.startsWith('-')) : -1;
-    const script = scriptAt > 0 ? path.resolve(run.capture.cwd, argv[scriptAt]) : argv[0];
-    const before = scriptAt > 0 ? argv.slice(1, scriptAt) : [];
-    const start = argv.slice(scriptAt > 0 ? scriptAt + 1 : 1);
-    const chosen = args ?? (await promptScriptArguments(script, start, scriptAt > 0 ? argv[0] : undefined, run.capture.cwd));
-    if (!chosen) return undefined;
-    return scriptAt > 0
-      ? this.runScript(argv[0], before, script, chosen, run.capture.cwd, run.experiment)
-      : this.runCommand(argv[0], chosen, run.capture.cwd, script, run.experiment, 'command');
+    const command = scriptCommand(argv, run.capture.cwd);
+    if (command) {
+      const chosen = args ?? (await promptScriptArguments(command.script, command.args, command.python, run.capture.cwd));
+      return chosen && this.runScript(command.python, command.flags, command.script, chosen, run.capture.cwd, run.experiment);
+    }
+    // Another command (`mlops run -- ./job.sh --fast`): its arguments, no options to offer.
+    const chosen = args ?? (await promptScriptArguments(argv[0], argv.slice(1)));
+    return chosen && this.runCommand(argv[0], chosen, run.capture.cwd, argv[0], run.experiment, 'command');
   }
 
   private async pythonFile(uri?: vscode.Uri): Promise<vscode.Uri> {
@@ -115,9 +112,10 @@ export class RunCommands {
     return run.runId;
   }
 
-  /** The arguments the script last ran with from this window's commands (workspace state, per file). */
+  /** The arguments the script last ran with: remembered from this workspace's commands, else its latest recorded run's. */
   private lastArguments(script: string): string[] {
-    return this.state.get<Record<string, string[]>>(ARGUMENTS_KEY, {})[script] ?? [];
+    return this.state.get<Record<string, string[]>>(ARGUMENTS_KEY, {})[script]
+      ?? (this.service.current && lastRecordedArguments(this.service.current, script)) ?? [];
   }
 
   private rememberArguments(script: string, args: string[]): Thenable<void> {

@@ -2,7 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { hasOption, joinArguments, optionName, parseArgparseHelp, scriptOptions, splitArguments, withOptions } from '../../src/core/tracking/scriptArguments';
+import { launchTrackedRun } from '../../src/core/tracking/launcher';
+import { hasOption, joinArguments, lastRecordedArguments, optionName, parseArgparseHelp, scriptCommand, scriptOptions, splitArguments, withOptions } from '../../src/core/tracking/scriptArguments';
+import { Tracking } from '../../src/core/tracking/tracking';
 import { fixtures, tmpWorkspace } from './helpers';
 
 const help = (python: string) => fs.readFileSync(path.join(fixtures, 'argparse', `help-python${python}.txt`), 'utf8');
@@ -60,5 +62,29 @@ describe('script arguments', () => {
     assert.deepEqual(await scriptOptions('python3', plain, ws.root), []);
     assert.ok(!fs.existsSync(path.join(ws.root, 'ran')), 'a script without argparse is not run');
     assert.deepEqual(await scriptOptions('python3', path.join(ws.root, 'missing.py'), ws.root), []);
+  });
+
+  it('splits a recorded command into interpreter, its flags, the script and its arguments', () => {
+    assert.deepEqual(scriptCommand(['/usr/bin/python3', '-u', 'src/train.py', '--lr', '0.1'], '/work'), { python: '/usr/bin/python3', flags: ['-u'], script: '/work/src/train.py', args: ['--lr', '0.1'] });
+    assert.equal(scriptCommand(['python3', '-m', 'trainer', '--lr', '1'], '/work'), undefined);
+    assert.equal(scriptCommand(['bash', 'job.sh'], '/work'), undefined);
+  });
+
+  it('finds the arguments of a script\'s latest recorded run (real runs)', async () => {
+    const ws = tmpWorkspace();
+    for (const name of ['train.py', 'eval.py']) fs.writeFileSync(path.join(ws.root, name), 'pass\n');
+    for (const args of [['-u', 'train.py', '--lr', '0.1'], ['-u', 'train.py', '--lr', '0.3'], ['eval.py', '--split', 'test']]) {
+      const run = launchTrackedRun({ layout: ws, command: 'python3', args, cwd: ws.root, source: 'command', capturePackages: false });
+      await run.finished;
+      await new Promise((r) => setTimeout(r, 5)); // distinct start times
+    }
+    const t = await Tracking.open(ws.root);
+    try {
+      assert.deepEqual(lastRecordedArguments(t, path.join(ws.root, 'train.py')), ['--lr', '0.3']);
+      assert.deepEqual(lastRecordedArguments(t, path.join(ws.root, 'eval.py')), ['--split', 'test']);
+      assert.equal(lastRecordedArguments(t, path.join(ws.root, 'other.py')), undefined);
+    } finally {
+      t.close();
+    }
   });
 });

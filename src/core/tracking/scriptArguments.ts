@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pythonPathWithClient } from './bundledFiles';
-import { output } from './capture';
+import { isPythonCommand, output } from './capture';
+import type { Tracking } from './tracking';
 
 /**
  * A script's command-line arguments as a person types them, and the options an
@@ -174,4 +175,35 @@ export async function scriptOptions(python: string, script: string, cwd: string)
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** A recorded command split as `python [flags] script args`. */
+export interface ScriptCommand {
+  python: string;
+  /** The interpreter's own flags (`-u`). */
+  flags: string[];
+  /** Absolute path of the script. */
+  script: string;
+  args: string[];
+}
+
+/** `argv` (as captured, run in `cwd`) as a Python script's command, or undefined when it runs no script file. */
+export function scriptCommand(argv: string[], cwd: string): ScriptCommand | undefined {
+  if (!argv.length || !isPythonCommand(argv[0])) return undefined;
+  const at = argv.findIndex((a, i) => i > 0 && !a.startsWith('-'));
+  if (at < 0 || argv.slice(1, at).some((f) => f === '-c' || f === '-m')) return undefined;
+  return { python: argv[0], flags: argv.slice(1, at), script: path.resolve(cwd, argv[at]), args: argv.slice(at + 1) };
+}
+
+/** How many of the latest runs lastRecordedArguments looks through (each is one read of the index). */
+const RECENT_RUNS = 50;
+
+/** The arguments of the latest recorded run of `script` among the recent runs (any front end), or undefined. */
+export function lastRecordedArguments(tracking: Tracking, script: string): string[] | undefined {
+  for (const summary of tracking.listRuns().slice(0, RECENT_RUNS)) {
+    const capture = tracking.getRun(summary.id)?.capture;
+    const command = capture?.argv && capture.cwd ? scriptCommand(capture.argv, capture.cwd) : undefined;
+    if (command?.script === script) return command.args;
+  }
+  return undefined;
 }
