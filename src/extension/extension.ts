@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { putCliOnPath } from './cliOnPath';
 import { DataCommands } from './dataCommands';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
 import { MlflowEndpoint } from './mlflowEndpoint';
@@ -40,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   service.launchEnv = () => mlflow.env();
   const tree = new RunsTreeProvider(service);
   const view = vscode.window.createTreeView<RunsNode>('mlops.runs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
-  const commands = new RunCommands(service, tree, view);
+  const commands = new RunCommands(service, tree, view, context.workspaceState);
   const panels = registerPanels(context, service, view, (line) => log.appendLine(line));
   const dataTree = new DataModelsTreeProvider(service);
   const dataView = vscode.window.createTreeView<DataNode>('mlops.dataModels', { treeDataProvider: dataTree, showCollapseAll: true });
@@ -58,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   // Damage found in a log (a torn line moved aside, a line a reader skipped) goes to the output, once each.
   const stopHearingDamage = onDamagedLog((damage) => log.appendLine(`Warning: ${damage.message}`));
   context.subscriptions.push({ dispose: stopHearingDamage });
+  putCliOnPath(context, (line) => log.appendLine(line));
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);

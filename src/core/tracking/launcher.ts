@@ -9,7 +9,8 @@ import type { MlopsLayout } from '../workspace/layout';
 import { captureEnvironment, isPythonCommand } from './capture';
 import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunSource, type RunStatus } from './events';
 import { appendEvents, newRunId } from './eventWriter';
-import { findCli, findPythonClient } from './bundledFiles';
+import { findCli, pythonPathWithClient } from './bundledFiles';
+import { nextRunName, runNameBase } from './runNaming';
 import type { RunInput } from './store';
 
 export interface LaunchOptions {
@@ -17,7 +18,10 @@ export interface LaunchOptions {
   command: string;
   args: string[];
   cwd: string;
+  /** The user's name for the run, kept as given; without one the run is named `<nameBase>-<n>`. */
   name?: string;
+  /** What a default name starts with (default: the script's name, `train` for `python train.py`). */
+  nameBase?: string;
   experiment?: string;
   source: RunSource;
   /** Extra environment for the child (on top of this process's). */
@@ -85,9 +89,9 @@ export class TrackedProcess {
     const o = this.options;
     const events = o.layout.eventsFile(this.runId);
     const artifacts = o.layout.artifactsDir(this.runId);
-    const name = o.name || defaultRunName(o.command, o.args);
     try {
       fs.mkdirSync(artifacts, { recursive: true });
+      const name = o.name || nextRunName(o.layout.runsDir, o.nameBase || runNameBase(o.command, o.args));
       appendEvents(events, [{
         type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: this.runId, name,
         experiment: o.experiment || 'Default', source: o.source,
@@ -197,8 +201,7 @@ export class TrackedProcess {
 
   private childEnv(): NodeJS.ProcessEnv {
     const o = this.options;
-    const client = findPythonClient();
-    const pythonPath = [client, process.env.PYTHONPATH, o.env?.PYTHONPATH].filter(Boolean).join(path.delimiter);
+    const pythonPath = pythonPathWithClient(process.env.PYTHONPATH, o.env?.PYTHONPATH);
     return {
       ...process.env,
       ...o.env,
@@ -219,12 +222,6 @@ export class TrackedProcess {
 
 export function launchTrackedRun(options: LaunchOptions): TrackedProcess {
   return new TrackedProcess(options);
-}
-
-/** "train" for `python train.py`, else the command's own name. */
-function defaultRunName(command: string, args: string[]): string {
-  const script = isPythonCommand(command) ? args.find((a) => !a.startsWith('-')) : undefined;
-  return path.basename(script ?? command).replace(/\.py$/, '');
 }
 
 function cliPathOrEmpty(): string {
