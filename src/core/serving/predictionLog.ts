@@ -1,0 +1,121 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** One served prediction, as drift monitoring reads it back (docs/serving.md, "Prediction log"). */
+export interface PredictionRecord {
+  /** ms since the epoch. */
+  time: number;
+  deployment: string;
+  model: string;
+  version: string;
+  /** "primary", an A/B arm ("a", "b"), or "shadow". */
+  variant: string;
+  latency_ms: number;
+  /** Raw inputs as the client sent them (before standardisation): name → rows. */
+  inputs: Record<string, unknown[]>;
+  outputs: Record<string, unknown[]>;
+  id?: string;
+}
+
+export interface PredictionLogOptions {
+  /** Share of predictions written, 0–1. */
+  sampleRate: number;
+  /** predictions.jsonl is rotated when it would grow past this. */
+  maxFileBytes: number;
+  /** Rotated files kept (predictions-<time>.jsonl); older ones are deleted. */
+  keepFiles: number;
+}
+
+export const DEFAULT_PREDICTION_LOG: PredictionLogOptions = { sampleRate: 1, maxFileBytes: 16 * 1024 * 1024, keepFiles: 5 };
+
+const FLUSH_MS = 200;
+const FLUSH_BYTES = 1024 * 1024;
+
+/**
+ * Appends whole lines to a JSONL file. The one place this log touches the disk, so it can
+ * be switched to the workspace's shared append primitive (DESIGN.md: one primitive for all
+ * append-only logs) without touching the rest.
+ */
+export function appendLines(file: string, text: string): Promise<void> {
+  return fs.promises.appendFile(file, text);
+}
+
+/**
+ * A deployment's prediction log under `.mlops/serving/<deployment>/`: sampled records
+ * buffered in memory and written by a timer, never on the request's path; the current file
+ * is rotated by size. A failing disk drops records (counted), never requests.
+ */
+export class PredictionLog {
+  readonly file: string;
+  private buffer: string[] = [];
+  private bufferedBytes = 0;
+  private size: number;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  dropped = 0;
+
+  constructor(readonly dir: string, private readonly options: PredictionLogOptions, private readonly onError: (m: string) => void = () => {}) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.file = path.join(dir, 'predictions.jsonl');
+    try {
+      this.size = fs.statSync(this.file).size;
+    } catch {
+      this.size = 0;
+    }
+  }
+
+  /** Whether this prediction is in the sample; decided before the record is built, which costs. */
+  sampled(): boolean {
+    return this.options.sampleRate >= 1 || Math.random() < this.options.sampleRate;
+  }
+
+  record(r: PredictionRecord): void {
+    const line = JSON.stringify(r) + '\n';
+    this.buffer.push(line);
+    this.bufferedBytes += line.length;
+    if (this.bufferedBytes >= FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  /** Writes what is buffered; resolves when it is on disk (or dropped). */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.buffer.length) return this.writing;
+    const text = this.buffer.join('');
+    const count = this.buffer.length;
+    this.buffer = [];
+    this.bufferedBytes = 0;
+    this.writing = this.writing.then(async () => {
+      try {
+        const bytes = Buffer.byteLength(text);
+        if (this.size > 0 && this.size + bytes > this.options.maxFileBytes) await this.rotate();
+        await appendLines(this.file, text);
+        this.size += bytes;
+      } catch (err) {
+        this.dropped += count;
+        this.onError(`prediction log: ${count} records not written: ${(err as Error).message}`);
+      }
+    });
+    return this.writing;
+  }
+
+  private async rotate(): Promise<void> {
+    await fs.promises.rename(this.file, path.join(this.dir, `predictions-${Date.now()}.jsonl`));
+    this.size = 0;
+    const rotated = (await fs.promises.readdir(this.dir)).filter((n) => /^predictions-\d+\.jsonl$/.test(n)).sort();
+    for (const old of rotated.slice(0, Math.max(0, rotated.length - this.options.keepFiles))) await fs.promises.rm(path.join(this.dir, old), { force: true });
+  }
+}
+
+/** The log's files, oldest first (rotated ones, then the current one): what a reader walks. */
+export function predictionLogFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const rotated = names.filter((n) => /^predictions-\d+\.jsonl$/.test(n)).sort();
+  return [...rotated, ...(names.includes('predictions.jsonl') ? ['predictions.jsonl'] : [])].map((n) => path.join(dir, n));
+}
