@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Latency buckets in seconds: sub-millisecond CPU models up to slow ones. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -36,7 +36,13 @@ export class ServingMetrics {
   });
 
   constructor(readonly deployment: string) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'mlops_serving_' });
+    // Only the process figures a deployment needs: prom-client's default set names gauges `_total`, which promtool flags.
+    new Gauge({
+      name: 'mlops_serving_resident_memory_bytes', help: 'Resident memory of the server process, in bytes.', registers: [this.registry],
+      collect() { this.set(process.memoryUsage.rss()); },
+    });
+    new Gauge({ name: 'mlops_serving_start_time_seconds', help: 'When the server process started, in seconds since the epoch.', registers: [this.registry] })
+      .set(Math.round(Date.now() / 1000 - process.uptime()));
   }
 
   request(model: string, version: string, variant: string, outcome: Outcome, seconds?: number): void {
