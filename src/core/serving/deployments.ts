@@ -16,6 +16,20 @@ import { readStatus, Supervisor, type DeploymentStatus } from './supervisor';
 
 export class DeploymentError extends Error {}
 
+/**
+ * onnxruntime intra-op threads per session. 1 measured best here (bench/serving.mjs): the
+ * HTTP and JSON work shares the cores, and a pool per session over-subscribes small hosts.
+ */
+export const DEFAULT_THREADS = 1;
+
+/** A deployment spec with everything not given at its default. */
+export function deploymentSpec(name: string, target: string, patch: Partial<DeploymentSpec> = {}): DeploymentSpec {
+  return {
+    name, target, host: '127.0.0.1', port: 0, batching: { maxBatch: 1, maxDelayMs: 2 }, sampleRate: 1, processing: {},
+    threads: DEFAULT_THREADS, maxBodyBytes: 32 * 1024 * 1024, token: false, ...patch,
+  };
+}
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** How often a supervising process checks whether an alias it follows has moved. */
 const FOLLOW_MS = 2000;
