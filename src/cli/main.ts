@@ -1,4 +1,6 @@
 import { AuditLog } from '../core/governance/audit';
+import { Deployments } from '../core/serving/deployments';
+import { deploymentsCommand } from './deployments';
 import { importMlflowCommand } from './importMlflow';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
@@ -6,6 +8,7 @@ import { withProject, withTracking } from './open';
 import { reproduceCommand } from './reproduce';
 import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
+import { serveCommand } from './serve';
 import { serverCommand } from './server';
 import { snapshotCommand, snapshotsCommand } from './snapshots';
 import { findWorkspaceRoot, MlopsLayout } from '../core/workspace/layout';
@@ -66,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
       return withProject(root, (p) => modelsCommand(p, sub, args));
     case 'reproduce':
       return withProject(root, (p) => reproduceCommand(p, rest.slice(1)));
+    case 'serve':
+      return serveCommand(root, rest.slice(1));
+    case 'deployments':
+      return deploymentsCommand(await Deployments.open(root), sub, args);
     case 'audit': {
       if (sub !== 'verify') throw new UsageError('Use: mlops audit verify');
       const verdict = new AuditLog(new MlopsLayout(root)).verify();

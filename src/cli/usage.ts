@@ -22,6 +22,9 @@ Usage:
   mlops models alias N ALIAS VERSION | delete N VERSION
   mlops models card N VERSION | lineage N VERSION [--json]
   mlops reproduce RUN [--json]                          re-run a run from its code commit and data snapshots
+  mlops serve <model[:version|@alias] | file.onnx> [--port P] [--max-batch N --max-delay-ms D] [--normalize CSV] [--detach]
+                                                        deploy a model as an Open Inference Protocol + /invocations server
+  mlops deployments list|show|switch|split|shadow|stop [--json]   blue/green switch, A/B split, shadow, stop
   mlops audit verify                                    check the audit trail; non-zero exit names the first bad entry
 
 Options:
