@@ -108,16 +108,3 @@ export function inferResponse(model: string, version: string, req: InferRequest,
   if (!chunks.length) return { body: json };
   return { body: Buffer.concat([json, ...chunks]), headerLength: json.length };
 }
-
-/** Rows of a tensor as nested lists (row-major), for MLflow answers and the prediction log. */
-export function tensorRows(t: TensorValue): unknown[] {
-  const flat = tensorToJson(t);
-  const nest = (data: unknown[], shape: number[]): unknown[] => {
-    if (shape.length <= 1) return data;
-    const per = data.length / shape[0];
-    const out: unknown[] = [];
-    for (let i = 0; i < shape[0]; i++) out.push(nest(data.slice(i * per, (i + 1) * per), shape.slice(1)));
-    return out;
-  };
-  return t.shape.length === 0 ? flat : nest(flat, t.shape);
-}

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { tensorRows, type TensorValue } from './tensors';
 
 /** One served prediction, as drift monitoring reads it back (docs/serving.md, "Prediction log"). */
 export interface PredictionRecord {
@@ -28,8 +29,11 @@ export interface PredictionLogOptions {
 
 export const DEFAULT_PREDICTION_LOG: PredictionLogOptions = { sampleRate: 1, maxFileBytes: 16 * 1024 * 1024, keepFiles: 5 };
 
+/** A record as the server hands it over: tensors, turned into JSON rows only when written. */
+export type PendingPrediction = Omit<PredictionRecord, 'inputs' | 'outputs'> & { inputs: Record<string, TensorValue>; outputs: Record<string, TensorValue> };
+
 const FLUSH_MS = 200;
-const FLUSH_BYTES = 1024 * 1024;
+const FLUSH_RECORDS = 2000;
 
 /**
  * Appends whole lines to a JSONL file. The one place this log touches the disk, so it can
@@ -47,8 +51,7 @@ export function appendLines(file: string, text: string): Promise<void> {
  */
 export class PredictionLog {
   readonly file: string;
-  private buffer: string[] = [];
-  private bufferedBytes = 0;
+  private pending: PendingPrediction[] = [];
   private size: number;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -69,23 +72,21 @@ export class PredictionLog {
     return this.options.sampleRate >= 1 || Math.random() < this.options.sampleRate;
   }
 
-  record(r: PredictionRecord): void {
-    const line = JSON.stringify(r) + '\n';
-    this.buffer.push(line);
-    this.bufferedBytes += line.length;
-    if (this.bufferedBytes >= FLUSH_BYTES) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  record(r: PendingPrediction): void {
+    this.pending.push(r);
+    if (this.pending.length >= FLUSH_RECORDS) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
   /** Writes what is buffered; resolves when it is on disk (or dropped). */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.buffer.length) return this.writing;
-    const text = this.buffer.join('');
-    const count = this.buffer.length;
-    this.buffer = [];
-    this.bufferedBytes = 0;
+    if (!this.pending.length) return this.writing;
+    const rows = (tensors: Record<string, TensorValue>) => Object.fromEntries(Object.entries(tensors).map(([n, t]) => [n, tensorRows(t)]));
+    const text = this.pending.map((r) => JSON.stringify({ ...r, inputs: rows(r.inputs), outputs: rows(r.outputs) }) + '\n').join('');
+    const count = this.pending.length;
+    this.pending = [];
     this.writing = this.writing.then(async () => {
       try {
         const bytes = Buffer.byteLength(text);

@@ -6,11 +6,11 @@ import { RequestError, preview } from './errors';
 import { parseInvocation } from './invocations';
 import { ServingMetrics, type Outcome } from './metrics';
 import type { TensorMetadata } from './modelSession';
-import { inferResponse, parseInferRequest, parseJson, splitBinaryBody, tensorRows } from './oip';
+import { inferResponse, parseInferRequest, parseJson, splitBinaryBody } from './oip';
 import { PredictionLog, type PredictionLogOptions } from './predictionLog';
 import { postprocess, preprocess, type Processing } from './processing';
 import { Routes, type LoadedVariant, type RoutesSpec } from './routes';
-import type { TensorValue } from './tensors';
+import { tensorRows, type TensorValue } from './tensors';
 
 /** Everything one deployment's server process needs (written by the supervisor as config.json). */
 export interface ServerConfig {
@@ -230,7 +230,8 @@ export class ModelServer {
 
   /** Runs the request on its variant (and mirrors it to the shadow); logs a sampled record off the request path. */
   private async predict(variant: LoadedVariant, routes: Routes, feeds: Record<string, TensorValue>, started: number, id?: string): Promise<Record<string, TensorValue>> {
-    const raw = this.log.sampled() ? Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, tensorRows(t)])) : undefined;
+    // The raw inputs (before standardisation) are copied now and written out later, off the request path.
+    const raw = this.log.sampled() ? cloneFeeds(feeds) : undefined;
     const shadowFeeds = routes.shadow ? cloneFeeds(feeds) : undefined;
     const outputs = await this.run(variant, feeds);
     if (raw) this.record(variant, raw, outputs, started, id);
@@ -273,12 +274,12 @@ export class ModelServer {
     }
   }
 
-  private record(variant: LoadedVariant, inputs: Record<string, unknown[]>, outputs: Record<string, TensorValue>, started: number, id?: string): void {
+  private record(variant: LoadedVariant, inputs: Record<string, TensorValue>, outputs: Record<string, TensorValue>, started: number, id?: string): void {
     const { spec } = variant;
     this.log.record({
       time: Date.now(), deployment: this.config.deployment, model: spec.model, version: spec.version, variant: spec.variant,
       latency_ms: Math.round((performance.now() - started) * 1000) / 1000, inputs,
-      outputs: Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, tensorRows(t)])), ...(id !== undefined ? { id } : {}),
+      outputs, ...(id !== undefined ? { id } : {}),
     });
   }
 

@@ -149,7 +149,10 @@ export function tensorToJson(t: TensorValue): unknown[] {
   if (t.datatype === 'BOOL') return Array.from(t.data as Uint8Array, (v) => v !== 0);
   if (t.datatype === 'FP16') return Array.from(t.data as Uint16Array, fromHalf);
   if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) return Array.from(t.data, Number);
-  return Array.from(t.data as Float32Array, (v) => (Number.isFinite(v) ? v : String(v)));
+  const d = t.data as Float32Array;
+  const out: unknown[] = new Array(d.length);
+  for (let i = 0; i < d.length; i++) out[i] = Number.isFinite(d[i]) ? d[i] : String(d[i]); // JSON has no NaN/Infinity
+  return out;
 }
 
 /** A tensor's data as the binary data extension sends it. */
@@ -214,4 +217,17 @@ export function fromHalf(h: number): number {
   if (exp === 0) return sign * 2 ** -14 * (mant / 1024);
   if (exp === 0x1f) return mant ? NaN : sign * Infinity;
   return sign * 2 ** (exp - 15) * (1 + mant / 1024);
+}
+
+/** Rows of a tensor as nested lists (row-major), for MLflow answers and the prediction log. */
+export function tensorRows(t: TensorValue): unknown[] {
+  const flat = tensorToJson(t);
+  const nest = (data: unknown[], shape: number[]): unknown[] => {
+    if (shape.length <= 1) return data;
+    const per = data.length / shape[0];
+    const out: unknown[] = [];
+    for (let i = 0; i < shape[0]; i++) out.push(nest(data.slice(i * per, (i + 1) * per), shape.slice(1)));
+    return out;
+  };
+  return t.shape.length === 0 ? flat : nest(flat, t.shape);
 }
