@@ -1,7 +1,9 @@
 import { AuditLog } from '../core/governance/audit';
 import { Deployments } from '../core/serving/deployments';
 import { deploymentsCommand } from './deployments';
+import { exportCommand } from './export';
 import { importMlflowCommand } from './importMlflow';
+import { loadtestCommand } from './loadtest';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
 import { withProject, withTracking } from './open';
@@ -73,6 +75,10 @@ async function main(argv: string[]): Promise<number> {
       return serveCommand(root, rest.slice(1));
     case 'deployments':
       return deploymentsCommand(await Deployments.open(root), sub, args);
+    case 'loadtest':
+      return loadtestCommand(await Deployments.open(root), rest.slice(1));
+    case 'export':
+      return exportCommand(await Deployments.open(root), sub, args);
     case 'audit': {
       if (sub !== 'verify') throw new UsageError('Use: mlops audit verify');
       const verdict = new AuditLog(new MlopsLayout(root)).verify();

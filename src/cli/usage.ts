@@ -25,6 +25,8 @@ Usage:
   mlops serve <model[:version|@alias] | file.onnx> [--port P] [--max-batch N --max-delay-ms D] [--normalize CSV] [--detach]
                                                         deploy a model as an Open Inference Protocol + /invocations server
   mlops deployments list|show|switch|split|shadow|stop [--json]   blue/green switch, A/B split, shadow, stop
+  mlops loadtest <deployment> [--p99-ms 50] [--target-rps N] [--core-hour-usd P]  capacity and cost estimate
+  mlops export docker|k8s <deployment> [-o DIR] [--image NAME]   Dockerfile, or Deployment + Service + KServe manifests
   mlops audit verify                                    check the audit trail; non-zero exit names the first bad entry
 
 Options:

@@ -48,11 +48,13 @@ async function load(url: string, clients: number, stop: Promise<unknown>): Promi
 }
 
 describe('deployments', async () => {
+  let stopAll = async () => {};
+  after(() => stopAll()); // registered first: runs before the workspace is removed
   const layout = tmpWorkspace();
   fs.copyFileSync(MODEL, path.join(layout.root, 'cancer.onnx'));
   fs.writeFileSync(path.join(layout.root, 'broken.onnx'), 'this is not an ONNX model');
   const deployments = await Deployments.open(layout.root);
-  after(() => deployments.stopAll());
+  stopAll = () => deployments.stopAll();
   // Two versions of one model (same weights: the version is what the answers are told apart by).
   const registry = (deployments as unknown as { registry: import('../../src/core/registry/registry').ModelRegistry }).registry;
   await registry.register({ model: 'cancer', path: 'cancer.onnx' });

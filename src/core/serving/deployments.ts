@@ -9,6 +9,8 @@ import { writeFileAtomic } from '../workspace/atomicFile';
 import { MlopsLayout } from '../workspace/layout';
 import { isProcessAlive } from '../workspace/processes';
 import { DeploymentLog, type Deployment, type DeploymentSpec, type SplitSpec } from './deploymentLog';
+import { loadTest, type CapacityReport, type LoadTestOptions } from './loadTest';
+import type { TensorMetadata } from './modelSession';
 import { DEFAULT_PREDICTION_LOG } from './predictionLog';
 import type { RoutesSpec, VariantSpec } from './routes';
 import { newAdminToken, type ServerConfig } from './server';
@@ -178,6 +180,30 @@ export class Deployments {
     }
   }
 
+  /**
+   * Capacity and cost estimate: a bounded loopback load at increasing rates against the running
+   * deployment; the report is saved beside it (capacity.json) and audited.
+   */
+  async loadTest(name: string, options: Omit<LoadTestOptions, 'url' | 'token' | 'pid'> = {}): Promise<CapacityReport> {
+    const { status, live } = this.get(name);
+    if (!live || !status?.url) throw new DeploymentError(`Deployment "${name}" is not running; start it (mlops serve … --name ${name}) before a load test.`);
+    const res = await fetch(`${status.url}/v2/models/${encodeURIComponent(name)}`, { headers: status.token ? { Authorization: `Bearer ${status.token}` } : {} });
+    const meta = (await res.json()) as { name: string; inputs: TensorMetadata[] };
+    const report = await loadTest({ ...options, url: status.url, token: status.token, pid: status.pid }, meta.name, meta.inputs);
+    writeFileAtomic(path.join(this.dir(name), 'capacity.json'), JSON.stringify(report, null, 2));
+    this.audit.append('loadtest', [`deployment:${name}`], { maxRps: Math.round(report.maxRps), p99Ms: report.p99Ms, p99TargetMs: report.p99TargetMs, rpsPerCore: report.rpsPerCore });
+    return report;
+  }
+
+  /** The last load test's report, if any. */
+  capacity(name: string): CapacityReport | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(this.dir(name), 'capacity.json'), 'utf8')) as CapacityReport;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Stops every deployment this process supervises (the editor closing, the CLI exiting). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.local.keys()].map((n) => this.stopLocal(n)));
@@ -215,6 +241,11 @@ export class Deployments {
   private async adminRoutes(status: DeploymentStatus): Promise<RoutesSpec> {
     const res = await fetch(`${status.url}/admin/routes`, { headers: { Authorization: `Bearer ${status.adminToken}` } });
     return (await res.json()) as RoutesSpec;
+  }
+
+  /** What the deployment serves now, as the server's routes (files resolved). */
+  routes(name: string): Promise<RoutesSpec> {
+    return this.routesOf(this.get(name).deployment);
   }
 
   private async routesOf(d: Deployment, primary?: VariantSpec): Promise<RoutesSpec> {

@@ -21,8 +21,10 @@ export interface ServerConfig {
   port: number;
   /** When set, inference needs `Authorization: Bearer <token>`. */
   token?: string;
-  /** Guards /admin (switch, split, shadow), which the workspace's own tools call. */
+  /** Guards /admin (switch, split, shadow), which the workspace's own tools call; empty turns /admin off. */
   adminToken: string;
+  /** Host headers served besides the loopback names; "*" serves any (behind a container's own network). */
+  allowedHosts?: string[];
   maxBodyBytes: number;
   /** onnxruntime intra-op threads per session. */
   threads: number;
@@ -47,6 +49,7 @@ export class ModelServer {
   private readonly server: http.Server;
   private readonly log: PredictionLog;
   private allowedHosts = new Set<string>();
+  private anyHost = false;
   private switching: Promise<unknown> = Promise.resolve();
   port = 0;
 
@@ -65,7 +68,8 @@ export class ModelServer {
     });
     server.port = (server.server.address() as AddressInfo).port;
     const hosts = [config.host, '127.0.0.1', 'localhost', '[::1]'];
-    server.allowedHosts = new Set(hosts.map((h) => `${h}:${server.port}`.toLowerCase()));
+    server.allowedHosts = new Set([...hosts.map((h) => `${h}:${server.port}`.toLowerCase()), ...(config.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+    server.anyHost = !!config.allowedHosts?.includes('*');
     return server;
   }
 
@@ -115,7 +119,7 @@ export class ModelServer {
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       const host = (req.headers.host ?? '').toLowerCase();
-      if (!this.allowedHosts.has(host)) throw new RequestError(403, `Host ${preview(host)} is not served here; use ${this.url}.`);
+      if (!this.anyHost && !this.allowedHosts.has(host)) throw new RequestError(403, `Host ${preview(host)} is not served here; use ${this.url}.`);
       const url = new URL(req.url ?? '/', 'http://x');
       const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       const method = req.method ?? 'GET';
@@ -312,6 +316,7 @@ export class ModelServer {
   }
 
   private checkToken(req: http.IncomingMessage, token: string): void {
+    if (!token) throw new RequestError(403, 'This server takes no admin requests (exported deployments are changed by redeploying).');
     const given = Buffer.from(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
     const want = Buffer.from(token);
     if (given.length !== want.length || !timingSafeEqual(given, want)) throw new RequestError(401, 'This deployment needs "Authorization: Bearer <token>" (see mlops deployments show).');
