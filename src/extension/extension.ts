@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { DataCommands } from './dataCommands';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
+import { registerDeployments } from './deployments/register';
+import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
 import { registerNotebookTracking } from './notebooks/register';
 import { registerPanels, type PanelManager } from './panels';
@@ -19,6 +21,7 @@ export interface MlopsApi {
   dataCommands: DataCommands;
   panels: PanelManager;
   mlflow: MlflowEndpoint;
+  deployments: DeploymentsTreeProvider;
 }
 
 /**
@@ -54,11 +57,12 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
     registryWatcher, registryWatcher.onDidChange(refreshData), registryWatcher.onDidCreate(refreshData), registryWatcher.onDidDelete(refreshData),
   );
   registerNotebookTracking(context, service, log);
+  const deployments = registerDeployments(context, service, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments };
 }
 
 export function deactivate(): void {
