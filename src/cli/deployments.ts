@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { formatTime } from '../core/format';
 import { curlExample } from '../core/serving/curl';
-import type { Deployments, DeploymentView } from '../core/serving/deployments';
+import { deploymentState, type Deployments, type DeploymentView } from '../core/serving/deployments';
 import { printJson, table } from './output';
 import { UsageError } from './usage';
 
@@ -11,7 +11,7 @@ const USAGE = 'mlops deployments list|show NAME|switch NAME TARGET|split NAME TA
 function summary(v: DeploymentView) {
   const { deployment: d, status } = v;
   return {
-    name: d.spec.name, state: v.live ? 'running' : d.state === 'running' ? (status?.state === 'restarting' ? 'restarting' : 'down') : 'stopped',
+    name: d.spec.name, state: deploymentState(v),
     url: v.live ? status?.url ?? null : null, target: d.target, split: d.split ?? null, shadow: d.shadow ?? null,
     restarts: status?.restarts ?? 0, lastError: status?.lastError ?? null, tokenRequired: d.spec.token,
     batching: d.spec.batching, sampleRate: d.spec.sampleRate, threads: d.spec.threads, created: d.created, updated: d.updated,

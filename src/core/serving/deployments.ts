@@ -44,6 +44,13 @@ export interface DeploymentView {
   live: boolean;
 }
 
+/** The state a user sees: running, restarting, down (should run but does not), stopped. */
+export function deploymentState(v: DeploymentView): 'running' | 'restarting' | 'down' | 'stopped' {
+  if (v.live) return 'running';
+  if (v.deployment.state === 'stopped') return 'stopped';
+  return v.status?.state === 'restarting' ? 'restarting' : 'down';
+}
+
 /** A deployment supervised by this process; stop() stops it here without recording a stop. */
 export interface RunningDeployment {
   name: string;

@@ -60,7 +60,7 @@ function cpuSeconds(pid: number): number | undefined {
 }
 
 /** One row of uniform noise for every input, as an OIP infer body. */
-export function sampleBody(inputs: TensorMetadata[]): Buffer {
+function sampleBody(inputs: TensorMetadata[]): Buffer {
   return Buffer.from(JSON.stringify({
     inputs: inputs.map((i) => {
       const shape = i.shape.map((d) => (d < 0 ? 1 : d));

@@ -55,7 +55,6 @@ export class PredictionLog {
   private size: number;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  dropped = 0;
 
   constructor(readonly dir: string, private readonly options: PredictionLogOptions, private readonly onError: (m: string) => void = () => {}) {
     fs.mkdirSync(dir, { recursive: true });
@@ -94,7 +93,6 @@ export class PredictionLog {
         await appendLines(this.file, text);
         this.size += bytes;
       } catch (err) {
-        this.dropped += count;
         this.onError(`prediction log: ${count} records not written: ${(err as Error).message}`);
       }
     });

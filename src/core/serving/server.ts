@@ -82,10 +82,6 @@ export class ModelServer {
     return this.routes.variants[0].spec.model;
   }
 
-  get currentRoutes(): RoutesSpec {
-    return this.routes.spec;
-  }
-
   /**
    * Blue/green: loads and warms what `spec` needs beside what serves now, flips to it in one
    * assignment, then releases sessions no longer used once their requests finish. A model that

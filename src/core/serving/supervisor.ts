@@ -65,10 +65,6 @@ export class Supervisor {
     return path.join(this.dir, 'server.log');
   }
 
-  get current(): DeploymentStatus {
-    return this.status;
-  }
-
   /** Starts the server; resolves when it serves, rejects with its reason when it cannot start. */
   start(port: number): Promise<DeploymentStatus> {
     fs.mkdirSync(this.dir, { recursive: true });

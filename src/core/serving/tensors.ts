@@ -193,7 +193,7 @@ export function concatRows(parts: TensorValue[]): TensorValue {
 // IEEE 754 half precision, for FP16 data given as JSON numbers.
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-export function toHalf(v: number): number {
+function toHalf(v: number): number {
   f32[0] = v;
   const x = u32[0];
   const sign = (x >>> 16) & 0x8000;
@@ -210,7 +210,7 @@ export function toHalf(v: number): number {
   return sign | ((e << 10) + ((mant + 0x1000) >> 13));
 }
 
-export function fromHalf(h: number): number {
+function fromHalf(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const mant = h & 0x3ff;

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { DeploymentView } from '../../core/serving/deployments';
+import { deploymentState, type DeploymentView } from '../../core/serving/deployments';
 import type { TrackingService } from '../trackingService';
 
 export type DeploymentNode =
@@ -9,13 +9,6 @@ export type DeploymentNode =
 const STATE_ICONS: Record<string, [string, string?]> = {
   running: ['pass-filled', 'testing.iconPassed'], restarting: ['sync~spin', 'list.warningForeground'], down: ['error', 'list.errorForeground'], stopped: ['circle-slash'],
 };
-
-/** The state a user sees: running, restarting, down (should run but does not), stopped. */
-export function stateOf(v: DeploymentView): string {
-  if (v.live) return 'running';
-  if (v.deployment.state === 'stopped') return 'stopped';
-  return v.status?.state === 'restarting' ? 'restarting' : 'down';
-}
 
 /** The Deployments view: each deployment with its state and URL; under it, what it serves and how it is doing. */
 export class DeploymentsTreeProvider implements vscode.TreeDataProvider<DeploymentNode>, vscode.Disposable {
@@ -40,7 +33,7 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
       return item;
     }
     const { deployment, status } = node.view;
-    const state = stateOf(node.view);
+    const state = deploymentState(node.view);
     const item = new vscode.TreeItem(deployment.spec.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `deployment:${deployment.spec.name}`;
     item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}`;
