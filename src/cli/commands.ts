@@ -1,8 +1,12 @@
 // Every `mlops` command, one entry each: the usage, `mlops <command> --help` and the dispatch in
 // main.ts are all read from this table. A new command is a module of its own plus one entry here
 // (name, args, summary, section, details for its --help, and run).
+import { Deployments } from '../core/serving/deployments';
 import { auditVerifyCommand } from './audit';
+import { deploymentsCommand } from './deployments';
+import { exportCommand } from './export';
 import { importMlflowCommand } from './importMlflow';
+import { loadtestCommand } from './loadtest';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
 import { TO_CHANGE, TO_WRITE, withProject, withTracking } from './open';
@@ -10,6 +14,7 @@ import { reindexCommand } from './reindex';
 import { reproduceCommand } from './reproduce';
 import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
+import { serveCommand } from './serve';
 import { serverCommand } from './server';
 import { snapshotCommand, snapshotsCommand } from './snapshots';
 import type { Command } from './usage';
@@ -17,9 +22,12 @@ import { MlopsLayout } from '../core/workspace/layout';
 
 const TRACKING = 'Tracking';
 const DATA = 'Data and models';
+const SERVING = 'Serving';
 
 const models = (sub: string) => (root: string, argv: string[]) =>
   withProject(root, (p) => modelsCommand(p, sub, argv), sub === 'list' || sub === 'lineage' ? undefined : TO_CHANGE);
+const deployments = (sub: string) => async (root: string, argv: string[]) => deploymentsCommand(await Deployments.open(root), sub, argv);
+const exporting = (kind: string) => async (root: string, argv: string[]) => exportCommand(await Deployments.open(root), kind, argv);
 const snapshots = (sub: string) => (root: string, argv: string[]) => withProject(root, (p) => snapshotsCommand(p, sub, argv));
 
 export const COMMANDS: readonly Command[] = [
@@ -118,4 +126,23 @@ export const COMMANDS: readonly Command[] = [
     summary: 'check the audit trail; a non-zero exit names the first bad entry',
     run: auditVerifyCommand,
   },
+  {
+    name: 'serve', args: '<model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--detach]', section: SERVING,
+    summary: 'deploy a model as an Open Inference Protocol + /invocations server',
+    details: ['Without --detach the deployment stops with this command (Ctrl-C); with it, it keeps serving until "mlops deployments stop".'],
+    run: serveCommand,
+  },
+  { name: 'deployments list', args: '[--json]', section: SERVING, summary: 'deployments with state, URL and what they serve', run: deployments('list') },
+  { name: 'deployments show', args: '<deployment> [--json]', section: SERVING, summary: 'one deployment in full, with a curl example', run: deployments('show') },
+  { name: 'deployments switch', args: '<deployment> <version|@alias> [--json]', section: SERVING, summary: 'blue/green switch: warm the new version, flip, drain the old', run: deployments('switch') },
+  { name: 'deployments split', args: '<deployment> <version> --weight W [--key HEADER] | <deployment> --off', section: SERVING, summary: 'A/B split: send a weighted share of traffic to another version', run: deployments('split') },
+  { name: 'deployments shadow', args: '<deployment> <version> | <deployment> --off', section: SERVING, summary: 'mirror traffic to a challenger whose answers are only logged', run: deployments('shadow') },
+  { name: 'deployments stop', args: '<deployment> [--json]', section: SERVING, summary: 'stop a deployment', run: deployments('stop') },
+  {
+    name: 'loadtest', args: '<deployment> [--p99-ms 50] [--target-rps N] [--core-hour-usd PRICE] [--step-seconds 3] [--json]', section: SERVING,
+    summary: 'capacity and cost estimate: the highest rate with p99 under the target',
+    run: async (root, argv) => loadtestCommand(await Deployments.open(root), argv),
+  },
+  { name: 'export docker', args: '<deployment> [-o DIR] [--image NAME]', section: SERVING, summary: 'a Dockerfile with the model and the server bundle', run: exporting('docker') },
+  { name: 'export k8s', args: '<deployment> [-o DIR] [--image NAME]', section: SERVING, summary: 'Kubernetes Deployment + Service and a KServe InferenceService', run: exporting('k8s') },
 ];

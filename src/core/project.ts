@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { AuditLog } from './governance/audit';
 import { runTrailer } from './registry/runTrailer';
 import { ModelRegistry, type ModelVersion, type RegisterRequest } from './registry/registry';
+import { Deployments } from './serving/deployments';
 import { SnapshotStore, type SnapshotInfo, type SnapshotProgress } from './snapshots';
 import { redactUrl } from './snapshots/remote';
 import { encodeMetricValue } from './tracking/events';
@@ -35,6 +36,12 @@ export class Project {
 
   get layout() {
     return this.tracking.layout;
+  }
+
+  private deploymentsOnce: Deployments | undefined;
+  /** Deploy, switch, split, shadow and stop model servers (src/core/serving). */
+  get deployments(): Deployments {
+    return (this.deploymentsOnce ??= new Deployments(this.layout, this.registry, this.snapshots, this.audit));
   }
 
   close(): void {

@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { putCliOnPath } from './cliOnPath';
 import { DataCommands } from './dataCommands';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
+import { registerDeployments } from './deployments/register';
+import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
 import { registerNotebookTracking } from './notebooks/register';
 import { registerPanels, type PanelManager } from './panels';
@@ -21,6 +23,7 @@ export interface MlopsApi {
   dataCommands: DataCommands;
   panels: PanelManager;
   mlflow: MlflowEndpoint;
+  deployments: DeploymentsTreeProvider;
 }
 
 /**
@@ -60,11 +63,12 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   const stopHearingDamage = onDamagedLog((damage) => log.appendLine(`Warning: ${damage.message}`));
   context.subscriptions.push({ dispose: stopHearingDamage });
   putCliOnPath(context, (line) => log.appendLine(line));
+  const deployments = registerDeployments(context, service, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments };
 }
 
 export function deactivate(): void {
