@@ -67,7 +67,7 @@ async function unitLayer() {
   const tap = join(tmp, 'unit.tap');
   try {
     const args = ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files];
-    const result = await run(process.execPath, args, { timeoutMs: 10 * MINUTE });
+    const result = await run(process.execPath, args, { timeoutMs: 20 * MINUTE });
     const counts = parseTap(existsSync(tap) ? readFileSync(tap, 'utf8') : '');
     return settle('unit', counts, result);
   } finally {
@@ -86,7 +86,7 @@ async function pythonLayer() {
 }
 
 async function integrationLayer() {
-  const runnerLimit = Number(process.env.MLOPS_IT_TIMEOUT_MS ?? 10 * MINUTE);
+  const runnerLimit = Number(process.env.MLOPS_IT_TIMEOUT_MS ?? 20 * MINUTE);
   const result = await run(process.execPath, [join(root, 'test', 'integration', 'run-code-server.mjs')], {
     timeoutMs: runnerLimit + 5 * MINUTE, // the runner enforces its own limit; this is the backstop (plus a first install)
     capture: true,
