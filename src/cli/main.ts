@@ -10,6 +10,7 @@ import { serverCommand } from './server';
 import { snapshotCommand, snapshotsCommand } from './snapshots';
 import { findWorkspaceRoot, MlopsLayout } from '../core/workspace/layout';
 import { USAGE, UsageError } from './usage';
+import { print, printError } from './output';
 
 const VERSION = '0.1.0';
 
@@ -29,11 +30,11 @@ function takeWorkspace(argv: string[]): { root: string; rest: string[] } {
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    process.stdout.write(USAGE + '\n');
+    print(USAGE + '\n');
     return argv.length === 0 ? 2 : 0;
   }
   if (argv[0] === '--version') {
-    process.stdout.write(`${VERSION}\n`);
+    print(`${VERSION}\n`);
     return 0;
   }
   const { root, rest } = takeWorkspace(argv);
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
       return withTracking(root, async (t) => {
         if (t.readOnly) throw new Error('Another process holds the tracking index; close VS Code (or the other mlops command) and try again.');
         const result = await t.reindex();
-        process.stdout.write(`Reindexed ${t.listRuns().length} runs (${result.lines} log lines).\n`);
+        print(`Reindexed ${t.listRuns().length} runs (${result.lines} log lines).\n`);
         return 0;
       });
     case 'server':
@@ -70,10 +71,10 @@ async function main(argv: string[]): Promise<number> {
       if (sub !== 'verify') throw new UsageError('Use: mlops audit verify');
       const verdict = new AuditLog(new MlopsLayout(root)).verify();
       if (verdict.ok) {
-        process.stdout.write(`Audit trail intact: ${verdict.count} entries.\n`);
+        print(`Audit trail intact: ${verdict.count} entries.\n`);
         return 0;
       }
-      process.stderr.write(`Audit trail broken: ${verdict.message}\n`);
+      printError(`Audit trail broken: ${verdict.message}\n`);
       return 1;
     }
     default:
@@ -85,10 +86,10 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`mlops: ${(err as Error).message}\n\n${USAGE}\n`);
+      printError(`mlops: ${(err as Error).message}\n\n${USAGE}\n`);
       process.exitCode = 2;
     } else {
-      process.stderr.write(`mlops: ${(err as Error).message}\n`);
+      printError(`mlops: ${(err as Error).message}\n`);
       process.exitCode = 1;
     }
   },

@@ -5,6 +5,7 @@ import { describeFailure, runNotebook } from '../core/notebooks/runNotebook';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { UsageError } from './usage';
 import { followRun, snapshotInputs } from './run';
+import { printError } from './output';
 
 const NOTEBOOK_USAGE = 'mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]';
 
@@ -47,16 +48,17 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
   const outcome = await followRun(run, finished);
   const saved = outcome.artifact ? ` Executed notebook: ${path.join(layout.artifactsDir(run.runId), outcome.artifact)}` : '';
   if (outcome.ok) {
-    process.stderr.write(`mlops: run ${run.runId} ${outcome.status}. ${outcome.message}${saved}\n`);
+    printError(`mlops: run ${run.runId} ${outcome.status}. ${outcome.message}${saved}\n`);
     return 0;
   }
   if (outcome.failedCell) {
-    process.stderr.write(`mlops: ${describeFailure(outcome.failedCell)}\n`);
+    printError(`mlops: ${describeFailure(outcome.failedCell)}\n`);
+    // The user's own program output, passed through like its cell outputs (tracebacks are coloured).
     if (outcome.failedCell.traceback) process.stderr.write(`${outcome.failedCell.traceback.trimEnd()}\n`);
-    if (outcome.kernelDied) process.stderr.write(`mlops: ${outcome.message}\n`);
+    if (outcome.kernelDied) printError(`mlops: ${outcome.message}\n`);
   } else {
-    process.stderr.write(`mlops: ${outcome.message}\n`);
+    printError(`mlops: ${outcome.message}\n`);
   }
-  process.stderr.write(`mlops: run ${run.runId} ${outcome.status}.${saved}\n`);
+  printError(`mlops: run ${run.runId} ${outcome.status}.${saved}\n`);
   return 1;
 }

@@ -1,5 +1,6 @@
 import { Project } from '../core/project';
 import { Tracking, type OpenOptions } from '../core/tracking/tracking';
+import { printError } from './output';
 
 type Options = Omit<OpenOptions, 'onMessage'>;
 
@@ -7,7 +8,7 @@ type Options = Omit<OpenOptions, 'onMessage'>;
 const WAIT: Options = { waitMs: 2000 };
 
 /** The engine's messages (an index rebuilt, a run marked KILLED) go to stderr, so stdout stays the command's output. */
-const onMessage = (m: string): void => void process.stderr.write(`mlops: ${m}\n`);
+const onMessage = (m: string): void => void printError(`mlops: ${m}\n`);
 
 /** Opens the workspace's tracking index for `fn` and closes (saves) it however `fn` ends. */
 export function withTracking<T>(root: string, fn: (t: Tracking) => T | Promise<T>, options = WAIT): Promise<T> {

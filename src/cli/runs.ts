@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { runDetailJson, runJson } from '../core/tracking/runJson';
 import type { Tracking } from '../core/tracking/tracking';
 import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
-import { printJson, table } from './output';
+import { oneLine, print, printJson, table } from './output';
 import { UsageError } from './usage';
 
 export function runsList(tracking: Tracking, argv: string[]): number {
@@ -13,10 +13,10 @@ export function runsList(tracking: Tracking, argv: string[]): number {
     return 0;
   }
   if (!runs.length) {
-    process.stdout.write('No runs yet. Start one with: mlops run -- python3 train.py\n');
+    print('No runs yet. Start one with: mlops run -- python3 train.py\n');
     return 0;
   }
-  process.stdout.write(table(
+  print(table(
     ['ID', 'NAME', 'EXPERIMENT', 'STATUS', 'STARTED', 'DURATION'],
     runs.map((r) => [r.id.slice(0, 12), r.name, r.experiment, r.status, formatTime(r.start_time), formatDuration(r.start_time, r.end_time)]),
   ));
@@ -35,8 +35,8 @@ export function runsShow(tracking: Tracking, argv: string[]): number {
   }
   const out: string[] = [
     `Run ${run.id}`,
-    `  name        ${run.name}`,
-    `  experiment  ${run.experiment}`,
+    `  name        ${oneLine(run.name)}`,
+    `  experiment  ${oneLine(run.experiment)}`,
     `  status      ${run.status}${run.exit_code !== null ? ` (exit code ${run.exit_code})` : ''}`,
     `  started     ${formatTime(run.start_time)}`,
     `  duration    ${formatDuration(run.start_time, run.end_time)}`,
@@ -44,19 +44,19 @@ export function runsShow(tracking: Tracking, argv: string[]): number {
   const section = (title: string, lines: string[]) => {
     if (lines.length) out.push('', title, ...lines.map((l) => `  ${l}`));
   };
-  section('Params', Object.entries(run.params).map(([k, v]) => `${k} = ${v.length > 200 ? v.slice(0, 200) + '…' : v}`));
+  section('Params', Object.entries(run.params).map(([k, v]) => `${oneLine(k)} = ${oneLine(v.length > 200 ? v.slice(0, 200) + '…' : v)}`));
   section('Metrics (latest, min … max, points)', run.metrics.map((m) =>
-    `${m.key} = ${formatNumber(m.latest)} at step ${m.step}   (${formatNumber(m.min)} … ${formatNumber(m.max)}, ${m.count})`));
-  section('Tags', Object.entries(run.tags).map(([k, v]) => `${k} = ${v}`));
-  section('Artifacts', run.artifacts.map((a) => `${a.path}  ${formatBytes(a.size)}`));
+    `${oneLine(m.key)} = ${formatNumber(m.latest)} at step ${m.step}   (${formatNumber(m.min)} … ${formatNumber(m.max)}, ${m.count})`));
+  section('Tags', Object.entries(run.tags).map(([k, v]) => `${oneLine(k)} = ${oneLine(v)}`));
+  section('Artifacts', run.artifacts.map((a) => `${oneLine(a.path)}  ${formatBytes(a.size)}`));
   const c = run.capture;
   section('Environment', [
-    c.argv ? `command     ${c.argv.join(' ')}` : '',
-    c.python ? `python      ${c.python.path} (${c.python.version})` : '',
-    c.git ? `git         ${c.git.commit.slice(0, 12)} on ${c.git.branch}${c.git.dirty ? ' (uncommitted changes)' : ''}` : '',
-    c.host ? `host        ${c.host} as ${c.user ?? '?'}` : '',
-    c.gpus ? `gpus        ${c.gpus.map((g) => g.name).join(', ')}` : '',
+    c.argv ? `command     ${oneLine(c.argv.join(' '))}` : '',
+    c.python ? `python      ${oneLine(`${c.python.path} (${c.python.version})`)}` : '',
+    c.git ? `git         ${c.git.commit.slice(0, 12)} on ${oneLine(c.git.branch)}${c.git.dirty ? ' (uncommitted changes)' : ''}` : '',
+    c.host ? `host        ${oneLine(`${c.host} as ${c.user ?? '?'}`)}` : '',
+    c.gpus ? `gpus        ${oneLine(c.gpus.map((g) => g.name).join(', '))}` : '',
   ].filter(Boolean));
-  process.stdout.write(out.join('\n') + '\n');
+  print(out.join('\n') + '\n');
   return 0;
 }

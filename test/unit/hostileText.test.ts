@@ -1,0 +1,59 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { cliPath, tmpWorkspace, writeRun } from './helpers';
+
+/**
+ * Text an attacker can put into a run (through the MLflow endpoint, an imported mlruns folder,
+ * a shared workspace): terminal escape sequences that clear the screen, set the window title
+ * and write the clipboard (OSC 52), a one-byte C1 CSI, a right-to-left override, a line break.
+ */
+const CLEAR = '\x1b[2J\x1b[H';
+const TITLE = '\x1b]0;pwned\x07';
+const CLIPBOARD = '\x1b]52;c;Y3VybCBldmlsfHNo\x07';
+const C1_CSI = '\x9b2J';
+const RLO = '\u202e';
+const HOSTILE = `run${CLEAR}${TITLE}${CLIPBOARD}${C1_CSI}${RLO}\nFAKE LINE`;
+/** Anything a terminal would act on. */
+const ACTS_ON_TERMINAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+
+function mlops(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('hostile text: terminal output of the CLI', () => {
+  it('escapes control characters in run names, params, tags and metric keys (list, show, errors); --json keeps the values', () => {
+    const ws = tmpWorkspace();
+    const runId = writeRun(ws, [
+      { type: 'rename', name: HOSTILE },
+      { type: 'param', key: `lr${TITLE}`, value: `0.1${CLIPBOARD}\nstatus      FINISHED` },
+      { type: 'tag', key: `team${RLO}`, value: `ml${CLEAR}` },
+      { type: 'metric', key: `loss${C1_CSI}`, value: 0.5, step: 0 },
+    ]);
+    for (const args of [['runs', 'list'], ['runs', 'show', runId]]) {
+      const r = mlops(ws.root, ...args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, ACTS_ON_TERMINAL, `mlops ${args.join(' ')} wrote raw control characters`);
+      assert.doesNotMatch(r.stdout, /^\s*FAKE LINE/m, 'a line break in a name cannot fake a line');
+      assert.match(r.stdout, /run\\x1b\[2J\\x1b\[H\\x1b\]0;pwned\\x07\\x1b\]52;c;Y3VybCBldmlsfHNo\\x07\\x9b2J\\u202e\\nFAKE LINE/, 'the name is shown, escaped');
+    }
+    const show = mlops(ws.root, 'runs', 'show', runId).stdout;
+    assert.match(show, /lr\\x1b\]0;pwned\\x07 = 0\.1\\x1b\]52;c;Y3VybCBldmlsfHNo\\x07\\nstatus      FINISHED/);
+    assert.match(show, /team\\u202e = ml\\x1b\[2J\\x1b\[H/);
+    assert.match(show, /loss\\x9b2J = 0\.5/);
+
+    // An error quoting what the user typed.
+    const unknown = mlops(ws.root, 'runs', 'show', `nope${TITLE}`);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /No run has the id "nope\\x1b\]0;pwned\\x07"/);
+    assert.doesNotMatch(unknown.stderr, ACTS_ON_TERMINAL);
+
+    // --json: the same values, in JSON that no terminal acts on either.
+    const json = mlops(ws.root, 'runs', 'show', runId, '--json').stdout;
+    assert.doesNotMatch(json, ACTS_ON_TERMINAL);
+    const parsed = JSON.parse(json);
+    assert.equal(parsed.name, HOSTILE);
+    assert.equal(parsed.tags[`team${RLO}`], `ml${CLEAR}`);
+  });
+});
