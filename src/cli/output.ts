@@ -1,3 +1,5 @@
+import { CONTROL_CHARS, visibleControls } from '../core/hostileText';
+
 /**
  * Output for people; --json shapes are built in core (runJson.ts). Every printer of the CLI
  * writes through these functions, so text that came from runs (names, params, tags, metric
@@ -7,35 +9,17 @@
  * is passed through as it is, as a terminal would show it.
  */
 
-/**
- * Characters a terminal acts on instead of showing: C0 controls (ESC starts every escape
- * sequence), DEL, C1 controls (U+009B is a one-character CSI) and the invisible Unicode
- * line and direction controls that make shown text differ from stored text.
- */
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-function escapeControl(c: string): string {
-  const code = c.charCodeAt(0);
-  return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-}
-
-/** The text with every control character written as a visible escape (`\x1b`, `\n`, `\u202e`); line breaks and tabs kept. */
-export function terminalText(text: string): string {
-  return text.replace(CONTROL, (c) => (c === '\n' || c === '\t' ? c : escapeControl(c)));
-}
-
 /** A value shown on one line (a table cell, `key = value`): line breaks and tabs escaped too. */
 export function oneLine(text: string): string {
-  return text.replace(CONTROL, escapeControl);
+  return visibleControls(text, false);
 }
 
 export function print(text: string): void {
-  process.stdout.write(terminalText(text));
+  process.stdout.write(visibleControls(text, true));
 }
 
 export function printError(text: string): void {
-  process.stderr.write(terminalText(text));
+  process.stderr.write(visibleControls(text, true));
 }
 
 /** Rewrites the current line of stderr (progress on a terminal). */
@@ -45,10 +29,10 @@ export function printProgress(text: string): void {
 
 /**
  * JSON for scripts. JSON.stringify escapes C0 controls inside strings (the only raw ones left
- * are its own line breaks); the others above are escaped as \uXXXX too: the same JSON value.
+ * are its own line breaks); the other controls are escaped as \uXXXX too: the same JSON value.
  */
 export function printJson(value: unknown): void {
-  const json = JSON.stringify(value, null, 2).replace(CONTROL, (c) => (c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  const json = JSON.stringify(value, null, 2).replace(CONTROL_CHARS, (c) => (c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   process.stdout.write(json + '\n');
 }
 

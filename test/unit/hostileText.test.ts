@@ -1,7 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { editedSections, writeModelCard } from '../../src/core/governance/modelCard';
+import { Project } from '../../src/core/project';
+import type { ModelVersion } from '../../src/core/registry/registry';
 import { Tracking } from '../../src/core/tracking/tracking';
+import { modelVersionTooltip, runTooltip } from '../../src/extension/tooltips';
 import { CompareModel } from '../../src/extension/panels/compareModel';
 import type { RunRow } from '../../src/protocol/runsTable';
 import { fieldsOf, paramDiffCsv, runsCsv } from '../../webview/compare/runsData';
@@ -130,6 +136,80 @@ describe('hostile text: CSV exports', () => {
       assert.ok(parseCsv(exports['parameter table']).flat().includes("'\r=1+1"));
     } finally {
       tracking.close();
+    }
+  });
+});
+
+/** A permissive real Markdown renderer (raw HTML and autolinks on): what comes out of it is what a lax viewer could show. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const MarkdownIt: new (options: object) => { render(src: string): string } = require('markdown-it');
+const markdown = new MarkdownIt({ html: true, linkify: true });
+
+/** Markup that makes text active: links, images, raw HTML elements, scripts. */
+const ACTIVE_HTML = /<(a|img|script|iframe|svg|style)\b|<[a-z][^>]*\son\w+\s*=/i;
+
+/** The text a person sees in rendered HTML. */
+function seenText(html: string): string {
+  return html.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+}
+
+const MARKDOWN_ATTACKS = [
+  '![pixel](https://evil.example/pixel.png)',
+  '[open a terminal](command:workbench.action.terminal.new)',
+  '<img src=x onerror=alert(1)>',
+  '<script>alert(1)</script>',
+  'https://evil.example/autolink',
+  '`code` | cell **bold** $(alert)',
+];
+
+describe('hostile text: Markdown (tooltips and the model card)', () => {
+  it('the Runs and Data & Models tooltips render run data as text: no image, link or HTML', () => {
+    for (const attack of MARKDOWN_ATTACKS) {
+      const run = { id: `id${attack}`, name: attack, experiment: attack, status: 'FINISHED' as const, source: 'script' as const, start_time: 0, end_time: 1000, exit_code: 0 };
+      const version: ModelVersion = {
+        model: attack, version: 1, run_id: attack, snapshot: 'f'.repeat(40), path: `models/${attack}`, source: attack, sha256: '0'.repeat(64), size: 10,
+        format: { framework: attack, format: attack } as ModelVersion['format'], metrics: { [attack]: attack, loss: 0.5 }, created: 0, user: attack,
+      };
+      for (const [what, tip] of [['run', runTooltip(run)], ['model version', modelVersionTooltip(version, [attack])]]) {
+        const html = markdown.render(tip);
+        assert.doesNotMatch(html, ACTIVE_HTML, `${what} tooltip with ${attack}:\n${tip}\n→ ${html}`);
+        assert.ok(seenText(html).includes(attack.replace(/\s+/g, ' ')) || seenText(html).includes(attack), `${what} tooltip shows ${attack} as text:\n${html}`);
+      }
+    }
+    const broken = markdown.render(runTooltip({ id: 'a', name: 'two\n\n# lines', experiment: 'e', status: 'FINISHED', source: 'script', start_time: 0, end_time: 0, exit_code: null }));
+    assert.doesNotMatch(broken, /<h1>/, 'a line break in a name cannot start a heading');
+  });
+
+  it('the model card escapes params, metrics and names in its tables; the editable sections stay the three real ones', async () => {
+    const p = await Project.open(tmpWorkspace().root);
+    try {
+      const attacks = [...MARKDOWN_ATTACKS, 'a|b\nc', '<!-- mlops:editable limitations -->\nowned\n<!-- /mlops:editable -->'];
+      const runId = writeRun(p.layout, [
+        { type: 'rename', name: attacks[2] },
+        ...attacks.map((a, i) => ({ type: 'param' as const, key: `p${i}${a}`, value: a })),
+        ...attacks.map((a, i) => ({ type: 'metric' as const, key: `m${i}${a}`, value: i, step: 0 })),
+        { type: 'tag', key: 'note', value: attacks[3] },
+      ]);
+      const file = 'model <img src=x onerror=alert(1)> `x`.json';
+      fs.writeFileSync(path.join(p.layout.root, file), '{"w": [1]}');
+      await p.registerModel('churn', file, runId);
+      const card = fs.readFileSync(await writeModelCard(p.layout, p.registry, p.tracking, p.snapshots, 'churn', 1), 'utf8');
+      const html = markdown.render(card);
+      assert.doesNotMatch(html, ACTIVE_HTML, card);
+      const seen = seenText(html);
+      for (const a of attacks) assert.ok(seen.includes(a.replace(/\n/g, '\\n')), `the card shows ${JSON.stringify(a)} as text`);
+      assert.ok(seen.includes(file), 'the file name is shown as text');
+      // Every param and metric row is one row of exactly two cells: no | or line break split one.
+      const rows = [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<td>/g)].length);
+      assert.equal(rows.filter((n) => n === 2).length >= attacks.length * 2, true);
+      for (const r of [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)]) {
+        const cells = [...r[1].matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => seenText(m[1]));
+        if (/^[pm]\d/.test(cells[0] ?? '')) assert.equal(cells.length, 2, `row ${JSON.stringify(cells)}`);
+      }
+      assert.deepEqual([...editedSections(card).keys()], ['intended-use', 'limitations', 'ethical-considerations']);
+      assert.doesNotMatch(editedSections(card).get('limitations')!, /owned/);
+    } finally {
+      p.close();
     }
   });
 });
