@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { editedSections, writeModelCard } from '../../src/core/governance/modelCard';
@@ -12,7 +13,7 @@ import { CompareModel } from '../../src/extension/panels/compareModel';
 import type { RunRow } from '../../src/protocol/runsTable';
 import { fieldsOf, paramDiffCsv, runsCsv } from '../../webview/compare/runsData';
 import { DEFAULT_LAYOUT, RunStore, tableCsv, visibleColumns } from '../../webview/runs/model';
-import { cliPath, tmpWorkspace, writeRun } from './helpers';
+import { cliPath, endpointWithRun, tmpWorkspace, writeRun } from './helpers';
 
 /**
  * Text an attacker can put into a run (through the MLflow endpoint, an imported mlruns folder,
@@ -210,6 +211,85 @@ describe('hostile text: Markdown (tooltips and the model card)', () => {
       assert.doesNotMatch(editedSections(card).get('limitations')!, /owned/);
     } finally {
       p.close();
+    }
+  });
+});
+
+/** A JSON value nested `depth` levels deep: {"a":{"a":…{}…}}. */
+function deepObject(depth: number): string {
+  return '{"a":'.repeat(depth) + '{}' + '}'.repeat(depth);
+}
+
+/** Whether Python's json module reads every line of a file (it stops at about 1,000 levels of nesting). */
+function pythonReadsEveryLine(file: string): { ok: boolean; stderr: string } {
+  const r = spawnSync('python3', ['-c', 'import json, sys\nfor line in open(sys.argv[1], encoding="utf-8"): json.loads(line)', file], { encoding: 'utf8' });
+  return { ok: r.status === 0, stderr: r.stderr };
+}
+
+/** Sends raw bytes to the server and returns its answer's status line. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => {
+      answer += chunk;
+      if (answer.includes('\r\n')) {
+        socket.destroy();
+        resolve(answer.slice(0, answer.indexOf('\r\n')));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
+}
+
+describe('hostile text: the MLflow endpoint', () => {
+  it('stores only the fields it checked: a 100,000-deep object inside a metric entry leaves the run\'s log readable to Python', async () => {
+    const { layout, tracking, ep, runId, postBatch } = await endpointWithRun();
+    try {
+      const deep = deepObject(100_000);
+      const metric = (i: number) => `{"key":"loss","value":${i / 10},"timestamp":${1_700_000_000_000 + i},"step":${i}`;
+      const bodies = [
+        // Large (read on the batch reader thread) and small (read on the main thread); an unknown field, a duplicate key.
+        `{"run_id":"${runId}","metrics":[${metric(0)},"extra":${deep}}]}`,
+        `{"run_id":"${runId}","metrics":[${metric(1)},"extra":{"a":[1,2]}}],"junk":{"b":2}}`,
+        `{"run_id":"${runId}","metrics":[{"key":"loss","value":${deep},"value":0.2,"timestamp":1700000000002,"step":2}]}`,
+        `{"run_id":"${runId}","junk":${deep},"metrics":[${metric(3)}}]}`,
+      ];
+      for (const body of bodies) {
+        const r = await postBatch(body);
+        assert.equal(r.status, 200, await r.text());
+      }
+      const log = layout.eventsFile(runId);
+      const python = pythonReadsEveryLine(log);
+      assert.ok(python.ok, `Python's json could not read ${log}:\n${python.stderr.slice(-500)}`);
+      const text = fs.readFileSync(log, 'utf8');
+      assert.ok(text.length < 10_000, `the log holds only what was checked (${text.length} bytes)`);
+      assert.doesNotMatch(text, /extra|junk|"a":/);
+      const got = await fetch(`${ep.uri}/api/2.0/mlflow/runs/get?run_id=${runId}`, { headers: { Authorization: `Bearer ${ep.token}` } });
+      const run = (await got.json()) as { run: { data: { metrics: { key: string; value: number; step: number }[] } } };
+      assert.deepEqual(run.run.data.metrics.map((m) => [m.key, m.value, m.step]), [['loss', 0.3, 3]]);
+      assert.deepEqual([...tracking.metricHistory(runId, 'loss').values], [0, 0.1, 0.2, 0.3]);
+    } finally {
+      await ep.stop();
+      tracking.close();
+    }
+  });
+
+  it('answers a request with two Host headers 400, whichever comes first', async () => {
+    const { tracking, ep } = await endpointWithRun();
+    try {
+      const port = Number(new URL(ep.uri).port);
+      const request = (hosts: string[]) =>
+        `GET /api/2.0/mlflow/experiments/search?max_results=1 HTTP/1.1\r\n${hosts.map((h) => `Host: ${h}\r\n`).join('')}Authorization: Bearer ${ep.token}\r\nConnection: close\r\n\r\n`;
+      assert.match(await rawRequest(port, request([`127.0.0.1:${port}`])), /^HTTP\/1\.1 200/, 'one Host header is served');
+      assert.match(await rawRequest(port, request([`127.0.0.1:${port}`, 'evil.example'])), /^HTTP\/1\.1 400/);
+      assert.match(await rawRequest(port, request(['evil.example', `127.0.0.1:${port}`])), /^HTTP\/1\.1 400/);
+      assert.match(await rawRequest(port, request([`127.0.0.1:${port}`, `127.0.0.1:${port}`])), /^HTTP\/1\.1 400/);
+    } finally {
+      await ep.stop();
+      tracking.close();
     }
   });
 });
