@@ -1,14 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { cliPath, tmpWorkspace } from './helpers';
-
-function mlops(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { cliPath, mlops, tmpWorkspace } from './helpers';
 
 describe('the mlops CLI', () => {
   it('runs a command as a tracked run and exits with its exit code', () => {

@@ -13,7 +13,7 @@ import { CompareModel } from '../../src/extension/panels/compareModel';
 import type { RunRow } from '../../src/protocol/runsTable';
 import { fieldsOf, paramDiffCsv, runsCsv } from '../../webview/compare/runsData';
 import { DEFAULT_LAYOUT, RunStore, tableCsv, visibleColumns } from '../../webview/runs/model';
-import { cliPath, endpointWithRun, tmpWorkspace, writeRun } from './helpers';
+import { endpointWithRun, mlops, tmpWorkspace, writeRun } from './helpers';
 
 /**
  * Text an attacker can put into a run (through the MLflow endpoint, an imported mlruns folder,
@@ -28,11 +28,6 @@ const RLO = '\u202e';
 const HOSTILE = `run${CLEAR}${TITLE}${CLIPBOARD}${C1_CSI}${RLO}\nFAKE LINE`;
 /** Anything a terminal would act on. */
 const ACTS_ON_TERMINAL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
-
-function mlops(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('hostile text: terminal output of the CLI', () => {
   it('escapes control characters in run names, params, tags and metric keys (list, show, errors); --json keeps the values', () => {
