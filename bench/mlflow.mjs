@@ -184,8 +184,8 @@ async function breakdown(work) {
   const parse = timed((body) => JSON.parse(body.toString()));
   const plains = [];
   const thread = timed((body, i) => (plains[i] = readPlainBatch(body)));
-  const store = timed((body, i) => backend.logPlainBatch(plains[i], body));
-  const oneThread = timed((body) => backend.logBatch(new RequestMessage(JSON.parse(body.toString()), false, body)));
+  const store = timed((_body, i) => backend.logPlainBatch(plains[i]));
+  const oneThread = timed((body) => backend.logBatch(new RequestMessage(JSON.parse(body.toString()))));
   backend.dispose();
   tracking.close();
   console.log(`\n== Cost of one ${BATCH}-metric log-batch in the engine (${n} batches, no HTTP; ${plains[0].summaries.length} keys)`);

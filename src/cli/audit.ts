@@ -1,13 +1,14 @@
 import { AuditLog } from '../core/governance/audit';
 import { MlopsLayout } from '../core/workspace/layout';
+import { print, printError } from './output';
 
 /** `mlops audit verify`: 0 when the trail is intact, 1 naming the first bad entry. */
 export function auditVerifyCommand(root: string): number {
   const verdict = new AuditLog(new MlopsLayout(root)).verify();
   if (verdict.ok) {
-    process.stdout.write(`Audit trail intact: ${verdict.count} entries.\n`);
+    print(`Audit trail intact: ${verdict.count} entries.\n`);
     return 0;
   }
-  process.stderr.write(`Audit trail broken: ${verdict.message}\n`);
+  printError(`Audit trail broken: ${verdict.message}\n`);
   return 1;
 }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { formatTime } from '../core/format';
 import { curlExample } from '../core/serving/curl';
 import { deploymentState, type Deployments, type DeploymentView } from '../core/serving/deployments';
-import { printJson, table } from './output';
+import { print, printJson, table } from './output';
 import { UsageError } from './usage';
 
 const USAGE = 'mlops deployments list|show NAME|switch NAME TARGET|split NAME TARGET --weight W [--key HEADER] | split NAME --off|shadow NAME TARGET | shadow NAME --off|stop NAME [--json]';
@@ -29,14 +29,14 @@ export async function deploymentsCommand(deployments: Deployments, sub: string |
   };
   const say = (text: string) => {
     if (values.json) printJson(summary(deployments.get(positionals[0])));
-    else process.stdout.write(text + '\n');
+    else print(text + '\n');
   };
   switch (sub) {
     case 'list': {
       const all = deployments.list().map(summary);
       if (values.json) printJson(all);
-      else if (!all.length) process.stdout.write('No deployments yet. Deploy one with: mlops serve <model[:version|@alias] | file.onnx>\n');
-      else process.stdout.write(table(['NAME', 'STATE', 'URL', 'SERVING', 'SPLIT', 'SHADOW', 'RESTARTS'], all.map((d) => [
+      else if (!all.length) print('No deployments yet. Deploy one with: mlops serve <model[:version|@alias] | file.onnx>\n');
+      else print(table(['NAME', 'STATE', 'URL', 'SERVING', 'SPLIT', 'SHADOW', 'RESTARTS'], all.map((d) => [
         d.name, d.state, d.url ?? '-', d.target, d.split ? `${d.split.target} ${Math.round(d.split.weight * 100)}%` : '-', d.shadow ?? '-', String(d.restarts),
       ])));
       return 0;
@@ -60,7 +60,7 @@ export async function deploymentsCommand(deployments: Deployments, sub: string |
         const meta = (await (await fetch(`${s.url}/v2/models/${encodeURIComponent(model)}`, { headers: view.status?.token ? { Authorization: `Bearer ${view.status.token}` } : {} })).json().catch(() => undefined)) as { name: string; inputs: { name: string; datatype: string; shape: number[] }[] } | undefined;
         if (meta?.inputs?.[0]) lines.push('', curlExample(s.url, meta.name, meta.inputs[0], s.tokenRequired));
       }
-      process.stdout.write(lines.join('\n') + '\n');
+      print(lines.join('\n') + '\n');
       return 0;
     }
     case 'switch': {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Deployments } from '../core/serving/deployments';
 import { exportDocker, exportKubernetes } from '../core/serving/export';
 import { UsageError } from './usage';
+import { print, printError } from './output';
 
 const USAGE = 'mlops export docker|k8s <deployment> [-o DIR] [--image NAME]';
 
@@ -13,7 +14,7 @@ export async function exportCommand(deployments: Deployments, kind: string | und
   const name = positionals[0];
   const out = path.resolve(values.out ?? path.join('deploy', name, kind));
   const files = kind === 'docker' ? await exportDocker(deployments, name, out) : exportKubernetes(deployments, name, out, { image: values.image });
-  process.stdout.write(`${files.map((f) => path.join(out, f)).join('\n')}\n`);
-  process.stderr.write(kind === 'docker' ? `mlops: build with: docker build -t ${name} ${out}\n` : `mlops: apply with: kubectl apply -f ${out}\n`);
+  print(`${files.map((f) => path.join(out, f)).join('\n')}\n`);
+  printError(kind === 'docker' ? `mlops: build with: docker build -t ${name} ${out}\n` : `mlops: apply with: kubectl apply -f ${out}\n`);
   return 0;
 }

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { importMlruns, MlflowBackend } from '../core/mlflow';
 import { TO_WRITE, withTracking } from './open';
-import { printJson } from './output';
+import { print, printError, printJson, printProgress } from './output';
 import { UsageError } from './usage';
 
 /** `mlops import-mlflow <mlruns-dir> [--json]`: imports an MLflow file store; runs already imported are skipped. */
@@ -18,15 +18,15 @@ export async function importMlflowCommand(root: string, argv: string[]): Promise
     const interactive = process.stderr.isTTY && !values.json;
     const result = await importMlruns(tracking, backend.experiments, source, {
       onProgress: (p) => {
-        if (interactive && p.total) process.stderr.write(`\rmlops: importing ${p.done}/${p.total} runs…`);
+        if (interactive && p.total) printProgress(`mlops: importing ${p.done}/${p.total} runs…`);
       },
     });
-    if (interactive) process.stderr.write('\n');
-    for (const w of result.warnings) process.stderr.write(`mlops: ${w}\n`);
+    if (interactive) printError('\n');
+    for (const w of result.warnings) printError(`mlops: ${w}\n`);
     if (values.json) {
       printJson({ source, experiments_created: result.experiments, imported: result.imported, skipped: result.skipped, warnings: result.warnings });
     } else {
-      process.stdout.write(`Imported ${result.imported.length} run${result.imported.length === 1 ? '' : 's'} from ${source}`
+      print(`Imported ${result.imported.length} run${result.imported.length === 1 ? '' : 's'} from ${source}`
         + `${result.skipped.length ? ` (${result.skipped.length} already imported, skipped)` : ''}`
         + `${result.experiments ? `; created ${result.experiments} experiment${result.experiments === 1 ? '' : 's'}` : ''}.\n`);
     }

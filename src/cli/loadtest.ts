@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Deployments } from '../core/serving/deployments';
-import { printJson } from './output';
+import { print, printError, printJson } from './output';
 import { UsageError } from './usage';
 
 const USAGE = 'mlops loadtest <deployment> [--p99-ms 50] [--target-rps N] [--core-hour-usd PRICE] [--step-seconds 3] [--json]';
@@ -23,7 +23,7 @@ export async function loadtestCommand(deployments: Deployments, argv: string[]):
   const report = await deployments.loadTest(positionals[0], {
     p99Ms: positive('p99-ms', values['p99-ms']), targetRps: positive('target-rps', values['target-rps']),
     coreHourUsd: positive('core-hour-usd', values['core-hour-usd']), stepSeconds: positive('step-seconds', values['step-seconds']),
-    onStep: values.json ? undefined : (s) => process.stderr.write(`  ${String(s.rate).padStart(6)} req/s offered: ${s.achieved.toFixed(0)} answered, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms${s.errors ? `, ${s.errors} failed` : ''}${s.cores !== undefined ? `, ${s.cores.toFixed(2)} cores` : ''}\n`),
+    onStep: values.json ? undefined : (s) => printError(`  ${String(s.rate).padStart(6)} req/s offered: ${s.achieved.toFixed(0)} answered, p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms${s.errors ? `, ${s.errors} failed` : ''}${s.cores !== undefined ? `, ${s.cores.toFixed(2)} cores` : ''}\n`),
   });
   if (values.json) {
     printJson(report);
@@ -36,6 +36,6 @@ export async function loadtestCommand(deployments: Deployments, argv: string[]):
     ...(report.costPerMillionUsd !== undefined ? [`$${report.costPerMillionUsd.toFixed(4)} per million predictions at $${report.coreHourUsd}/core-hour`] : []),
     'Loopback figures: the client shares this machine with the server.',
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  print(lines.join('\n') + '\n');
   return 0;
 }

@@ -1,4 +1,5 @@
 import { COMMANDS } from './commands';
+import { print, printError } from './output';
 import { findWorkspaceRoot } from '../core/workspace/layout';
 import { helpText, usageText, UsageError, type Command } from './usage';
 
@@ -38,15 +39,15 @@ let attempted = '';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0) {
-    process.stderr.write(usageText(COMMANDS) + '\n');
+    printError(usageText(COMMANDS) + '\n');
     return 2;
   }
   if (argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
-    process.stdout.write(usageText(COMMANDS) + '\n');
+    print(usageText(COMMANDS) + '\n');
     return 0;
   }
   if (argv[0] === '--version') {
-    process.stdout.write(`${VERSION}\n`);
+    print(`${VERSION}\n`);
     return 0;
   }
   const { root, rest } = takeWorkspace(argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv);
@@ -54,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
   if (command) {
     attempted = command.name;
     if (wantsHelp(args)) {
-      process.stdout.write(helpText([command]) + '\n');
+      print(helpText([command]) + '\n');
       return 0;
     }
     return command.run(root, args);
@@ -62,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
   if (group) {
     attempted = rest[0];
     if (wantsHelp(rest)) {
-      process.stdout.write(helpText(group) + '\n');
+      print(helpText(group) + '\n');
       return 0;
     }
     const subs = group.map((c) => c.name.split(' ')[1]);
@@ -77,10 +78,10 @@ async function main(argv: string[]): Promise<number> {
 function report(err: unknown, json: boolean): number {
   const usage = err instanceof UsageError || Boolean((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'));
   const message = (err as Error)?.message ?? String(err);
-  if (json) process.stderr.write(JSON.stringify({ error: message }) + '\n');
+  if (json) printError(JSON.stringify({ error: message }) + '\n');
   else {
     const hint = usage ? `\nRun "mlops ${attempted ? `${attempted} ` : ''}--help" for usage.` : '';
-    process.stderr.write(`mlops: ${message}${hint}\n`);
+    printError(`mlops: ${message}${hint}\n`);
   }
   return usage ? 2 : 1;
 }

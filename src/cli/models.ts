@@ -3,7 +3,7 @@ import { formatBytes, formatTime } from '../core/format';
 import { writeModelCard } from '../core/governance/modelCard';
 import type { Project } from '../core/project';
 import { lineageText, modelLineage } from '../core/registry/lineage';
-import { printJson, table } from './output';
+import { oneLine, print, printJson, table } from './output';
 import { UsageError } from './usage';
 
 export async function modelsCommand(project: Project, sub: string | undefined, argv: string[]): Promise<number> {
@@ -21,8 +21,8 @@ export async function modelsCommand(project: Project, sub: string | undefined, a
     case 'list': {
       const models = registry.models();
       if (values.json) printJson(models);
-      else if (!models.length) process.stdout.write('No models registered yet. Register one with: mlops models register model.onnx --name my-model\n');
-      else process.stdout.write(table(['MODEL', 'VERSION', 'ALIASES', 'FORMAT', 'SIZE', 'RUN', 'REGISTERED'], models.flatMap((m) => m.versions.map((v) => [
+      else if (!models.length) print('No models registered yet. Register one with: mlops models register model.onnx --name my-model\n');
+      else print(table(['MODEL', 'VERSION', 'ALIASES', 'FORMAT', 'SIZE', 'RUN', 'REGISTERED'], models.flatMap((m) => m.versions.map((v) => [
         m.name, String(v.version), Object.entries(m.aliases).filter(([, n]) => n === v.version).map(([a]) => a).join(','),
         v.format.framework, formatBytes(v.size), v.run_id?.slice(0, 8) ?? '-', formatTime(v.created),
       ]))));
@@ -36,38 +36,38 @@ export async function modelsCommand(project: Project, sub: string | undefined, a
         ? await project.registerArtifact(values.name, runId(values.run!), positionals[0])
         : await project.registerModel(values.name, positionals[0], values.run ? runId(values.run) : undefined);
       if (values.json) printJson(version);
-      else process.stdout.write(`Registered ${version.model} version ${version.version} (${version.format.framework}, ${formatBytes(version.size)}, snapshot ${version.snapshot.slice(0, 12)}).\n`);
+      else print(`Registered ${version.model} version ${version.version} (${version.format.framework}, ${formatBytes(version.size)}, snapshot ${version.snapshot.slice(0, 12)}).\n`);
       return 0;
     }
     case 'alias': {
       if (values.remove) {
         need(2, 'alias <model> <alias> --remove');
         registry.setAlias(positionals[0], positionals[1], null);
-        process.stdout.write(`Removed alias ${positionals[1]} of ${positionals[0]}.\n`);
+        print(`Removed alias ${positionals[1]} of ${positionals[0]}.\n`);
         return 0;
       }
       need(3, 'alias <model> <alias> <version>');
       if (!/^\d+$/.test(positionals[2])) throw new UsageError(`The version must be a number, not "${positionals[2]}".`);
       registry.setAlias(positionals[0], positionals[1], Number(positionals[2]));
-      process.stdout.write(`${positionals[0]}@${positionals[1]} → version ${positionals[2]}.\n`);
+      print(`${positionals[0]}@${positionals[1]} → version ${positionals[2]}.\n`);
       return 0;
     }
     case 'delete':
       need(2, 'delete <model> <version>');
       registry.deleteVersion(positionals[0], Number(positionals[1]));
-      process.stdout.write(`Deleted ${positionals[0]} version ${positionals[1]}.\n`);
+      print(`Deleted ${positionals[0]} version ${positionals[1]}.\n`);
       return 0;
     case 'card': {
       need(2, 'card <model> <version|alias>');
       const file = await writeModelCard(project.layout, registry, project.tracking, project.snapshots, positionals[0], positionals[1]);
-      process.stdout.write(`${file}\n`);
+      print(`${file}\n`);
       return 0;
     }
     case 'lineage': {
       need(2, 'lineage <model> <version|alias> [--json]');
       const lineage = await modelLineage(registry, project.tracking, project.snapshots, positionals[0], positionals[1]);
       if (values.json) printJson(lineage);
-      else process.stdout.write(lineageText(lineage) + '\n');
+      else print(lineageText(lineage, 0, oneLine) + '\n');
       return 0;
     }
     default:

@@ -6,6 +6,7 @@ import { describeFailure, runNotebook } from '../core/notebooks/runNotebook';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { UsageError } from './usage';
 import { followRun, snapshotInputs } from './run';
+import { printError } from './output';
 
 const NOTEBOOK_USAGE = 'mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]';
 
@@ -49,17 +50,18 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
   const outcome = await followRun(run, finished);
   const saved = outcome.artifact ? ` Executed notebook: ${path.join(layout.artifactsDir(run.runId), outcome.artifact)}` : '';
   if (outcome.ok) {
-    process.stderr.write(`mlops: run ${run.runId} ${outcome.status}. ${outcome.message}${saved}\n`);
+    printError(`mlops: run ${run.runId} ${outcome.status}. ${outcome.message}${saved}\n`);
     return 0;
   }
   if (outcome.failedCell) {
-    process.stderr.write(`mlops: ${describeFailure(outcome.failedCell)}\n`);
+    printError(`mlops: ${describeFailure(outcome.failedCell)}\n`);
+    // The user's own program output, passed through like its cell outputs (tracebacks are coloured).
     if (outcome.failedCell.traceback) process.stderr.write(`${outcome.failedCell.traceback.trimEnd()}\n`);
-    if (outcome.kernelDied) process.stderr.write(`mlops: ${outcome.message}\n`);
+    if (outcome.kernelDied) printError(`mlops: ${outcome.message}\n`);
   } else {
-    process.stderr.write(`mlops: ${outcome.message}\n`);
+    printError(`mlops: ${outcome.message}\n`);
   }
-  process.stderr.write(`mlops: run ${run.runId} ${outcome.status}.${saved}\n`);
+  printError(`mlops: run ${run.runId} ${outcome.status}.${saved}\n`);
   return 1;
 }
 
@@ -67,6 +69,6 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
 async function defaultNotebookPython(): Promise<string> {
   const check = await checkNotebookInterpreter('python3');
   if (!check?.alternative) return 'python3';
-  process.stderr.write(`mlops: python3 lacks ${check.missing?.join(', ') ?? 'Jupyter'}; running the notebook with ${check.alternative} (--python chooses another)\n`);
+  printError(`mlops: python3 lacks ${check.missing?.join(', ') ?? 'Jupyter'}; running the notebook with ${check.alternative} (--python chooses another)\n`);
   return check.alternative;
 }

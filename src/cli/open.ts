@@ -1,5 +1,6 @@
 import { Project } from '../core/project';
 import { Tracking, type OpenOptions } from '../core/tracking/tracking';
+import { printError } from './output';
 
 type Options = Omit<OpenOptions, 'onMessage'>;
 
@@ -16,7 +17,7 @@ export const TO_WRITE: Options = { waitMs: 2000 };
 export const TO_CHANGE: Options = {};
 
 /** The engine's messages (an index rebuilt, a run marked KILLED) go to stderr, so stdout stays the command's output. */
-const onMessage = (m: string): void => void process.stderr.write(`mlops: ${m}\n`);
+const onMessage = (m: string): void => void printError(`mlops: ${m}\n`);
 
 /** Opens the workspace's tracking index for `fn` and closes (saves) it however `fn` ends. */
 export function withTracking<T>(root: string, fn: (t: Tracking) => T | Promise<T>, options = TO_READ): Promise<T> {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { formatNumber } from '../core/format';
 import { reproduceRun } from '../core/governance/reproduce';
 import type { Project } from '../core/project';
-import { printJson, table } from './output';
+import { print, printJson, table } from './output';
 import { UsageError } from './usage';
 
 /** `mlops reproduce RUN`: exits 0 when the reproduction finished, 1 otherwise. */
@@ -13,8 +13,8 @@ export async function reproduceCommand(project: Project, argv: string[]): Promis
   const result = await reproduceRun(project, runId, values.json ? undefined : (t) => process.stdout.write(t));
   if (values.json) printJson(result);
   else {
-    process.stdout.write(`\nReproduced ${runId.slice(0, 8)} as ${result.runId.slice(0, 8)}: ${result.outcome.status}\n\n`);
-    process.stdout.write(table(['METRIC', 'ORIGINAL', 'REPRODUCED'], result.comparison.map((c) => [c.key, formatNumber(c.original), formatNumber(c.reproduced)])));
+    print(`\nReproduced ${runId.slice(0, 8)} as ${result.runId.slice(0, 8)}: ${result.outcome.status}\n\n`);
+    print(table(['METRIC', 'ORIGINAL', 'REPRODUCED'], result.comparison.map((c) => [c.key, formatNumber(c.original), formatNumber(c.reproduced)])));
   }
   return result.outcome.status === 'FINISHED' ? 0 : 1;
 }

@@ -5,6 +5,7 @@ import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { withProject } from './open';
 import { UsageError } from './usage';
+import { printError } from './output';
 
 /** `mlops run [--name N] [--experiment E] -- <command…>`: exits with the command's own code. */
 export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<number> {
@@ -28,17 +29,17 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
     experiment: values.experiment,
     source: 'command',
     onOutput: (text) => process.stdout.write(text),
-    onWarning: (message) => process.stderr.write(`mlops: ${message}\n`),
+    onWarning: (message) => printError(`mlops: ${message}\n`),
   });
   const outcome = await followRun(run, run.finished);
-  if (outcome.error) process.stderr.write(`mlops: ${outcome.error}\n`);
-  process.stderr.write(`mlops: run ${run.runId} ${outcome.status}\n`);
+  if (outcome.error) printError(`mlops: ${outcome.error}\n`);
+  printError(`mlops: run ${run.runId} ${outcome.status}\n`);
   return outcome.exitCode ?? 1;
 }
 
 /** Says where the run is and stops it (its whole process tree) on Ctrl-C or SIGTERM until `finished` settles. */
 export async function followRun<T>(run: TrackedProcess, finished: Promise<T>): Promise<T> {
-  process.stderr.write(`mlops: run ${run.runId} started (${run.runDir})\n`);
+  printError(`mlops: run ${run.runId} started (${run.runDir})\n`);
   const stop = () => void run.stop();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -7,7 +7,7 @@ import { runDetailJson, runJson } from '../core/tracking/runJson';
 import type { RunSummary } from '../core/tracking/store';
 import type { Tracking } from '../core/tracking/tracking';
 import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
-import { printJson, table } from './output';
+import { oneLine, print, printJson, table } from './output';
 import { UsageError } from './usage';
 
 /** How many runs a query reads in one go; more read every row at once (an IN list has a limit). */
@@ -50,12 +50,12 @@ export function runsList(tracking: Tracking, argv: string[]): number {
     return 0;
   }
   if (!runs.length) {
-    process.stdout.write(summaries.length
+    print(summaries.length
       ? 'No runs match.\n'
       : values.experiment !== undefined ? `No runs in experiment "${values.experiment}" yet.\n` : 'No runs yet. Start one with: mlops run -- python3 train.py\n');
     return 0;
   }
-  process.stdout.write(table(
+  print(table(
     ['ID', 'NAME', 'EXPERIMENT', 'STATUS', 'STARTED', 'DURATION', ...columns.map((c) => c.label.toUpperCase())],
     runs.map((r, i) => [
       r.id.slice(0, 12), r.name, r.experiment, r.status, formatTime(r.start_time), formatDuration(r.start_time, r.end_time),
@@ -118,8 +118,8 @@ export function runsShow(tracking: Tracking, argv: string[]): number {
   }
   const out: string[] = [
     `Run ${run.id}`,
-    `  name        ${run.name}`,
-    `  experiment  ${run.experiment}`,
+    `  name        ${oneLine(run.name)}`,
+    `  experiment  ${oneLine(run.experiment)}`,
     `  status      ${run.status}${run.exit_code !== null ? ` (exit code ${run.exit_code})` : ''}`,
     `  started     ${formatTime(run.start_time)}`,
     `  duration    ${formatDuration(run.start_time, run.end_time)}`,
@@ -127,23 +127,23 @@ export function runsShow(tracking: Tracking, argv: string[]): number {
   const section = (title: string, lines: string[]) => {
     if (lines.length) out.push('', title, ...lines.map((l) => `  ${l}`));
   };
-  section('Params', Object.entries(run.params).map(([k, v]) => `${k} = ${v.length > 200 ? v.slice(0, 200) + '…' : v}`));
+  section('Params', Object.entries(run.params).map(([k, v]) => `${oneLine(k)} = ${oneLine(v.length > 200 ? v.slice(0, 200) + '…' : v)}`));
   section('Metrics (latest, min … max, points)', run.metrics.map((m) =>
-    `${m.key} = ${formatNumber(m.latest)} at step ${m.step}   (${formatNumber(m.min)} … ${formatNumber(m.max)}, ${m.count})`));
-  section('Tags', Object.entries(run.tags).map(([k, v]) => `${k} = ${v}`));
-  section('Artifacts', run.artifacts.map((a) => `${a.path}  ${formatBytes(a.size)}`));
+    `${oneLine(m.key)} = ${formatNumber(m.latest)} at step ${m.step}   (${formatNumber(m.min)} … ${formatNumber(m.max)}, ${m.count})`));
+  section('Tags', Object.entries(run.tags).map(([k, v]) => `${oneLine(k)} = ${oneLine(v)}`));
+  section('Artifacts', run.artifacts.map((a) => `${oneLine(a.path)}  ${formatBytes(a.size)}`));
   section('Datasets (logged with mlflow.log_input)', datasets.map(({ dataset: d, tags }) => {
     const context = tags.find((t) => t.key === 'mlflow.data.context')?.value;
-    return `${d.name}${context ? ` (${context})` : ''}  digest ${d.digest}  ${d.source_type}${d.source ? ` ${d.source}` : ''}`;
+    return oneLine(`${d.name}${context ? ` (${context})` : ''}  digest ${d.digest}  ${d.source_type}${d.source ? ` ${d.source}` : ''}`);
   }));
   const c = run.capture;
   section('Environment', [
-    c.argv ? `command     ${c.argv.join(' ')}` : '',
-    c.python ? `python      ${c.python.path} (${c.python.version})` : '',
-    c.git ? `git         ${c.git.commit.slice(0, 12)} on ${c.git.branch}${c.git.dirty ? ' (uncommitted changes)' : ''}` : '',
-    c.host ? `host        ${c.host} as ${c.user ?? '?'}` : '',
-    c.gpus ? `gpus        ${c.gpus.map((g) => g.name).join(', ')}` : '',
+    c.argv ? `command     ${oneLine(c.argv.join(' '))}` : '',
+    c.python ? `python      ${oneLine(`${c.python.path} (${c.python.version})`)}` : '',
+    c.git ? `git         ${c.git.commit.slice(0, 12)} on ${oneLine(c.git.branch)}${c.git.dirty ? ' (uncommitted changes)' : ''}` : '',
+    c.host ? `host        ${oneLine(`${c.host} as ${c.user ?? '?'}`)}` : '',
+    c.gpus ? `gpus        ${oneLine(c.gpus.map((g) => g.name).join(', '))}` : '',
   ].filter(Boolean));
-  process.stdout.write(out.join('\n') + '\n');
+  print(out.join('\n') + '\n');
   return 0;
 }

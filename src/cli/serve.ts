@@ -6,6 +6,7 @@ import { Deployments, deploymentSpec } from '../core/serving/deployments';
 import { readNormalisation } from '../core/serving/processing';
 import { readStatus } from '../core/serving/supervisor';
 import { UsageError } from './usage';
+import { print, printError } from './output';
 
 const USAGE = 'mlops serve <model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--detach]';
 const DETACHED_ENV = 'MLOPS_SERVE_DETACHED';
@@ -55,10 +56,10 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
   if (values.detach) return detach(root, name, argv.filter((a) => a !== '--detach'));
 
   const deployments = await Deployments.open(root);
-  const running = await deployments.deploy(spec, { onStatus: (s) => { if (s.state !== 'running' && s.state !== 'stopped') process.stderr.write(`mlops: ${name}: ${s.state}${s.lastError ? `: ${s.lastError}` : ''}\n`); } });
-  process.stdout.write(`${name} serving ${target} at ${running.status.url}\n`);
-  if (running.status.token) process.stdout.write(`token: ${running.status.token}\n`);
-  if (!process.env[DETACHED_ENV]) process.stderr.write(`mlops: Open Inference Protocol at ${running.status.url}/v2, MLflow scoring at ${running.status.url}/invocations, metrics at ${running.status.url}/metrics. Ctrl-C stops it.\n`);
+  const running = await deployments.deploy(spec, { onStatus: (s) => { if (s.state !== 'running' && s.state !== 'stopped') printError(`mlops: ${name}: ${s.state}${s.lastError ? `: ${s.lastError}` : ''}\n`); } });
+  print(`${name} serving ${target} at ${running.status.url}\n`);
+  if (running.status.token) print(`token: ${running.status.token}\n`);
+  if (!process.env[DETACHED_ENV]) printError(`mlops: Open Inference Protocol at ${running.status.url}/v2, MLflow scoring at ${running.status.url}/invocations, metrics at ${running.status.url}/metrics. Ctrl-C stops it.\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -66,7 +67,7 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
   // `mlops deployments stop` records the stop before it signals; Ctrl-C here records it now.
   if (deployments.get(name).deployment.state === 'running') await deployments.stop(name);
   else await running.stop();
-  process.stderr.write(`mlops: ${signal}: ${name} stopped.\n`);
+  printError(`mlops: ${signal}: ${name} stopped.\n`);
   return 0;
 }
 
@@ -87,8 +88,8 @@ async function detach(root: string, name: string, argv: string[]): Promise<numbe
     const found = readStatus(dir);
     const status = found && found.supervisor === child.pid ? found : undefined;
     if (status?.state === 'running') {
-      process.stdout.write(`${name} serving at ${status.url} (detached, supervisor pid ${child.pid}); stop it with: mlops deployments stop ${name}\n`);
-      if (status.token) process.stdout.write(`token: ${status.token}\n`);
+      print(`${name} serving at ${status.url} (detached, supervisor pid ${child.pid}); stop it with: mlops deployments stop ${name}\n`);
+      if (status.token) print(`token: ${status.token}\n`);
       return 0;
     }
     if (exited !== null || status?.state === 'failed') {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { startMlflowServer } from '../core/mlflow';
 import { TO_WRITE, withProject } from './open';
 import { UsageError } from './usage';
+import { print, printError } from './output';
 
 const SAVE_EVERY_MS = 2000;
 
@@ -23,24 +24,24 @@ export async function serverCommand(root: string, argv: string[]): Promise<numbe
     if (tracking.readOnly) {
       throw new Error(`This workspace's tracking index cannot be owned here: ${tracking.whyReadOnly}. With VS Code open, its extension already serves an MLflow endpoint: run "MLOps: Copy MLflow Connection". Otherwise close the other process (VS Code, another mlops command) and try again.`);
     }
-    const endpoint = await startMlflowServer(tracking, { port, project, log: (m) => process.stderr.write(`mlops: ${m}\n`) });
-    process.stdout.write(`export MLFLOW_TRACKING_URI=${endpoint.uri}\nexport MLFLOW_TRACKING_TOKEN=${endpoint.token}\n`);
-    process.stderr.write(`mlops: serving MLflow's tracking API for ${tracking.layout.root}; Ctrl-C stops it.\n`);
+    const endpoint = await startMlflowServer(tracking, { port, project, log: (m) => printError(`mlops: ${m}\n`) });
+    print(`export MLFLOW_TRACKING_URI=${endpoint.uri}\nexport MLFLOW_TRACKING_TOKEN=${endpoint.token}\n`);
+    printError(`mlops: serving MLflow's tracking API for ${tracking.layout.root}; Ctrl-C stops it.\n`);
     const saver = setInterval(() => {
       try {
         tracking.save();
       } catch (err) {
-        process.stderr.write(`mlops: saving tracking.db failed: ${(err as Error).message}\n`);
+        printError(`mlops: saving tracking.db failed: ${(err as Error).message}\n`);
       }
     }, SAVE_EVERY_MS);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
-    process.stderr.write(`mlops: ${signal}: stopping the MLflow endpoint…\n`);
+    printError(`mlops: ${signal}: stopping the MLflow endpoint…\n`);
     clearInterval(saver);
     await endpoint.stop();
   }, TO_WRITE);
-  process.stderr.write('mlops: stopped; tracking index saved.\n');
+  printError('mlops: stopped; tracking index saved.\n');
   return 0;
 }

@@ -3,13 +3,13 @@ import { formatBytes, formatTime } from '../core/format';
 import type { Project } from '../core/project';
 import type { SnapshotProgress } from '../core/snapshots';
 import { readProjectConfig } from '../core/workspace/config';
-import { printJson, table } from './output';
+import { oneLine, print, printError, printJson, printProgress, table } from './output';
 import { UsageError } from './usage';
 
 function progress(p: SnapshotProgress): void {
   if (!process.stderr.isTTY) return;
   const of = p.totalFiles !== undefined ? `/${p.totalFiles}` : '';
-  process.stderr.write(`\r${p.phase}: ${p.files}${of} files, ${formatBytes(p.bytes)}   `);
+  printProgress(`${p.phase}: ${p.files}${of} files, ${formatBytes(p.bytes)}   `);
 }
 
 /** `mlops snapshot [paths…] -m MSG`: the configured data and model paths when none are given. */
@@ -21,9 +21,9 @@ export async function snapshotCommand(project: Project, argv: string[]): Promise
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const info = await project.snapshot(paths, { message: values.message ?? `Snapshot of ${paths.join(', ')}`, onProgress: progress, signal: controller.signal });
-  if (process.stderr.isTTY) process.stderr.write('\n');
+  if (process.stderr.isTTY) printError('\n');
   if (values.json) printJson(info);
-  else process.stdout.write(`Snapshot ${info.id}: ${info.fileCount} files, ${formatBytes(info.totalBytes)}\n`);
+  else print(`Snapshot ${info.id}: ${info.fileCount} files, ${formatBytes(info.totalBytes)}\n`);
   return 0;
 }
 
@@ -40,8 +40,8 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
     case 'list': {
       const list = await project.snapshots.list();
       if (values.json) printJson(list);
-      else if (!list.length) process.stdout.write('No snapshots yet. Take one with: mlops snapshot data/ -m "raw data"\n');
-      else process.stdout.write(table(['ID', 'TIME', 'FILES', 'SIZE', 'TAGS', 'MESSAGE'], list.map((s) => [
+      else if (!list.length) print('No snapshots yet. Take one with: mlops snapshot data/ -m "raw data"\n');
+      else print(table(['ID', 'TIME', 'FILES', 'SIZE', 'TAGS', 'MESSAGE'], list.map((s) => [
         s.id.slice(0, 12), formatTime(s.time), String(s.fileCount), formatBytes(s.totalBytes), s.tags.join(','), s.message.split('\n')[0],
       ])));
       return 0;
@@ -52,9 +52,9 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
       if (values.json) printJson(shown);
       else {
         const { info, files } = shown;
-        process.stdout.write(`Snapshot ${info.id}\n  ${info.message.split('\n')[0]}\n  ${formatTime(info.time)} by ${info.author}\n  paths: ${info.paths.join(', ')}\n\n`);
-        process.stdout.write(table(['SIZE', 'PATH'], files.map((f) => [formatBytes(f.size), f.path])));
-        process.stdout.write(`\n${info.fileCount} files, ${formatBytes(info.totalBytes)} in total\n`);
+        print(`Snapshot ${info.id}\n  ${oneLine(info.message.split('\n')[0])}\n  ${formatTime(info.time)} by ${oneLine(info.author)}\n  paths: ${info.paths.map(oneLine).join(', ')}\n\n`);
+        print(table(['SIZE', 'PATH'], files.map((f) => [formatBytes(f.size), f.path])));
+        print(`\n${info.fileCount} files, ${formatBytes(info.totalBytes)} in total\n`);
       }
       return 0;
     }
@@ -68,7 +68,7 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
           ...diff.removed.map((f) => ['removed', f.path, formatBytes(f.size), '']),
           ...diff.changed.map((c) => ['changed', c.path, formatBytes(c.before.size), formatBytes(c.after.size)]),
         ];
-        process.stdout.write(rows.length ? table(['CHANGE', 'PATH', 'BEFORE', 'AFTER'], rows) : 'The two snapshots hold the same files.\n');
+        print(rows.length ? table(['CHANGE', 'PATH', 'BEFORE', 'AFTER'], rows) : 'The two snapshots hold the same files.\n');
       }
       return 0;
     }
@@ -76,26 +76,26 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
       need(1, 'restore <snapshot> [--to DIR] [--yes]');
       const result = await project.restore(positionals[0], { to: values.to, overwrite: values.yes });
       if (result.wouldOverwrite.length) {
-        process.stderr.write(`Restoring would overwrite ${result.wouldOverwrite.length} changed file(s):\n${result.wouldOverwrite.map((f) => `  ${f}`).join('\n')}\nNothing was written. Run again with --yes to overwrite them, or use --to DIR to restore elsewhere.\n`);
+        printError(`Restoring would overwrite ${result.wouldOverwrite.length} changed file(s):\n${result.wouldOverwrite.map((f) => `  ${oneLine(f)}`).join('\n')}\nNothing was written. Run again with --yes to overwrite them, or use --to DIR to restore elsewhere.\n`);
         return 1;
       }
-      process.stdout.write(`Restored ${result.written.length} file(s)${values.to ? ` into ${values.to}` : ''}.\n`);
+      print(`Restored ${result.written.length} file(s)${values.to ? ` into ${values.to}` : ''}.\n`);
       return 0;
     }
     case 'tag':
       need(2, 'tag <snapshot> <name>');
       await project.tag(positionals[0], positionals[1]);
-      process.stdout.write(`Tagged ${positionals[0]} as ${positionals[1]}.\n`);
+      print(`Tagged ${positionals[0]} as ${positionals[1]}.\n`);
       return 0;
     case 'push':
       need(1, 'push <git-remote-url>');
       await project.push(positionals[0]);
-      process.stdout.write(`Pushed snapshots to ${positionals[0]}.\n`);
+      print(`Pushed snapshots to ${positionals[0]}.\n`);
       return 0;
     case 'fetch': {
       need(1, 'fetch <git-remote-url>');
       const ids = await project.fetch(positionals[0]);
-      process.stdout.write(`Fetched ${ids.length} snapshot(s).\n`);
+      print(`Fetched ${ids.length} snapshot(s).\n`);
       return 0;
     }
     default:

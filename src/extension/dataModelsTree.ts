@@ -4,6 +4,7 @@ import { modelLineage, type LineageNode } from '../core/registry/lineage';
 import type { Model, ModelVersion } from '../core/registry/registry';
 import type { SnapshotFile, SnapshotInfo } from '../core/snapshots';
 import { snapshotUri } from './snapshotContent';
+import { modelVersionTooltip } from './tooltips';
 import type { TrackingService } from './trackingService';
 
 /** Nodes of the Data & Models view: snapshots → files; models → versions → lineage. */
@@ -74,12 +75,7 @@ export class DataModelsTreeProvider implements vscode.TreeDataProvider<DataNode>
         const metric = Object.entries(v.metrics)[0];
         item.description = [aliases.map((a) => `@${a}`).join(' '), v.format.framework, metric ? `${metric[0]}=${typeof metric[1] === 'number' ? formatNumber(metric[1], 4) : metric[1]}` : '']
           .filter(Boolean).join(' · ');
-        item.tooltip = new vscode.MarkdownString(
-          `**${v.model} v${v.version}**${aliases.length ? ` — ${aliases.join(', ')}` : ''}\n\n` +
-          `${v.format.framework}/${v.format.format} · ${formatBytes(v.size)} · \`${v.path}\`\n\n` +
-          `Registered ${formatTime(v.created)} by ${v.user || 'unknown'}${v.run_id ? ` from run \`${v.run_id.slice(0, 8)}\`` : ''}\n\n` +
-          Object.entries(v.metrics).map(([k, m]) => `- ${k}: ${m}`).join('\n'),
-        );
+        item.tooltip = new vscode.MarkdownString(modelVersionTooltip(v, aliases));
         item.iconPath = new vscode.ThemeIcon(aliases.length ? 'verified-filled' : 'versions');
         item.contextValue = 'modelVersion';
         return item;

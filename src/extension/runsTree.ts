@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { ModelVersion } from '../core/registry/registry';
 import type { MetricSummary, RunDetail, RunSummary } from '../core/tracking/store';
 import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
+import { runTooltip } from './tooltips';
 import type { TrackingService } from './trackingService';
 
 /** Nodes of the Runs view: experiments → runs → sections → entries. */
@@ -81,10 +82,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.description = parts.join(' · ');
     item.iconPath = STATUS_ICONS[run.status] ?? new vscode.ThemeIcon('circle-outline');
     item.contextValue = run.status === 'RUNNING' ? 'run.active' : 'run.done';
-    const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${escapeMd(run.name)}** — ${run.status}${run.exit_code !== null ? ` (exit code ${run.exit_code})` : ''}\n\n`);
-    tip.appendMarkdown(`Experiment: ${escapeMd(run.experiment)}  \nStarted: ${formatTime(run.start_time)}  \nDuration: ${formatDuration(run.start_time, run.end_time)}  \nSource: ${run.source}  \nID: \`${run.id}\``);
-    item.tooltip = tip;
+    item.tooltip = new vscode.MarkdownString(runTooltip(run));
     return item;
   }
 
@@ -185,8 +183,4 @@ function entries(run: RunDetail, section: Section, artifactsDir: string, models:
 function formatMs(ms: number | null): string | undefined {
   if (ms === null) return undefined;
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-
-function escapeMd(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }

@@ -1,16 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { COMMANDS } from '../../src/cli/commands';
 import { RequestMessage } from '../../src/core/mlflow/request';
-import { cliPath, endpointWithRun, tmpWorkspace, writeRun } from './helpers';
-
-function mlops(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { cliPath, endpointWithRun, mlops, tmpWorkspace, writeRun } from './helpers';
 
 describe('the mlops CLI', () => {
   it('runs a command as a tracked run and exits with its exit code', () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +13,12 @@ import { MlopsLayout } from '../../src/core/workspace/layout';
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const fixtures = path.join(repoRoot, 'test', 'fixtures');
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
+
+/** Runs the built `mlops` CLI in `cwd`. */
+export function mlops(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 /** A fresh workspace folder, removed when the test file ends. */
 export function tmpWorkspace(): MlopsLayout {

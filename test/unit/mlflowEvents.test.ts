@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { MlflowBackend } from '../../src/core/mlflow/backend';
 import { ExperimentLog, experimentsFile } from '../../src/core/mlflow/experiments';
+import { readPlainBatch } from '../../src/core/mlflow/plainBatch';
 import { RequestMessage } from '../../src/core/mlflow/request';
 import { validateEvent } from '../../src/core/tracking/events';
 import { appendEvents } from '../../src/core/tracking/eventWriter';
@@ -166,13 +167,13 @@ describe('the endpoint\'s write path: logged first, indexed from memory a moment
     t.close();
   });
 
-  it('stores a log-batch of plain metrics as the bytes it received (an `mlflow_metrics` line) and reads them back as the same points', async () => {
+  it('stores a log-batch of plain metrics read by the batch reader thread as an `mlflow_metrics` line of the checked fields only, and reads them back as the same points', async () => {
     const layout = tmpWorkspace();
     const t = await Tracking.open(layout.root);
     const b = new MlflowBackend(t, { indexDelayMs: 60_000, now: () => 1_764_322_800_123 });
     const runId = b.createRun(new RequestMessage({ experiment_id: '0' })).run.info.run_id;
     const plain = {
-      run_id: runId, client: 'extra fields are kept in the log and ignored',
+      run_id: runId, client: 'extra fields are not stored',
       metrics: [
         { key: 'loss', value: 0.25, timestamp: 1_764_322_800_000, step: 3 },
         { key: 'loss', value: -1.5, timestamp: 1_764_322_800_001 }, // no step: step 0
@@ -180,19 +181,20 @@ describe('the endpoint\'s write path: logged first, indexed from memory a moment
         { key: 'acc', value: 5e-324, timestamp: 12, step: -7 },
       ],
     };
-    // Pretty-printed, as some clients send it: its newlines must not split the log line.
-    const body = Buffer.from(JSON.stringify(plain, null, 2));
-    b.logBatch(new RequestMessage(JSON.parse(body.toString()), false, body));
-    // Not plain: a "NaN" string value is rewritten as a `metrics` line; so is a batch with params.
+    // Pretty-printed, as some clients send it: the stored line is one line all the same.
+    b.logPlainBatch(readPlainBatch(Buffer.from(JSON.stringify(plain, null, 2)))!);
+    // Read on the main thread (not plain, or small): a `metrics` line.
     const nan = { run_id: runId, metrics: [{ key: 'loss', value: 'NaN', timestamp: 5, step: 4 }] };
-    b.logBatch(new RequestMessage(nan, false, Buffer.from(JSON.stringify(nan))));
+    b.logBatch(new RequestMessage(nan));
     const withParam = { run_id: runId, metrics: [{ key: 'acc', value: 0.5, timestamp: 6, step: 5 }], params: [{ key: 'lr', value: '0.1' }] };
-    b.logBatch(new RequestMessage(withParam, false, Buffer.from(JSON.stringify(withParam))));
+    b.logBatch(new RequestMessage(withParam));
 
     const lines = fs.readFileSync(layout.eventsFile(runId), 'utf8').split('\n').filter(Boolean);
     const stored = lines.find((l) => l.includes('"mlflow_metrics"'))!;
-    assert.equal(stored, `{"type":"mlflow_metrics","time":1764322800123,"request":${body.toString().replace(/\n/g, ' ')}}`);
-    assert.deepEqual(JSON.parse(stored).request, plain);
+    assert.equal(stored, '{"type":"mlflow_metrics","time":1764322800123,"request":{"metrics":['
+      + '{"key":"loss","value":0.25,"timestamp":1764322800000,"step":3},{"key":"loss","value":-1.5,"timestamp":1764322800001},'
+      + '{"key":"ünï/cödé key","value":1e+21,"timestamp":0},{"key":"acc","value":5e-324,"timestamp":12,"step":-7}]}}');
+    assert.deepEqual(JSON.parse(stored).request, { metrics: plain.metrics.map(({ step, ...m }) => (step === null || step === undefined ? m : { ...m, step })) });
     assert.deepEqual(lines.map((l) => JSON.parse(l).type).slice(-4), ['mlflow_metrics', 'metrics', 'param', 'metrics']);
 
     b.flush();
@@ -233,13 +235,13 @@ describe('the endpoint\'s write path: logged first, indexed from memory a moment
     t.close();
   });
 
-  it('the server hands log-batch the body as received, except a double-encoded one', async () => {
+  it('the server reads a double-encoded log-batch body like a plain one', async () => {
     const { layout, tracking: t, ep, runId, postBatch: post } = await endpointWithRun();
     const request = { run_id: runId, metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }] };
     assert.equal((await post(`\n ${JSON.stringify(request)}\r\n`)).status, 200);
     assert.equal((await post(JSON.stringify(JSON.stringify({ ...request, metrics: [{ key: 'm', value: 2, timestamp: 2, step: 1 }] })))).status, 200);
     const types = fs.readFileSync(layout.eventsFile(runId), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).type);
-    assert.deepEqual(types.slice(-2), ['mlflow_metrics', 'metrics']);
+    assert.deepEqual(types.slice(-2), ['metrics', 'metrics']);
     await ep.stop();
     assert.deepEqual([...t.metricHistory(runId, 'm').values], [1, 2]);
     t.close();

@@ -2,11 +2,10 @@ import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { SqlValue } from 'sql.js';
 import {
-  encodeMetricValue, EVENT_SCHEMA_VERSION, isPlainMlflowMetric, type Capture, type MetricEvent, type MetricPointJson, type MetricsEvent,
-  type MetricValueJson, type NewRunEvent, type PlainMlflowMetric, type RunEvent, type RunLifecycle, type RunStatus,
+  encodeMetricValue, EVENT_SCHEMA_VERSION, type Capture, type MetricEvent, type MetricPointJson, type MetricsEvent,
+  type MetricValueJson, type NewRunEvent, type RunEvent, type RunLifecycle, type RunStatus,
 } from '../tracking/events';
 import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
-import { summariseMetrics } from '../tracking/ingest';
 import { readHistoryRange } from '../tracking/metricHistory';
 import { appendRecord } from '../workspace/appendLog';
 import type { Tracking } from '../tracking/tracking';
@@ -345,20 +344,6 @@ export class MlflowBackend {
     // Finite values (the common case) are stored as they are; NaN and ±Infinity as in `metric` events.
     const json: MetricValueJson = v - v === 0 ? v : encodeMetricValue(storedMetricValue(v));
     return [key as string, json, step as number, timestamp as number];
-  }
-
-  /**
-   * Whether every metric of a log-batch is valid (else MLflow's error for the first that is
-   * not) and plain (isPlainMlflowMetric), so the request can be stored as it came.
-   */
-  private allPlainMetrics(metrics: unknown[]): metrics is PlainMlflowMetric[] {
-    for (let i = 0; i < metrics.length; i++) {
-      const m = metrics[i];
-      if (isPlainMlflowMetric(m) && isValidMetricKey(m.key)) continue; // the common case
-      this.metricPoint(m, `metrics[${i}]`);
-      if (!isPlainMlflowMetric(m)) return false;
-    }
-    return true;
   }
 
   /** One metric of a request, checked, as its `metric` event and its log line (log-metric). */
@@ -762,10 +747,6 @@ export class MlflowBackend {
       if (paramValues.has(key)) duplicates.push(key);
       paramValues.set(key, value);
     }
-    if (msg.body && params.length === 0 && tags.length === 0 && metrics.length > 0 && this.allPlainMetrics(metrics)) {
-      // Plain metrics only: the same as a batch the batch reader thread found plain.
-      return this.logPlainBatch({ runId, runUuid: undefined, summaries: summariseMetrics({ type: 'mlflow_metrics', time: 0, request: { metrics } }) }, msg.body);
-    }
     const events: RunEvent[] = [];
     const points: MetricPointJson[] = new Array(metrics.length);
     for (let i = 0; i < metrics.length; i++) points[i] = this.metricPoint(metrics[i], `metrics[${i}]`);
@@ -807,13 +788,13 @@ export class MlflowBackend {
 
   /**
    * A log-batch of plain metrics only (plainBatch.ts; read on the batch reader thread, or by
-   * logBatch): its run is checked here, then it is stored as received, an `mlflow_metrics` line
-   * (docs/event-log.md), not rewritten.
+   * logBatch): its run is checked here, then it is stored as an `mlflow_metrics` line
+   * (docs/event-log.md) of its checked fields (batchAsReceived.ts).
    */
-  logPlainBatch(batch: PlainBatch, body: Buffer): Record<string, never> {
+  logPlainBatch(batch: PlainBatch): Record<string, never> {
     const runId = this.runIdOf(new RequestMessage({ run_id: batch.runId, run_uuid: batch.runUuid }));
     this.requireWritableRun(runId);
-    this.writer.appendSummarised(runId, batch.summaries, mlflowMetricsLine(this.now(), body));
+    this.writer.appendSummarised(runId, batch.summaries, mlflowMetricsLine(this.now(), batch.request));
     return {};
   }
 

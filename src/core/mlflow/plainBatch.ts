@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isPlainMlflowMetric, type PlainMlflowMetric } from '../tracking/events';
 import { summariseMetrics, type MetricPointsSummary } from '../tracking/ingest';
+import { checkedRequest } from './batchAsReceived';
 import { isValidMetricKey, LIMITS } from './validation';
 
 /**
@@ -14,6 +15,8 @@ export interface PlainBatch {
   runId: unknown;
   runUuid: unknown;
   summaries: MetricPointsSummary[];
+  /** What the `mlflow_metrics` line stores: the metrics rebuilt from their checked fields (checkedRequest). */
+  request: string;
 }
 
 /** The body's plain batch, or undefined when it is anything else (malformed too). */
@@ -32,8 +35,9 @@ export function readPlainBatch(body: Buffer): PlainBatch | undefined {
   for (const m of metrics) {
     if (!isPlainMlflowMetric(m) || !isValidMetricKey(m.key)) return undefined;
   }
-  const summaries = summariseMetrics({ type: 'mlflow_metrics', time: 0, request: { metrics: metrics as PlainMlflowMetric[] } });
-  return { runId, runUuid, summaries };
+  const plain = metrics as PlainMlflowMetric[];
+  const summaries = summariseMetrics({ type: 'mlflow_metrics', time: 0, request: { metrics: plain } });
+  return { runId, runUuid, summaries, request: checkedRequest(plain) };
 }
 
 function isNothing(list: unknown): boolean {

@@ -8,11 +8,7 @@ import { invalidParameter, preview } from './errors';
  * A wrong type is INVALID_PARAMETER_VALUE naming the field.
  */
 export class RequestMessage {
-  /**
-   * `body`: the JSON text these fields were parsed from, as received, when it was one JSON
-   * object in valid UTF-8 (log-batch stores it instead of rewriting it).
-   */
-  constructor(private readonly fields: Record<string, unknown>, private readonly fromQuery = false, readonly body?: Buffer) {}
+  constructor(private readonly fields: Record<string, unknown>, private readonly fromQuery = false) {}
 
   static fromQuery(params: URLSearchParams): RequestMessage {
     const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;

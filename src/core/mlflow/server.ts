@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -221,11 +220,11 @@ export class MlflowServer {
     if (isBatch && bytes.length >= THREAD_BODY_BYTES) {
       const plain = await this.batchReader.read(bytes);
       if (plain) {
-        this.sendJson(res, this.backend.logPlainBatch(plain, bytes));
+        this.sendJson(res, this.backend.logPlainBatch(plain));
         return;
       }
     }
-    this.sendJson(res, await handler(this.backend, parseJson(bytes, isBatch)));
+    this.sendJson(res, await handler(this.backend, parseJson(bytes)));
   }
 
   private async artifact(req: http.IncomingMessage, res: http.ServerResponse, method: string, rel: string): Promise<void> {
@@ -260,6 +259,10 @@ export class MlflowServer {
   }
 
   private checkHost(req: http.IncomingMessage): void {
+    // Node keeps only the first of several Host headers; a proxy in front may route by another.
+    let hosts = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].toLowerCase() === 'host') hosts++;
+    if (hosts > 1) throw new MlflowError('BAD_REQUEST', `The request has ${hosts} Host headers; send exactly one (Host: 127.0.0.1:${this.boundPort}).`);
     const host = (req.headers.host ?? '').toLowerCase();
     if (!this.allowedHosts.has(host)) {
       throw new MlflowError('PERMISSION_DENIED', `Host '${preview(host, 80)}' is not served here; use http://127.0.0.1:${this.boundPort}.`);
@@ -365,29 +368,22 @@ export class MlflowServer {
   }
 }
 
-/**
- * A request's JSON body as its message; MLflow's rules for empty and double-encoded bodies.
- * `keepBody`: the message keeps the bytes as received (log-batch may store them).
- */
-function parseJson(bytes: Buffer, keepBody: boolean): RequestMessage {
+/** A request's JSON body as its message; MLflow's rules for empty and double-encoded bodies. */
+function parseJson(bytes: Buffer): RequestMessage {
   const text = bytes.toString('utf8');
   if (text.trim() === '') return new RequestMessage({});
   let parsed: unknown;
-  let asReceived = true;
   try {
     parsed = JSON.parse(text);
     // Older clients post their JSON double-encoded as a string.
-    if (typeof parsed === 'string') {
-      parsed = JSON.parse(parsed);
-      asReceived = false;
-    }
+    if (typeof parsed === 'string') parsed = JSON.parse(parsed);
   } catch (err) {
     throw new MlflowError('BAD_REQUEST', `Malformed JSON request body: ${(err as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MlflowError('BAD_REQUEST', 'The request body must be a JSON object.');
   }
-  return new RequestMessage(parsed as Record<string, unknown>, false, keepBody && asReceived && isUtf8(bytes) ? bytes : undefined);
+  return new RequestMessage(parsed as Record<string, unknown>);
 }
 
 function notFound(method: string, pathname: string): MlflowError {

@@ -60,7 +60,7 @@ export async function modelLineage(
 }
 
 /** The lineage as indented text, for the CLI and the output channel. */
-export function lineageText(node: LineageNode, depth = 0): string {
-  const line = `${'  '.repeat(depth)}${depth ? '← ' : ''}${node.label}  (${node.detail})`;
-  return [line, ...node.children.map((c) => lineageText(c, depth + 1))].join('\n');
+export function lineageText(node: LineageNode, depth = 0, oneLine: (text: string) => string = (t) => t): string {
+  const line = `${'  '.repeat(depth)}${depth ? '← ' : ''}${oneLine(node.label)}  (${oneLine(node.detail)})`;
+  return [line, ...node.children.map((c) => lineageText(c, depth + 1, oneLine))].join('\n');
 }

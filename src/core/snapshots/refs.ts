@@ -24,6 +24,12 @@ export async function resolveRefOrUndefined(ctx: GitContext, ref: string): Promi
   }
 }
 
+/** Whether the chain ref exists at all (loose or packed), whatever it holds. */
+export async function chainRefExists(ctx: GitContext): Promise<boolean> {
+  const heads = await git.listRefs({ fs: ctx.fs, gitdir: ctx.gitdir, filepath: 'refs/heads' });
+  return heads.includes(CHAIN_REF.slice('refs/heads/'.length));
+}
+
 /** Ids of all snapshots with a ref. */
 export async function snapshotIds(ctx: GitContext): Promise<string[]> {
   const names = await git.listRefs({ fs: ctx.fs, gitdir: ctx.gitdir, filepath: SNAPSHOT_REFS });

@@ -7,7 +7,8 @@ import { storeBlobs } from './blobWriter';
 import { atomicGitFs, RepoPaths } from './gitFs';
 import { formatMessage, parseMessage, person } from './message';
 import { corrupt, ObjectStore } from './objects';
-import { acquireWriteLock, CHAIN_REF, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets } from './refs';
+import { removeAbandonedTemps } from './abandonedTemps';
+import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets } from './refs';
 import type { LocalSide } from './remote';
 import { restoreFiles } from './restore';
 import { scanSelection, type ScannedFile } from './scan';
@@ -140,7 +141,8 @@ export class SnapshotStore {
     let id: string;
     let reused = false;
     try {
-      const parent = await resolveRefOrUndefined(this.ctx, CHAIN_REF);
+      removeAbandonedTemps(this.paths);
+      const parent = await this.chainHeadToExtend();
       const previous = options.reuseUnchanged && parent ? await this.newestWithPaths(parent, rels) : undefined;
       if (previous && (await this.facts(previous)).tree === tree) {
         id = previous;
@@ -173,6 +175,40 @@ export class SnapshotStore {
     }
     const info = await this.infoOf(id);
     return reused ? { ...info, reused: true } : info;
+  }
+
+  /**
+   * The chain's newest snapshot, the parent of the next one. A chain ref that exists but names
+   * no readable commit (garbage, an id the store lacks) stops the snapshot: committing on it
+   * would make a commit whose parent is missing, which `git log` and `git fsck` reject for good.
+   */
+  private async chainHeadToExtend(): Promise<string | undefined> {
+    const head = await resolveRefOrUndefined(this.ctx, CHAIN_REF);
+    if (head === undefined && !(await chainRefExists(this.ctx))) return undefined; // a new store: the first snapshot starts the chain
+    let problem: string;
+    if (head === undefined) {
+      let text = '';
+      try {
+        text = fs.readFileSync(path.join(this.gitdir, ...CHAIN_REF.split('/')), 'utf8').trim();
+      } catch {
+        // packed, or unreadable: say so without its text
+      }
+      problem = text ? `it holds ${JSON.stringify(text.slice(0, 60))}, not a snapshot id` : 'it holds no snapshot id';
+    } else {
+      try {
+        await this.facts(head);
+        return head;
+      } catch (err) {
+        problem = this.objects.has(head) ? `${head} cannot be read as a snapshot (${(err as Error).message})` : `it names ${head}, which is not in the store`;
+      }
+    }
+    const refFile = path.join(path.relative(this.layout.root, this.gitdir) || this.gitdir, ...CHAIN_REF.split('/'));
+    throw new SnapshotError(
+      `The snapshot chain ref ${CHAIN_REF} (${refFile}) is broken: ${problem}. No snapshot was made. ` +
+        `Repair it: write the id of the newest good snapshot into that file (\`mlops snapshots list\` shows them), e.g. \`echo <id> > ${refFile}\`, ` +
+        `or delete ${refFile} to start a new chain (every snapshot keeps its own ref).`,
+      'broken-chain',
+    );
   }
 
   /** Walks the chain back from `head` to the newest snapshot of exactly these paths. */

@@ -117,6 +117,7 @@ export type SnapshotErrorCode =
   | 'restore-conflict'
   | 'cancelled'
   | 'locked'
+  | 'broken-chain'
   | 'remote';
 
 /** A problem the user can fix: the message names the thing and the fix. Nothing stored is lost when one is thrown. */

@@ -4,6 +4,7 @@
 // No `vscode` import: unit tests drive it on a real Tracking.
 
 import { exactNumber, toWire } from '../../protocol/common';
+import { csvCell } from '../../protocol/csv';
 import { relativeOrigin, type CompareData, type CompareRun, type CompareUpdate, type MetricInfo, type Series, type SeriesRequest, type SeriesResult } from '../../protocol/compare';
 import { downsampleHistory } from '../../core/tracking/downsample';
 import type { MetricPoints } from '../../core/tracking/metricHistory';
@@ -225,8 +226,4 @@ function unique(ids: string[]): string[] {
 
 function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));
-}
-
-function csvCell(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
