@@ -1,4 +1,5 @@
 import { AuditLog } from '../core/governance/audit';
+import { dataCommand } from './data';
 import { importMlflowCommand } from './importMlflow';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
@@ -64,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
       return withProject(root, (p) => snapshotsCommand(p, sub, args));
     case 'models':
       return withProject(root, (p) => modelsCommand(p, sub, args));
+    case 'data':
+      return withProject(root, (p) => dataCommand(p, sub, args));
     case 'reproduce':
       return withProject(root, (p) => reproduceCommand(p, rest.slice(1)));
     case 'audit': {

@@ -21,6 +21,8 @@ Usage:
   mlops models register PATH --name N [--run R [--artifact]]
   mlops models alias N ALIAS VERSION | delete N VERSION
   mlops models card N VERSION | lineage N VERSION [--json]
+  mlops data profile DATA [--json]                      schema and statistics of a csv/jsonl file, folder or snapshot (saved beside it)
+  mlops data check DATA [--against REF] [--json]        types, ranges, categories, missing share, skew, personal data; exit 1 on a problem
   mlops reproduce RUN [--json]                          re-run a run from its code commit and data snapshots
   mlops audit verify                                    check the audit trail; non-zero exit names the first bad entry
 
