@@ -1,5 +1,6 @@
 import { AuditLog } from '../core/governance/audit';
 import { dataCommand } from './data';
+import { evaluateCommand, validateCommand } from './evaluate';
 import { importMlflowCommand } from './importMlflow';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
@@ -67,6 +68,10 @@ async function main(argv: string[]): Promise<number> {
       return withProject(root, (p) => modelsCommand(p, sub, args));
     case 'data':
       return withProject(root, (p) => dataCommand(p, sub, args));
+    case 'evaluate':
+      return withProject(root, (p) => evaluateCommand(p, rest.slice(1)));
+    case 'validate':
+      return withProject(root, (p) => validateCommand(p, rest.slice(1)));
     case 'reproduce':
       return withProject(root, (p) => reproduceCommand(p, rest.slice(1)));
     case 'audit': {

@@ -23,6 +23,12 @@ Usage:
   mlops models card N VERSION | lineage N VERSION [--json]
   mlops data profile DATA [--json]                      schema and statistics of a csv/jsonl file, folder or snapshot (saved beside it)
   mlops data check DATA [--against REF] [--json]        types, ranges, categories, missing share, skew, personal data; exit 1 on a problem
+  mlops evaluate MODEL:VERSION|FILE.onnx --data HOLDOUT --label COL [--group COL] [--standardise norm.csv] [--json]
+                                                        metrics, slices and fairness gaps, robustness, latency, feature importance: a tracked run
+  mlops validate MODEL:VERSION [--data HOLDOUT --label COL] [--json]
+                                                        judge mlops.yaml's gates (✓/✗); exit 1 when one fails
+  mlops models promote N VERSION [--to champion] [--force --reason R]
+                                                        move the alias only when the gates pass (forcing is audited)
   mlops reproduce RUN [--json]                          re-run a run from its code commit and data snapshots
   mlops audit verify                                    check the audit trail; non-zero exit names the first bad entry
 

@@ -8,6 +8,7 @@ import { encodeMetricValue } from './tracking/events';
 import { launchTrackedRun, type LaunchOptions, type TrackedProcess } from './tracking/launcher';
 import type { RunInput } from './tracking/store';
 import { Tracking, type OpenOptions } from './tracking/tracking';
+import { ModelValidation } from './validation/modelValidation';
 import { readProjectConfig } from './workspace/config';
 
 /**
@@ -32,6 +33,11 @@ export class Project {
 
   get layout() {
     return this.tracking.layout;
+  }
+
+  /** Evaluation, gates and gated promotion of model versions. */
+  get validation(): ModelValidation {
+    return new ModelValidation(this.tracking, this.snapshots, this.registry, this.audit);
   }
 
   close(): void {
