@@ -17,6 +17,7 @@ Usage:
   mlops snapshots list|show ID|diff A B [--json]        list, inspect and compare snapshots
   mlops snapshots restore ID [--to DIR] [--yes]         restore (in place asks for --yes before overwriting)
   mlops snapshots tag ID NAME | push URL | fetch URL    name a snapshot; share through a git remote
+                                                        (push refuses personal data unless --allow-personal-data)
   mlops models list [--json]                            registered models, versions and aliases
   mlops models register PATH --name N [--run R [--artifact]]
   mlops models alias N ALIAS VERSION | delete N VERSION

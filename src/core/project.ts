@@ -9,6 +9,7 @@ import { launchTrackedRun, type LaunchOptions, type TrackedProcess } from './tra
 import type { RunInput } from './tracking/store';
 import { Tracking, type OpenOptions } from './tracking/tracking';
 import { ModelValidation } from './validation/modelValidation';
+import { PersonalDataError, personalDataInSnapshots } from './validation/pushCheck';
 import { readProjectConfig } from './workspace/config';
 
 /**
@@ -68,9 +69,12 @@ export class Project {
     this.audit.append('tag', [id], { tag: name });
   }
 
-  async push(url: string, headers?: Record<string, string>): Promise<void> {
+  /** Pushes all snapshots; refused when their tables look like they hold personal data, unless allowed (then audited). */
+  async push(url: string, headers?: Record<string, string>, options: { allowPersonalData?: boolean } = {}): Promise<void> {
+    const personal = await personalDataInSnapshots(this.layout, this.snapshots);
+    if (personal.length && !options.allowPersonalData) throw new PersonalDataError(personal);
     await this.snapshots.push(url, { headers });
-    this.audit.append('push', [], { remote: redactUrl(url) });
+    this.audit.append('push', [], { remote: redactUrl(url), ...(personal.length ? { personalData: personal.map((p) => `${p.file}:${p.column} (${p.kind})`) } : {}) });
   }
 
   async fetch(url: string, headers?: Record<string, string>): Promise<string[]> {

@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import * as os from 'node:os';
+import { after, describe, it } from 'node:test';
+import { Project } from '../../src/core/project';
 import { SnapshotStore } from '../../src/core/snapshots';
 import { ibanValid, luhnValid, personalDataKind } from '../../src/core/validation/personalData';
 import { checkDataSource, profileData } from '../../src/core/validation/profiles';
@@ -9,6 +11,7 @@ import { gammaQ } from '../../src/core/validation/special';
 import { chiSquare, driftTest, jensenShannon, ksTwoSample, normalisedWasserstein, proportionsZTest, psi, wasserstein } from '../../src/core/validation/statistics';
 import { seededGaussian } from '../../src/core/validation/random';
 import { tmpWorkspace } from './helpers';
+import { bareRemote, gitCli, startGitHttpServer } from './snapshotHelpers';
 import { breastCancerRows, FEATURES, python, writeCsv } from './validationHelpers';
 
 const OWNERS = ['team-a', 'team-b', 'team-c'];
@@ -102,6 +105,33 @@ describe('data checks', () => {
     fs.writeFileSync(path.join(ws.root, 'broken.csv'), 'a,b\n1,2\n3\n');
     await assert.rejects(profileData(ws, undefined, 'broken.csv'), /broken\.csv is not a well-formed CSV file/);
     await assert.rejects(profileData(ws, undefined, 'nothing.csv'), /nothing\.csv: no such file or folder/);
+  });
+});
+
+describe('personal data before a push', () => {
+  it('a push of snapshots holding e-mail addresses is refused until allowed, and the allowance is audited (real git http-backend)', async () => {
+    const remotes = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-remotes-'));
+    const server = await startGitHttpServer(remotes);
+    after(async () => {
+      await server.close();
+      fs.rmSync(remotes, { recursive: true, force: true });
+    });
+    const remoteDir = bareRemote(remotes, 'shared.git');
+    const ws = tmpWorkspace();
+    fs.mkdirSync(path.join(ws.root, 'data'));
+    writeCsv(path.join(ws.root, 'data', 'customers.csv'), ['id', 'email', 'spend'], Array.from({ length: 40 }, (_, i) => [i, `customer${i}@example.com`, i * 3]));
+    const project = await Project.open(ws.root);
+    try {
+      await project.snapshot(['data'], { message: 'customers' });
+      await assert.rejects(project.push(server.url('shared.git')), /customers\.csv \(snapshot [0-9a-f]{12}\) column "email": email[\s\S]*--allow-personal-data/);
+      assert.throws(() => gitCli(['rev-parse', '--verify', 'refs/heads/snapshots'], remoteDir), 'nothing reached the remote');
+      await project.push(server.url('shared.git'), undefined, { allowPersonalData: true });
+      assert.match(gitCli(['rev-parse', 'refs/heads/snapshots'], remoteDir), /^[0-9a-f]{40}/);
+      const audit = fs.readFileSync(path.join(ws.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(audit.find((a) => a.action === 'push').details.personalData, ['data/customers.csv:email (email)']);
+    } finally {
+      project.close();
+    }
   });
 });
 

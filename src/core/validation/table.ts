@@ -17,7 +17,8 @@ export interface TableStream {
 
 export class TableError extends Error {}
 
-const TABULAR = /\.(csv|tsv|jsonl|ndjson)$/i;
+/** Files read as tables. */
+export const TABULAR = /\.(csv|tsv|jsonl|ndjson)$/i;
 
 interface TablePart { name: string; open: () => Readable }
 
