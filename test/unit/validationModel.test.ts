@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { writeModelCard } from '../../src/core/governance/modelCard';
 import { Project } from '../../src/core/project';
-import { regressionMetrics } from '../../src/core/validation/metrics';
+import { classificationMetrics, regressionMetrics } from '../../src/core/validation/metrics';
 import { seededGaussian } from '../../src/core/validation/random';
 import { cliPath, fixtures, tmpWorkspace } from './helpers';
 import { breastCancerRows, FEATURES, holdoutIndices, python, writeCsv } from './validationHelpers';
@@ -98,6 +98,32 @@ print(json.dumps(out))
     } finally {
       project.close();
     }
+  });
+
+  it('classification metrics with tied scores and three classes (macro averages) equal scikit-learn\'s', () => {
+    const random = seededGaussian(5);
+    const y2 = Int32Array.from({ length: 400 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
+    // Scores rounded to one decimal: many ties, which the ROC area must count half.
+    const p2 = new Float64Array(800);
+    y2.forEach((y, r) => { const s = Math.min(1, Math.max(0, Math.round((0.5 + 0.25 * (y - 0.5) + 0.2 * random()) * 10) / 10)); p2[2 * r] = 1 - s; p2[2 * r + 1] = s; });
+    const y3 = Int32Array.from({ length: 300 }, (_, i) => i % 3);
+    const p3 = new Float64Array(900);
+    y3.forEach((y, r) => { const raw = [0, 1, 2].map((c) => Math.exp((c === y ? 1 : 0) + random())); const t = raw[0] + raw[1] + raw[2]; raw.forEach((v, c) => { p3[3 * r + c] = v / t; }); });
+    const ours = [classificationMetrics(y2, p2, 2), classificationMetrics(y3, p3, 3)];
+    const sk = python<Record<string, number>[]>(`
+import numpy as np
+from sklearn import metrics as m
+out = []
+for y, p, avg in ((data[0], data[1], 'binary'), (data[2], data[3], 'macro')):
+    y = np.array(y); p = np.array(p).reshape(len(y), -1); pred = p.argmax(axis=1)
+    r = dict(accuracy=m.accuracy_score(y, pred), precision=m.precision_score(y, pred, average=avg), recall=m.recall_score(y, pred, average=avg), f1=m.f1_score(y, pred, average=avg), log_loss=m.log_loss(y, p))
+    if avg == 'binary': r['roc_auc'] = m.roc_auc_score(y, p[:, 1])
+    out.append(r)
+print(json.dumps(out))
+`, [[...y2], [...p2], [...y3], [...p3]]);
+    ours.forEach((o, i) => {
+      for (const [key, value] of Object.entries(sk[i])) assert.ok(Math.abs((o as unknown as Record<string, number>)[key] - value) <= 1e-9, `${key}: ${(o as unknown as Record<string, number>)[key]} vs scikit-learn ${value}`);
+    });
   });
 
   it('regression metrics equal scikit-learn\'s', () => {

@@ -43,25 +43,46 @@ export interface Evaluation {
 const keyMetric = (task: Task) => (task === 'classification' ? 'accuracy' : 'r2');
 
 function standardised(x: Float32Array, d: number, s?: Standardisation): Float32Array {
-  if (!s) return Float32Array.from(x);
+  if (!s) return x.slice();
   const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = (x[i] - s.mean[i % d]) / s.std[i % d];
+  const scale = s.std.map((v) => 1 / v);
+  for (let row = 0; row < x.length; row += d) {
+    for (let j = 0; j < d; j++) out[row + j] = (x[row + j] - s.mean[j]) * scale[j];
+  }
   return out;
 }
 
 interface Scored { task: Task; classes: number; probabilities: Float64Array; predicted: Int32Array; values: Float64Array }
 
-/** Metrics of one set of model outputs (probabilities rows normalised, or regression values). */
-function score(task: Task, y: Float64Array, s: Scored, rows?: number[]): Record<string, number> {
-  const pick = <T extends Float64Array | Int32Array>(a: T, width = 1): T => {
-    if (!rows) return a;
-    const out = new (a.constructor as new (n: number) => T)(rows.length * width);
-    rows.forEach((r, i) => { for (let k = 0; k < width; k++) out[i * width + k] = a[r * width + k]; });
-    return out;
-  };
+/** Gathers the entries of `rows` (each `width` wide) from a row-major array. */
+function gather<T extends Float64Array | Int32Array>(a: T, rows: Int32Array, width = 1): T {
+  const out = new (a.constructor as new (n: number) => T)(rows.length * width);
+  for (let i = 0; i < rows.length; i++) for (let k = 0; k < width; k++) out[i * width + k] = a[rows[i] * width + k];
+  return out;
+}
+
+/** Metrics of one set of model outputs (probabilities rows normalised, or regression values), over all rows or some. */
+function score(task: Task, y: Float64Array, s: Scored, rows?: Int32Array): Record<string, number> {
+  const pick = <T extends Float64Array | Int32Array>(a: T, width = 1): T => (rows ? gather(a, rows, width) : a);
   if (task === 'regression') return { ...regressionMetrics(pick(y), pick(s.values)) };
-  const labels = Int32Array.from(pick(y));
-  return { ...classificationMetrics(labels, pick(s.probabilities, s.classes), s.classes, pick(s.predicted)) };
+  return { ...classificationMetrics(new Int32Array(pick(y)), pick(s.probabilities, s.classes), s.classes, pick(s.predicted)) };
+}
+
+/** Row numbers of each group, in group-name order. */
+function rowsByGroup(groups: string[]): [string, Int32Array][] {
+  const ids = new Map<string, number>();
+  const of = new Int32Array(groups.length);
+  for (let r = 0; r < groups.length; r++) {
+    let id = ids.get(groups[r]);
+    if (id === undefined) ids.set(groups[r], (id = ids.size));
+    of[r] = id;
+  }
+  const counts = new Int32Array(ids.size);
+  for (let r = 0; r < of.length; r++) counts[of[r]]++;
+  const lists = [...counts].map((n) => new Int32Array(n));
+  const fill = new Int32Array(ids.size);
+  for (let r = 0; r < of.length; r++) lists[of[r]][fill[of[r]]++] = r;
+  return [...ids].sort(([a], [b]) => a.localeCompare(b)).map(([value, id]) => [value, lists[id]]);
 }
 
 /** Only the key metric (accuracy or R²): importance needs it once per shuffle. */
@@ -78,7 +99,7 @@ async function run(model: OnnxModel, input: Float32Array, d: number, task: Task 
   const t: Task = task ?? (width >= 2 ? 'classification' : 'regression');
   if (t === 'regression') {
     if (width !== 1) throw new Error(`A regression model must output one value per row; this one outputs ${width}.`);
-    return { task: t, classes: 0, probabilities: new Float64Array(0), predicted: new Int32Array(0), values: Float64Array.from(output) };
+    return { task: t, classes: 0, probabilities: new Float64Array(0), predicted: new Int32Array(0), values: new Float64Array(output) };
   }
   // One column: the probability of class 1.
   const classes = width === 1 ? 2 : width;
@@ -107,8 +128,9 @@ function checkLabels(y: Float64Array, classes: number): void {
 
 function featureStd(x: Float32Array, d: number, rows: number): Float64Array {
   const mean = new Float64Array(d), ss = new Float64Array(d);
-  for (let i = 0; i < x.length; i++) mean[i % d] += x[i] / rows;
-  for (let i = 0; i < x.length; i++) ss[i % d] += (x[i] - mean[i % d]) ** 2;
+  for (let row = 0; row < x.length; row += d) for (let j = 0; j < d; j++) mean[j] += x[row + j];
+  for (let j = 0; j < d; j++) mean[j] /= rows;
+  for (let row = 0; row < x.length; row += d) for (let j = 0; j < d; j++) ss[j] += (x[row + j] - mean[j]) ** 2;
   return ss.map((s) => Math.sqrt(s / rows));
 }
 
@@ -134,15 +156,14 @@ export async function evaluateModel(model: OnnxModel, data: EvaluationData, opti
   const key = keyMetric(task);
   const evaluation: Evaluation = { task, rows: data.rows, features: data.features, metrics, latencyMsPerRow };
   metrics.latency_ms_per_row = latencyMsPerRow;
-  if (task === 'classification') evaluation.confusionMatrix = confusionMatrix(Int32Array.from(data.label), base.predicted, base.classes);
+  if (task === 'classification') evaluation.confusionMatrix = confusionMatrix(new Int32Array(data.label), base.predicted, base.classes);
 
   if (data.groups) {
-    const byGroup = new Map<string, number[]>();
-    data.groups.forEach((g, r) => { const list = byGroup.get(g); if (list) list.push(r); else byGroup.set(g, [r]); });
-    const groups = [...byGroup].sort(([a], [b]) => a.localeCompare(b)).map(([value, rows]) => ({ value, rows: rows.length, metrics: score(task, data.label, base, rows) }));
+    const byGroup = rowsByGroup(data.groups);
+    const groups = byGroup.map(([value, rows]) => ({ value, rows: rows.length, metrics: score(task, data.label, base, rows) }));
     evaluation.slices = { groups };
     if (task === 'classification' && base.classes === 2) {
-      const rates = [...byGroup.values()].map((rows) => groupRates(Int32Array.from(rows, (r) => data.label[r]), Int32Array.from(rows, (r) => base.predicted[r])));
+      const rates = byGroup.map(([, rows]) => groupRates(new Int32Array(gather(data.label, rows)), gather(base.predicted, rows)));
       const gap = (key: 'selectionRate' | 'truePositiveRate' | 'falsePositiveRate') => Math.max(...rates.map((r) => r[key])) - Math.min(...rates.map((r) => r[key]));
       evaluation.slices.demographicParityDifference = metrics.demographic_parity_difference = gap('selectionRate');
       evaluation.slices.equalizedOddsDifference = metrics.equalized_odds_difference = Math.max(gap('truePositiveRate'), gap('falsePositiveRate'));
@@ -154,7 +175,7 @@ export async function evaluateModel(model: OnnxModel, data: EvaluationData, opti
     const std = featureStd(data.x, d, data.rows);
     const gauss = seededGaussian(seed);
     const noisy = new Float32Array(data.x.length);
-    for (let i = 0; i < noisy.length; i++) noisy[i] = data.x[i] + noise * std[i % d] * gauss();
+    for (let row = 0; row < noisy.length; row += d) for (let j = 0; j < d; j++) noisy[row + j] = data.x[row + j] + noise * std[j] * gauss();
     const value = keyScore(data.label, await run(model, standardised(noisy, d, options.standardise), d, task));
     evaluation.robustness = { noise, seed, metric: key, clean: metrics[key], noisy: value, drop: metrics[key] - value };
     metrics.robustness_drop = evaluation.robustness.drop;
@@ -175,7 +196,7 @@ async function permutationImportance(model: OnnxModel, input: Float32Array, data
   for (let j = 0; j < d; j++) {
     for (let r = 0; r < rows; r++) column[r] = input[r * d + j];
     const drops: number[] = [];
-    const shuffled = Float32Array.from(column);
+    const shuffled = column.slice();
     for (let k = 0; k < repeats; k++) {
       shuffle(shuffled, random);
       for (let r = 0; r < rows; r++) input[r * d + j] = shuffled[r];

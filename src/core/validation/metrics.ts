@@ -37,23 +37,32 @@ export function confusionMatrix(y: Int32Array, predicted: Int32Array, classes: n
 
 const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
 
-/** Area under the ROC curve via the rank-sum (Mann–Whitney) form, ties counted half: equal to the trapezoidal area. */
+/**
+ * Area under the ROC curve as the probability that a positive scores above a negative
+ * (ties count half): equal to the trapezoidal area under the curve. Each class's scores
+ * are sorted natively and then merged, so a million rows take a fraction of a second.
+ */
 export function rocAuc(y: Int32Array, score: Float64Array): number {
-  const order = Array.from(score.keys()).sort((a, b) => score[a] - score[b]);
-  let positives = 0, rankSum = 0;
-  for (let i = 0; i < order.length;) {
-    let j = i;
-    while (j < order.length && score[order[j]] === score[order[i]]) j++;
-    const rank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (y[order[k]] === 1) {
-      positives++;
-      rankSum += rank;
-    }
-    i = j;
-  }
+  let positives = 0;
+  for (let i = 0; i < y.length; i++) if (y[i] === 1) positives++;
   const negatives = y.length - positives;
   if (!positives || !negatives) return NaN;
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+  const pos = new Float64Array(positives), neg = new Float64Array(negatives);
+  for (let i = 0, p = 0, n = 0; i < y.length; i++) {
+    if (y[i] === 1) pos[p++] = score[i];
+    else neg[n++] = score[i];
+  }
+  pos.sort();
+  neg.sort();
+  // For each positive: negatives strictly below it, plus half of those equal to it.
+  let below = 0, equalEnd = 0, wins = 0;
+  for (let i = 0; i < positives; i++) {
+    while (below < negatives && neg[below] < pos[i]) below++;
+    if (equalEnd < below) equalEnd = below;
+    while (equalEnd < negatives && neg[equalEnd] === pos[i]) equalEnd++;
+    wins += below + (equalEnd - below) / 2;
+  }
+  return wins / (positives * negatives);
 }
 
 /** Mean negative log-likelihood, probabilities clipped to [ε, 1−ε] (ε of float64) and each row renormalised, as scikit-learn 1.2. */

@@ -26,7 +26,7 @@ export type ColumnValues = { kind: 'numeric'; values: Float64Array } | { kind: '
 const THRESHOLD: Record<DriftTestName, number> = { ks: 0.05, chisquare: 0.05, ztest: 0.05, wasserstein: 0.1, jensenshannon: 0.1, psi: 0.1 };
 
 function sorted(values: Float64Array): Float64Array {
-  return Float64Array.from(values).sort();
+  return values.slice().sort();
 }
 
 /** Two-sample Kolmogorov–Smirnov, two-sided: statistic and p-value (exact up to 10,000 rows a side, as scipy's `auto`). */
