@@ -3,7 +3,9 @@
 // (name, args, summary, section, details for its --help, and run).
 import { Deployments } from '../core/serving/deployments';
 import { auditVerifyCommand } from './audit';
+import { dataCommand } from './data';
 import { deploymentsCommand } from './deployments';
+import { evaluateCommand, validateCommand } from './evaluate';
 import { exportCommand } from './export';
 import { importMlflowCommand } from './importMlflow';
 import { loadtestCommand } from './loadtest';
@@ -23,6 +25,7 @@ import { MlopsLayout } from '../core/workspace/layout';
 const TRACKING = 'Tracking';
 const DATA = 'Data and models';
 const SERVING = 'Serving';
+const VALIDATION = 'Data checks and model gates';
 
 const models = (sub: string) => (root: string, argv: string[]) =>
   withProject(root, (p) => modelsCommand(p, sub, argv), sub === 'list' || sub === 'lineage' ? undefined : TO_CHANGE);
@@ -99,7 +102,7 @@ export const COMMANDS: readonly Command[] = [
     run: snapshots('restore'),
   },
   { name: 'snapshots tag', args: '<snapshot> <name>', section: DATA, summary: 'name a snapshot', run: snapshots('tag') },
-  { name: 'snapshots push', args: '<git-remote-url>', section: DATA, summary: 'share snapshots through a git remote', run: snapshots('push') },
+  { name: 'snapshots push', args: '<git-remote-url> [--allow-personal-data]', section: DATA, summary: 'share snapshots through a git remote (refused when their tables hold personal data, unless allowed)', run: snapshots('push') },
   { name: 'snapshots fetch', args: '<git-remote-url>', section: DATA, summary: 'fetch snapshots from a git remote', run: snapshots('fetch') },
   { name: 'models list', args: '[--json]', section: DATA, summary: 'registered models, versions and aliases', run: models('list') },
   {
@@ -125,6 +128,36 @@ export const COMMANDS: readonly Command[] = [
     name: 'audit verify', args: '', section: DATA,
     summary: 'check the audit trail; a non-zero exit names the first bad entry',
     run: auditVerifyCommand,
+  },
+  {
+    name: 'data profile', args: '<csv|jsonl|folder|snapshot> [--json]', section: VALIDATION,
+    summary: 'schema and statistics of data, streamed; saved beside it (or with the snapshot)',
+    details: ['Types, ranges, missing share, categories, quantiles and a sample per column (docs/validation.md).'],
+    run: (root, argv) => withProject(root, (p) => dataCommand(p, 'profile', argv)),
+  },
+  {
+    name: 'data check', args: '<data> [--against <profile.json|data|snapshot>] [--missing-jump 0.1] [--json]', section: VALIDATION,
+    summary: 'type and range violations, new categories, missing-share jumps, skew, personal data',
+    details: ['Without --against only personal data is checked.', 'Exit code 1 when a problem is found.'],
+    run: (root, argv) => withProject(root, (p) => dataCommand(p, 'check', argv)),
+  },
+  {
+    name: 'evaluate', args: '<model:version | model@alias | file.onnx> --data <holdout> --label <column> [--group C] [--features a,b] [--standardise norm.csv] [--task T] [--noise S] [--repeats N] [--seed N] [--json]', section: VALIDATION,
+    summary: 'metrics, slices and fairness gaps, robustness, latency, feature importance: a tracked run',
+    details: ['The run is linked to the version and shown in its model card (docs/validation.md).'],
+    run: (root, argv) => withProject(root, (p) => evaluateCommand(p, argv), TO_CHANGE),
+  },
+  {
+    name: 'validate', args: '<model:version> [--data <holdout> --label <column> …] [--json]', section: VALIDATION,
+    summary: 'judge the gates of mlops.yaml, each ✓/✗',
+    details: ['With --data the version (and the champion, for champion gates) is evaluated first.', 'Exit code 1 when a gate fails.'],
+    run: (root, argv) => withProject(root, (p) => validateCommand(p, argv), TO_CHANGE),
+  },
+  {
+    name: 'models promote', args: '<model> <version> [--to champion] [--data … --label …] [--force --reason R] [--json]', section: VALIDATION,
+    summary: 'move the alias only when the gates pass (forcing needs a reason and is audited)',
+    details: ['Exit code 1 when a gate fails and nothing moved.'],
+    run: models('promote'),
   },
   {
     name: 'serve', args: '<model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--detach]', section: SERVING,

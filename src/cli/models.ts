@@ -4,9 +4,11 @@ import { writeModelCard } from '../core/governance/modelCard';
 import type { Project } from '../core/project';
 import { lineageText, modelLineage } from '../core/registry/lineage';
 import { oneLine, print, printJson, table } from './output';
+import { promoteCommand } from './promote';
 import { UsageError } from './usage';
 
 export async function modelsCommand(project: Project, sub: string | undefined, argv: string[]): Promise<number> {
+  if (sub === 'promote') return promoteCommand(project, argv);
   const { values, positionals } = parseArgs({
     args: argv,
     options: { json: { type: 'boolean' }, name: { type: 'string' }, run: { type: 'string' }, artifact: { type: 'boolean' }, remove: { type: 'boolean' } },
@@ -71,6 +73,6 @@ export async function modelsCommand(project: Project, sub: string | undefined, a
       return 0;
     }
     default:
-      throw new UsageError(`Unknown "models ${sub ?? ''}": use list, register, alias, delete, card or lineage.`);
+      throw new UsageError(`Unknown "models ${sub ?? ''}": use list, register, alias, promote, delete, card or lineage.`);
   }
 }

@@ -30,7 +30,7 @@ export async function snapshotCommand(project: Project, argv: string[]): Promise
 export async function snapshotsCommand(project: Project, sub: string | undefined, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, to: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
+    options: { json: { type: 'boolean' }, to: { type: 'string' }, yes: { type: 'boolean', short: 'y' }, 'allow-personal-data': { type: 'boolean' } },
     allowPositionals: true,
   });
   const need = (n: number, usage: string) => {
@@ -88,8 +88,8 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
       print(`Tagged ${positionals[0]} as ${positionals[1]}.\n`);
       return 0;
     case 'push':
-      need(1, 'push <git-remote-url>');
-      await project.push(positionals[0]);
+      need(1, 'push <git-remote-url> [--allow-personal-data]');
+      await project.push(positionals[0], undefined, { allowPersonalData: values['allow-personal-data'] });
       print(`Pushed snapshots to ${positionals[0]}.\n`);
       return 0;
     case 'fetch': {

@@ -9,6 +9,8 @@ import { encodeMetricValue } from './tracking/events';
 import { launchTrackedRun, type LaunchOptions, type TrackedProcess } from './tracking/launcher';
 import type { RunInput } from './tracking/store';
 import { Tracking, type OpenOptions } from './tracking/tracking';
+import { ModelValidation } from './validation/modelValidation';
+import { PersonalDataError, personalDataInSnapshots } from './validation/pushCheck';
 import { readProjectConfig } from './workspace/config';
 
 /** What a registration may add to a version (MLflow's create_model_version does). */
@@ -36,6 +38,11 @@ export class Project {
 
   get layout() {
     return this.tracking.layout;
+  }
+
+  /** Evaluation, gates and gated promotion of model versions. */
+  get validation(): ModelValidation {
+    return new ModelValidation(this.tracking, this.snapshots, this.registry, this.audit);
   }
 
   private deploymentsOnce: Deployments | undefined;
@@ -72,9 +79,12 @@ export class Project {
     this.audit.append('tag', [id], { tag: name });
   }
 
-  async push(url: string, headers?: Record<string, string>): Promise<void> {
+  /** Pushes all snapshots; refused when their tables look like they hold personal data, unless allowed (then audited). */
+  async push(url: string, headers?: Record<string, string>, options: { allowPersonalData?: boolean } = {}): Promise<void> {
+    const personal = await personalDataInSnapshots(this.layout, this.snapshots);
+    if (personal.length && !options.allowPersonalData) throw new PersonalDataError(personal);
     await this.snapshots.push(url, { headers });
-    this.audit.append('push', [], { remote: redactUrl(url) });
+    this.audit.append('push', [], { remote: redactUrl(url), ...(personal.length ? { personalData: personal.map((p) => `${p.file}:${p.column} (${p.kind})`) } : {}) });
   }
 
   async fetch(url: string, headers?: Record<string, string>): Promise<string[]> {

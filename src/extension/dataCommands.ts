@@ -14,6 +14,7 @@ import { showRunTerminal } from './runTerminal';
 import type { RunsNode } from './runsTree';
 import { snapshotUri } from './snapshotContent';
 import type { TrackingService } from './trackingService';
+import { pushAskingAboutPersonalData } from './validation/pushConfirm';
 
 type SnapshotArg = DataNode | string | undefined;
 type VersionArg = DataNode | { model: string; version: number } | undefined;
@@ -170,7 +171,7 @@ export class DataCommands {
     if (!remote) return;
     await this.state.update(REMOTE_KEY, remote);
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: ${direction === 'push' ? 'pushing' : 'fetching'} snapshots` }, async () => {
-      if (direction === 'push') await project.push(remote);
+      if (direction === 'push') await pushAskingAboutPersonalData(project, remote);
       else {
         const ids = await project.fetch(remote);
         void vscode.window.showInformationMessage(`MLOps: fetched ${ids.length} snapshot(s).`);

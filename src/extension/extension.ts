@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { putCliOnPath } from './cliOnPath';
 import { DataCommands } from './dataCommands';
+import { registerValidationCommands } from './validation/register';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
 import { registerDeployments } from './deployments/register';
 import type { DeploymentsTreeProvider } from './deployments/tree';
@@ -54,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   const refreshData = () => dataTree.refresh();
   context.subscriptions.push(
     log, mlflow, service, tree, view, new RunStatusBar(service), ...commands.register(),
-    dataTree, dataView, ...dataCommands.register(),
+    dataTree, dataView, ...dataCommands.register(), ...registerValidationCommands(service, dataTree),
     vscode.workspace.registerTextDocumentContentProvider(SNAPSHOT_SCHEME, new SnapshotContentProvider(service)),
     registryWatcher, registryWatcher.onDidChange(refreshData), registryWatcher.onDidCreate(refreshData), registryWatcher.onDidDelete(refreshData),
   );

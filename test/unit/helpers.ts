@@ -57,14 +57,5 @@ export async function endpointWithRun() {
   return { layout, tracking, ep, runId, postBatch };
 }
 
-/** mulberry32: small, seeded, good enough to pick cases. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, seeded, good enough to pick cases (the engine's own seeded generator). */
+export { seededRandom as rng } from '../../src/core/validation/random';

@@ -6,6 +6,8 @@ import { lineageText, modelLineage } from '../registry/lineage';
 import type { ModelRegistry } from '../registry/registry';
 import type { SnapshotStore } from '../snapshots';
 import type { Tracking } from '../tracking/tracking';
+import { evaluationCardSection } from '../validation/cardSection';
+import { latestEvaluation } from '../validation/evaluationRun';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import type { MlopsLayout } from '../workspace/layout';
 
@@ -95,6 +97,9 @@ export async function writeModelCard(
   const metrics = Object.entries(v.metrics);
   lines.push('## Metrics at registration', '');
   lines.push(...(metrics.length ? ['| metric | value |', '| --- | --- |', ...metrics.map(([k, val]) => `| ${cell(k)} | ${cell(String(val))} |`)] : ['None recorded.']), '');
+
+  const evaluated = latestEvaluation(tracking, v.model, v.version);
+  if (evaluated) lines.push(...evaluationCardSection(evaluated.runId, evaluated.evaluation, cell));
 
   lines.push('## Data', '');
   if (run?.inputs.length) {

@@ -21,13 +21,14 @@ function pathList(value: unknown, key: string, file: string): string[] {
   return list.map((p) => p.trim());
 }
 
-export function readProjectConfig(root: string): ProjectConfig {
+/** mlops.yaml's top-level mapping (empty when there is no file); a clear error when it is not one. */
+export function readConfigDocument(root: string): { file: string; doc: Record<string, unknown> } {
   const file = path.join(root, 'mlops.yaml');
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    return { data: [], models: [] };
+    return { file, doc: {} };
   }
   let doc: unknown;
   try {
@@ -36,6 +37,10 @@ export function readProjectConfig(root: string): ProjectConfig {
     throw new ConfigError(`${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}. Fix the file or remove it.`);
   }
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${file} must be a mapping (key: value lines), e.g. "data: [data/]".`);
-  const d = doc as Record<string, unknown>;
+  return { file, doc: doc as Record<string, unknown> };
+}
+
+export function readProjectConfig(root: string): ProjectConfig {
+  const { file, doc: d } = readConfigDocument(root);
   return { data: pathList(d.data, 'data', file), models: pathList(d.models, 'models', file) };
 }

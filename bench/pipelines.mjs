@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Benchmark of model evaluation (issue 12, section 4): `node bench/pipelines.mjs`.
+//
+//   evaluation of 1M rows × 30 features with the fixture model        goal ≤ 3 s
+//   permutation importance of 30 features on 100k rows                goal ≤ 10 s
+//
+// Each figure is printed beside onnxruntime's bare inference time over the same rows in the
+// same run (one session, 4,096-row batches, nothing else) and the ratio between them.
+// The rows are the real breast-cancer rows (test/fixtures/datasets) resampled with seeded
+// jitter; the model is test/fixtures/models/breast_cancer_mlp.onnx with its standardisation
+// (test/fixtures/gpu-host/norm.csv). It imports the compiled engine from out/ (tsc output);
+// when that is missing it runs `npm run build` first. The pipeline-status figure of issue 12
+// (10,000 unchanged dep files) belongs to the pipelines work and is not measured here yet.
+// A missed goal prints MISSED; the exit code is 0 all the same.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { now, ratio, s } from './lib/stats.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(repo, 'out', 'src', 'core', 'validation');
+const require = createRequire(import.meta.url);
+if (process.argv.includes('--build') || !fs.existsSync(path.join(out, 'evaluate.js'))) {
+  console.log('out/ missing (or --build): running `npm run build` first…');
+  if (spawnSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' }).status !== 0) process.exit(0);
+}
+const { evaluateModel } = require(path.join(out, 'evaluate.js'));
+const { OnnxModel } = require(path.join(out, 'onnxModel.js'));
+const { readStandardisation } = require(path.join(out, 'evaluationData.js'));
+const { seededRandom } = require(path.join(out, 'random.js'));
+const ort = require('onnxruntime-node');
+
+const fixtures = path.join(repo, 'test', 'fixtures');
+const MODEL = path.join(fixtures, 'models', 'breast_cancer_mlp.onnx');
+const standardise = readStandardisation(path.join(fixtures, 'gpu-host', 'norm.csv'), 30);
+const source = fs.readFileSync(path.join(fixtures, 'datasets', 'breast_cancer.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+const FEATURES = Array.from({ length: 30 }, (_, i) => `f${i}`);
+
+/** `rows` rows drawn from the real data with ±2% jitter, a group column of three sites. */
+function data(rows) {
+  const random = seededRandom(rows);
+  const x = new Float32Array(rows * 30);
+  const label = new Float64Array(rows);
+  const groups = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const src = source[Math.floor(random() * source.length)];
+    for (let j = 0; j < 30; j++) x[r * 30 + j] = src[j] * (0.98 + 0.04 * random());
+    label[r] = src[30];
+    groups[r] = ['north', 'south', 'east'][r % 3];
+  }
+  return { features: FEATURES, x, label, groups, rows };
+}
+
+/** onnxruntime alone: standardised float32 input already built, 4,096-row batches, `passes` times over. */
+async function bare(d, passes) {
+  const session = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: 1 });
+  const input = new Float32Array(d.x.length);
+  for (let i = 0; i < input.length; i++) input[i] = (d.x[i] - standardise.mean[i % 30]) / standardise.std[i % 30];
+  const t = now();
+  for (let p = 0; p < passes; p++) {
+    for (let start = 0; start < d.rows; start += 4096) {
+      const n = Math.min(4096, d.rows - start);
+      await session.run({ input: new ort.Tensor('float32', input.subarray(start * 30, (start + n) * 30), [n, 30]) });
+    }
+  }
+  const elapsed = now() - t;
+  await session.release();
+  return elapsed;
+}
+
+function line(what, value, baseline, goal) {
+  const verdict = value <= goal ? 'ok' : 'MISSED';
+  console.log(`${what.padEnd(58)} ${s(value).padStart(8)}   bare onnxruntime: ${s(baseline).padStart(8)}   ${ratio(value, baseline).padStart(7)}   goal ≤ ${s(goal)}  ${verdict}`);
+}
+
+const model = await OnnxModel.load(MODEL);
+await evaluateModel(model, data(5000), { standardise, noise: 0, repeats: 0 }); // warm-up
+
+const million = data(1_000_000);
+const bareMillion = await bare(million, 1);
+let t = now();
+const e = await evaluateModel(model, million, { standardise, noise: 0, repeats: 0 });
+line('evaluate 1M × 30: metrics, confusion, 3 slices + gaps', now() - t, bareMillion, 3000);
+t = now();
+await evaluateModel(model, million, { standardise, noise: 0.1, repeats: 0 });
+line('  … plus robustness under noise (a second inference pass)', now() - t, 2 * bareMillion, 3000);
+console.log(`  (accuracy ${e.metrics.accuracy.toFixed(4)}, ROC AUC ${e.metrics.roc_auc.toFixed(4)})`);
+
+const hundredK = data(100_000);
+const bareImportance = await bare(hundredK, 31);
+t = now();
+await evaluateModel(model, hundredK, { standardise, noise: 0, repeats: 1 });
+line('permutation importance, 30 features × 100k rows (1 shuffle)', now() - t, bareImportance, 10_000);
+await model.release();

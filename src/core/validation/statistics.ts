@@ -1,0 +1,312 @@
+import { chiSquareSf, kolmogorovSf, normalTwoSided } from './special';
+
+/**
+ * The per-column distribution tests of the data checks and drift monitoring, the
+ * way the reference tool (Evidently) picks and thresholds them
+ * (docs/validation.md, drift-defaults). Numeric columns come as Float64Array
+ * without missing values; categorical ones as value → count.
+ */
+
+export type DriftTestName = 'ks' | 'wasserstein' | 'chisquare' | 'ztest' | 'jensenshannon' | 'psi';
+
+export interface DriftTestResult {
+  test: DriftTestName;
+  statistic: number;
+  /** For the tests that have one (KS, chi-square, z-test). */
+  pValue?: number;
+  threshold: number;
+  drift: boolean;
+}
+
+export type Counts = Map<string, number>;
+
+/** A column's values for a test: numbers (missing removed), or category counts. */
+export type ColumnValues = { kind: 'numeric'; values: Float64Array } | { kind: 'categorical'; counts: Counts };
+
+const THRESHOLD: Record<DriftTestName, number> = { ks: 0.05, chisquare: 0.05, ztest: 0.05, wasserstein: 0.1, jensenshannon: 0.1, psi: 0.1 };
+
+function sorted(values: Float64Array): Float64Array {
+  return values.slice().sort();
+}
+
+/** Two-sample Kolmogorov–Smirnov, two-sided: statistic and p-value (exact up to 10,000 rows a side, as scipy's `auto`). */
+export function ksTwoSample(a: Float64Array, b: Float64Array): { statistic: number; pValue: number } {
+  const x = sorted(a), y = sorted(b);
+  const n1 = x.length, n2 = y.length;
+  if (!n1 || !n2) throw new Error('The KS test needs values on both sides.');
+  let i = 0, j = 0, d = 0;
+  while (i < n1 && j < n2) {
+    const v = Math.min(x[i], y[j]);
+    while (i < n1 && x[i] === v) i++;
+    while (j < n2 && y[j] === v) j++;
+    d = Math.max(d, Math.abs(i / n1 - j / n2));
+  }
+  if (Math.max(n1, n2) <= 10_000) {
+    const exact = exactKsPValue(n1, n2, d);
+    if (exact !== undefined) return { statistic: d, pValue: exact };
+  }
+  const en = (n1 * n2) / (n1 + n2);
+  return { statistic: d, pValue: kolmogorovSf(d * Math.sqrt(en)) };
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** P(D ≥ d) under the null by lattice-path counting (Hodges 1958), as scipy computes it; undefined when it overflows. */
+function exactKsPValue(n1: number, n2: number, d: number): number | undefined {
+  const g = gcd(n1, n2);
+  const lcm = (n1 / g) * n2;
+  const h = Math.round(d * lcm);
+  if (h === 0) return 1;
+  let p: number;
+  if (n1 === n2) {
+    // 2·(A0·(1 − A1·(1 − A2·…))) without the cancellation of the alternating binomial sum.
+    p = 0;
+    for (let k = Math.floor(n1 / h); k >= 0; k--) {
+      let p1 = 1;
+      for (let j = 0; j < h; j++) p1 = ((n1 - k * h - j) * p1) / (n1 + k * h + j + 1);
+      p = p1 * (1 - p);
+    }
+    p *= 2;
+  } else {
+    p = outsideProbability(n1, n2, g, h);
+  }
+  return Number.isFinite(p) && p >= 0 && p <= 1 ? p : undefined;
+}
+
+/** 1 − (paths staying strictly inside |x/m − y/n| < h/lcm) / binom(m+n, n), one normalised column at a time. */
+function outsideProbability(m0: number, n0: number, g: number, h: number): number {
+  const [m, n] = m0 >= n0 ? [m0, n0] : [n0, m0];
+  const mg = m / g, ng = n / g;
+  let minj = 0;
+  let maxj = Math.min(Math.ceil(h / mg), n + 1);
+  let curlen = maxj - minj;
+  const A = new Float64Array(Math.min(2 * maxj + 2, n + 1)).fill(1, 0, maxj);
+  for (let i = 1; i <= m; i++) {
+    const lastminj = minj, lastlen = curlen;
+    minj = Math.min(Math.max(Math.floor((ng * i - h) / mg) + 1, 0), n);
+    maxj = Math.min(Math.ceil((ng * i + h) / mg), n + 1);
+    if (maxj <= minj) return 1;
+    // Entries are path counts divided by binom(i + j, j), so they stay within [0, 1].
+    let val = 0;
+    for (let jj = 0; jj < maxj - minj; jj++) {
+      const j = jj + minj;
+      val = (A[jj + minj - lastminj] * i + val * j) / (i + j);
+      A[jj] = val;
+    }
+    curlen = maxj - minj;
+    if (lastlen > curlen) A.fill(0, maxj - minj, maxj - minj + (lastlen - curlen));
+  }
+  return 1 - A[maxj - minj - 1];
+}
+
+/** First Wasserstein distance between two empirical distributions (scipy's wasserstein_distance). */
+export function wasserstein(a: Float64Array, b: Float64Array): number {
+  const x = sorted(a), y = sorted(b);
+  const n1 = x.length, n2 = y.length;
+  let i = 0, j = 0, total = 0;
+  let prev = Math.min(x[0], y[0]);
+  while (i < n1 || j < n2) {
+    const v = j >= n2 || (i < n1 && x[i] <= y[j]) ? x[i] : y[j];
+    total += Math.abs(i / n1 - j / n2) * (v - prev);
+    prev = v;
+    while (i < n1 && x[i] === v) i++;
+    while (j < n2 && y[j] === v) j++;
+  }
+  return total;
+}
+
+/** Population standard deviation (numpy's default ddof=0). */
+export function std(values: Float64Array): number {
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) mean += values[i];
+  mean /= values.length;
+  let ss = 0;
+  for (let i = 0; i < values.length; i++) ss += (values[i] - mean) ** 2;
+  return Math.sqrt(ss / values.length);
+}
+
+/** Wasserstein distance in units of the reference's spread: W1 / max(std(ref), 0.001). */
+export function normalisedWasserstein(ref: Float64Array, cur: Float64Array): number {
+  return wasserstein(ref, cur) / Math.max(std(ref), 0.001);
+}
+
+function total(counts: Counts): number {
+  let t = 0;
+  for (const c of counts.values()) t += c;
+  return t;
+}
+
+/** Values seen on either side (a zero count is not a category). */
+function keysOf(...maps: Counts[]): string[] {
+  return [...new Set(maps.flatMap((m) => [...m].filter(([, c]) => c > 0).map(([k]) => k)))];
+}
+
+/** Chi-square goodness of fit of current counts against reference counts scaled to the current size. */
+export function chiSquare(ref: Counts, cur: Counts): { statistic: number; pValue: number } {
+  const keys = keysOf(ref, cur);
+  const scale = total(cur) / total(ref);
+  let statistic = 0;
+  for (const k of keys) {
+    const expected = (ref.get(k) ?? 0) * scale;
+    const observed = cur.get(k) ?? 0;
+    statistic += expected === 0 ? (observed === 0 ? 0 : Infinity) : (observed - expected) ** 2 / expected;
+  }
+  const df = keys.length - 1;
+  return { statistic, pValue: df < 1 ? 1 : Number.isFinite(statistic) ? chiSquareSf(statistic, df) : 0 };
+}
+
+/** Two-proportion z-test on the share of one category (the first seen), two-sided. */
+export function proportionsZTest(ref: Counts, cur: Counts): { statistic: number; pValue: number } {
+  const keys = keysOf(ref, cur);
+  if (keys.length <= 1) return { statistic: 0, pValue: 1 };
+  const n1 = total(ref), n2 = total(cur);
+  const p1 = (ref.get(keys[0]) ?? 0) / n1, p2 = (cur.get(keys[0]) ?? 0) / n2;
+  const pooled = (p1 * n1 + p2 * n2) / (n1 + n2);
+  const z = (p1 - p2) / Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
+  return { statistic: z, pValue: normalTwoSided(z) };
+}
+
+/** Bin edges of numpy's `histogram_bin_edges(values, "sturges")`. */
+export function sturgesEdges(values: Float64Array): Float64Array {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  let bins = Math.ceil(Math.log2(values.length) + 1);
+  if (lo === hi) {
+    lo -= 0.5;
+    hi += 0.5;
+    bins = 1;
+  }
+  const edges = new Float64Array(bins + 1);
+  for (let i = 0; i <= bins; i++) edges[i] = lo + ((hi - lo) * i) / bins;
+  edges[bins] = hi;
+  return edges;
+}
+
+/** Shares of values per bin (the last bin closed on the right, as numpy's histogram); values outside the edges are left out. */
+export function histogramShares(values: Float64Array, edges: Float64Array): Float64Array {
+  const bins = edges.length - 1;
+  const lo = edges[0], hi = edges[bins];
+  const counts = new Float64Array(bins);
+  for (const v of values) {
+    if (!(v >= lo && v <= hi)) continue;
+    let i = Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins));
+    if (v < edges[i]) i--;
+    else if (i < bins - 1 && v >= edges[i + 1]) i++;
+    counts[i]++;
+  }
+  for (let i = 0; i < bins; i++) counts[i] /= values.length;
+  return counts;
+}
+
+function numericCounts(values: Float64Array): Counts {
+  const out: Counts = new Map();
+  for (const v of values) out.set(String(v), (out.get(String(v)) ?? 0) + 1);
+  return out;
+}
+
+/** Reference and current shares over common bins: Sturges bins for numbers with > 20 distinct reference values, else per value. */
+export function binnedShares(ref: ColumnValues, cur: ColumnValues): { ref: Float64Array; cur: Float64Array } {
+  if (ref.kind === 'numeric' && cur.kind === 'numeric' && new Set(ref.values).size > 20) {
+    const both = new Float64Array(ref.values.length + cur.values.length);
+    both.set(ref.values);
+    both.set(cur.values, ref.values.length);
+    const edges = sturgesEdges(both);
+    return { ref: histogramShares(ref.values, edges), cur: histogramShares(cur.values, edges) };
+  }
+  const r = countsOf(ref), c = countsOf(cur);
+  const keys = keysOf(r, c);
+  const nr = total(r), nc = total(c);
+  return { ref: Float64Array.from(keys, (k) => (r.get(k) ?? 0) / nr), cur: Float64Array.from(keys, (k) => (c.get(k) ?? 0) / nc) };
+}
+
+export function countsOf(column: ColumnValues): Counts {
+  return column.kind === 'numeric' ? numericCounts(column.values) : column.counts;
+}
+
+/** Jensen–Shannon distance (natural log) between two share vectors (scipy's jensenshannon). */
+export function jensenShannon(p0: Float64Array, q0: Float64Array): number {
+  const sp = p0.reduce((a, b) => a + b, 0), sq = q0.reduce((a, b) => a + b, 0);
+  let js = 0;
+  for (let i = 0; i < p0.length; i++) {
+    const p = p0[i] / sp, q = q0[i] / sq, m = (p + q) / 2;
+    if (p > 0) js += p * Math.log(p / m);
+    if (q > 0) js += q * Math.log(q / m);
+  }
+  return Math.sqrt(Math.max(0, js / 2));
+}
+
+/** Empty bins get a floor: the smallest non-zero share / 10⁶ when that is ≤ 10⁻⁴, else 10⁻⁴. */
+function floorZeros(shares: Float64Array): Float64Array {
+  let min = Infinity;
+  for (const s of shares) if (s > 0 && s < min) min = s;
+  const floor = min <= 1e-4 ? min / 1e6 : 1e-4;
+  return shares.map((s) => (s === 0 ? floor : s));
+}
+
+/** Population stability index Σ (ref% − cur%)·ln(ref% / cur%). */
+export function psi(refShares: Float64Array, curShares: Float64Array): number {
+  const r = floorZeros(refShares), c = floorZeros(curShares);
+  let sum = 0;
+  for (let i = 0; i < r.length; i++) sum += (r[i] - c[i]) * Math.log(r[i] / c[i]);
+  return sum;
+}
+
+function uniqueCount(ref: ColumnValues, cur: ColumnValues): number {
+  return keysOf(countsOf(ref), countsOf(cur)).length;
+}
+
+function rows(column: ColumnValues): number {
+  return column.kind === 'numeric' ? column.values.length : total(column.counts);
+}
+
+/** The test the reference tool picks for a column (see the table in docs/validation.md). */
+export function defaultDriftTest(ref: ColumnValues, cur: ColumnValues, referenceRows = rows(ref)): DriftTestName {
+  const unique = uniqueCount(ref, cur);
+  if (referenceRows > 1000) return ref.kind === 'numeric' && unique > 5 ? 'wasserstein' : 'jensenshannon';
+  if (ref.kind === 'numeric' && unique > 5) return 'ks';
+  return unique <= 2 ? 'ztest' : 'chisquare';
+}
+
+export interface DriftTestOptions {
+  test?: DriftTestName;
+  threshold?: number;
+  /** Rows of the whole reference when `ref` is a sample of it: the choice of test goes by the whole. */
+  referenceRows?: number;
+}
+
+/** Runs one test (the default choice unless named) and says whether the column drifted. */
+export function driftTest(ref: ColumnValues, cur: ColumnValues, options: DriftTestOptions = {}): DriftTestResult {
+  const test = options.test ?? defaultDriftTest(ref, cur, options.referenceRows);
+  const threshold = options.threshold ?? THRESHOLD[test];
+  const numeric = (): [Float64Array, Float64Array] => {
+    if (ref.kind !== 'numeric' || cur.kind !== 'numeric') throw new Error(`The ${test} test needs a numeric column.`);
+    return [ref.values, cur.values];
+  };
+  switch (test) {
+    case 'ks': {
+      const r = ksTwoSample(...numeric());
+      return { test, statistic: r.statistic, pValue: r.pValue, threshold, drift: r.pValue <= threshold };
+    }
+    case 'chisquare':
+    case 'ztest': {
+      const r = (test === 'ztest' ? proportionsZTest : chiSquare)(countsOf(ref), countsOf(cur));
+      return { test, statistic: r.statistic, pValue: r.pValue, threshold, drift: r.pValue < threshold };
+    }
+    case 'wasserstein': {
+      const statistic = normalisedWasserstein(...numeric());
+      return { test, statistic, threshold, drift: statistic >= threshold };
+    }
+    case 'jensenshannon':
+    case 'psi': {
+      const b = binnedShares(ref, cur);
+      const statistic = test === 'psi' ? psi(b.ref, b.cur) : jensenShannon(b.ref, b.cur);
+      return { test, statistic, threshold, drift: statistic >= threshold };
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { ConfigError, readConfigDocument } from './config';
+
+/** A project KPI from `objectives:` in mlops.yaml, e.g. `val_accuracy: {goal: maximize, target: 0.95}`. */
+export interface Objective {
+  metric: string;
+  goal: 'maximize' | 'minimize';
+  target?: number;
+}
+
+/** Objectives by metric name; none when mlops.yaml declares none. */
+export function readObjectives(root: string): Map<string, Objective> {
+  const { file, doc } = readConfigDocument(root);
+  const out = new Map<string, Objective>();
+  if (doc.objectives === undefined || doc.objectives === null) return out;
+  const example = 'objectives:\n  val_accuracy: {goal: maximize, target: 0.95}';
+  if (typeof doc.objectives !== 'object' || Array.isArray(doc.objectives)) throw new ConfigError(`${file}: "objectives" must map metric names to a goal, e.g.\n${example}`);
+  for (const [metric, value] of Object.entries(doc.objectives as Record<string, unknown>)) {
+    const o = (value ?? {}) as Record<string, unknown>;
+    if (typeof value !== 'object' || (o.goal !== 'maximize' && o.goal !== 'minimize')) {
+      throw new ConfigError(`${file}: objective "${metric}" needs goal: maximize or goal: minimize, e.g.\n${example}`);
+    }
+    if (o.target !== undefined && typeof o.target !== 'number') throw new ConfigError(`${file}: the target of objective "${metric}" must be a number, not ${JSON.stringify(o.target)}.`);
+    out.set(metric, { metric, goal: o.goal, ...(o.target !== undefined ? { target: o.target as number } : {}) });
+  }
+  return out;
+}
