@@ -1,5 +1,6 @@
 import { AuditLog } from '../core/governance/audit';
 import { dataCommand } from './data';
+import { driftCommand } from './drift';
 import { evaluateCommand, validateCommand } from './evaluate';
 import { importMlflowCommand } from './importMlflow';
 import { modelsCommand } from './models';
@@ -72,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
       return withProject(root, (p) => evaluateCommand(p, rest.slice(1)));
     case 'validate':
       return withProject(root, (p) => validateCommand(p, rest.slice(1)));
+    case 'drift':
+      return driftCommand(root, rest.slice(1));
     case 'reproduce':
       return withProject(root, (p) => reproduceCommand(p, rest.slice(1)));
     case 'audit': {

@@ -30,6 +30,9 @@ Usage:
                                                         judge mlops.yaml's gates (✓/✗); exit 1 when one fails
   mlops models promote N VERSION [--to champion] [--force --reason R]
                                                         move the alias only when the gates pass (forcing is audited)
+  mlops drift REF CUR [--column-test COL=TEST…] [--window N|6h] [--json]
+                                                        per-column drift of CUR against REF (files, snapshots, deployment:NAME);
+                                                        exit 1 on dataset drift, 2 when they cannot be compared
   mlops reproduce RUN [--json]                          re-run a run from its code commit and data snapshots
   mlops audit verify                                    check the audit trail; non-zero exit names the first bad entry
 

@@ -25,8 +25,26 @@ export type ColumnValues = { kind: 'numeric'; values: Float64Array } | { kind: '
 
 const THRESHOLD: Record<DriftTestName, number> = { ks: 0.05, chisquare: 0.05, ztest: 0.05, wasserstein: 0.1, jensenshannon: 0.1, psi: 0.1 };
 
+/** Every test a column can be given. */
+export const DRIFT_TESTS = Object.keys(THRESHOLD) as DriftTestName[];
+
+/** The values in ascending order; a column the caller already sorted (drift monitoring sorts once per column) is used as is. */
 function sorted(values: Float64Array): Float64Array {
-  return values.slice().sort();
+  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return values.slice().sort();
+  return values;
+}
+
+/** Distinct values of sorted arrays together, counting no further than `stop` (enough to choose a test). */
+function distinctSorted(arrays: Float64Array[], stop: number): number {
+  const seen = new Set<number>();
+  for (const a of arrays) {
+    for (let i = 0; i < a.length; i++) {
+      if (i > 0 && a[i] === a[i - 1]) continue;
+      seen.add(a[i]);
+      if (seen.size > stop) return seen.size;
+    }
+  }
+  return seen.size;
 }
 
 /** Two-sample Kolmogorov–Smirnov, two-sided: statistic and p-value (exact up to 10,000 rows a side, as scipy's `auto`). */
@@ -205,24 +223,27 @@ export function histogramShares(values: Float64Array, edges: Float64Array): Floa
 }
 
 function numericCounts(values: Float64Array): Counts {
-  const out: Counts = new Map();
-  for (const v of values) out.set(String(v), (out.get(String(v)) ?? 0) + 1);
-  return out;
+  const byNumber = new Map<number, number>();
+  for (const v of values) byNumber.set(v, (byNumber.get(v) ?? 0) + 1);
+  return new Map([...byNumber].map(([v, c]) => [String(v), c]));
 }
 
+/** Shares per bin on each side; the bins are numeric edges (Sturges) or values (`keys`). */
+export interface BinnedShares { ref: Float64Array; cur: Float64Array; edges?: Float64Array; keys?: string[] }
+
 /** Reference and current shares over common bins: Sturges bins for numbers with > 20 distinct reference values, else per value. */
-export function binnedShares(ref: ColumnValues, cur: ColumnValues): { ref: Float64Array; cur: Float64Array } {
-  if (ref.kind === 'numeric' && cur.kind === 'numeric' && new Set(ref.values).size > 20) {
+export function binnedShares(ref: ColumnValues, cur: ColumnValues): BinnedShares {
+  if (ref.kind === 'numeric' && cur.kind === 'numeric' && distinctSorted([sorted(ref.values)], 20) > 20) {
     const both = new Float64Array(ref.values.length + cur.values.length);
     both.set(ref.values);
     both.set(cur.values, ref.values.length);
     const edges = sturgesEdges(both);
-    return { ref: histogramShares(ref.values, edges), cur: histogramShares(cur.values, edges) };
+    return { ref: histogramShares(ref.values, edges), cur: histogramShares(cur.values, edges), edges };
   }
   const r = countsOf(ref), c = countsOf(cur);
   const keys = keysOf(r, c);
   const nr = total(r), nc = total(c);
-  return { ref: Float64Array.from(keys, (k) => (r.get(k) ?? 0) / nr), cur: Float64Array.from(keys, (k) => (c.get(k) ?? 0) / nc) };
+  return { ref: Float64Array.from(keys, (k) => (r.get(k) ?? 0) / nr), cur: Float64Array.from(keys, (k) => (c.get(k) ?? 0) / nc), keys };
 }
 
 export function countsOf(column: ColumnValues): Counts {
@@ -257,7 +278,9 @@ export function psi(refShares: Float64Array, curShares: Float64Array): number {
   return sum;
 }
 
+/** Distinct values on both sides; for numbers only counted as far as the choice of test needs (> 5). */
 function uniqueCount(ref: ColumnValues, cur: ColumnValues): number {
+  if (ref.kind === 'numeric' && cur.kind === 'numeric') return distinctSorted([sorted(ref.values), sorted(cur.values)], 5);
   return keysOf(countsOf(ref), countsOf(cur)).length;
 }
 
