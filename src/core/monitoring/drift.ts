@@ -1,4 +1,4 @@
-import { binnedShares, driftTest, type ColumnValues, type DriftTestName } from '../validation/statistics';
+import { binnedShares, driftTest, type BinnedShares, type ColumnValues, type DriftTestName } from '../validation/statistics';
 import type { ColumnarTable, ColumnData } from './columns';
 
 /** A column's test and threshold when not the default (`--column-test`, `monitoring.column_tests`). */
@@ -71,8 +71,7 @@ function share(part: number, whole: number): number {
   return whole ? part / whole : 0;
 }
 
-function histogram(ref: ColumnValues, cur: ColumnValues): DriftHistogram {
-  const b = binnedShares(ref, cur);
+function histogram(b: BinnedShares): DriftHistogram {
   if (b.edges) return { edges: [...b.edges], reference: [...b.ref], current: [...b.cur] };
   const keys = b.keys ?? [];
   const order = keys.map((_, i) => i).sort((x, y) => b.ref[y] + b.cur[y] - (b.ref[x] + b.cur[x]));
@@ -99,16 +98,17 @@ function compareColumn(column: string, role: ColumnDrift['role'], ref: ColumnDat
   const missing = { reference: share(ref.missing, rows.ref), current: share(cur.missing, rows.cur) };
   const empty = (r.kind === 'numeric' ? r.values.length : r.counts.size) === 0 || (c.kind === 'numeric' ? c.values.length : c.counts.size) === 0;
   if (empty) throw new DriftError(`Column "${column}" has no values on the ${(r.kind === 'numeric' ? r.values.length : r.counts.size) === 0 ? 'reference' : 'current'} side (all missing); leave it out or fix the data.`);
+  const shares = binnedShares(r, c);
   let result;
   try {
-    result = driftTest(r, c, { test: chosen?.test, threshold: chosen?.threshold });
+    result = driftTest(r, c, { test: chosen?.test, threshold: chosen?.threshold, shares });
   } catch (err) {
     throw new DriftError(`Column "${column}": ${(err as Error).message} It holds categories; give it chisquare, ztest, jensenshannon or psi.`);
   }
   const fresh = newCategories(r, c);
   return {
     column, role, kind: r.kind, test: result.test, statistic: result.statistic, ...(result.pValue !== undefined ? { pValue: result.pValue } : {}),
-    threshold: result.threshold, drift: result.drift, missing, ...(fresh ? { newCategories: fresh } : {}), histogram: histogram(r, c),
+    threshold: result.threshold, drift: result.drift, missing, ...(fresh ? { newCategories: fresh } : {}), histogram: histogram(shares),
   };
 }
 

@@ -89,10 +89,26 @@ export function readPredictionWindow(dir: string, label: string, options: Predic
   picked.reverse();
   const builders = new Map<string, ColumnBuilder>();
   const predictions = new Set<string>();
-  const layouts = new Map<string, ReturnType<typeof tensorColumns>>();
+  // Per tensor: its column names and their builders, looked up once, not per cell.
+  const layouts = new Map<string, { cells: (row: unknown) => unknown[]; builders: ColumnBuilder[] }>();
   const single = Object.keys(picked[0].inputs).length === 1;
   let skipRows = Math.max(0, rows - want);
   let total = 0;
+  const layoutOf = (key: string, name: string, tensorRows: unknown[], output: boolean) => {
+    const { names, cells } = tensorColumns(name, tensorRows, !output && single ? options.featureNames : undefined);
+    const columnBuilders = names.map((column) => {
+      let b = builders.get(column);
+      if (!b) {
+        builders.set(column, (b = new ColumnBuilder()));
+        if (output) predictions.add(column);
+        for (let k = 0; k < total; k++) b.add(undefined);
+      }
+      return b;
+    });
+    const layout = { cells, builders: columnBuilders };
+    layouts.set(key, layout);
+    return layout;
+  };
   for (const record of picked) {
     const drop = Math.min(skipRows, Object.values(record.inputs)[0]?.length ?? 0);
     skipRows -= drop;
@@ -100,19 +116,10 @@ export function readPredictionWindow(dir: string, label: string, options: Predic
       for (const [name, tensorRows] of Object.entries(tensors ?? {})) {
         if (!Array.isArray(tensorRows) || !tensorRows.length) continue;
         const key = `${output ? 'out' : 'in'}:${name}`;
-        let layout = layouts.get(key);
-        if (!layout) layouts.set(key, (layout = tensorColumns(name, tensorRows, !output && single ? options.featureNames : undefined)));
+        const layout = layouts.get(key) ?? layoutOf(key, name, tensorRows, output);
         for (let r = drop; r < tensorRows.length; r++) {
           const cells = layout.cells(tensorRows[r]);
-          layout.names.forEach((column, c) => {
-            let b = builders.get(column);
-            if (!b) {
-              builders.set(column, (b = new ColumnBuilder()));
-              if (output) predictions.add(column);
-              for (let k = 0; k < total + r - drop; k++) b.add(undefined);
-            }
-            b.add(cells[c]);
-          });
+          for (let c = 0; c < layout.builders.length; c++) layout.builders[c].add(cells[c]);
         }
       }
     };

@@ -301,6 +301,8 @@ export interface DriftTestOptions {
   threshold?: number;
   /** Rows of the whole reference when `ref` is a sample of it: the choice of test goes by the whole. */
   referenceRows?: number;
+  /** The columns' bins when the caller already has them (a drift report keeps them as its histogram). */
+  shares?: BinnedShares;
 }
 
 /** Runs one test (the default choice unless named) and says whether the column drifted. */
@@ -327,7 +329,7 @@ export function driftTest(ref: ColumnValues, cur: ColumnValues, options: DriftTe
     }
     case 'jensenshannon':
     case 'psi': {
-      const b = binnedShares(ref, cur);
+      const b = options.shares ?? binnedShares(ref, cur);
       const statistic = test === 'psi' ? psi(b.ref, b.cur) : jensenShannon(b.ref, b.cur);
       return { test, statistic, threshold, drift: statistic >= threshold };
     }
