@@ -51,18 +51,11 @@ import sys, time, json, numpy as np
 from scipy import stats
 d, n = sys.argv[1], int(sys.argv[2])
 cols = [(np.fromfile(f'{d}/ref{c}.f64'), np.fromfile(f'{d}/cur{c}.f64')) for c in range(n)]
-def psi(a, b):
-    edges = np.histogram_bin_edges(np.concatenate([a, b]), 'sturges')
-    r = np.histogram(a, edges)[0] / len(a); c = np.histogram(b, edges)[0] / len(b)
-    def floor(s):
-        m = s[s > 0].min(); f = m / 1e6 if m <= 1e-4 else 1e-4
-        return np.where(s == 0, f, s)
-    r, c = floor(r), floor(c)
-    return float(np.sum((r - c) * np.log(r / c)))
+exec(open(sys.argv[3]).read())
 t = time.perf_counter(); ks = [float(stats.ks_2samp(a, b).statistic) for a, b in cols]; tks = time.perf_counter() - t
 t = time.perf_counter(); ps = [psi(a, b) for a, b in cols]; tpsi = time.perf_counter() - t
 print(json.dumps({'ks': tks * 1000, 'psi': tpsi * 1000, 'ksStat': ks, 'psiStat': ps}))
-`, tmp, String(COLUMNS)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+`, tmp, String(COLUMNS), path.join(repo, 'test', 'reference', 'numpy_psi.py')], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const scipy = py.status === 0 ? JSON.parse(py.stdout) : undefined;
   if (!scipy) console.log(`scipy baseline failed: ${py.stderr.trim().split('\n').pop()}`);
 

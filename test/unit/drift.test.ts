@@ -7,7 +7,7 @@ import type { ColumnarTable, ColumnData } from '../../src/core/monitoring/column
 import { computeDrift, type ColumnDrift } from '../../src/core/monitoring/drift';
 import { driftBetween } from '../../src/core/monitoring';
 import { seededGaussian, seededRandom } from '../../src/core/validation/random';
-import { cliPath, tmpWorkspace } from './helpers';
+import { cliPath, repoRoot, tmpWorkspace } from './helpers';
 import { breastCancerRows, FEATURES, python, writeCsv } from './validationHelpers';
 
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs scipy ${b}`);
@@ -33,19 +33,12 @@ describe('drift statistics equal scipy through the drift engine', () => {
     const sp = python<{ ks: number[][]; w: number[]; psi: number[] }>(`
 from scipy import stats
 import numpy as np
-def psi(a, b):
-    edges = np.histogram_bin_edges(np.concatenate([a, b]), 'sturges')
-    r = np.histogram(a, edges)[0] / len(a); c = np.histogram(b, edges)[0] / len(b)
-    def floor(s):
-        m = s[s > 0].min(); f = m / 1e6 if m <= 1e-4 else 1e-4
-        return np.where(s == 0, f, s)
-    r, c = floor(r), floor(c)
-    return float(np.sum((r - c) * np.log(r / c)))
+exec(open(data['psi']).read())
 pairs = list(zip(data['a'], data['b']))
 print(json.dumps({'ks': [list(map(float, stats.ks_2samp(a, b))) for a, b in pairs],
   'w': [stats.wasserstein_distance(a, b) / max(np.std(a), 0.001) for a, b in pairs],
   'psi': [psi(np.array(a), np.array(b)) for a, b in pairs]}))
-`, data);
+`, { ...data, psi: path.join(repoRoot, 'test', 'reference', 'numpy_psi.py') });
     const ks = computeDrift(tableOf('malignant', side(malignant), malignant.length), tableOf('benign', side(benign), benign.length));
     const w = computeDrift(tableOf('malignant', side(malignant), malignant.length), tableOf('benign', side(benign), benign.length), { columnTests: Object.fromEntries(picked.map((f) => [FEATURES[f], { test: 'wasserstein' as const }])) });
     const p = computeDrift(tableOf('malignant', side(malignant), malignant.length), tableOf('benign', side(benign), benign.length), { columnTests: Object.fromEntries(picked.map((f) => [FEATURES[f], { test: 'psi' as const }])) });

@@ -187,14 +187,9 @@ export function proportionsZTest(ref: Counts, cur: Counts): { statistic: number;
   return { statistic: z, pValue: normalTwoSided(z) };
 }
 
-/** Bin edges of numpy's `histogram_bin_edges(values, "sturges")`. */
-export function sturgesEdges(values: Float64Array): Float64Array {
-  let lo = Infinity, hi = -Infinity;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  let bins = Math.ceil(Math.log2(values.length) + 1);
+/** Bin edges of numpy's `histogram_bin_edges(values, "sturges")` for `n` values from `lo` to `hi`. */
+export function sturgesEdges(lo: number, hi: number, n: number): Float64Array {
+  let bins = Math.ceil(Math.log2(n) + 1);
   if (lo === hi) {
     lo -= 0.5;
     hi += 0.5;
@@ -206,20 +201,31 @@ export function sturgesEdges(values: Float64Array): Float64Array {
   return edges;
 }
 
-/** Shares of values per bin (the last bin closed on the right, as numpy's histogram); values outside the edges are left out. */
+/** First index of sorted `values` at or above `x` (`strict`: above). */
+function searchSorted(values: Float64Array, x: number, strict: boolean): number {
+  let lo = 0, hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] < x || (strict && values[mid] === x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Shares of sorted values per bin, as numpy's histogram bins them (edges[i] ≤ v < edges[i+1],
+ * the last bin closed on the right; values outside left out): two binary searches a bin.
+ */
 export function histogramShares(values: Float64Array, edges: Float64Array): Float64Array {
   const bins = edges.length - 1;
-  const lo = edges[0], hi = edges[bins];
-  const counts = new Float64Array(bins);
-  for (const v of values) {
-    if (!(v >= lo && v <= hi)) continue;
-    let i = Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins));
-    if (v < edges[i]) i--;
-    else if (i < bins - 1 && v >= edges[i + 1]) i++;
-    counts[i]++;
+  const shares = new Float64Array(bins);
+  let start = searchSorted(values, edges[0], false);
+  for (let i = 0; i < bins; i++) {
+    const end = i === bins - 1 ? searchSorted(values, edges[bins], true) : searchSorted(values, edges[i + 1], false);
+    shares[i] = (end - start) / values.length;
+    start = end;
   }
-  for (let i = 0; i < bins; i++) counts[i] /= values.length;
-  return counts;
+  return shares;
 }
 
 function numericCounts(values: Float64Array): Counts {
@@ -234,11 +240,10 @@ export interface BinnedShares { ref: Float64Array; cur: Float64Array; edges?: Fl
 /** Reference and current shares over common bins: Sturges bins for numbers with > 20 distinct reference values, else per value. */
 export function binnedShares(ref: ColumnValues, cur: ColumnValues): BinnedShares {
   if (ref.kind === 'numeric' && cur.kind === 'numeric' && distinctSorted([sorted(ref.values)], 20) > 20) {
-    const both = new Float64Array(ref.values.length + cur.values.length);
-    both.set(ref.values);
-    both.set(cur.values, ref.values.length);
-    const edges = sturgesEdges(both);
-    return { ref: histogramShares(ref.values, edges), cur: histogramShares(cur.values, edges), edges };
+    const r = sorted(ref.values), c = sorted(cur.values);
+    const lo = c.length ? Math.min(r[0], c[0]) : r[0], hi = c.length ? Math.max(r[r.length - 1], c[c.length - 1]) : r[r.length - 1];
+    const edges = sturgesEdges(lo, hi, r.length + c.length);
+    return { ref: histogramShares(r, edges), cur: histogramShares(c, edges), edges };
   }
   const r = countsOf(ref), c = countsOf(cur);
   const keys = keysOf(r, c);
