@@ -1,4 +1,4 @@
-import { binnedShares, driftTest, type BinnedShares, type ColumnValues, type DriftTestName } from '../validation/statistics';
+import { binnedShares, driftTest, isSorted, type BinnedShares, type ColumnValues, type DriftTestName } from '../validation/statistics';
 import type { ColumnarTable, ColumnData } from './columns';
 
 /** A column's test and threshold when not the default (`--column-test`, `monitoring.column_tests`). */
@@ -63,7 +63,7 @@ function asCategorical(c: ColumnData): ColumnValues {
 /** Sorts numeric columns in place once, so every test after reads them in linear time. */
 function values(c: ColumnData, categorical: boolean): ColumnValues {
   if (categorical || c.kind === 'categorical') return asCategorical(c);
-  c.values.sort();
+  if (!isSorted(c.values)) c.values.sort();
   return { kind: 'numeric', values: c.values };
 }
 

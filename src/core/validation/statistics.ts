@@ -30,8 +30,12 @@ export const DRIFT_TESTS = Object.keys(THRESHOLD) as DriftTestName[];
 
 /** The values in ascending order; a column the caller already sorted (drift monitoring sorts once per column) is used as is. */
 function sorted(values: Float64Array): Float64Array {
-  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return values.slice().sort();
-  return values;
+  return isSorted(values) ? values : values.slice().sort();
+}
+
+export function isSorted(values: Float64Array): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return false;
+  return true;
 }
 
 /** Distinct values of sorted arrays together, counting no further than `stop` (enough to choose a test). */
