@@ -33,6 +33,8 @@ const builds = [
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // The MLflow endpoint's batch reader thread, started by both from beside them (src/core/mlflow/batchReader.ts).
   { ...common, entryPoints: ['src/core/mlflow/batchWorker.ts'], outfile: 'dist/batchWorker.js' },
+  // One deployment's model server process, started by the serving supervisor from beside it (src/core/serving/supervisor.ts).
+  { ...common, entryPoints: ['src/core/serving/modelServer.ts'], outfile: 'dist/modelServer.js' },
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
   { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
 ];

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Benchmark of the webview panels in headless Chromium: `node bench/compare.mjs`.
 //
-//   first paint of the comparison panel, 100 runs × 10,000 steps     goal ≤ 0.5 s
+//   first paint of the comparison panel, 100 runs × 10,000 steps     goal ≤ 0.5 s, and ≤ 2× the baseline:
+//     chart.js alone drawing the same downsampled curves from ready arrays, in a page of its own
+//     of the same size (its script is chart.js and a dozen lines; the data is made before it starts)
 //   runs table, 10,000 runs × 50 columns: first render, each filter   goal ≤ 0.2 s per filter
 //
 // It bundles the panels' real browser code (webview/runs, webview/compare: the same
@@ -9,12 +11,12 @@
 // extension host: the harness speaks the same typed messages (src/protocol) through
 // the same channel a webview has (acquireVsCodeApi().postMessage / window 'message'),
 // and answers with the host's real code: downsampling (src/core/tracking/downsample.ts)
-// and the filter parser/matcher (src/core/tracking/runQuery.ts → src/core/mlflow/searchFilter.ts).
+// and the filter parser/matcher (src/core/tracking/runQuery.ts → src/core/query/searchFilter.ts).
 // Messages cross as JSON text, as VS Code's do. The page carries the panels' real HTML
 // shell (src/extension/panels/html.ts: nonce CSP, local resources only); any CSP violation
 // or page error is printed.
 //
-// Options: --runs N --steps N (compare), --table-runs N, --theme light|dark,
+// Options: --runs N --steps N (compare), --table-runs N, --only compare|table, --theme light|dark,
 // --screenshots DIR (saves each panel as PNG). A missed goal prints MISSED; the exit
 // code is 0 all the same (a benchmark never fails the build). Needs Debian's chromium
 // at /usr/bin/chromium (never `npx playwright install`).
@@ -43,6 +45,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const REPEATS = Number(arg('--repeats', 5));
 const PROFILE = arg('--profile', '');
+const ONLY = arg('--only', ''); // 'compare' or 'table'
 
 // ---------------------------------------------------------------- the harness (runs in the page before the panel)
 const HARNESS = String.raw`
@@ -75,7 +78,7 @@ const post = (m) => { const text = JSON.stringify(m); window.postMessage(JSON.pa
 let readyResolve;
 const ready = new Promise((r) => (readyResolve = r));
 
-if (scenario === 'compare') {
+if (scenario === 'compare' || scenario === 'baseline') {
   const N = Number(params.get('runs')), STEPS = Number(params.get('steps'));
   const runs = [], histories = new Map();
   for (let r = 0; r < N; r++) {
@@ -98,6 +101,14 @@ if (scenario === 'compare') {
       metrics: { loss: summary(loss), val_accuracy: summary(acc) },
     });
   }
+  if (scenario === 'baseline') {
+    // The curves the panel draws, downsampled as the host does, ready before the baseline's script starts.
+    const maxPoints = Number(params.get('maxPoints'));
+    window.__baseline = runs.map((r) => {
+      const s = downsampleHistory(histories.get(r.id + '\u0000loss'), { maxPoints });
+      return s.steps.map((x, i) => ({ x, y: s.values[i] }));
+    });
+  }
   host = new Endpoint({
     post,
     onReady: () => readyResolve(),
@@ -112,7 +123,7 @@ if (scenario === 'compare') {
           const range = req.range && req.range.axis === 'relative'
             ? { axis: 'time', min: runs.find((r) => r.id === id).start + req.range.min * 1000, max: runs.find((r) => r.id === id).start + req.range.max * 1000 }
             : req.range;
-          series.push({ runId: id, ...downsampleHistory(h, { maxPoints: Math.min(5000, Math.max(16, req.maxPoints)), range }) });
+          series.push({ runId: id, ...downsampleHistory(h, { maxPoints: Math.min(5000, Math.max(16, req.maxPoints)), range, smoothing: req.smoothing }) });
         }
         return { metric: req.metric, range: req.range ?? null, series };
       },
@@ -174,6 +185,31 @@ window.__bench = {
 performance.mark('panel:start');
 `;
 
+// The baseline: chart.js drawing ready curves with the panel's chart options, nothing else.
+const BASELINE = String.raw`
+import { Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
+Chart.register(LineController, LineElement, PointElement, LinearScale);
+const params = new URLSearchParams(location.search);
+const wrap = document.createElement('div');
+wrap.style.position = 'relative';
+wrap.style.width = params.get('width') + 'px';
+wrap.style.height = params.get('height') + 'px';
+const canvas = document.createElement('canvas');
+wrap.append(canvas);
+document.getElementById('app').replaceChildren(wrap);
+const colors = window.__baseline.map((_, i) => 'hsl(' + Math.round((i * 137.508) % 360) + ', 70%, 45%)');
+new Chart(canvas, {
+  type: 'line',
+  data: { datasets: window.__baseline.map((data, i) => ({ data, borderColor: colors[i], borderWidth: 1, pointRadius: 0 })) },
+  options: {
+    animation: false, responsive: true, maintainAspectRatio: false, parsing: false, normalized: true, spanGaps: true, events: [],
+    elements: { line: { tension: 0 } }, plugins: { legend: { display: false }, tooltip: { enabled: false } },
+    scales: { x: { type: 'linear' }, y: { type: 'linear' } },
+  },
+});
+requestAnimationFrame(() => performance.mark('baseline:first-paint'));
+`;
+
 const THEMES = {
   light: {
     '--vscode-font-family': 'system-ui, sans-serif', '--vscode-font-size': '13px', '--vscode-foreground': '#3b3b3b', '--vscode-editor-foreground': '#3b3b3b',
@@ -231,6 +267,7 @@ await Promise.all([
   esbuild.build({ ...web, entryPoints: ['webview/runs/main.ts'], outfile: path.join(work, 'dist/webview/runs.js') }),
   esbuild.build({ ...web, entryPoints: ['webview/compare/main.ts'], outfile: path.join(work, 'dist/webview/compare.js') }),
   esbuild.build({ ...web, stdin: { contents: HARNESS, resolveDir: repo, loader: 'ts', sourcefile: 'harness.ts' }, outfile: path.join(work, 'harness.js') }),
+  esbuild.build({ ...web, stdin: { contents: BASELINE, resolveDir: repo, loader: 'ts', sourcefile: 'baseline.ts' }, outfile: path.join(work, 'dist/webview/baseline.js') }),
   esbuild.build({ bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning', absWorkingDir: repo, entryPoints: ['src/extension/panels/html.ts'], outfile: path.join(work, 'html.cjs') }),
 ]);
 fs.mkdirSync(path.join(work, 'media'));
@@ -245,7 +282,7 @@ const server = createServer((req, res) => {
     res.writeHead(204);
     return res.end();
   }
-  if (url.pathname === '/runs' || url.pathname === '/compare') {
+  if (url.pathname === '/runs' || url.pathname === '/compare' || url.pathname === '/baseline') {
     const panel = url.pathname.slice(1);
     const nonce = makeNonce();
     let html = panelHtml({
@@ -277,8 +314,8 @@ const record = (figure, valueMs, goalMs) => rows.push({ figure, value: `${valueM
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'xdg'), XDG_CACHE_HOME: path.join(work, 'xdg') } });
 try {
-  await benchCompare();
-  await benchTable();
+  if (ONLY !== 'table') await benchCompare();
+  if (ONLY !== 'compare') await benchTable();
 } finally {
   await browser.close();
   server.close();
@@ -327,6 +364,21 @@ async function benchCompare() {
   const drawnRuns = inspect.curves.length, maxPts = Math.max(...inspect.curves.map((c) => c.points));
   console.log(`compare: ${COMPARE_RUNS} runs × ${COMPARE_STEPS} steps; drawn ${drawnRuns} curves of ≤ ${maxPts} points each; curves canvas ${inspect.canvases.find((c) => c.id === 'curves-canvas')?.drawnPixels ?? 0} pixels drawn`);
   record(`compare: first paint, ${COMPARE_RUNS} runs × ${COMPARE_STEPS} steps (from panel script start)`, median(sinceStart), 500);
+  // The baseline, on a canvas of the size the panel's chart had, with as many points per curve.
+  const canvas = inspect.canvases.find((c) => c.id === 'curves-canvas');
+  const size = await page.evaluate(() => { const r = document.getElementById('curves-canvas').getBoundingClientRect(); return { width: Math.round(r.width), height: Math.round(r.height) }; });
+  const baselines = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const b = await openPage(`${origin}/baseline?scenario=baseline&runs=${COMPARE_RUNS}&steps=${COMPARE_STEPS}&maxPoints=${maxPts}&width=${size.width}&height=${size.height}`);
+    await b.waitForFunction(() => performance.getEntriesByName('baseline:first-paint').length > 0, null, { timeout: 60_000 });
+    baselines.push(await b.evaluate(() => performance.getEntriesByName('baseline:first-paint')[0].startTime - performance.getEntriesByName('panel:start')[0].startTime));
+    await b.close();
+  }
+  const base = median(baselines);
+  console.log(`compare: baseline (chart.js alone, ${COMPARE_RUNS} ready curves of ≤ ${maxPts} points on a ${size.width}×${size.height} canvas${canvas ? '' : '?'}): first paint ${base.toFixed(0)} ms from its script start [${baselines.map((x) => x.toFixed(0)).join(', ')}]`);
+  console.log(`compare: panel first paint ${median(sinceStart).toFixed(0)} ms [${sinceStart.map((x) => x.toFixed(0)).join(', ')}] = ${(median(sinceStart) / base).toFixed(2)}× the baseline (goal ≤ 2×)`);
+  record('compare: baseline first paint (chart.js alone, same curves, ready arrays)', base);
+  rows.push({ figure: 'compare: first paint / baseline', value: `${(median(sinceStart) / base).toFixed(2)}×`, goal: '≤ 2×', met: median(sinceStart) <= 2 * base ? 'yes' : 'MISSED' });
   record('compare: first paint (from navigation start, data generation included)', median(firstPaints));
   const zooms = [], metrics = [], axes = [];
   for (let i = 0; i < REPEATS; i++) {
@@ -338,7 +390,7 @@ async function benchCompare() {
   record('compare: switch x axis (redrawn)', median(axes));
   record('compare: switch metric (fetched, redrawn)', median(metrics));
   const smoothing = (await page.evaluate(() => window.__bench.timed('compare/show', { smoothing: 0.9 }))).ms;
-  record('compare: EMA smoothing 0.9 on (redrawn)', smoothing);
+  record('compare: EMA smoothing 0.9 on (whole histories smoothed by the host, fetched, redrawn)', smoothing);
   const hover = await page.evaluate(async () => {
     const t = performance.now();
     const lines = await window.__bench.request('compare/hover', { x: 5000 });

@@ -1,4 +1,6 @@
 // `npm test`: builds, then runs the test layers in order and sums them:
+//   arrows       dependency-cruiser over src/ and webview/ with .dependency-cruiser.cjs:
+//                one check per rule (no circles, core below the front ends, …)
 //   unit         node --test over out/test/unit/**/*.test.js
 //   python       python3 -m unittest discover -s python/tests -v
 //   integration  test/integration/run-code-server.mjs (a real VS Code host)
@@ -9,11 +11,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MINUTE = 60_000;
-const LAYERS = { unit: unitLayer, python: pythonLayer, integration: integrationLayer };
+const LAYERS = { arrows: arrowsLayer, unit: unitLayer, python: pythonLayer, integration: integrationLayer };
 
 async function main() {
   const only = process.argv[2];
@@ -41,6 +44,19 @@ async function main() {
 }
 
 // ---------------------------------------------------------------- layers
+
+/** Each rule of .dependency-cruiser.cjs is one check: passed when no import breaks it. */
+async function arrowsLayer() {
+  const config = join(root, '.dependency-cruiser.cjs');
+  const rules = createRequire(import.meta.url)(config).forbidden.map((rule) => rule.name);
+  const cli = join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+  if (!existsSync(cli)) return layerResult('arrows', 0, 1, 'dependency-cruiser is not installed: run npm install');
+  const result = await run(process.execPath, [cli, 'src', 'webview', '--config', config, '--output-type', 'err'], { timeoutMs: 5 * MINUTE, capture: true });
+  const broken = new Set([...result.output.matchAll(/^\s*(?:error|warn) ([\w-]+):/gm)].map((m) => m[1]));
+  for (const rule of rules) console.log(`${broken.has(rule) ? 'not ok' : 'ok'} - ${rule}`);
+  const failed = rules.filter((rule) => broken.has(rule)).length;
+  return settle('arrows', { passed: rules.length - failed, failed }, result);
+}
 
 async function unitLayer() {
   const dir = join(root, 'out', 'test', 'unit');

@@ -66,7 +66,8 @@ __version__ = "0.1.0"
 def start_run(name=None, experiment=None):
     """Start a run (or return the launcher's) and make it current.
 
-    name defaults to the script's file name without .py; experiment to
+    name defaults to the script's file name without .py and the next
+    number in the workspace (``train-3``); experiment to
     ``$MLOPS_EXPERIMENT`` or "Default". Both are ignored when a launcher
     started the process. Raises RuntimeError when a self-started run is
     already active. Use as ``with mlops.start_run() as run:``.

@@ -4,7 +4,8 @@ Events are encoded to whole JSON lines when they are logged and kept in memory.
 A daemon thread writes them every FLUSH_INTERVAL seconds; ``flush()`` and
 ``close()`` write them at once. Each flush appends all pending lines with one
 ``os.write`` on a file opened with O_APPEND, so a launcher appending to the same
-file concurrently never sees its lines and ours interleave.
+file concurrently never sees its lines and ours interleave; a failed write is
+undone and retried whole at the next flush (docs/durability.md).
 """
 
 import json
@@ -21,12 +22,18 @@ WAKE_AT = 10000
 """Pending lines that wake the background thread before its interval is up."""
 
 _OPEN_FLAGS = (
-    os.O_WRONLY
+    os.O_RDWR
     | os.O_APPEND
     | os.O_CREAT
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 )
+
+IN_FLIGHT = 1.0
+"""Seconds a tail without a newline may be another process's write still under
+way (not damage): it is given this long to finish."""
+
+_SCAN = 64 * 1024
 
 
 def now_ms():
@@ -55,29 +62,94 @@ def warn(message):
 
 
 def append_bytes(path, data):
-    """Append data to path with as few os.write calls as the OS allows (one).
+    """Append data (whole lines) to the log at path with one os.write.
 
-    Returns the number of bytes written; raises OSError with ``written`` set
-    on the exception when only part of data made it.
+    The same rules as the extension's appendLog.ts (docs/durability.md): a log
+    whose tail does not end in a newline (a write cut off by a crash, or NUL
+    bytes) first has that tail moved to ``<path>.damaged``; a write that fails
+    is undone (the file cut back to its length before it). Returns the number
+    of bytes written; on failure raises OSError with ``written`` set to how
+    many bytes of data stayed in the log (0 when the write was undone).
     """
     fd = os.open(path, _OPEN_FLAGS, 0o644)
-    written = 0
     try:
+        _move_damaged_tail_aside(fd, path)
+        start = os.fstat(fd).st_size
+        written = 0
         view = memoryview(data)
-        while written < len(data):
-            try:
+        try:
+            while written < len(data):
                 n = os.write(fd, view[written:])
-            except OSError as error:
-                error.written = written
-                raise
-            if n <= 0:
-                error = OSError("write returned %d" % n)
-                error.written = written
-                raise error
-            written += n
+                if n <= 0:
+                    raise OSError("write returned %d" % n)
+                written += n
+        except OSError as error:
+            error.written = _undo(fd, start, written, data)
+            raise
     finally:
         os.close(fd)
     return written
+
+
+def _undo(fd, start, written, data):
+    """Cut a failed write back out; returns how many bytes of data stay in the log."""
+    try:
+        if os.fstat(fd).st_size == start + written:
+            if written:
+                os.ftruncate(fd, start)
+            return 0
+    except OSError:
+        pass
+    # Another writer appended after our partial bytes: the whole lines stay,
+    # the cut-off one is moved aside by the next append.
+    return data.rfind(b"\n", 0, written) + 1
+
+
+def _move_damaged_tail_aside(fd, path):
+    """When the log does not end in a newline, move the bytes after its last one to <path>.damaged."""
+    deadline = time.time() + IN_FLIGHT
+    while True:
+        st = os.fstat(fd)
+        start = _damaged_tail_start(fd, st.st_size)
+        if start is None:
+            return
+        if time.time() - st.st_mtime < IN_FLIGHT and time.time() < deadline:
+            time.sleep(0.005)
+            continue
+        damaged = _pread(fd, st.st_size - start, start)
+        # Kept before it is cut: on a disk too full to keep it, the append fails and nothing is lost.
+        with open(path + ".damaged", "ab") as aside:
+            aside.write(damaged + b"\n")
+        if os.fstat(fd).st_size != st.st_size:
+            continue  # another writer got there first: look again
+        os.ftruncate(fd, start)
+        kind = "NUL bytes, as a crash can leave" if damaged.count(0) == len(damaged) else "bytes without a newline"
+        warn("%s: the last line was cut off (%d %s); moved it to %s.damaged before appending"
+             % (path, len(damaged), kind, path))
+        return
+
+
+def _pread(fd, size, offset):
+    """size bytes at offset (os.pread where there is one; the O_APPEND writes ignore the position)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+def _damaged_tail_start(fd, size):
+    """Offset just past the last newline when the log does not end in one; None when it does."""
+    if size == 0 or _pread(fd, 1, size - 1) == b"\n":
+        return None
+    end = size
+    while end > 0:
+        begin = max(0, end - _SCAN)
+        chunk = _pread(fd, end - begin, begin)
+        nl = chunk.rfind(b"\n")
+        if nl >= 0:
+            return begin + nl + 1
+        end = begin
+    return 0
 
 
 class EventWriter(object):
@@ -130,7 +202,8 @@ class EventWriter(object):
                 self._carry = data[getattr(error, "written", 0):]
                 if not self._warned:
                     self._warned = True
-                    warn("could not write events to %s: %s" % (self.path, error))
+                    warn("could not write events to %s: %s (they are held and written at the next flush)"
+                         % (self.path, error))
                 return False
             self._warned = False
             return True

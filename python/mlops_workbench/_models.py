@@ -37,8 +37,12 @@ def register(run, path, name):
     ]
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     if done.returncode != 0:
-        # The engine's own error is its last line (earlier ones are notices).
+        # With --json the engine's error is its last line, {"error": "..."} (earlier ones are notices).
         lines = [line for line in (done.stderr or done.stdout).strip().splitlines() if line.strip()]
         reason = lines[-1] if lines else "exit code %d" % done.returncode
-        raise RuntimeError("log_model(%r, %r) failed: %s" % (path, name, reason[len("mlops: "):] if reason.startswith("mlops: ") else reason))
+        try:
+            reason = json.loads(reason)["error"]
+        except (ValueError, TypeError, KeyError):
+            reason = reason[len("mlops: "):] if reason.startswith("mlops: ") else reason
+        raise RuntimeError("log_model(%r, %r) failed: %s" % (path, name, reason))
     return json.loads(done.stdout)

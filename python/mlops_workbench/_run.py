@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from . import _capture, _events, _exit, _locate
+from . import _capture, _events, _exit, _locate, _names
 
 SCHEMA_VERSION = 1
 
@@ -234,8 +234,8 @@ def _start_own(name, experiment):
     mlops_dir = _locate.mlops_dir_for_new_run()
     run_id = uuid.uuid4().hex
     run_dir = os.path.join(mlops_dir, "runs", run_id)
+    name = name or _names.next_run_name(os.path.join(mlops_dir, "runs"), _capture.default_run_name())
     os.makedirs(run_dir)
-    name = name or _capture.default_run_name()
     experiment = experiment or os.environ.get("MLOPS_EXPERIMENT") or "Default"
     run = Run(run_id, run_dir, mlops_dir, attached=False, name=name, experiment=experiment)
     run.log([

@@ -35,7 +35,7 @@ class QuickstartTest(TempDirTest):
         dirs = run_dirs(os.path.join(self.project, ".mlops"))
         self.assertEqual(len(dirs), 1)
         events = read_events(os.path.join(dirs[0], "events.jsonl"))
-        self.assertEqual(events[0]["name"], "train")
+        self.assertEqual(events[0]["name"], "train-1")
         params = dict((e["key"], e["value"]) for e in of_type(events, "param"))
         self.assertEqual((params["lr"], params["epochs"], params["seed"]), ("0.1", "30", "0"))
         metrics = of_type(events, "metric")

@@ -46,7 +46,7 @@ class OwnRunTest(TempDirTest):
         self.assertEqual(start["type"], "run_start")
         self.assertEqual(start["run_id"], run_id)
         self.assertEqual(start["schema"], 1)
-        self.assertEqual(start["name"], "train_model")
+        self.assertEqual(start["name"], "train_model-1")
         self.assertEqual(start["experiment"], "Default")
         self.assertEqual(start["source"], "python")
         self.assertEqual(capture["type"], "capture")
@@ -71,7 +71,7 @@ class OwnRunTest(TempDirTest):
         result = run_script(self.tmp, LOG_FIVE)
         self.assertEqual(result.returncode, 0, result.stderr)
         run_id, events = self.only_run(os.path.join(self.tmp, ".mlops"))
-        self.assertEqual(events[0]["name"], "job")
+        self.assertEqual(events[0]["name"], "job-1")
 
     def test_experiment_and_mlops_dir_from_the_environment(self):
         elsewhere = os.path.join(self.tmp, "store", ".mlops")
@@ -80,6 +80,21 @@ class OwnRunTest(TempDirTest):
         self.assertEqual(result.returncode, 0, result.stderr)
         _, events = self.only_run(elsewhere)
         self.assertEqual(events[0]["experiment"], "sweep-7")
+
+    def test_default_names_number_the_runs_of_a_script(self):
+        os.makedirs(os.path.join(self.tmp, ".mlops"))
+        for _ in range(2):
+            result = run_script(self.tmp, LOG_FIVE, name="train.py")
+            self.assertEqual(result.returncode, 0, result.stderr)
+        run_script(self.tmp, "import mlops_workbench as mlops\nmlops.start_run(name='train-9')\n", name="train.py")
+        result = run_script(self.tmp, LOG_FIVE, name="train.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        names = sorted(
+            read_events(os.path.join(d, "events.jsonl"))[0]["name"]
+            for d in run_dirs(os.path.join(self.tmp, ".mlops"))
+        )
+        # A user's "train-9" is kept and the sequence goes on above it.
+        self.assertEqual(names, ["train-1", "train-10", "train-2", "train-9"])
 
     def test_start_run_names_the_run(self):
         os.makedirs(os.path.join(self.tmp, ".mlops"))

@@ -46,7 +46,7 @@ export async function driftCommand(root: string, argv: string[]): Promise<number
   let project: Project | undefined;
   try {
     const report = await driftBetween(root, { reference: positionals[0], current: positionals[1], columnTests: columnTests(values['column-test']), window: values.window },
-      async () => (project ??= await Project.open(root, { waitMs: 2000 })).snapshots);
+      async () => (project ??= await Project.open(root, { mustExist: true })).snapshots);
     if (values.json) printJson(report);
     else printReport(report);
     return report.dataset.drift ? 1 : 0;

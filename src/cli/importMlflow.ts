@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { importMlruns, MlflowBackend } from '../core/mlflow';
-import { withTracking } from './open';
+import { TO_WRITE, withTracking } from './open';
 import { printJson } from './output';
 import { UsageError } from './usage';
 
@@ -31,5 +31,5 @@ export async function importMlflowCommand(root: string, argv: string[]): Promise
         + `${result.experiments ? `; created ${result.experiments} experiment${result.experiments === 1 ? '' : 's'}` : ''}.\n`);
     }
     return 0;
-  });
+  }, TO_WRITE);
 }

@@ -1,25 +1,12 @@
-import { AuditLog } from '../core/governance/audit';
-import { dataCommand } from './data';
-import { driftCommand } from './drift';
-import { evaluateCommand, validateCommand } from './evaluate';
-import { importMlflowCommand } from './importMlflow';
-import { modelsCommand } from './models';
-import { notebookCommand } from './notebook';
-import { withProject, withTracking } from './open';
-import { reproduceCommand } from './reproduce';
-import { runCommand } from './run';
-import { runsList, runsShow } from './runs';
-import { serverCommand } from './server';
-import { snapshotCommand, snapshotsCommand } from './snapshots';
-import { findWorkspaceRoot, MlopsLayout } from '../core/workspace/layout';
-import { USAGE, UsageError } from './usage';
+import { COMMANDS } from './commands';
+import { findWorkspaceRoot } from '../core/workspace/layout';
+import { helpText, usageText, UsageError, type Command } from './usage';
 
 const VERSION = '0.1.0';
 
 /** Pulls `--workspace DIR` out of the arguments (it may stand anywhere before `--`). */
 function takeWorkspace(argv: string[]): { root: string; rest: string[] } {
-  const dash = argv.indexOf('--');
-  const head = dash < 0 ? argv : argv.slice(0, dash);
+  const head = beforeDashDash(argv);
   const i = head.findIndex((a) => a === '--workspace' || a.startsWith('--workspace='));
   if (i < 0) return { root: process.env.MLOPS_WORKSPACE || findWorkspaceRoot(process.cwd()), rest: argv };
   const inline = head[i].includes('=') ? head[i].split('=').slice(1).join('=') : undefined;
@@ -30,77 +17,76 @@ function takeWorkspace(argv: string[]): { root: string; rest: string[] } {
   return { root: value, rest };
 }
 
+function beforeDashDash(argv: string[]): string[] {
+  const dash = argv.indexOf('--');
+  return dash < 0 ? argv : argv.slice(0, dash);
+}
+
+const wantsHelp = (argv: string[]) => beforeDashDash(argv).some((a) => a === '--help' || a === '-h');
+
+/** The command the arguments name (`runs list` before `runs`), or the group they name (`runs`). */
+function findCommand(words: string[]): { command?: Command; group?: Command[]; rest: string[] } {
+  const [first, second] = words;
+  const exact = COMMANDS.find((c) => c.name === `${first} ${second}`) ?? COMMANDS.find((c) => c.name === first);
+  if (exact) return { command: exact, rest: words.slice(exact.name.split(' ').length) };
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${first} `));
+  return { group: group.length ? group : undefined, rest: words.slice(1) };
+}
+
+/** Which command the user was reaching for, for the hint after an error. */
+let attempted = '';
+
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return argv.length === 0 ? 2 : 0;
+  if (argv.length === 0) {
+    process.stderr.write(usageText(COMMANDS) + '\n');
+    return 2;
+  }
+  if (argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
+    process.stdout.write(usageText(COMMANDS) + '\n');
+    return 0;
   }
   if (argv[0] === '--version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const { root, rest } = takeWorkspace(argv);
-  const [command, sub, ...args] = rest;
-  switch (command) {
-    case 'run':
-      return runCommand(new MlopsLayout(root), rest.slice(1));
-    case 'runs':
-      if (sub === 'list') return withTracking(root, (t) => runsList(t, args));
-      if (sub === 'show') return withTracking(root, (t) => runsShow(t, args));
-      throw new UsageError(`Unknown "runs ${sub ?? ''}": use "runs list" or "runs show <run-id>".`);
-    case 'reindex':
-      return withTracking(root, async (t) => {
-        if (t.readOnly) throw new Error('Another process holds the tracking index; close VS Code (or the other mlops command) and try again.');
-        const result = await t.reindex();
-        process.stdout.write(`Reindexed ${t.listRuns().length} runs (${result.lines} log lines).\n`);
-        return 0;
-      });
-    case 'server':
-      return serverCommand(root, rest.slice(1));
-    case 'import-mlflow':
-      return importMlflowCommand(root, rest.slice(1));
-    case 'notebook':
-      return notebookCommand(new MlopsLayout(root), sub, args);
-    case 'snapshot':
-      return withProject(root, (p) => snapshotCommand(p, rest.slice(1)));
-    case 'snapshots':
-      return withProject(root, (p) => snapshotsCommand(p, sub, args));
-    case 'models':
-      return withProject(root, (p) => modelsCommand(p, sub, args));
-    case 'data':
-      return withProject(root, (p) => dataCommand(p, sub, args));
-    case 'evaluate':
-      return withProject(root, (p) => evaluateCommand(p, rest.slice(1)));
-    case 'validate':
-      return withProject(root, (p) => validateCommand(p, rest.slice(1)));
-    case 'drift':
-      return driftCommand(root, rest.slice(1));
-    case 'reproduce':
-      return withProject(root, (p) => reproduceCommand(p, rest.slice(1)));
-    case 'audit': {
-      if (sub !== 'verify') throw new UsageError('Use: mlops audit verify');
-      const verdict = new AuditLog(new MlopsLayout(root)).verify();
-      if (verdict.ok) {
-        process.stdout.write(`Audit trail intact: ${verdict.count} entries.\n`);
-        return 0;
-      }
-      process.stderr.write(`Audit trail broken: ${verdict.message}\n`);
-      return 1;
+  const { root, rest } = takeWorkspace(argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv);
+  const { command, group, rest: args } = findCommand(rest);
+  if (command) {
+    attempted = command.name;
+    if (wantsHelp(args)) {
+      process.stdout.write(helpText([command]) + '\n');
+      return 0;
     }
-    default:
-      throw new UsageError(`Unknown command "${command}".`);
+    return command.run(root, args);
   }
+  if (group) {
+    attempted = rest[0];
+    if (wantsHelp(rest)) {
+      process.stdout.write(helpText(group) + '\n');
+      return 0;
+    }
+    const subs = group.map((c) => c.name.split(' ')[1]);
+    throw new UsageError(rest[1] === undefined || rest[1].startsWith('-')
+      ? `"${rest[0]}" needs one of: ${subs.join(', ')}.`
+      : `Unknown "${rest[0]} ${rest[1]}": use one of ${subs.join(', ')}.`);
+  }
+  throw new UsageError(`Unknown command "${rest[0]}".`);
 }
 
-main(process.argv.slice(2)).then(
+/** Errors: one line (and where the usage is); with --json, {"error": …} on stderr. Exit 2 for usage errors, else 1. */
+function report(err: unknown, json: boolean): number {
+  const usage = err instanceof UsageError || Boolean((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'));
+  const message = (err as Error)?.message ?? String(err);
+  if (json) process.stderr.write(JSON.stringify({ error: message }) + '\n');
+  else {
+    const hint = usage ? `\nRun "mlops ${attempted ? `${attempted} ` : ''}--help" for usage.` : '';
+    process.stderr.write(`mlops: ${message}${hint}\n`);
+  }
+  return usage ? 2 : 1;
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`mlops: ${(err as Error).message}\n\n${USAGE}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`mlops: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  },
+  (err: unknown) => { process.exitCode = report(err, beforeDashDash(argv).includes('--json')); },
 );

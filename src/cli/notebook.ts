@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseParameterArgs } from '../core/notebooks/notebookFile';
+import { checkNotebookInterpreter } from '../core/notebooks/notebookInterpreter';
 import { describeFailure, runNotebook } from '../core/notebooks/runNotebook';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { UsageError } from './usage';
@@ -32,11 +33,12 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
   const timeout = values['cell-timeout'] === undefined ? undefined : Number(values['cell-timeout']);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--cell-timeout needs a number of seconds above 0');
   const parameters = parseParameterArgs(values.param ?? []);
+  const python = values.python || process.env.MLOPS_PYTHON || (await defaultNotebookPython());
   layout.ensure();
   const inputs = await snapshotInputs(layout.root);
   const { run, outcome: finished } = await runNotebook(layout, {
     notebook,
-    python: values.python || process.env.MLOPS_PYTHON || 'python3',
+    python,
     parameters,
     name: values.name,
     experiment: values.experiment,
@@ -59,4 +61,12 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
   }
   process.stderr.write(`mlops: run ${run.runId} ${outcome.status}.${saved}\n`);
   return 1;
+}
+
+/** python3, or where python3 lacks Jupyter the usual interpreter that has it (said on stderr). */
+async function defaultNotebookPython(): Promise<string> {
+  const check = await checkNotebookInterpreter('python3');
+  if (!check?.alternative) return 'python3';
+  process.stderr.write(`mlops: python3 lacks ${check.missing?.join(', ') ?? 'Jupyter'}; running the notebook with ${check.alternative} (--python chooses another)\n`);
+  return check.alternative;
 }

@@ -28,6 +28,7 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
     experiment: values.experiment,
     source: 'command',
     onOutput: (text) => process.stdout.write(text),
+    onWarning: (message) => process.stderr.write(`mlops: ${message}\n`),
   });
   const outcome = await followRun(run, run.finished);
   if (outcome.error) process.stderr.write(`mlops: ${outcome.error}\n`);

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startMlflowServer } from '../core/mlflow';
-import { withTracking } from './open';
+import { TO_WRITE, withProject } from './open';
 import { UsageError } from './usage';
 
 const SAVE_EVERY_MS = 2000;
@@ -17,12 +17,13 @@ export async function serverCommand(root: string, argv: string[]): Promise<numbe
     port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port needs a port number from 0 to 65535 (0: a free port), not "${values.port}".`);
   }
-  // The index stays open while serving; withTracking closes (saves) it once the endpoint has stopped.
-  await withTracking(root, async (tracking) => {
+  // The index stays open while serving; withProject closes (saves) it once the endpoint has stopped.
+  await withProject(root, async (project) => {
+    const { tracking } = project;
     if (tracking.readOnly) {
-      throw new Error('Another process owns this workspace\'s tracking index (VS Code, or another mlops command). With VS Code open, its extension already serves an MLflow endpoint: run "MLOps: Copy MLflow Connection". Otherwise close the other process and try again.');
+      throw new Error(`This workspace's tracking index cannot be owned here: ${tracking.whyReadOnly}. With VS Code open, its extension already serves an MLflow endpoint: run "MLOps: Copy MLflow Connection". Otherwise close the other process (VS Code, another mlops command) and try again.`);
     }
-    const endpoint = await startMlflowServer(tracking, { port, log: (m) => process.stderr.write(`mlops: ${m}\n`) });
+    const endpoint = await startMlflowServer(tracking, { port, project, log: (m) => process.stderr.write(`mlops: ${m}\n`) });
     process.stdout.write(`export MLFLOW_TRACKING_URI=${endpoint.uri}\nexport MLFLOW_TRACKING_TOKEN=${endpoint.token}\n`);
     process.stderr.write(`mlops: serving MLflow's tracking API for ${tracking.layout.root}; Ctrl-C stops it.\n`);
     const saver = setInterval(() => {
@@ -39,7 +40,7 @@ export async function serverCommand(root: string, argv: string[]): Promise<numbe
     process.stderr.write(`mlops: ${signal}: stopping the MLflow endpoint…\n`);
     clearInterval(saver);
     await endpoint.stop();
-  });
+  }, TO_WRITE);
   process.stderr.write('mlops: stopped; tracking index saved.\n');
   return 0;
 }

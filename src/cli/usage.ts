@@ -1,44 +1,58 @@
-/** A mistake in how the CLI was called: printed with the usage hint, exit code 2. */
+/** A mistake in how the CLI was called: printed in one line with where to find the usage, exit code 2. */
 export class UsageError extends Error {}
 
-export const USAGE = `mlops — MLOps Workbench on the command line
+/**
+ * One `mlops` command, as the command table (commands.ts) lists it: the top-level usage and
+ * `mlops <name> --help` are written from these fields, and `run` does the work.
+ */
+export interface Command {
+  /** What follows `mlops`: a word, or a group and its sub-command ("runs list"). */
+  name: string;
+  /** Its arguments and options, as the usage shows them ("<run-id> [--json]"). */
+  args: string;
+  /** One line: what it does. */
+  summary: string;
+  /** The usage's heading it is listed under; commands of a group stay together. */
+  section: string;
+  /** More for `mlops <name> --help`: options, examples, exit codes. */
+  details?: readonly string[];
+  /**
+   * The arguments after the name; returns the exit code. `root` is the workspace folder.
+   * Commands that pass arguments on (`run -- <command…>`) see `--help` only before `--`.
+   */
+  run(root: string, argv: string[]): number | Promise<number>;
+}
 
-Usage:
-  mlops run [--name N] [--experiment E] -- <command…>   run any command as a tracked run
-  mlops runs list [--experiment E] [--json]             list runs, newest first
-  mlops runs show <run-id> [--json]                     params, latest metrics, artifacts, capture
-  mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]
-                                                        run a notebook headless through a Jupyter kernel as a tracked run
-  mlops server [--port P]                               serve the MLflow-compatible endpoint; prints MLFLOW_TRACKING_URI/TOKEN exports
-  mlops import-mlflow <mlruns-dir> [--json]             import an MLflow file store (runs already imported are skipped)
-  mlops reindex                                         rebuild .mlops/tracking.db from the event logs
-
-  mlops snapshot [paths…] -m MSG                        snapshot data/model paths (default: mlops.yaml's)
-  mlops snapshots list|show ID|diff A B [--json]        list, inspect and compare snapshots
-  mlops snapshots restore ID [--to DIR] [--yes]         restore (in place asks for --yes before overwriting)
-  mlops snapshots tag ID NAME | push URL | fetch URL    name a snapshot; share through a git remote
-                                                        (push refuses personal data unless --allow-personal-data)
-  mlops models list [--json]                            registered models, versions and aliases
-  mlops models register PATH --name N [--run R [--artifact]]
-  mlops models alias N ALIAS VERSION | delete N VERSION
-  mlops models card N VERSION | lineage N VERSION [--json]
-  mlops data profile DATA [--json]                      schema and statistics of a csv/jsonl file, folder or snapshot (saved beside it)
-  mlops data check DATA [--against REF] [--json]        types, ranges, categories, missing share, skew, personal data; exit 1 on a problem
-  mlops evaluate MODEL:VERSION|FILE.onnx --data HOLDOUT --label COL [--group COL] [--standardise norm.csv] [--json]
-                                                        metrics, slices and fairness gaps, robustness, latency, feature importance: a tracked run
-  mlops validate MODEL:VERSION [--data HOLDOUT --label COL] [--json]
-                                                        judge mlops.yaml's gates (✓/✗); exit 1 when one fails
-  mlops models promote N VERSION [--to champion] [--force --reason R]
-                                                        move the alias only when the gates pass (forcing is audited)
-  mlops drift REF CUR [--column-test COL=TEST…] [--window N|6h] [--json]
-                                                        per-column drift of CUR against REF (files, snapshots, deployment:NAME);
-                                                        exit 1 on dataset drift, 2 when they cannot be compared
-  mlops reproduce RUN [--json]                          re-run a run from its code commit and data snapshots
-  mlops audit verify                                    check the audit trail; non-zero exit names the first bad entry
-
-Options:
+const GLOBAL_OPTIONS = `Options:
   --workspace DIR   the project folder (default: the nearest folder upwards with .mlops/ or mlops.yaml)
-  --help, -h        this text
-  --version         the version
+  --json            machine-readable output, and errors as {"error": "…"} on stderr
+  --help, -h        this text; "mlops <command> --help" for one command
+  --version         the version`;
 
-Exit codes: 0 success; for "run", the command's own exit code; for "notebook run", 1 when a cell failed; 2 usage errors.`;
+const EXIT_CODES = 'Exit codes: 0 success; for "run", the command\'s own exit code; for "notebook run", 1 when a cell failed; 1 other errors; 2 usage errors.';
+
+/** The top-level usage: every command's one line, by section. */
+export function usageText(commands: readonly Command[]): string {
+  const sections = [...new Set(commands.map((c) => c.section))];
+  const lines = ['mlops — MLOps Workbench on the command line', '', 'Usage:'];
+  const width = Math.max(...commands.map((c) => signature(c).length));
+  for (const section of sections) {
+    lines.push(`  ${section}:`);
+    for (const c of commands.filter((x) => x.section === section)) {
+      const sig = signature(c);
+      lines.push(sig.length <= width && sig.length <= 52 ? `    ${sig.padEnd(Math.min(width, 52))}  ${c.summary}` : `    ${sig}\n    ${''.padEnd(Math.min(width, 52))}  ${c.summary}`);
+    }
+    lines.push('');
+  }
+  return [...lines, GLOBAL_OPTIONS, '', EXIT_CODES].join('\n');
+}
+
+/** `mlops <name> --help`: the commands named (one, or a group's), with their details. */
+export function helpText(commands: readonly Command[]): string {
+  const blocks = commands.map((c) => [`Usage: ${signature(c)}`, '', `  ${c.summary}`, ...(c.details?.length ? ['', ...c.details.map((d) => `  ${d}`)] : [])].join('\n'));
+  return [...blocks, '', 'Every command also takes --workspace DIR; "mlops --help" lists them all.'].join('\n\n').replace(/\n{3,}/g, '\n\n');
+}
+
+function signature(c: Command): string {
+  return `mlops ${c.name}${c.args ? ` ${c.args}` : ''}`;
+}

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { AuditLog } from './governance/audit';
-import { runTrailer } from './registry/lineage';
-import { ModelRegistry, type ModelVersion } from './registry/registry';
+import { runTrailer } from './registry/runTrailer';
+import { ModelRegistry, type ModelVersion, type RegisterRequest } from './registry/registry';
+import { Deployments } from './serving/deployments';
 import { SnapshotStore, type SnapshotInfo, type SnapshotProgress } from './snapshots';
 import { redactUrl } from './snapshots/remote';
 import { encodeMetricValue } from './tracking/events';
@@ -11,6 +12,9 @@ import { Tracking, type OpenOptions } from './tracking/tracking';
 import { ModelValidation } from './validation/modelValidation';
 import { PersonalDataError, personalDataInSnapshots } from './validation/pushCheck';
 import { readProjectConfig } from './workspace/config';
+
+/** What a registration may add to a version (MLflow's create_model_version does). */
+type VersionDetails = Pick<RegisterRequest, 'description' | 'tags'>;
 
 /**
  * One workspace's engine: tracking, snapshots, the model registry and the audit
@@ -39,6 +43,12 @@ export class Project {
   /** Evaluation, gates and gated promotion of model versions. */
   get validation(): ModelValidation {
     return new ModelValidation(this.tracking, this.snapshots, this.registry, this.audit);
+  }
+
+  private deploymentsOnce: Deployments | undefined;
+  /** Deploy, switch, split, shadow and stop model servers (src/core/serving). */
+  get deployments(): Deployments {
+    return (this.deploymentsOnce ??= new Deployments(this.layout, this.registry, this.snapshots, this.audit));
   }
 
   close(): void {
@@ -87,7 +97,7 @@ export class Project {
    * Registers a file or folder as the next version of a model, linked to a run and its metrics;
    * without `runId`, a file inside a run's artifacts belongs to that run.
    */
-  async registerModel(model: string, file: string, runId?: string): Promise<ModelVersion> {
+  async registerModel(model: string, file: string, runId?: string, details: VersionDetails = {}): Promise<ModelVersion> {
     runId ??= this.artifactRun(path.resolve(this.layout.root, file));
     let metrics: Record<string, number | string> = {};
     if (runId) {
@@ -96,7 +106,7 @@ export class Project {
       if (!run) throw new Error(`No run has the id "${runId}".`);
       metrics = Object.fromEntries(run.metrics.map((m) => [m.key, encodeMetricValue(m.latest)]));
     }
-    return this.registry.register({ model, path: file, runId, metrics });
+    return this.registry.register({ model, path: file, runId, metrics, ...details });
   }
 
   /** The run whose artifacts (`runs/<id>/artifacts/`) hold `abs`, if any. */
@@ -106,9 +116,9 @@ export class Project {
   }
 
   /** Registers an artifact a run logged (`runs/<id>/artifacts/<artifact>`). */
-  registerArtifact(model: string, runId: string, artifact: string): Promise<ModelVersion> {
+  registerArtifact(model: string, runId: string, artifact: string, details: VersionDetails = {}): Promise<ModelVersion> {
     const file = path.join(this.layout.artifactsDir(runId), artifact);
-    return this.registerModel(model, file, runId);
+    return this.registerModel(model, file, runId, details);
   }
 
   /** Snapshots the `data:` paths of mlops.yaml; unchanged data costs only the stat walk. */

@@ -4,12 +4,12 @@ import { formatBytes, formatNumber } from '../core/format';
 import { writeModelCard } from '../core/governance/modelCard';
 import { reproduceRun } from '../core/governance/reproduce';
 import type { Project } from '../core/project';
-import { lineageText, modelLineage } from '../core/registry/lineage';
 import type { ModelVersion } from '../core/registry/registry';
 import { checkTagName, type SnapshotDiff, type SnapshotInfo } from '../core/snapshots';
 import { readProjectConfig } from '../core/workspace/config';
 import { registerCommand } from './commandErrors';
 import type { DataModelsTreeProvider, DataNode } from './dataModelsTree';
+import { LINEAGE_SCHEME, LineageContentProvider, lineageUri } from './lineageContent';
 import { showRunTerminal } from './runTerminal';
 import type { RunsNode } from './runsTree';
 import { snapshotUri } from './snapshotContent';
@@ -45,6 +45,7 @@ export class DataCommands {
       cmd('mlops.showModelCard', (v: VersionArg) => this.card(v)),
       cmd('mlops.showLineage', (v: VersionArg) => this.lineage(v)),
       cmd('mlops.reproduceRun', (run: RunsNode | string | undefined) => this.reproduce(run)),
+      vscode.workspace.registerTextDocumentContentProvider(LINEAGE_SCHEME, new LineageContentProvider(this.service)),
     ];
   }
 
@@ -238,16 +239,17 @@ export class DataCommands {
     const v = this.version(project, arg);
     const file = await writeModelCard(project.layout, project.registry, project.tracking, project.snapshots, v.model, v.version);
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
+    // The card read as it will be shared, beside the Markdown its hand-written sections are edited in.
+    await vscode.commands.executeCommand('markdown.showPreviewToSide', vscode.Uri.file(file));
     return file;
   }
 
   async lineage(arg: VersionArg): Promise<string> {
     const project = await this.service.project();
     const v = this.version(project, arg);
-    const text = lineageText(await modelLineage(project.registry, project.tracking, project.snapshots, v.model, v.version));
-    const doc = await vscode.workspace.openTextDocument({ content: `Lineage of ${v.model} v${v.version}\n\n${text}\n`, language: 'plaintext' });
+    const doc = await vscode.workspace.openTextDocument(lineageUri(v.model, v.version));
     await vscode.window.showTextDocument(doc, { preview: true });
-    return text;
+    return doc.getText();
   }
 
   /** Re-runs a run from its code commit and data snapshots, then shows both runs' metrics side by side. */
@@ -261,7 +263,7 @@ export class DataCommands {
       { location: vscode.ProgressLocation.Notification, title: `MLOps: reproducing ${original?.name ?? runId.slice(0, 8)}` },
       () => reproduceRun(project, runId, term.write),
     );
-    term.write(`\n[MLOps] reproduction ${result.outcome.status}\n`);
+    term.done(`reproduction ${result.outcome.status}`);
     this.service.refresh();
     const rows = result.comparison.map((c) => `| ${c.key} | ${formatNumber(c.original)} | ${formatNumber(c.reproduced)} |`);
     const doc = await vscode.workspace.openTextDocument({

@@ -1,7 +1,10 @@
 import * as vscode from 'vscode';
+import { putCliOnPath } from './cliOnPath';
 import { DataCommands } from './dataCommands';
 import { registerValidationCommands } from './validation/register';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
+import { registerDeployments } from './deployments/register';
+import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
 import { registerNotebookTracking } from './notebooks/register';
 import { registerPanels, type PanelManager } from './panels';
@@ -10,6 +13,7 @@ import { RunsTreeProvider, type RunsNode } from './runsTree';
 import { SNAPSHOT_SCHEME, SnapshotContentProvider } from './snapshotContent';
 import { RunStatusBar } from './statusBar';
 import { TrackingService } from './trackingService';
+import { onDamagedLog } from '../core/workspace/appendLog';
 
 /** What the extension exposes to other extensions and to its integration tests. */
 export interface MlopsApi {
@@ -20,6 +24,7 @@ export interface MlopsApi {
   dataCommands: DataCommands;
   panels: PanelManager;
   mlflow: MlflowEndpoint;
+  deployments: DeploymentsTreeProvider;
 }
 
 /**
@@ -40,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   service.launchEnv = () => mlflow.env();
   const tree = new RunsTreeProvider(service);
   const view = vscode.window.createTreeView<RunsNode>('mlops.runs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
-  const commands = new RunCommands(service, tree, view);
+  const commands = new RunCommands(service, tree, view, context.workspaceState);
   const panels = registerPanels(context, service, view, (line) => log.appendLine(line));
   const dataTree = new DataModelsTreeProvider(service);
   const dataView = vscode.window.createTreeView<DataNode>('mlops.dataModels', { treeDataProvider: dataTree, showCollapseAll: true });
@@ -55,11 +60,16 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
     registryWatcher, registryWatcher.onDidChange(refreshData), registryWatcher.onDidCreate(refreshData), registryWatcher.onDidDelete(refreshData),
   );
   registerNotebookTracking(context, service, log);
+  // Damage found in a log (a torn line moved aside, a line a reader skipped) goes to the output, once each.
+  const stopHearingDamage = onDamagedLog((damage) => log.appendLine(`Warning: ${damage.message}`));
+  context.subscriptions.push({ dispose: stopHearingDamage });
+  putCliOnPath(context, (line) => log.appendLine(line));
+  const deployments = registerDeployments(context, service, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments };
 }
 
 export function deactivate(): void {

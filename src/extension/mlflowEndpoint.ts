@@ -76,7 +76,10 @@ export class MlflowEndpoint implements vscode.Disposable {
 
   private async backend(): Promise<MlflowBackend> {
     const tracking = await this.service.ready;
-    this.backendInstance ??= new MlflowBackend(tracking, { onDidWrite: () => this.queueRefresh(), log: (m) => this.log.appendLine(m) });
+    const project = await this.service.project();
+    this.backendInstance ??= new MlflowBackend(tracking, {
+      project, onDidWrite: () => this.queueRefresh(), log: (m) => this.log.appendLine(m), readOtherWriters: () => this.service.refresh(),
+    });
     for (const w of this.backendInstance.experiments.warnings.splice(0)) this.log.appendLine(`${this.backendInstance.experiments.file}: ${w}; skipped.`);
     return this.backendInstance;
   }
@@ -96,7 +99,7 @@ export class MlflowEndpoint implements vscode.Disposable {
       return;
     }
     if (tracking.readOnly) {
-      this.setOff('another process (another VS Code window, or `mlops server`) owns this workspace\'s tracking index; use its endpoint');
+      this.setOff(`this window does not own the workspace's tracking index (${tracking.whyReadOnly}); another VS Code window or \`mlops server\` that owns it serves the endpoint`);
       return;
     }
     const backend = await this.backend();

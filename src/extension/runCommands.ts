@@ -3,11 +3,17 @@ import * as vscode from 'vscode';
 import { appendEvents } from '../core/tracking/eventWriter';
 import { registerCommand } from './commandErrors';
 import { isProcessAlive } from '../core/workspace/processes';
+import type { RunSource } from '../core/tracking/events';
 import type { RunSummary } from '../core/tracking/store';
+import { joinArguments, lastRecordedArguments, scriptCommand } from '../core/tracking/scriptArguments';
 import { pythonInterpreter } from './pythonInterpreter';
 import { showRunTerminal } from './runTerminal';
+import { promptScriptArguments } from './scriptArgumentsPrompt';
 import type { RunsNode, RunsTreeProvider } from './runsTree';
 import type { TrackingService } from './trackingService';
+
+/** workspaceState key: the arguments each script last ran with, by file path. */
+const ARGUMENTS_KEY = 'mlops.scriptArguments';
 
 /** A command's argument: a run node from the Runs view, a run id, or nothing (then the user picks). */
 type RunArg = RunsNode | string | undefined;
@@ -17,11 +23,14 @@ export class RunCommands {
     private readonly service: TrackingService,
     private readonly tree: RunsTreeProvider,
     private readonly view: vscode.TreeView<RunsNode>,
+    private readonly state: vscode.Memento,
   ) {}
 
   register(): vscode.Disposable[] {
     return [
       registerCommand('mlops.runPythonFile', (uri?: vscode.Uri) => this.runPythonFile(uri)),
+      registerCommand('mlops.runPythonFileWithArguments', (uri?: vscode.Uri, args?: string[]) => this.runPythonFileWithArguments(uri, args)),
+      registerCommand('mlops.rerunWithChanges', (arg: RunArg, args?: string[]) => this.rerunWithChanges(arg, args)),
       registerCommand('mlops.refreshRuns', () => this.service.refresh()),
       registerCommand('mlops.stopRun', (arg: RunArg) => this.stop(arg)),
       registerCommand('mlops.renameRun', (arg: RunArg) => this.rename(arg)),
@@ -35,31 +44,83 @@ export class RunCommands {
 
   /** Runs a Python file as a tracked run; returns the run id. */
   async runPythonFile(uri?: vscode.Uri): Promise<string | undefined> {
+    const target = await this.pythonFile(uri);
+    return this.runCommand(await pythonInterpreter(target), [target.fsPath], this.service.root, target.fsPath);
+  }
+
+  /** "Run with Arguments…": asks for arguments (the file's last ones, its argparse options) and runs it; returns the run id. */
+  async runPythonFileWithArguments(uri?: vscode.Uri, args?: string[]): Promise<string | undefined> {
+    const target = await this.pythonFile(uri);
+    const python = await pythonInterpreter(target);
+    const chosen = args ?? (await promptScriptArguments(target.fsPath, this.lastArguments(target.fsPath), python, this.service.root));
+    if (!chosen) return undefined;
+    return this.runScript(python, [], target.fsPath, chosen, this.service.root);
+  }
+
+  /** "Rerun with Changes…": the run's command again, its arguments edited first; returns the new run id. */
+  async rerunWithChanges(arg: RunArg, args?: string[]): Promise<string | undefined> {
+    const summary = await this.pickRun(arg, 'Rerun which run?');
+    if (!summary) return undefined;
+    const run = this.service.current!.getRun(summary.id)!;
+    const argv = run.capture.argv;
+    if (run.source === 'notebook' || !argv?.length || !run.capture.cwd) {
+      throw new Error(`Run "${run.name}" did not record a script's command, so it cannot be rerun; only scripts run by MLOps (Run Python File, "mlops run") can. Notebooks: use Run Notebook as Experiment.`);
+    }
+    const command = scriptCommand(argv, run.capture.cwd);
+    if (command) {
+      const chosen = args ?? (await promptScriptArguments(command.script, command.args, command.python, run.capture.cwd));
+      return chosen && this.runScript(command.python, command.flags, command.script, chosen, run.capture.cwd, run.experiment);
+    }
+    // Another command (`mlops run -- ./job.sh --fast`): its arguments, no options to offer.
+    const chosen = args ?? (await promptScriptArguments(argv[0], argv.slice(1)));
+    return chosen && this.runCommand(argv[0], chosen, run.capture.cwd, argv[0], run.experiment, 'command');
+  }
+
+  private async pythonFile(uri?: vscode.Uri): Promise<vscode.Uri> {
     const target = uri ?? vscode.window.activeTextEditor?.document.uri;
     if (!target || target.scheme !== 'file' || !target.fsPath.endsWith('.py')) {
       throw new Error('Open a Python file (.py) first, or right-click one in the Explorer.');
     }
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
     if (doc?.isDirty) await doc.save();
+    return target;
+  }
+
+  /** Runs `python [flags] script args` as a tracked run in the script's terminal, remembering args for the script. */
+  private async runScript(python: string, flags: string[], script: string, args: string[], cwd: string, experiment?: string): Promise<string> {
+    await this.rememberArguments(script, args);
+    return this.runCommand(python, [...flags, script, ...args], cwd, script, experiment);
+  }
+
+  private async runCommand(command: string, args: string[], cwd: string, terminalKey: string, experiment?: string, source: RunSource = 'script'): Promise<string> {
     await this.service.ready;
-    const python = await pythonInterpreter(target);
-    const name = path.basename(target.fsPath, '.py');
-    const term = showRunTerminal(name);
-    term.write(`[MLOps] ${python} ${target.fsPath}\n`);
+    const term = showRunTerminal(path.basename(terminalKey, '.py'), terminalKey);
+    term.write(`[MLOps] ${joinArguments([command, ...args])}\n`);
     const run = await this.service.launch({
-      command: python,
-      args: [target.fsPath],
-      cwd: this.service.root,
-      name,
-      source: 'script',
+      command,
+      args,
+      cwd,
+      experiment,
+      source,
       capturePackages: vscode.workspace.getConfiguration('mlops').get<boolean>('capture.packages', true),
       onOutput: term.write,
+      onWarning: (message) => term.write(`[MLOps] ${message}\n`),
     });
     term.attach(run);
     void run.finished.then((outcome) => {
       if (outcome.error) void vscode.window.showErrorMessage(`MLOps: ${outcome.error}`);
-    });
+    }, (err: Error) => void vscode.window.showErrorMessage(`MLOps: ${err.message}`)); // e.g. a full disk before the run could start
     return run.runId;
+  }
+
+  /** The arguments the script last ran with: remembered from this workspace's commands, else its latest recorded run's. */
+  private lastArguments(script: string): string[] {
+    return this.state.get<Record<string, string[]>>(ARGUMENTS_KEY, {})[script]
+      ?? (this.service.current && lastRecordedArguments(this.service.current, script)) ?? [];
+  }
+
+  private rememberArguments(script: string, args: string[]): Thenable<void> {
+    return this.state.update(ARGUMENTS_KEY, { ...this.state.get<Record<string, string[]>>(ARGUMENTS_KEY, {}), [script]: args });
   }
 
   private async stop(arg: RunArg): Promise<void> {

@@ -1,21 +1,50 @@
 import * as vscode from 'vscode';
 import type { TrackedProcess } from '../core/tracking/launcher';
 
+/** A terminal that shows tracked runs' output live. */
+export interface RunTerminal {
+  terminal: vscode.Terminal;
+  write(text: string): void;
+  /** Follows `run`: says how it ended, then frees the terminal for the next run of the same script. */
+  attach(run: TrackedProcess): void;
+  /** Says the last line and frees the terminal (for work that follows no single run). */
+  done(line: string): void;
+}
+
+interface Entry extends RunTerminal {
+  busy: boolean;
+}
+
+/** One terminal per script (key), reused while no run is active in it. */
+const terminals = new Map<string, Entry>();
+
 /**
- * A terminal that shows a tracked run's output live. Closing it while the run
- * is active stops the run, as closing any terminal ends what runs in it.
+ * The terminal of `key` (a script's path; default the title), shown and ready for a
+ * new run: reused when its last run ended, a new one when a run is still active
+ * there. Closing it while a run is active stops the run, as closing any terminal
+ * ends what runs in it.
  */
-export function showRunTerminal(name: string): { terminal: vscode.Terminal; write: (text: string) => void; attach: (run: TrackedProcess) => void } {
+export function showRunTerminal(name: string, key = name): RunTerminal {
+  const idle = terminals.get(key);
+  if (idle && !idle.busy) {
+    idle.busy = true;
+    idle.write(`\n${'─'.repeat(40)}\n`);
+    idle.terminal.show(true);
+    return idle;
+  }
+  const entry = createRunTerminal(name, () => {
+    if (terminals.get(key) === entry) terminals.delete(key);
+  });
+  if (!idle) terminals.set(key, entry); // a second terminal while the first is busy is not reused
+  entry.terminal.show(true);
+  return entry;
+}
+
+function createRunTerminal(name: string, onClose: () => void): Entry {
   const writer = new vscode.EventEmitter<string>();
   let run: TrackedProcess | undefined;
-  let ended = false;
   let buffered = '';
   let opened = false;
-  const write = (text: string): void => {
-    const crlf = text.replace(/\r?\n/g, '\r\n');
-    if (opened) writer.fire(crlf);
-    else buffered += crlf;
-  };
   const pty: vscode.Pseudoterminal = {
     onDidWrite: writer.event,
     open: () => {
@@ -24,22 +53,32 @@ export function showRunTerminal(name: string): { terminal: vscode.Terminal; writ
       buffered = '';
     },
     close: () => {
-      if (run && !ended) void run.stop();
+      if (run && entry.busy) void run.stop();
+      onClose();
       writer.dispose();
     },
   };
-  const terminal = vscode.window.createTerminal({ name: `MLOps: ${name}`, pty, iconPath: new vscode.ThemeIcon('beaker') });
-  terminal.show(true);
-  return {
-    terminal,
-    write,
+  const entry: Entry = {
+    busy: true,
+    terminal: vscode.window.createTerminal({ name: `MLOps: ${name}`, pty, iconPath: new vscode.ThemeIcon('beaker') }),
+    write: (text) => {
+      const crlf = text.replace(/\r?\n/g, '\r\n');
+      if (opened) writer.fire(crlf);
+      else buffered += crlf;
+    },
     attach: (r) => {
       run = r;
       void r.finished.then((outcome) => {
-        ended = true;
         const code = outcome.exitCode === null ? '' : `, exit code ${outcome.exitCode}`;
-        write(`\n[MLOps] run ${outcome.status}${code}\n`);
+        entry.done(`run ${outcome.status}${code}`);
+      }, (err: Error) => {
+        entry.done(err.message);
       });
     },
+    done: (line) => {
+      entry.write(`\n[MLOps] ${line}\n`);
+      entry.busy = false;
+    },
   };
+  return entry;
 }

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { Project } from '../core/project';
 import type { ModelVersion } from '../core/registry/registry';
@@ -5,13 +6,17 @@ import type { LaunchOptions, RunOutcome, TrackedProcess } from '../core/tracking
 import type { Tracking } from '../core/tracking/tracking';
 
 const SAVE_DELAY_MS = 2000;
+/** How long opening waits for another process to let go of the index before reading it without owning it. */
+const OWNER_WAIT_MS = 2000;
+/** How long after the runs folder changed the poll keeps reading the logs (see runsFolderChanged). */
+const NEW_RUN_GRACE_MS = 5000;
 
 /**
  * The extension's handle on the workspace's engine (tracking, snapshots,
  * registry, audit): opens it after
  * activation (so activation stays fast), keeps the index fresh from the event
- * logs (file watcher, plus polling while runs are active), saves it, and tracks
- * the processes this window launched.
+ * logs of every process (see watchRuns), saves it, and tracks the processes this
+ * window launched.
  */
 export class TrackingService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -24,34 +29,77 @@ export class TrackingService implements vscode.Disposable {
   private poll: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private refreshQueued: NodeJS.Timeout | undefined;
+  /** The runs folder's mtime at the last look: it changes when any process adds or removes a run. */
+  private runsFolderStamp: number | undefined;
+  private runsFolderChangedAt = 0;
   private disposed = false;
 
   constructor(readonly root: string, private readonly log: vscode.OutputChannel) {
     this.ready = this.open();
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(root, '.mlops/runs/**'));
-    const queue = () => this.queueRefresh();
-    this.disposables.push(watcher, watcher.onDidCreate(queue), watcher.onDidChange(queue), watcher.onDidDelete(queue));
     this.disposables.push(vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('mlops.runs.refreshIntervalMs')) this.restartPolling();
     }));
   }
 
   private async open(): Promise<Tracking> {
-    const project = await Project.open(this.root, { onMessage: (m) => this.message(m) });
+    // A command that has the index for a moment (`mlops runs list`) must not leave this window read-only for the session.
+    const project = await Project.open(this.root, { waitMs: OWNER_WAIT_MS, onMessage: (m) => this.message(m) });
     if (this.disposed) {
       project.close();
       throw new Error('The MLOps extension was deactivated.');
     }
     this.opened = project;
+    this.watchRuns(project.layout.runsDir);
     this.restartPolling();
     this.changed.fire();
     return project.tracking;
   }
 
-  /** A rebuilt index is worth a notification; skipped log lines go to the output channel only. */
+  /**
+   * Runs are written by other processes too (`mlops run`, MLflow clients, notebooks, another
+   * window): VS Code's watcher and fs.watch on the runs folder read them at once, and since
+   * watchers miss events on some file systems (remote hosts, containers), the poll in
+   * restartPolling looks at the runs folder's mtime as well.
+   */
+  private watchRuns(runsDir: string): void {
+    const queue = () => this.queueRefresh();
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(this.root, '.mlops/runs/**'));
+    this.disposables.push(watcher, watcher.onDidCreate(queue), watcher.onDidChange(queue), watcher.onDidDelete(queue));
+    try {
+      const folder = fs.watch(runsDir, queue);
+      folder.on('error', () => folder.close()); // the folder went away: the poll still looks
+      this.disposables.push({ dispose: () => folder.close() });
+    } catch (err) {
+      this.log.appendLine(`Watching ${runsDir} failed (${(err as Error).message}); new runs are found by polling.`);
+    }
+    this.runsFolderStamp = this.runsFolderMtime();
+  }
+
+  /**
+   * Whether a run was added or removed lately (one stat): for a few seconds after, since a new
+   * run's folder may be made a moment before its log is written.
+   */
+  private runsFolderChanged(): boolean {
+    const stamp = this.runsFolderMtime();
+    if (stamp !== this.runsFolderStamp) {
+      this.runsFolderStamp = stamp;
+      this.runsFolderChangedAt = Date.now();
+    }
+    return Date.now() - this.runsFolderChangedAt < NEW_RUN_GRACE_MS;
+  }
+
+  private runsFolderMtime(): number | undefined {
+    try {
+      return fs.statSync(this.opened!.layout.runsDir).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A rebuilt or unusable index is worth a notification; skipped log lines go to the output channel only. */
   private message(text: string): void {
     this.log.appendLine(text);
-    if (text.startsWith('tracking.db was')) void vscode.window.showInformationMessage(`MLOps: ${text}`);
+    if (text.startsWith('tracking.db was') || text.includes('tracking.db is a folder')) void vscode.window.showInformationMessage(`MLOps: ${text}`);
   }
 
   /** The engine, once opened; undefined during the first moments after activation. */
@@ -130,9 +178,9 @@ export class TrackingService implements vscode.Disposable {
   private restartPolling(): void {
     if (this.poll) clearInterval(this.poll);
     const ms = vscode.workspace.getConfiguration('mlops').get<number>('runs.refreshIntervalMs', 500);
-    // Watchers can miss appends on some file systems; poll, but only while a run is active.
+    // Watchers can miss events on some file systems: poll active runs, and look for new ones.
     this.poll = setInterval(() => {
-      if (this.launched.size || this.hasActiveRuns()) this.refresh();
+      if (this.runsFolderChanged() || this.launched.size || this.hasActiveRuns()) this.refresh();
     }, Math.max(100, ms));
   }
 

@@ -21,13 +21,14 @@ export interface SaveFileResult {
 }
 
 /**
- * A metric value as it travels: JSON has no NaN or Infinity, so those go as
- * strings; null means the run has no such metric.
+ * A metric value as it travels: JSON has no NaN or Infinity and writes -0 as 0,
+ * so those go as strings; null means the run has no such metric.
  */
-export type WireNumber = number | 'NaN' | 'Infinity' | '-Infinity' | null;
+export type WireNumber = number | 'NaN' | 'Infinity' | '-Infinity' | '-0' | null;
 
 export function toWire(value: number | null | undefined): WireNumber {
   if (value === null || value === undefined) return null;
+  if (Object.is(value, -0)) return '-0';
   if (Number.isFinite(value)) return value;
   if (Number.isNaN(value)) return 'NaN';
   return value > 0 ? 'Infinity' : '-Infinity';
@@ -38,7 +39,13 @@ export function fromWire(value: WireNumber | undefined): number | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'number') return value;
   if (value === 'NaN') return NaN;
+  if (value === '-0') return -0;
   return value === 'Infinity' ? Infinity : -Infinity;
+}
+
+/** A number as exported files write it: full precision, and -0 keeps its sign (String(-0) is "0"). */
+export function exactNumber(value: number): string {
+  return Object.is(value, -0) ? '-0' : String(value);
 }
 
 /** One canvas of a panel and how many of its pixels are drawn (alpha > 0). */

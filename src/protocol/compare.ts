@@ -21,7 +21,7 @@ export interface CompareRun extends RunAttributes {
 }
 
 export interface CompareData {
-  /** In the order chosen; colours follow this order. */
+  /** In the order chosen; each run's colour comes from its id (the same in every panel). */
   runs: CompareRun[];
   /** Ids asked for that no longer exist (deleted), with a message to show. */
   missing: string[];
@@ -50,6 +50,11 @@ export interface SeriesRequest {
   range?: { axis: XAxis; min: number; max: number };
   /** The most points per run to send (the chart's width in pixels is a good value). */
   maxPoints: number;
+  /**
+   * Debiased EMA weight, 0 (none) to 0.999: the host smooths each run's whole
+   * history before downsampling, so a smoothed value at a step is the same at any zoom.
+   */
+  smoothing?: number;
 }
 
 /** One run's curve of one metric: parallel arrays of the kept points. */
@@ -59,6 +64,8 @@ export interface Series {
   /** Wall time of each point, ms since the Unix epoch. */
   times: number[];
   values: number[];
+  /** The smoothed value at each point (present when `smoothing` was asked for). */
+  smoothed?: number[];
   /** Points the run has in the range (before downsampling). */
   total: number;
   /** Points left out because their value is NaN or ±Infinity. */
@@ -88,8 +95,8 @@ export interface CompareInspection {
   smoothing: number;
   zoom: { min: number; max: number } | null;
   tab: CompareTab;
-  /** Per run on the curves chart: points drawn and the last point's value (raw, before smoothing). */
-  curves: { runId: string; label: string; points: number; lastX: number | null; lastY: number | null }[];
+  /** Per run on the curves chart: points drawn, the last point's value (raw) and its smoothed value when smoothing. */
+  curves: { runId: string; label: string; points: number; lastX: number | null; lastY: number | null; lastSmoothed: number | null }[];
   /** Rows of the parameter diff table. */
   diff: { key: string; values: string[]; differs: boolean }[];
   notices: string[];

@@ -49,3 +49,6 @@ export async function endpointWithRun() {
   });
   return { layout, tracking, ep, runId, postBatch };
 }
+
+/** mulberry32: small, seeded, good enough to pick cases (the engine's own seeded generator). */
+export { seededRandom as rng } from '../../src/core/validation/random';

@@ -39,7 +39,7 @@ describe('launching a tracked run (real Python processes)', () => {
     assert.match(seen, /done training/);
     const t = await Tracking.open(layout.root);
     const detail = t.getRun(run.runId)!;
-    assert.equal(detail.name, 'train');
+    assert.equal(detail.name, 'train-1');
     assert.equal(detail.source, 'script');
     assert.equal(detail.params.lr, '0.1');
     assert.equal(detail.metrics[0].count, 3);

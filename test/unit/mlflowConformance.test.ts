@@ -5,73 +5,13 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startMlflowServer, type MlflowEndpoint } from '../../src/core/mlflow';
 import type { MlflowBackend } from '../../src/core/mlflow/backend';
 import { MlflowServer } from '../../src/core/mlflow/server';
 import { Tracking } from '../../src/core/tracking/tracking';
-import { MlopsLayout } from '../../src/core/workspace/layout';
-
-/** A fresh workspace for a whole suite, removed by the suite's own `after` once its store is closed. */
-function suiteWorkspace(): MlopsLayout {
-  return new MlopsLayout(fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-mlflow-')));
-}
-
-async function eventually(what: string, probe: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-interface Reply { status: number; text: string; json: any; headers: http.IncomingHttpHeaders }
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-after(() => agent.destroy());
-
-/** One HTTP request the way the MLflow client sends it: JSON bodies, Bearer token, Host of the tracking URI. */
-function send(ep: { uri: string; token: string }, method: string, urlPath: string, options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string | undefined> } = {}): Promise<Reply> {
-  const url = new URL(ep.uri);
-  const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  const headers: Record<string, string> = { Authorization: `Bearer ${ep.token}`, Host: url.host };
-  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-  for (const [k, v] of Object.entries(options.headers ?? {})) {
-    if (v === undefined) delete headers[k];
-    else headers[k] = v;
-  }
-  return new Promise((resolve, reject) => {
-    const setHost = headers.Host !== undefined;
-    const req = http.request({ host: '127.0.0.1', port: Number(url.port), method, path: urlPath, headers, agent, setHost }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, text, json, headers: res.headers });
-      });
-    });
-    req.on('error', reject);
-    if (payload !== undefined) req.end(payload);
-    else req.end();
-  });
-}
-
-const api = (p: string) => `/api/2.0/mlflow/${p}`;
-
-function assertError(r: Reply, status: number, code: string, what: string): void {
-  assert.equal(r.status, status, `${what}: status ${r.status} ${r.text}`);
-  assert.equal(r.json?.error_code, code, `${what}: ${r.text}`);
-  assert.equal(typeof r.json?.message, 'string', `${what}: message`);
-  assert.ok(r.json.message.length > 0);
-}
+import { api, assertError, endpointSuite, eventually, send, suiteWorkspace } from './mlflowHttp';
 
 function assertExperimentShape(e: any): void {
   assert.equal(typeof e.experiment_id, 'string');
@@ -550,10 +490,6 @@ describe('MLflow endpoint: every documented error code and status', () => {
     }
   });
 
-  it('501 NOT_IMPLEMENTED for renaming an experiment', async () => {
-    assertError(await send(ep, 'POST', api('experiments/update'), { body: { experiment_id: '0', new_name: 'x' } }), 501, 'NOT_IMPLEMENTED', 'rename experiment');
-  });
-
   it('answers malformed HTTP with a 400 and an MLflow body, and keeps serving', async () => {
     const net = await import('node:net');
     const url = new URL(ep.uri);
@@ -567,5 +503,79 @@ describe('MLflow endpoint: every documented error code and status', () => {
     assert.match(reply, /^HTTP\/1\.1 400/);
     assert.match(reply, /"error_code":"BAD_REQUEST"/);
     assert.equal((await send(ep, 'GET', `${api('runs/get')}?run_id=${runId}`)).status, 200);
+  });
+});
+
+describe('MLflow endpoint: the latest value of a metric is MLflow\'s (step, timestamp, value) maximum', () => {
+  const suite = endpointSuite();
+
+  const newRun = async (name: string) => (await send(suite.ep, 'POST', api('runs/create'), { body: { experiment_id: '0', run_name: name, start_time: T0 } })).json.run.info.run_id as string;
+  const logMetric = async (runId: string, key: string, value: number | string, step: number, timestamp: number) => {
+    const r = await send(suite.ep, 'POST', api('runs/log-metric'), { body: { run_id: runId, key, value, timestamp, step } });
+    assert.equal(r.status, 200, r.text);
+  };
+
+  it('a metric logged at step 5 then at step 2 reads step 5\'s value in get_run, search filters and order_by', async () => {
+    const late = await newRun('step-5-then-2');
+    await logMetric(late, 'loss', 0.5, 5, T0 + 1);
+    await logMetric(late, 'loss', 0.9, 2, T0 + 2); // later in time, lower step
+    await logMetric(late, 'acc', 0.7, 3, T0 + 3);
+    await logMetric(late, 'acc', 0.6, 3, T0 + 3); // same step and time: the larger value stands
+    const other = await newRun('in-order');
+    await logMetric(other, 'loss', 0.7, 1, T0 + 1);
+
+    const got = await send(suite.ep, 'GET', `${api('runs/get')}?run_id=${late}`);
+    const metrics = Object.fromEntries(got.json.run.data.metrics.map((m: { key: string }) => [m.key, m]));
+    assert.deepEqual(metrics.loss, { key: 'loss', value: 0.5, timestamp: T0 + 1, step: 5 });
+    assert.deepEqual(metrics.acc, { key: 'acc', value: 0.7, timestamp: T0 + 3, step: 3 });
+
+    const search = async (body: object) => (await send(suite.ep, 'POST', api('runs/search'), { body: { experiment_ids: ['0'], ...body } })).json.runs?.map((r: any) => r.info.run_name) ?? [];
+    assert.deepEqual(await search({ filter: 'metrics.loss = 0.5' }), ['step-5-then-2']);
+    assert.deepEqual(await search({ filter: 'metrics.loss > 0.8' }), []);
+    assert.deepEqual(await search({ order_by: ['metrics.loss ASC'] }), ['step-5-then-2', 'in-order']);
+    assert.deepEqual(await search({ order_by: ['metrics.loss DESC'] }), ['in-order', 'step-5-then-2']);
+
+    const shown = suite.tracking.getRun(late)!.metrics.find((m) => m.key === 'loss')!;
+    assert.deepEqual([shown.latest, shown.step], [0.5, 5], 'mlops runs show agrees with the endpoint');
+    await suite.tracking.reindex();
+    const again = await send(suite.ep, 'GET', `${api('runs/get')}?run_id=${late}`);
+    assert.deepEqual(again.json.run.data.metrics, got.json.run.data.metrics, 'a reindex keeps the same latest points');
+  });
+});
+
+describe('MLflow endpoint: update_experiment renames an experiment and its runs follow', () => {
+  const suite = endpointSuite();
+
+  it('renames; get, get-by-name, search and the index see the new name, also after a reindex', async () => {
+    const id = (await send(suite.ep, 'POST', api('experiments/create'), { body: { name: 'mnist' } })).json.experiment_id as string;
+    const runId = (await send(suite.ep, 'POST', api('runs/create'), { body: { experiment_id: id, run_name: 'lenet', start_time: T0 } })).json.run.info.run_id as string;
+    const renamed = await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: id, new_name: 'digits' } });
+    assert.equal(renamed.status, 200, renamed.text);
+    assert.deepEqual(renamed.json, {});
+    const check = async (when: string) => {
+      assert.equal((await send(suite.ep, 'GET', `${api('experiments/get')}?experiment_id=${id}`)).json.experiment.name, 'digits', when);
+      assertError(await send(suite.ep, 'GET', `${api('experiments/get-by-name')}?experiment_name=mnist`), 404, 'RESOURCE_DOES_NOT_EXIST', `${when}: the old name is free`);
+      assert.equal((await send(suite.ep, 'GET', `${api('experiments/get-by-name')}?experiment_name=digits`)).json.experiment.experiment_id, id, when);
+      const runs = (await send(suite.ep, 'POST', api('runs/search'), { body: { experiment_ids: [id] } })).json.runs;
+      assert.deepEqual(runs.map((r: any) => [r.info.run_id, r.info.experiment_id]), [[runId, id]], when);
+      assert.equal(suite.tracking.getRun(runId)!.experiment, 'digits', `${when}: the Runs view and the CLI group the run under the new name`);
+      const names = (await send(suite.ep, 'POST', api('experiments/search'), { body: {} })).json.experiments.map((e: any) => e.name).sort();
+      assert.deepEqual(names, ['Default', 'digits'], `${when}: the old name does not come back`);
+    };
+    await check('after the rename');
+    await suite.tracking.reindex();
+    await check('after a reindex');
+    const reused = await send(suite.ep, 'POST', api('experiments/create'), { body: { name: 'mnist' } });
+    assert.equal(reused.status, 200, 'the old name can name a new experiment');
+    assert.notEqual(reused.json.experiment_id, id);
+  });
+
+  it('refuses a name in use, the Default experiment and an unknown id', async () => {
+    const a = (await send(suite.ep, 'POST', api('experiments/create'), { body: { name: 'a' } })).json.experiment_id as string;
+    await send(suite.ep, 'POST', api('experiments/create'), { body: { name: 'b' } });
+    assertError(await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: a, new_name: 'b' } }), 400, 'RESOURCE_ALREADY_EXISTS', 'a name in use');
+    assertError(await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: '0', new_name: 'x' } }), 400, 'INVALID_PARAMETER_VALUE', 'the Default experiment');
+    assertError(await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: '424242', new_name: 'x' } }), 404, 'RESOURCE_DOES_NOT_EXIST', 'an unknown experiment');
+    assertError(await send(suite.ep, 'POST', api('experiments/update'), { body: { experiment_id: a } }), 400, 'INVALID_PARAMETER_VALUE', 'no new_name');
   });
 });

@@ -3,11 +3,9 @@
 // (.mlops/experiments.jsonl), and MLflow's rule for a metric's latest value.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { MlflowBackend } from '../../src/core/mlflow/backend';
 import { ExperimentLog, experimentsFile } from '../../src/core/mlflow/experiments';
-import { LatestMetrics } from '../../src/core/mlflow/latestMetrics';
 import { RequestMessage } from '../../src/core/mlflow/request';
 import { validateEvent } from '../../src/core/tracking/events';
 import { appendEvents } from '../../src/core/tracking/eventWriter';
@@ -104,27 +102,6 @@ describe('experiments log (.mlops/experiments.jsonl)', () => {
     await t.reindex();
     assert.equal(new ExperimentLog(experimentsFile(layout)).byName('from-cli')?.id, cli.id);
     t.close();
-  });
-});
-
-describe('MLflow latest metric value', () => {
-  function historyFile(dir: string, points: [number, number, number][]): string {
-    const file = path.join(dir, 'm.f64');
-    fs.appendFileSync(file, new Uint8Array(new Float64Array(points.flat()).buffer));
-    return file;
-  }
-
-  it('is the point with the latest timestamp, ties going to the largest value (NaN smallest), read incrementally', () => {
-    const layout = tmpWorkspace();
-    const cache = new LatestMetrics();
-    // [step, time, value]
-    let file = historyFile(layout.dir, [[0, 100, 0.5], [5, 90, 0.9], [1, 100, 0.7], [2, 100, NaN]]);
-    assert.deepEqual(cache.latest('r', 'm', file, 4), { key: 'm', value: 0.7, timestamp: 100, step: 1 });
-    file = historyFile(layout.dir, [[3, 101, NaN]]);
-    assert.deepEqual(cache.latest('r', 'm', file, 5), { key: 'm', value: NaN, timestamp: 101, step: 3 });
-    file = historyFile(layout.dir, [[4, 101, -1]]);
-    assert.deepEqual(cache.latest('r', 'm', file, 6), { key: 'm', value: -1, timestamp: 101, step: 4 });
-    assert.equal(cache.latest('r', 'none', path.join(layout.dir, 'none.f64'), 0), undefined);
   });
 });
 

@@ -11,7 +11,7 @@ import { describeFailure, runNotebook } from '../../src/core/notebooks/runNotebo
 import { Tracking } from '../../src/core/tracking/tracking';
 import type { MlopsLayout } from '../../src/core/workspace/layout';
 import { repoRoot, tmpWorkspace } from './helpers';
-import { jupyterPython, writeNotebook } from './notebooksFixtures';
+import { bareVenv, jupyterPython, writeNotebook } from './notebooksFixtures';
 
 const TRAIN = [
   { markdown: '# Explore\nA notebook with parameters.' },
@@ -53,7 +53,7 @@ describe('running a notebook headless through a Jupyter kernel', () => {
     assert.equal(result.status, 'FINISHED');
     assert.equal(result.cellsRun, 4, 'three code cells and the injected one');
     assert.equal(detail.source, 'notebook');
-    assert.equal(detail.name, 'explore');
+    assert.equal(detail.name, 'explore-1');
     assert.equal(detail.tags.notebook, 'nbs/explore.ipynb');
     assert.deepEqual(detail.params, { lr: '0.5', epochs: '3', optimizer: 'adam' });
     const loss = detail.metrics.find((m) => m.key === 'loss')!;
@@ -176,17 +176,16 @@ describe('running a notebook headless through a Jupyter kernel', () => {
     await assert.rejects(runNotebook(ws, { notebook: path.join(ws.root, 'missing.ipynb'), python: 'python3' }), /missing\.ipynb was not found/);
   });
 
-  it('names the missing packages when the interpreter has no Jupyter', async () => {
+  it('names the missing packages and leaves no run when the interpreter has no Jupyter', async () => {
     const ws = tmpWorkspace();
-    const venv = path.join(ws.root, 'venv');
-    const made = spawnSync('python3', ['-m', 'venv', '--without-pip', venv], { encoding: 'utf8' });
-    assert.equal(made.status, 0, made.stderr);
+    const venv = bareVenv(ws.root);
     const nb = writeNotebook(path.join(ws.root, 'a.ipynb'), [{ code: 'print(1)' }]);
-    const { run: started, outcome } = await runNotebook(ws, { notebook: nb, python: path.join(venv, 'bin', 'python'), capturePackages: false });
-    const result = await outcome;
-    assert.equal(result.status, 'FAILED');
-    assert.match(result.message, /^The interpreter .*venv\/bin\/python.* cannot run notebooks: it lacks nbformat, nbclient, jupyter_client, ipykernel\. Install them/);
-    assert.ok(started.runId);
+    await assert.rejects(runNotebook(ws, { notebook: nb, python: venv, capturePackages: false }), (err: Error) => {
+      assert.ok(err instanceof NotebookError);
+      assert.match(err.message, /^The interpreter .*venv\/bin\/python cannot run notebooks: it lacks nbformat, nbclient, jupyter_client, ipykernel\./);
+      return true;
+    });
+    assert.deepEqual(fs.readdirSync(ws.runsDir), [], 'no FAILED run is left behind');
   });
 
   it('`mlops notebook run` exits 0 when every cell succeeds and 1 naming the failed cell', () => {
@@ -216,6 +215,6 @@ describe('running a notebook headless through a Jupyter kernel', () => {
       const { Tracking } = require(${JSON.stringify(path.join(repoRoot, 'out', 'src', 'core', 'tracking', 'tracking.js'))});
       Tracking.open(${JSON.stringify(ws.root)}).then((t) => { console.log(JSON.stringify(t.listRuns())); t.close(); });`], { encoding: 'utf8' });
     const runs = JSON.parse(t.stdout) as { name: string; experiment: string; status: string }[];
-    assert.deepEqual(runs.map((r) => [r.name, r.experiment, r.status]).sort(), [['bad', 'Default', 'FAILED'], ['tuned', 'notebooks', 'FINISHED']]);
+    assert.deepEqual(runs.map((r) => [r.name, r.experiment, r.status]).sort(), [['bad-1', 'Default', 'FAILED'], ['tuned', 'notebooks', 'FINISHED']]);
   });
 });

@@ -40,3 +40,11 @@ export function jupyterPython(): string {
   }
   throw new Error(`No interpreter with nbclient and ipykernel among ${candidates.join(', ')}: apt-get install python3-nbclient python3-ipykernel (or set MLOPS_TEST_PYTHON).`);
 }
+
+/** A venv made from python3 without pip or system packages: an interpreter that cannot run notebooks. Returns its python. */
+export function bareVenv(dir: string): string {
+  const venv = path.join(dir, 'venv');
+  const made = spawnSync('python3', ['-m', 'venv', '--without-pip', venv], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`python3 -m venv failed: ${made.stderr}`);
+  return path.join(venv, 'bin', 'python');
+}

@@ -2,6 +2,7 @@
 // the runs table's rows, deltas and filter; the comparison's curves, zoom
 // detail, CSV and live updates (a run deleted while shown included).
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { fromWire } from '../../src/protocol/common';
 import { appendEvents } from '../../src/core/tracking/eventWriter';
@@ -146,6 +147,35 @@ describe('comparison data (extension side)', () => {
     assert.equal(lines.length, 1 + 50 + 5001);
     assert.equal(lines[1], `${a},run-${a.slice(0, 4)},val_accuracy,0,${T0 + 1000},0.5`);
     assert.equal(lines.at(-1), `${b},run-${b.slice(0, 4)},val_accuracy,5000,${T0 + 1000 + 500_000},NaN`);
+    tracking.close();
+  });
+
+  it('CSV keeps the sign of -0', async () => {
+    const layout = tmpWorkspace();
+    const id = writeRun(layout, curve('delta', 1, () => 0));
+    // As the Python client writes it (json.dumps(-0.0)): JSON.stringify would write 0.
+    fs.appendFileSync(layout.eventsFile(id), `{"type":"metric","key":"delta","value":-0.0,"step":1,"time":${T0 + 2000}}\n`);
+    const tracking = await Tracking.open(layout.root);
+    const model = new CompareModel(() => tracking, [id]);
+    model.load();
+    assert.deepEqual(model.csv('delta').trim().split('\n').slice(1).map((l) => l.split(',').at(-1)), ['0', '-0']);
+    tracking.close();
+  });
+
+  it('smooths each run\'s whole history before downsampling: zoomed and whole curves agree at a step', async () => {
+    const { tracking, b } = await workspace();
+    const model = new CompareModel(() => tracking, [b]);
+    model.load();
+    const whole = model.series({ metric: 'val_accuracy', maxPoints: 100, smoothing: 0.99 }).series[0];
+    const zoom = model.series({ metric: 'val_accuracy', maxPoints: 100, smoothing: 0.99, range: { axis: 'step', min: 2000, max: 2050 } }).series[0];
+    assert.equal(whole.smoothed!.length, whole.values.length);
+    const k = zoom.steps.indexOf(whole.steps.find((st) => st >= 2000 && st <= 2050)!);
+    const j = whole.steps.findIndex((st) => st === zoom.steps[k]);
+    assert.ok(k >= 0 && j >= 0, 'a step both curves have');
+    assert.equal(zoom.smoothed![k], whole.smoothed![j]);
+    assert.ok(zoom.smoothed![k] < zoom.values[k], 'a rising curve smoothed lags below the raw value');
+    assert.equal(model.series({ metric: 'val_accuracy', maxPoints: 100 }).series[0].smoothed, undefined);
+    assert.throws(() => model.series({ metric: 'val_accuracy', maxPoints: 100, smoothing: 1.5 }), /smoothing/);
     tracking.close();
   });
 

@@ -6,8 +6,9 @@ import { describe, it } from 'node:test';
 import { toWire } from '../../src/protocol/common';
 import type { CompareRun, Series } from '../../src/protocol/compare';
 import type { RunRow } from '../../src/protocol/runsTable';
-import { ema, forLogScale, hoverLines, nearest, seriesPoints } from '../../webview/compare/curves';
-import { fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions } from '../../webview/compare/runsData';
+import { compactStep, digitsToTellApart, forLogScale, formatX, hoverLines, nearest, seriesPoints, smoothedPoints } from '../../webview/compare/curves';
+import { defaultScatterX, fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions } from '../../webview/compare/runsData';
+import { assignSlots, colorSlot } from '../../webview/common/runColors';
 import {
   buildItems, DEFAULT_LAYOUT, moveColumn, RunStore, setPinned, setVisible, shiftColumn, sortRows, tableCsv, visibleColumns,
 } from '../../webview/runs/model';
@@ -103,16 +104,6 @@ describe('curves', () => {
     assert.deepEqual(seriesPoints(series('b', [1, 2], [5, 1]), 'step', T0).map((p) => p.x), [1, 5], 'sorted by x');
   });
 
-  it('smooths with a debiased exponential moving average', () => {
-    const pts = [10, 10, 10, 20].map((y, x) => ({ x, y }));
-    assert.deepEqual(ema(pts, 0), pts);
-    const out = ema(pts, 0.5).map((p) => p.y);
-    assert.equal(out[0], 10, 'debiased: the first value is not pulled towards 0');
-    assert.equal(out[2], 10);
-    assert.ok(out[3] > 10 && out[3] < 20);
-    assert.ok(Math.abs(out[3] - 14.375 / 0.9375) < 1e-9, 'EMA 5, 7.5, 8.75, 14.375 over 1 - 0.5^4');
-  });
-
   it('a log scale drops the points it cannot draw and counts them', () => {
     const { points, dropped } = forLogScale([{ x: 0, y: 1 }, { x: 1, y: 0 }, { x: 2, y: -1 }, { x: 3, y: 0.5 }]);
     assert.deepEqual(points.map((p) => p.x), [0, 3]);
@@ -128,6 +119,29 @@ describe('curves', () => {
       'run a: 0.7',
       'run b: 0.6 (at step 0)',
     ]);
+  });
+
+  it('when smoothing, the hover shows each run\'s smoothed value beside the raw one, ranked by the smoothed', () => {
+    const a = seriesPoints({ ...series('a', [0.5, 0.9]), smoothed: [0.5, 0.6] }, 'step', T0);
+    const b = seriesPoints({ ...series('b', [0.7, 0.7]), smoothed: [0.7, 0.7] }, 'step', T0);
+    assert.deepEqual(smoothedPoints(a), [{ x: 0, y: 0.5 }, { x: 1, y: 0.6 }]);
+    assert.deepEqual(hoverLines([{ name: 'a', points: a }, { name: 'b', points: b }], 1, 'step'), ['step 1', 'b: smoothed 0.7, raw 0.7', 'a: smoothed 0.6, raw 0.9']);
+  });
+
+  it('steps read in full with thousands separators in the hover, compact only on ticks', () => {
+    assert.equal(formatX(123_450, 'step'), 'step 123,450');
+    assert.equal(formatX(150_000.4, 'step'), 'step 150,000', 'a hover between steps reads the nearest');
+    assert.equal(formatX(2.5, 'step'), 'step 2.5');
+    assert.deepEqual([100_000, 150_000, 1_250_000, 2e9, 50_000].map(compactStep), ['100k', '150k', '1.25M', '2G', '50,000']);
+    const far = seriesPoints(series('a', [1, 2], [149_990, 150_010]), 'step', T0);
+    assert.deepEqual(hoverLines([{ name: 'a', points: far }], 150_000, 'step'), ['step 150,000', 'a: 1 (at step 149,990)']);
+  });
+
+  it('the legend shows enough digits to tell the runs apart', () => {
+    assert.equal(digitsToTellApart([0.98766, 0.98774]), 5);
+    assert.equal(digitsToTellApart([0.9, 0.5]), 4, 'never fewer than 4');
+    assert.equal(digitsToTellApart([0.123456789, 0.123456781, 0.123456789]), 8, 'equal values need not differ');
+    assert.equal(digitsToTellApart([]), 4);
   });
 });
 
@@ -163,5 +177,42 @@ describe('parameter diff, parallel coordinates and scatter fields', () => {
     assert.equal(normalized(runs[2], dims[1]), undefined, 'no value: a gap, not a zero');
     assert.equal(normalized(runs[2], dims[2]), undefined);
     assert.equal(fieldValue(runs[0], fields.find((f) => f.id === 'metric.min:acc')!), 0.45);
+  });
+
+  it('the scatter plots a param that differs between the runs by default', () => {
+    // "batch" sorts first and is numeric, but the same in every run.
+    const same = runs.map((r) => ({ ...r, params: { ...r.params, batch: '32' } }));
+    assert.equal(defaultScatterX(same, fieldsOf(same, ['acc']))?.id, 'param:lr');
+    const onlyText = runs.map((r) => ({ ...r, params: { batch: '32', opt: r.params.opt ?? 'none' } }));
+    assert.equal(defaultScatterX(onlyText, fieldsOf(onlyText, ['acc']))?.id, 'param:opt', 'a differing category over a constant number');
+    const none = runs.map((r) => ({ ...r, params: { batch: '32' } }));
+    assert.equal(defaultScatterX(none, fieldsOf(none, ['acc']))?.id, 'param:batch', 'nothing differs: a numeric param');
+  });
+});
+
+describe('run colours', () => {
+  const ids = Array.from({ length: 100 }, (_, i) => `${(i * 2654435761 >>> 0).toString(16).padStart(8, '0')}${'0'.repeat(24)}`);
+
+  it('come from the run id, not the position in the selection', () => {
+    const forward = assignSlots(ids.slice(0, 5));
+    const backward = assignSlots(ids.slice(0, 5).reverse());
+    for (const id of ids.slice(0, 5)) assert.equal(forward.get(id), backward.get(id));
+    assert.equal(colorSlot(ids[0]), colorSlot(ids[0]));
+    // A run keeps its own colour among others, unless another shown run has the same one.
+    for (const id of ids.slice(0, 5)) {
+      if (ids.slice(0, 5).filter((other) => colorSlot(other) === colorSlot(id)).length === 1) assert.equal(forward.get(id), colorSlot(id));
+    }
+  });
+
+  it('runs shown together never share a colour (100 runs)', () => {
+    const slots = assignSlots(ids);
+    assert.equal(new Set(slots.values()).size, 100);
+    // Two ids with the same colour: the larger one moves to the next free one, in either order.
+    let k = 0;
+    while (colorSlot(`x${k}`) !== colorSlot('run-a')) k++;
+    const pair = assignSlots([`x${k}`, 'run-a']);
+    assert.equal(pair.get('run-a'), colorSlot('run-a'));
+    assert.notEqual(pair.get(`x${k}`), pair.get('run-a'));
+    assert.deepEqual(assignSlots(['run-a', `x${k}`]), pair);
   });
 });

@@ -91,6 +91,23 @@ describe('model registry', () => {
     assert.deepEqual(p.registry.versionsOfRun(run.runId).map((x) => x.version), [1]);
     p.close();
   });
+
+  it('log_model raises the engine\'s own message when the registration is refused', async () => {
+    const p = await project();
+    fs.writeFileSync(path.join(p.layout.root, 'train.py'), [
+      'import json, mlops_workbench as mlops',
+      'json.dump({"w": [0.5]}, open("model.json", "w"))',
+      'try:',
+      '    mlops.log_model("model.json", "bad name")',
+      'except RuntimeError as e:',
+      '    print("refused:", e)',
+    ].join('\n'));
+    let out = '';
+    const run = await p.launch({ command: 'python3', args: ['train.py'], cwd: p.layout.root, source: 'script', onOutput: (t) => (out += t) });
+    assert.equal((await run.finished).status, 'FINISHED', out);
+    assert.match(out, /^refused: log_model\('model\.json', 'bad name'\) failed: "bad name" is not a valid model name: use letters/m);
+    p.close();
+  });
 });
 
 describe('lineage, model cards and reproduce', () => {

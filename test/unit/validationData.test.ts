@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { after, describe, it } from 'node:test';
 import { Project } from '../../src/core/project';
@@ -10,7 +11,7 @@ import { checkDataSource, profileData } from '../../src/core/validation/profiles
 import { gammaQ } from '../../src/core/validation/special';
 import { chiSquare, driftTest, jensenShannon, ksTwoSample, normalisedWasserstein, proportionsZTest, psi, wasserstein } from '../../src/core/validation/statistics';
 import { seededGaussian } from '../../src/core/validation/random';
-import { tmpWorkspace } from './helpers';
+import { cliPath, tmpWorkspace } from './helpers';
 import { bareRemote, gitCli, startGitHttpServer } from './snapshotHelpers';
 import { breastCancerRows, FEATURES, python, writeCsv } from './validationHelpers';
 
@@ -79,6 +80,20 @@ describe('data checks', () => {
     assert.equal(report.ok, false);
     assert.match(report.problems.find((p) => p.kind === 'type')!.message, /"abc"/);
     assert.ok(!report.problems.some((p) => p.message.includes('person1@example.org')), 'reports mask the personal data they found');
+  });
+
+  it('mlops data check exits 0 on clean data and 1 naming each problem', () => {
+    const ws = tmpWorkspace();
+    writeData(path.join(ws.root, 'train.csv'), all);
+    writeData(path.join(ws.root, 'new.csv'), clean);
+    writeData(path.join(ws.root, 'bad.csv'), clean, (row, i) => { if (i === 2) row[30] = 'team-q'; });
+    const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { cwd: ws.root, encoding: 'utf8' });
+    const ok = run('data', 'check', 'new.csv', '--against', 'train.csv');
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /✓ new\.csv against train\.csv: 285 rows, no problems found/);
+    const bad = run('data', 'check', 'bad.csv', '--against', 'train.csv');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /owner\s+new-category\s+1 category the reference never had: "team-q"/);
   });
 
   it('profiles and checks JSON Lines, folders and snapshots', async () => {

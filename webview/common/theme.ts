@@ -1,6 +1,8 @@
 // Theme colours for canvases (which cannot use CSS variables): read from the
 // --vscode-* variables VS Code sets on the page, again whenever the theme changes.
 
+import { assignSlots, colorSlot, slotColor } from './runColors';
+
 export interface ThemeColors {
   foreground: string;
   muted: string;
@@ -31,23 +33,30 @@ export function themeColors(): ThemeColors {
 const CHART_VARS = ['--vscode-charts-blue', '--vscode-charts-red', '--vscode-charts-green', '--vscode-charts-orange', '--vscode-charts-purple', '--vscode-charts-yellow'];
 const FALLBACK = ['#3794ff', '#f14c4c', '#89d185', '#d18616', '#b180d7', '#cca700'];
 
-/**
- * One colour per run, in order: the theme's chart colours first, then evenly
- * spread hues so 100 runs stay distinguishable.
- */
-export function runColors(count: number): string[] {
-  const base = CHART_VARS.map((v, i) => cssVar(v, FALLBACK[i]));
-  const dark = document.body.classList.contains('vscode-dark') || document.body.classList.contains('vscode-high-contrast');
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    if (i < base.length) out.push(base[i]);
-    else {
-      const hue = Math.round((i * 137.508) % 360); // golden angle
-      const light = dark ? 62 + ((i >> 1) % 3) * 8 : 38 + ((i >> 1) % 3) * 8;
-      out.push(`hsl(${hue}, 70%, ${light}%)`);
-    }
+/** The theme's part of the palette, read again only when the theme (the body's class) changes: rows call runColor while scrolling. */
+let cached: { theme: string; base: string[]; dark: boolean } | undefined;
+function palette(): { base: string[]; dark: boolean } {
+  const theme = document.body.className;
+  if (cached?.theme !== theme) {
+    cached = {
+      theme,
+      base: CHART_VARS.map((v, i) => cssVar(v, FALLBACK[i])),
+      dark: document.body.classList.contains('vscode-dark') || document.body.classList.contains('vscode-high-contrast'),
+    };
   }
-  return out;
+  return cached!;
+}
+
+/** A run's colour, from its id: the same in the runs table and every comparison. */
+export function runColor(runId: string): string {
+  const { base, dark } = palette();
+  return slotColor(colorSlot(runId), base, dark);
+}
+
+/** Colours of runs shown together (see assignSlots). */
+export function runColorsById(runIds: string[]): Map<string, string> {
+  const { base, dark } = palette();
+  return new Map([...assignSlots(runIds)].map(([id, slot]) => [id, slotColor(slot, base, dark)]));
 }
 
 /** Calls `onChange` when VS Code switches theme (it changes the body's class). */

@@ -1,5 +1,6 @@
-// Curves without DOM: the x of each point for the chosen axis, exponential
-// moving average smoothing, and the hover read-out of every run at one x.
+// Curves without DOM: the x of each point for the chosen axis, the hover
+// read-out of every run at one x, and how steps and values read. Smoothing is
+// done by the host over each run's whole history (src/core/tracking/smoothing.ts).
 // Pure, so unit tests check exactly what the panel draws.
 
 import { relativeOrigin, type Series, type XAxis } from '../../src/protocol/compare';
@@ -8,6 +9,8 @@ import { formatClock, formatNumber, formatRelative } from '../common/format';
 export interface Point {
   x: number;
   y: number;
+  /** The smoothed value at this point, when the chart smooths. */
+  s?: number;
 }
 
 /** The run's points on the chosen x axis, sorted by x (a resumed run may log steps out of order). */
@@ -17,7 +20,7 @@ export function seriesPoints(series: Series, axis: XAxis, runStart: number | nul
   const out = new Array<Point>(n);
   for (let i = 0; i < n; i++) {
     const x = axis === 'step' ? series.steps[i] : axis === 'time' ? series.times[i] : (series.times[i] - origin) / 1000;
-    out[i] = { x, y: series.values[i] };
+    out[i] = series.smoothed ? { x, y: series.values[i], s: series.smoothed[i] } : { x, y: series.values[i] };
   }
   for (let i = 1; i < n; i++) {
     if (out[i].x < out[i - 1].x) {
@@ -28,21 +31,9 @@ export function seriesPoints(series: Series, axis: XAxis, runStart: number | nul
   return out;
 }
 
-/**
- * Exponential moving average with TensorBoard's debiasing (the first points are
- * not pulled towards zero). `weight` 0 is no smoothing, towards 1 is smoother.
- */
-export function ema(points: Point[], weight: number): Point[] {
-  const w = Math.min(Math.max(weight, 0), 0.999);
-  if (w === 0) return points;
-  let last = 0;
-  let n = 0;
-  return points.map((p) => {
-    if (!Number.isFinite(p.y)) return p;
-    last = last * w + (1 - w) * p.y;
-    n++;
-    return { x: p.x, y: last / (1 - Math.pow(w, n)) };
-  });
+/** The smoothed curve of points that carry smoothed values. */
+export function smoothedPoints(points: Point[]): Point[] {
+  return points.filter((p) => p.s !== undefined).map((p) => ({ x: p.x, y: p.s! }));
 }
 
 /** Points a log scale can draw (y > 0), and how many it cannot. */
@@ -65,21 +56,52 @@ export function nearest(points: Point[], x: number): Point | undefined {
   return left && Math.abs(left.x - x) <= Math.abs(right.x - x) ? left : right;
 }
 
-/** An x as the axis ticks show it: a step, a time of day, or a time since the run started. */
+/** An x as the axis ticks show it: a step (compact when large: 150k, 1.2M), a time of day, or a time since the run started. */
 export function formatTick(x: number, axis: XAxis, spanMs = 0): string {
-  if (axis === 'step') return formatNumber(x);
+  if (axis === 'step') return compactStep(x);
   if (axis === 'time') return formatClock(x, spanMs);
   return formatRelative(x);
 }
 
-/** An x in the hover read-out: as a tick, a step named as one ("step 150"). */
+/** An x in the hover read-out: a step in full ("step 150,000"), else as a tick. */
 export function formatX(x: number, axis: XAxis, spanMs = 0): string {
-  return axis === 'step' ? `step ${formatTick(x, axis)}` : formatTick(x, axis, spanMs);
+  return axis === 'step' ? `step ${fullStep(x)}` : formatTick(x, axis, spanMs);
+}
+
+/** Integers with thousands separators; one formatter for all (chart.js formats ticks many times a draw, and toLocaleString makes a new one each call). */
+const THOUSANDS = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** A step in full with thousands separators; a fractional one (a hover between steps) to the nearest step once that is at least 1,000. */
+export function fullStep(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (!Number.isInteger(x) && Math.abs(x) < 1000) return formatNumber(x);
+  return THOUSANDS.format(Math.round(x));
+}
+
+/** A step for an axis tick: in full below 100,000, then 150k, 2.5M, 1.2G. */
+export function compactStep(x: number): string {
+  const a = Math.abs(x);
+  if (!Number.isFinite(x) || a < 100_000) return Number.isInteger(x) ? THOUSANDS.format(x) : formatNumber(x);
+  const [div, unit] = a >= 1e9 ? [1e9, 'G'] : a >= 1e6 ? [1e6, 'M'] : [1e3, 'k'];
+  return `${Number((x / div).toPrecision(4))}${unit}`;
+}
+
+/**
+ * The fewest significant digits (at least `min`, at most 17) that show every
+ * distinct value differently: 0.98766 and 0.98774 need 5, not 4.
+ */
+export function digitsToTellApart(values: number[], min = 4): number {
+  const distinct = [...new Set(values.filter(Number.isFinite))];
+  for (let digits = min; digits < 17; digits++) {
+    if (new Set(distinct.map((v) => formatNumber(v, digits))).size === distinct.length) return digits;
+  }
+  return 17;
 }
 
 /**
  * The hover read-out at x: a title line, then one line per run that has points
- * ("name: value"), highest value first, each at its own nearest point.
+ * ("name: value", and "smoothed value" beside it when smoothing), highest
+ * value first (smoothed when smoothing), each at its own nearest point.
  */
 export function hoverLines(runs: { name: string; points: Point[] }[], x: number, axis: XAxis, spanMs = 0): string[] {
   const values: { name: string; p: Point }[] = [];
@@ -87,7 +109,10 @@ export function hoverLines(runs: { name: string; points: Point[] }[], x: number,
     const p = nearest(run.points, x);
     if (p) values.push({ name: run.name, p });
   }
-  values.sort((a, b) => b.p.y - a.p.y);
+  values.sort((a, b) => (b.p.s ?? b.p.y) - (a.p.s ?? a.p.y));
   const title = formatX(x, axis, spanMs);
-  return [title, ...values.map(({ name, p }) => `${name}: ${formatNumber(p.y)}${Math.abs(p.x - x) > 1e-9 ? ` (at ${formatX(p.x, axis, spanMs)})` : ''}`)];
+  return [title, ...values.map(({ name, p }) => {
+    const value = p.s === undefined ? formatNumber(p.y) : `smoothed ${formatNumber(p.s)}, raw ${formatNumber(p.y)}`;
+    return `${name}: ${value}${Math.abs(p.x - x) > 1e-9 ? ` (at ${formatX(p.x, axis, spanMs)})` : ''}`;
+  })];
 }

@@ -14,10 +14,10 @@ import { canvasInfos, pngBase64 } from '../common/canvas';
 import { el, notice } from '../common/dom';
 import { durationSeconds, formatNumber, formatSeconds, formatTime } from '../common/format';
 import { connect, loadState, saveState, type WebviewEndpoint } from '../common/host';
-import { onThemeChange, runColors, themeColors, type ThemeColors } from '../common/theme';
+import { onThemeChange, runColorsById, themeColors, type ThemeColors } from '../common/theme';
 import { button, checkbox, dropdown, registerToolkit, slider, tabs, type Dropdown } from '../common/toolkit';
-import { ema, forLogScale, formatTick, hoverLines, seriesPoints, type Point } from './curves';
-import { fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions, runsCsv, type Dimension, type Field } from './runsData';
+import { digitsToTellApart, forLogScale, formatTick, hoverLines, seriesPoints, smoothedPoints, type Point } from './curves';
+import { defaultScatterX, fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions, runsCsv, type Dimension, type Field } from './runsData';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
 
@@ -94,6 +94,8 @@ class CompareView {
   private hoverX: number | null = null;
   private hoverText: string[] = [];
   private drawn: { runId: string; label: string; raw: Point[] }[] = [];
+  /** The curves being fetched again for a new smoothing weight, if they are. */
+  private smoothingFetch: Promise<void> | null = null;
 
   private curvesChart: Chart<'line', Point[]> | undefined;
   private parallelChart: Chart<'line'> | undefined;
@@ -138,6 +140,9 @@ class CompareView {
       scatterX: saved.scatterX ?? null,
       scatterY: saved.scatterY ?? null,
     };
+    // Ask for the runs first: the host reads them while this page builds its controls.
+    const first = this.connectHost();
+    registerToolkit();
 
     this.metricDropdown = dropdown([], '', (v) => void this.setMetric(v), 'Metric');
     this.axisDropdown = dropdown(AXES, this.state.xAxis, (v) => this.setAxis(v as XAxis), 'X axis');
@@ -146,11 +151,7 @@ class CompareView {
       this.drawCurves();
       this.save();
     });
-    this.smoothingSlider = slider('Smoothing', this.state.smoothing, 0, 0.99, 0.01, (v) => {
-      this.state.smoothing = v;
-      this.drawCurves();
-      this.save();
-    });
+    this.smoothingSlider = slider('Smoothing', this.state.smoothing, 0, 0.99, 0.01, (v) => void this.setSmoothing(v));
     this.parallelMetric = dropdown([], '', (v) => {
       this.state.parallelMetric = v || null;
       this.drawParallel();
@@ -220,9 +221,11 @@ class CompareView {
       this.assignColors();
       this.redrawAll();
     });
+    void this.load(first);
   }
 
-  start(): void {
+  /** Connects to the host (handlers, ready handshake) and sends the first request: the runs to show. */
+  private connectHost(): Promise<CompareData> {
     this.endpoint = connect<CompareContract>(
       COMPARE_PANEL,
       {
@@ -238,9 +241,9 @@ class CompareView {
             this.state.logScale = params.logScale;
             this.logBox.checked = params.logScale;
           }
-          if (params.smoothing !== undefined) {
-            this.state.smoothing = params.smoothing;
+          if (params.smoothing !== undefined && params.smoothing !== this.state.smoothing) {
             this.smoothingSlider.value = params.smoothing;
+            await this.setSmoothing(params.smoothing);
           }
           if (params.metric !== undefined && params.metric !== this.state.metric) await this.setMetric(params.metric, true);
           if (params.zoom !== undefined) await this.setZoom(params.zoom);
@@ -256,13 +259,13 @@ class CompareView {
         'compare/updated': (update) => void this.applyUpdate(update),
       },
     );
-    void this.load();
+    performance.mark('compare:load-request');
+    return this.endpoint.request('compare/load', {});
   }
 
-  private async load(): Promise<void> {
+  private async load(first: Promise<CompareData>): Promise<void> {
     try {
-      performance.mark('compare:load-request');
-      const data = await this.endpoint.request('compare/load', {});
+      const data = await first;
       performance.mark('compare:load-reply');
       await this.receive(data, false);
     } catch (err) {
@@ -327,12 +330,13 @@ class CompareView {
     const seq = runIds || !overview ? this.seriesSeq : ++this.seriesSeq;
     const detailSeq = runIds ? this.detailSeq : ++this.detailSeq;
     const maxPoints = pointsPerRun(this.curvesCanvas.parentElement?.clientWidth || 800, this.runs.length);
+    const smoothing = this.state.smoothing || undefined;
     try {
       performance.mark('compare:series-request');
-      const whole = overview ? await this.endpoint.request('compare/series', { metric, runIds, maxPoints }) : undefined;
+      const whole = overview ? await this.endpoint.request('compare/series', { metric, runIds, maxPoints, smoothing }) : undefined;
       performance.mark('compare:series-reply');
       const zoom = this.state.zoom;
-      const detail = zoom ? await this.endpoint.request('compare/series', { metric, runIds, maxPoints, range: { axis: this.state.xAxis, min: zoom.min, max: zoom.max } }) : undefined;
+      const detail = zoom ? await this.endpoint.request('compare/series', { metric, runIds, maxPoints, smoothing, range: { axis: this.state.xAxis, min: zoom.min, max: zoom.max } }) : undefined;
       if (seq !== this.seriesSeq || metric !== this.state.metric) return; // a newer fetch replaced this one, or another metric is shown
       if (whole) {
         if (!runIds) this.overview.clear();
@@ -355,6 +359,29 @@ class CompareView {
     await this.fetchSeries();
     this.drawCurves();
     this.save();
+  }
+
+  /**
+   * The host smooths each run's whole history, so a new weight fetches the curves
+   * again; while the slider is dragged, one fetch at a time, the last one with the
+   * weight the slider ended on.
+   */
+  private setSmoothing(weight: number): Promise<void> {
+    this.state.smoothing = weight;
+    this.save();
+    this.smoothingFetch ??= (async () => {
+      try {
+        let asked: number;
+        do {
+          asked = this.state.smoothing;
+          await this.fetchSeries();
+          this.drawCurves();
+        } while (asked !== this.state.smoothing);
+      } finally {
+        this.smoothingFetch = null;
+      }
+    })();
+    return this.smoothingFetch;
   }
 
   private setAxis(axis: XAxis, programmatic = false): void {
@@ -393,8 +420,7 @@ class CompareView {
   }
 
   private assignColors(): void {
-    const palette = runColors(this.runs.length);
-    this.colors = new Map(this.runs.map((r, i) => [r.id, palette[i]]));
+    this.colors = runColorsById(this.runs.map((r) => r.id));
   }
 
   private updateHeader(): void {
@@ -455,9 +481,10 @@ class CompareView {
       }
       const color = this.colors.get(run.id) ?? this.theme.foreground;
       drawn.push({ runId: run.id, label: run.name, raw });
-      if (this.state.smoothing > 0) {
+      if (s.smoothed) {
+        const smoothed = smoothedPoints(raw);
         datasets.push({ label: `${run.name} (raw)`, data: raw, borderColor: withAlpha(color, 0.25), borderWidth: 1, pointRadius: 0 });
-        datasets.push({ label: run.name, data: ema(raw, this.state.smoothing), borderColor: color, borderWidth: width, pointRadius: 0 });
+        datasets.push({ label: run.name, data: this.state.logScale ? forLogScale(smoothed).points : smoothed, borderColor: color, borderWidth: width, pointRadius: 0 });
       } else {
         datasets.push({ label: run.name, data: raw, borderColor: color, borderWidth: width, pointRadius: raw.length === 1 ? 3 : 0, backgroundColor: color });
       }
@@ -514,16 +541,18 @@ class CompareView {
 
   private renderLegend(): void {
     const metric = this.state.metric;
+    const latest = (run: CompareRun) => (metric && run.metrics[metric] ? fromWire(run.metrics[metric].latest) : undefined);
+    const digits = digitsToTellApart(this.runs.filter((r) => !this.state.hidden.includes(r.id)).map(latest).filter((v): v is number => v !== undefined));
     this.legend.replaceChildren(
       ...this.runs.map((run) => {
         const hidden = this.state.hidden.includes(run.id);
-        const m = metric ? run.metrics[metric] : undefined;
+        const value = latest(run);
         const item = el(
           'div',
           { className: `legend-item${hidden ? ' off' : ''}`, role: 'listitem', title: `${run.name} (${run.status}) — click to ${hidden ? 'show' : 'hide'}`, data: { run: run.id } },
           swatch(this.colors.get(run.id)),
           el('span', { className: 'legend-name', text: run.name }),
-          el('span', { className: `legend-value status-${run.status}`, text: m ? formatNumber(fromWire(m.latest), 4) : '' }),
+          el('span', { className: `legend-value status-${run.status}`, text: formatNumber(value, digits) }),
         );
         item.addEventListener('click', () => {
           this.state.hidden = hidden ? this.state.hidden.filter((id) => id !== run.id) : [...this.state.hidden, run.id];
@@ -678,7 +707,7 @@ class CompareView {
     if (!this.state.parallelMetric || !this.metricKeys.includes(this.state.parallelMetric)) this.state.parallelMetric = this.state.metric ?? this.metricKeys[0] ?? null;
     this.parallelMetric.setOptions(metricOptions, this.state.parallelMetric ?? '');
     const ids = fields.map((f) => f.id);
-    if (!this.state.scatterX || !ids.includes(this.state.scatterX)) this.state.scatterX = fields.find((f) => f.kind === 'param' && f.numeric)?.id ?? fields[0]?.id ?? null;
+    if (!this.state.scatterX || !ids.includes(this.state.scatterX)) this.state.scatterX = defaultScatterX(this.runs, fields)?.id ?? null;
     if (!this.state.scatterY || !ids.includes(this.state.scatterY)) this.state.scatterY = (this.state.metric && ids.includes(`metric:${this.state.metric}`) ? `metric:${this.state.metric}` : fields.find((f) => f.kind === 'metric')?.id) ?? null;
     this.scatterX.setOptions(options, this.state.scatterX ?? '');
     this.scatterY.setOptions(options, this.state.scatterY ?? '');
@@ -874,6 +903,7 @@ class CompareView {
         points: d.raw.length,
         lastX: d.raw.length ? d.raw[d.raw.length - 1].x : null,
         lastY: d.raw.length ? d.raw[d.raw.length - 1].y : null,
+        lastSmoothed: d.raw[d.raw.length - 1]?.s ?? null,
       })),
       diff: diff.map((d) => ({ key: d.key, values: d.values, differs: d.differs })),
       notices: [...this.notices, this.curvesMessage.textContent ?? ''].filter(Boolean),
@@ -941,6 +971,4 @@ function withAlpha(color: string, alpha: number): string {
   return color;
 }
 
-registerToolkit();
-const view = new CompareView(document.getElementById('app')!);
-view.start();
+new CompareView(document.getElementById('app')!);

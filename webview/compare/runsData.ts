@@ -2,7 +2,7 @@
 // DOM: the parameter diff, the parallel-coordinates dimensions and the
 // scatter's fields. Pure, so unit tests check what the panel shows.
 
-import { fromWire } from '../../src/protocol/common';
+import { exactNumber, fromWire } from '../../src/protocol/common';
 import type { CompareRun } from '../../src/protocol/compare';
 import { toCsv } from '../common/csv';
 import { isNumericText } from '../common/format';
@@ -79,13 +79,27 @@ export interface Dimension {
   max: number;
 }
 
+/** The param fields whose value is not the same in every run (a missing value counts as different). */
+function differingParams(runs: CompareRun[], fields: Field[]): Field[] {
+  return fields.filter((f) => f.kind === 'param' && new Set(runs.map((r) => r.params[f.id.slice(6)] ?? '')).size > 1);
+}
+
+/**
+ * The scatter's x axis before the user picks one: a param that differs between
+ * the runs (numeric first), else a numeric param, else the first field.
+ */
+export function defaultScatterX(runs: CompareRun[], fields: Field[]): Field | undefined {
+  const differing = differingParams(runs, fields);
+  return differing.find((f) => f.numeric) ?? differing[0] ?? fields.find((f) => f.kind === 'param' && f.numeric) ?? fields[0];
+}
+
 /**
  * Parallel coordinates: the params that differ between the runs (all params
  * when they never differ), then the chosen metric as the last axis.
  */
 export function parallelDimensions(runs: CompareRun[], fields: Field[], metric: string | null): Dimension[] {
   const params = fields.filter((f) => f.kind === 'param');
-  const differing = params.filter((f) => new Set(runs.map((r) => r.params[f.id.slice(6)] ?? '')).size > 1);
+  const differing = differingParams(runs, fields);
   const chosen = [...(differing.length ? differing : params)];
   const metricField = metric ? fields.find((f) => f.id === `metric:${metric}`) : undefined;
   if (metricField) chosen.push(metricField);
@@ -117,7 +131,7 @@ export function runsCsv(runs: CompareRun[], fields: Field[]): string {
       ...cols.map((f) => {
         if (f.kind === 'param') return r.params[f.id.slice(6)] ?? '';
         const v = fieldValue(r, f);
-        return v === undefined ? '' : String(v);
+        return v === undefined ? '' : exactNumber(v);
       }),
     ]),
   );

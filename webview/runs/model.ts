@@ -2,7 +2,7 @@
 // layout, sorting, grouping and CSV. Pure, so unit tests and the benchmark
 // exercise exactly what the panel runs.
 
-import { fromWire } from '../../src/protocol/common';
+import { exactNumber, fromWire } from '../../src/protocol/common';
 import type { RunRow, RunsDelta, RunsTableData } from '../../src/protocol/runsTable';
 import type { RunAttributes } from '../../src/protocol/runTypes';
 import { toCsv } from '../common/csv';
@@ -288,7 +288,7 @@ export function tableCsv(rows: RunRecord[], columns: Column[], now: number): str
     columns.map((c) => {
       const v = cellValue(row, c, now);
       if (v === undefined) return '';
-      if (c.kind === 'metric') return String(v); // full precision in files
+      if (c.kind === 'metric') return exactNumber(v as number); // full precision in files, -0 with its sign
       if (c.kind === 'attr' && c.key === 'start') return formatTime(v as number);
       return String(v);
     }),

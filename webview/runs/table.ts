@@ -3,11 +3,12 @@
 // scroll as smoothly as 10. Text goes in with textContent, never as markup.
 
 import { el } from '../common/dom';
+import { runColor } from '../common/theme';
 import { cellText, metricTooltip, type Column, type RunRecord, type TableItem } from './model';
 
 export const ROW_HEIGHT = 24;
 const OVERSCAN = 8;
-const SELECT_WIDTH = 30;
+const SELECT_WIDTH = 44;
 
 export interface TableCallbacks {
   onSort(columnId: string): void;
@@ -196,7 +197,8 @@ export class VirtualTable {
     box.type = 'checkbox';
     box.tabIndex = -1;
     box.setAttribute('aria-label', 'Select run');
-    select.append(box);
+    // The run's colour, as every chart draws it.
+    select.append(box, el('span', { className: 'swatch', aria: { hidden: 'true' } }));
     row.append(select);
     this.columns.forEach((c, i) => {
       const td = el('div', { className: `td col-${c.kind}${this.pinned.has(c.id) ? ' pinned' : ''}`, role: 'gridcell' });
@@ -217,6 +219,7 @@ export class VirtualTable {
     row.setAttribute('aria-selected', String(selected));
     const cells = row.children;
     (cells[0].firstChild as HTMLInputElement).checked = selected;
+    (cells[0].lastChild as HTMLElement).style.backgroundColor = runColor(run.id);
     for (let c = 0; c < this.columns.length; c++) {
       const col = this.columns[c];
       const td = cells[c + 1] as HTMLElement;

@@ -1,57 +1,16 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { moveAside, reportDamagedLine, writeRecord } from '../workspace/appendLog';
 import { syncDir, writeAllSync, writeFileAtomic } from '../workspace/atomicFile';
 import type { MlopsLayout } from '../workspace/layout';
 import { FileLock, withFileLockSync } from '../workspace/fileLock';
 import { currentUser } from '../workspace/user';
+import type { AuditAction, AuditEntry, AuditVerdict } from './auditEntry';
 import { type AnchorState, type AuditRecord, AUDIT_MISMATCH_ACTION, classifyLog, isConsistentTail, parseEntry, ZERO_HASH } from './auditVerify';
 
 export { ZERO_HASH } from './auditVerify';
-
-/** What happened. Later issues add `deploy` and `promote`; any other name is allowed. */
-export type AuditAction =
-  | 'snapshot'
-  | 'restore'
-  | 'tag'
-  | 'push'
-  | 'fetch'
-  | 'register'
-  | 'alias'
-  | 'delete'
-  | 'reproduce'
-  | (string & {});
-
-/** One line of `.mlops/audit.jsonl`, in this key order. */
-export interface AuditEntry {
-  /** 1, 2, 3, … in file order: makes drops, inserts and reorders nameable. */
-  seq: number;
-  /** ISO 8601, UTC. */
-  time: string;
-  user: string;
-  action: AuditAction;
-  /** Ids of what changed: a snapshot id, `model:name/version`, a run id, … */
-  subject: string[];
-  details: Record<string, unknown>;
-  /** sha256 (hex) of the exact bytes of the previous line, without its newline; 64 zeros for the first entry. */
-  prev: string;
-}
-
-export type AuditProblem = 'edited' | 'dropped' | 'inserted' | 'reordered' | 'unreadable' | 'truncated';
-
-export type AuditVerdict =
-  | { ok: true; count: number }
-  | {
-      ok: false;
-      /** Complete lines in audit.jsonl (readable or not). */
-      count: number;
-      /** 1-based line of the first bad entry (for a drop: where the missing entry belongs). */
-      line: number;
-      /** seq of that entry (for a drop: the first missing seq), when known. */
-      seq?: number;
-      problem: AuditProblem;
-      message: string;
-    };
+export type { AuditAction, AuditEntry, AuditProblem, AuditVerdict } from './auditEntry';
 
 /**
  * Entries the log writes about itself when an append finds the log's tail is not
@@ -99,10 +58,15 @@ export class AuditLog {
     return withFileLockSync(this.file, () => this.appendLocked(action, subject, details), this.lockTimeoutMs);
   }
 
-  /** The readable entries in file order (unreadable lines and a cut-off last line are skipped; `verify` reports them). */
+  /** The readable entries in file order (unreadable lines and a cut-off last line are skipped and reported; `verify` judges them). */
   entries(): AuditEntry[] {
     const out: AuditEntry[] = [];
-    for (const record of splitLog(this.readLog()).records) if (record.entry) out.push(record.entry);
+    const { records, torn } = splitLog(this.readLog());
+    records.forEach((record, i) => {
+      if (record.entry) out.push(record.entry);
+      else reportDamagedLine(this.file, i + 1, `${record.problem ?? 'not an audit entry'}; line skipped (mlops audit verify says more)`);
+    });
+    if (torn) reportDamagedLine(this.file, records.length + 1, 'the last line is cut off (no newline); it is skipped (mlops audit verify says more)');
     return out;
   }
 
@@ -142,13 +106,13 @@ export class AuditLog {
           last = toRecord(tail.torn);
           consistent = isConsistentTail(last, anchor);
         } else if (consistent) {
-          // An append cut off before it finished (audit.head never included it): remove it, and say so.
-          fs.ftruncateSync(fd, tail.tornStart);
+          // An append cut off before it finished (audit.head never included it): move it aside, and say so.
+          moveAside(fd, this.file, tail.tornStart, tail.tornStart + tail.torn.length);
           pending.push({
             action: AUDIT_REPAIR_ACTION,
             subject: [],
             details: {
-              reason: 'An earlier append was cut off before it finished (a crash or a full disk); its partial line was removed.',
+              reason: 'An earlier append was cut off before it finished (a crash or a full disk); its partial line was moved to audit.jsonl.damaged.',
               removedBytes: tail.torn.length,
               removed: tail.torn.toString('utf8'),
             },
@@ -190,10 +154,16 @@ export class AuditLog {
         written = entry;
       }
       const wasEmpty = fs.fstatSync(fd).size === 0;
-      writeAllSync(fd, Buffer.from(chunk, 'utf8'));
-      fs.fsyncSync(fd);
+      const appended = writeRecord(fd, this.file, [Buffer.from(chunk, 'utf8')], true);
       if (wasEmpty) syncDir(this.layout.dir);
-      writeFileAtomic(this.headFile, `${JSON.stringify({ count: prevSeq, hash: prevHash })}\n`);
+      try {
+        writeFileAtomic(this.headFile, `${JSON.stringify({ count: prevSeq, hash: prevHash })}\n`);
+      } catch (err) {
+        // The anchor could not follow (a full disk): the entry is taken back, so the append fails whole.
+        fs.ftruncateSync(fd, appended.from);
+        fs.fsyncSync(fd);
+        throw err;
+      }
       return JSON.parse(JSON.stringify(written)) as AuditEntry;
     } finally {
       fs.closeSync(fd);

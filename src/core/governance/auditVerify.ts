@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditProblem, AuditVerdict } from './audit';
+import type { AuditEntry, AuditProblem, AuditVerdict } from './auditEntry';
 
 /** `prev` of the first entry. */
 export const ZERO_HASH = '0'.repeat(64);

@@ -7,13 +7,16 @@ import {
 } from '../tracking/events';
 import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
 import { summariseMetrics } from '../tracking/ingest';
+import { readHistoryRange } from '../tracking/metricHistory';
+import { appendRecord } from '../workspace/appendLog';
 import type { Tracking } from '../tracking/tracking';
+import type { Project } from '../project';
 import { artifactSegments, fsError, RunArtifacts, type FileInfo } from './artifacts';
 import { DatasetInputs, type DatasetInputEvent, type DatasetInputJson, type DatasetJson } from './datasetInputs';
 import { doesNotExist, invalidParameter, MlflowError, preview } from './errors';
 import { DEFAULT_EXPERIMENT_ID, ExperimentLog, experimentsFile, type ExperimentRecord } from './experiments';
-import { LatestMetrics, readHistoryRange, type MetricPoint } from './latestMetrics';
 import { randomRunName } from './runNames';
+import { RegistryApi } from './registryApi';
 import { RequestMessage } from './request';
 import { mlflowMetricsLine } from './batchAsReceived';
 import type { PlainBatch } from './plainBatch';
@@ -21,7 +24,7 @@ import { RunWriter } from './runWriter';
 import {
   compareRuns, EXPERIMENT_SCHEMA, matchRun, parseExperimentFilter, parseOrderBy, parseRunFilter, referencedKeys,
   type FilterNode, type OrderKey, type RunView,
-} from './searchFilter';
+} from '../query/searchFilter';
 import {
   decodePageToken, encodePageToken, isValidMetricKey, LIMITS, storedMetricValue, validateBatchLimits, validateExperimentId,
   validateExperimentName, validateKey, validateLength, validateMaxResults, validateMetric, validateRunId,
@@ -52,6 +55,9 @@ export interface RunInfoJson {
   artifact_uri: string;
   lifecycle_stage: RunLifecycle;
 }
+/** One point of a metric as MLflow shows it. */
+export interface MetricPoint { key: string; value: number; timestamp: number; step: number }
+
 export interface RunJson {
   info: RunInfoJson;
   data: { metrics: MetricPoint[]; params: KeyValue[]; tags: KeyValue[] };
@@ -150,7 +156,17 @@ export interface MlflowBackendOptions {
   indexDelayMs?: number;
   /** Faults that no request can be answered with (a deferred indexing that failed). */
   log?: (message: string) => void;
+  /**
+   * Reads what other processes appended to the run logs (default: Tracking.refresh); the
+   * extension passes its own, so that its views update with what a read found.
+   */
+  readOtherWriters?: () => void;
+  /** The workspace's engine, for the Model Registry API (registryApi.ts); without it those calls answer 404. */
+  project?: Project;
 }
+
+/** Reads look for other processes' log lines at most this often (a burst of reads shares one look). */
+const OTHER_WRITERS_EVERY_MS = 250;
 
 const KEY_CACHE_MAX = 10_000;
 
@@ -162,7 +178,6 @@ const KEY_CACHE_MAX = 10_000;
  */
 export class MlflowBackend {
   readonly experiments: ExperimentLog;
-  private readonly latest = new LatestMetrics();
   private readonly datasets = new DatasetInputs();
   /** Runs of other sources that got dataset inputs in this process (their logs are scanned for them). */
   private readonly datasetRuns = new Set<string>();
@@ -174,6 +189,7 @@ export class MlflowBackend {
   /** Millisecond timestamps share their leading digits for ~17 minutes: those are formatted once. */
   private lastMillionth = -1;
   private lastMillionthText = '';
+  private lastLookAtOthers = 0;
 
   constructor(readonly tracking: Tracking, private readonly options: MlflowBackendOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -190,6 +206,20 @@ export class MlflowBackend {
 
   dispose(): void {
     this.writer.dispose();
+  }
+
+  private registry: RegistryApi | undefined;
+
+  /** The Model Registry API over the workspace's registry. */
+  registryApi(): RegistryApi {
+    const { project } = this.options;
+    if (!project) throw new MlflowError('ENDPOINT_NOT_FOUND', 'This endpoint serves no model registry (it was started over the tracking index alone).');
+    this.registry ??= new RegistryApi(project, (runId) => {
+      this.flush();
+      const row = this.runRow(runId);
+      return row && this.experimentOfRun(row).id;
+    });
+    return this.registry;
   }
 
   // ---------------------------------------------------------------- helpers
@@ -210,10 +240,23 @@ export class MlflowBackend {
     return row;
   }
 
-  /** A run by id, with every write before this indexed. */
+  /**
+   * Runs other processes write (`mlops run`, a notebook, another client) are seen within a
+   * second: reads first index what they appended since the last look.
+   */
+  private seeOtherWriters(): void {
+    const now = Date.now();
+    if (now - this.lastLookAtOthers < OTHER_WRITERS_EVERY_MS) return;
+    this.lastLookAtOthers = now;
+    if (this.options.readOtherWriters) this.options.readOtherWriters();
+    else this.tracking.refresh();
+  }
+
+  /** A run by id, with every write before this indexed and other processes' lines read. */
   private requireRun(runId: string): RunRow {
     validateRunId(runId);
     this.writer.flush();
+    this.seeOtherWriters();
     return toRunRow(this.findRunRow(runId, RUN_BY_ID));
   }
 
@@ -329,7 +372,9 @@ export class MlflowBackend {
   /** Experiments named by runs but not yet in experiments.jsonl get their ids. */
   syncExperiments(): void {
     this.writer.flush();
-    for (const r of this.tracking.query('SELECT name, created FROM experiments')) {
+    this.seeOtherWriters();
+    // Only experiments that hold runs: the one a rename emptied keeps its row in the index until a reindex.
+    for (const r of this.tracking.query('SELECT DISTINCT e.name, e.created FROM experiments e JOIN runs r ON r.experiment_id = e.id')) {
       this.experiments.forRunExperiment(r.name as string, r.created as number);
     }
   }
@@ -376,9 +421,8 @@ export class MlflowBackend {
       for (const r of this.tracking.query(`SELECT run_id, key, value FROM tags WHERE run_id IN (${marks}) ORDER BY run_id, key`, part)) {
         pushTo(tags, r.run_id as string, { key: r.key as string, value: r.value as string });
       }
-      for (const r of this.tracking.query(`SELECT run_id, key, history, count FROM metrics WHERE run_id IN (${marks}) ORDER BY run_id, seq`, part)) {
-        const point = this.latestPoint(r.run_id as string, r.key as string, r.history as string, r.count as number);
-        if (point) pushTo(metrics, r.run_id as string, point);
+      for (const r of this.tracking.query(`SELECT run_id, ${LATEST_COLUMNS} FROM metrics WHERE run_id IN (${marks}) ORDER BY run_id, seq`, part)) {
+        pushTo(metrics, r.run_id as string, latestPoint(r));
       }
     }
     return rows.map((row) => {
@@ -392,10 +436,6 @@ export class MlflowBackend {
         inputs: { dataset_inputs: this.datasetInputsOf(row) },
       };
     });
-  }
-
-  private latestPoint(runId: string, key: string, history: string, count: number): MetricPoint | undefined {
-    return this.latest.latest(runId, key, `${this.tracking.layout.runHistoryDir(runId)}/${history}`, count);
   }
 
   private datasetInputsOf(row: RunRow): DatasetInputJson[] {
@@ -471,6 +511,24 @@ export class MlflowBackend {
     return {};
   }
 
+  /** MLflow's update-experiment: a rename. The runs follow (a `move` line in each run's log). */
+  updateExperiment(msg: RequestMessage): Record<string, never> {
+    const id = msg.requiredString('experiment_id');
+    const name = validateExperimentName(msg.string('new_name'));
+    this.syncExperiments();
+    const record = this.requireExperiment(id);
+    if (record.lifecycle !== 'active') throw invalidParameter(`Cannot rename a non-active experiment. Experiment ${id} is ${record.lifecycle}.`);
+    if (id === DEFAULT_EXPERIMENT_ID) throw invalidParameter('Cannot rename the default experiment \'0\': runs started without an experiment land in "Default". Create a new experiment instead.');
+    if (name === record.name) return {};
+    const clash = this.experiments.byName(name);
+    if (clash) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment(name=${name}) already exists.`);
+    const from = record.name;
+    this.experiments.rename(id, name);
+    const moved = this.tracking.moveExperimentRuns(from, name);
+    this.options.onDidWrite?.(moved);
+    return {};
+  }
+
   deleteExperiment(msg: RequestMessage): Record<string, never> {
     const id = msg.requiredString('experiment_id');
     this.syncExperiments();
@@ -515,13 +573,18 @@ export class MlflowBackend {
     const name = requestedName || tagName || randomRunName();
     tags.set(SYSTEM_TAGS.runName, name);
     const runId = newRunId();
-    fs.mkdirSync(this.tracking.layout.artifactsDir(runId), { recursive: true });
     const events: NewRunEvent[] = [
       { type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: runId, name, experiment: experiment.name, source: 'mlflow', time: startTime },
       { type: 'capture', capture: captureFromTags(tags, userId), time: startTime },
       ...[...tags].map(([key, value]): NewRunEvent => ({ type: 'tag', key, value, time: startTime })),
     ];
-    appendEvents(this.tracking.layout.eventsFile(runId), events);
+    try {
+      fs.mkdirSync(this.tracking.layout.artifactsDir(runId), { recursive: true });
+      appendEvents(this.tracking.layout.eventsFile(runId), events);
+    } catch (err) {
+      fs.rmSync(this.tracking.layout.runDir(runId), { recursive: true, force: true }); // a full disk leaves no empty run behind
+      throw err;
+    }
     this.tracking.refresh([runId]);
     this.options.onDidWrite?.([runId]);
     return { run: this.runsJson([this.requireRun(runId)])[0] };
@@ -622,9 +685,8 @@ export class MlflowBackend {
         }
       }
       if (keys.metric.size) {
-        for (const r of this.tracking.query(`SELECT run_id, key, history, count FROM metrics WHERE run_id IN (${marks}) AND key IN (${placeholders(keys.metric.size)})`, [...part, ...keys.metric])) {
-          const point = this.latestPoint(r.run_id as string, r.key as string, r.history as string, r.count as number);
-          if (point) views.get(r.run_id as string)!.metrics[r.key as string] = storedMetricValue(point.value);
+        for (const r of this.tracking.query(`SELECT run_id, ${LATEST_COLUMNS} FROM metrics WHERE run_id IN (${marks}) AND key IN (${placeholders(keys.metric.size)})`, [...part, ...keys.metric])) {
+          views.get(r.run_id as string)!.metrics[r.key as string] = storedMetricValue(latestPoint(r).value);
         }
       }
     }
@@ -803,7 +865,7 @@ export class MlflowBackend {
     // Lines the index does not read: appended, then the log is read as usual (it skips them).
     this.writer.flush(runId);
     try {
-      fs.appendFileSync(this.tracking.layout.eventsFile(runId), lines.join(''), { flag: 'a' });
+      appendRecord(this.tracking.layout.eventsFile(runId), lines.join(''), { create: false });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw doesNotExist(`Run with id=${runId} not found (its folder was removed)`);
       throw err;
@@ -950,6 +1012,14 @@ function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
 
 function byKey(a: KeyValue, b: KeyValue): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** The index's summary holds MLflow's latest point of each metric: greatest (step, timestamp, value). */
+const LATEST_COLUMNS = 'key, latest, latest_step, latest_time';
+
+/** A row of LATEST_COLUMNS as a point; SQLite has no NaN, the index stores it as NULL. */
+function latestPoint(r: Record<string, SqlValue>): MetricPoint {
+  return { key: r.key as string, value: (r.latest as number | null) ?? NaN, timestamp: r.latest_time as number, step: r.latest_step as number };
 }
 
 /** A metric as it goes on the wire: ±Infinity from other sources clamped like MLflow's own. */

@@ -53,13 +53,4 @@ export function doesNotExist(message: string): MlflowError {
   return new MlflowError('RESOURCE_DOES_NOT_EXIST', message);
 }
 
-/** Message of an unknown value, cut so a huge bad input never becomes a huge error body. */
-export function preview(value: unknown, max = 100): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
+export { preview } from '../format';

@@ -1,18 +1,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { appendRecord, isSettled } from '../workspace/appendLog';
 import type { MlopsLayout } from '../workspace/layout';
 
 /**
  * MLflow experiments that the run event logs cannot express: stable ids, creation time,
  * artifact location, tags and lifecycle. They live in `.mlops/experiments.jsonl`, an
- * append-only log like a run's (docs/mlflow.md): one JSON object per line, written with one
- * O_APPEND write, unknown types and bad lines skipped. Runs still name their experiment in
+ * append-only log like a run's (docs/mlflow.md): one JSON object per line, written through
+ * appendLog.ts, unknown types skipped, bad lines skipped with a warning. Runs still name their experiment in
  * `run_start`; this log only gives those names ids and metadata, so `tracking.db` stays
  * rebuildable from the run logs and a reindex never loses an experiment.
  *
  *   {"type":"experiment","time":…,"id":"1","name":"mnist","artifact_location":"…"}
  *   {"type":"experiment_tag","time":…,"id":"1","key":"team","value":"vision"}
  *   {"type":"experiment_lifecycle","time":…,"id":"1","stage":"deleted"}
+ *   {"type":"experiment_rename","time":…,"id":"1","name":"digits"}
  *
  * Experiment "0" is "Default" and always exists, whether or not the log names it.
  */
@@ -29,7 +31,8 @@ export interface ExperimentRecord {
 export type ExperimentLogEvent =
   | { type: 'experiment'; time: number; id: string; name: string; artifact_location?: string }
   | { type: 'experiment_tag'; time: number; id: string; key: string; value: string }
-  | { type: 'experiment_lifecycle'; time: number; id: string; stage: 'active' | 'deleted' };
+  | { type: 'experiment_lifecycle'; time: number; id: string; stage: 'active' | 'deleted' }
+  | { type: 'experiment_rename'; time: number; id: string; name: string };
 
 export const DEFAULT_EXPERIMENT_ID = '0';
 export const DEFAULT_EXPERIMENT_NAME = 'Default';
@@ -58,9 +61,8 @@ export class ExperimentLog {
       return;
     }
     const end = bytes.lastIndexOf(10);
-    if (end < 0) return;
-    const text = bytes.subarray(0, end).toString('utf8');
-    text.split('\n').forEach((line, i) => {
+    const lines = end < 0 ? [] : bytes.subarray(0, end).toString('utf8').split('\n');
+    lines.forEach((line, i) => {
       if (!line.trim()) return;
       try {
         const why = this.apply(JSON.parse(line) as unknown);
@@ -69,6 +71,8 @@ export class ExperimentLog {
         this.warnings.push(`line ${i + 1}: not valid JSON`);
       }
     });
+    // No newline after the last line: a write a crash cut off (or one still under way); the next append moves it aside.
+    if (end < bytes.length - 1 && isSettled(this.file)) this.warnings.push(`line ${lines.length + 1}: cut off (no newline)`);
   }
 
   /** Applies one parsed line; returns why it was skipped, if it was. */
@@ -110,6 +114,17 @@ export class ExperimentLog {
       record.lastUpdateTime = Math.max(record.lastUpdateTime, time);
       return undefined;
     }
+    if (e.type === 'experiment_rename') {
+      if (!record) return `rename of unknown experiment ${e.id}`;
+      if (typeof e.name !== 'string' || !e.name) return 'experiment_rename without a "name"';
+      const clash = this.byNameMap.get(e.name);
+      if (clash && clash !== record) return `experiment name "${e.name}" already belongs to id ${clash.id}`;
+      this.byNameMap.delete(record.name);
+      record.name = e.name;
+      this.byNameMap.set(record.name, record);
+      record.lastUpdateTime = Math.max(record.lastUpdateTime, time);
+      return undefined;
+    }
     return undefined; // a later version's event type: ignored
   }
 
@@ -121,12 +136,7 @@ export class ExperimentLog {
 
   private append(event: ExperimentLogEvent): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
-    try {
-      fs.writeSync(fd, JSON.stringify(event) + '\n');
-    } finally {
-      fs.closeSync(fd);
-    }
+    appendRecord(this.file, JSON.stringify(event) + '\n', { sync: true });
     this.apply(event);
   }
 
@@ -167,6 +177,11 @@ export class ExperimentLog {
 
   setTag(id: string, key: string, value: string): void {
     this.append({ type: 'experiment_tag', time: this.now(), id, key, value });
+  }
+
+  /** Renames an experiment; the caller has checked that the new name is free and moves its runs. */
+  rename(id: string, name: string): void {
+    this.append({ type: 'experiment_rename', time: this.now(), id, name });
   }
 
   setLifecycle(id: string, stage: 'active' | 'deleted'): void {

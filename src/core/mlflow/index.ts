@@ -7,7 +7,7 @@ import { MlflowServer, newToken, type ServerLimits } from './server';
 export { MlflowBackend, type MlflowBackendOptions } from './backend';
 export { MlflowError, type MlflowErrorCode } from './errors';
 export { importMlruns, type ImportProgress, type ImportResult } from './importMlruns';
-export { compareRuns, matchRun, parseOrderBy, parseRunFilter, type FilterNode, type OrderKey, type RunView } from './searchFilter';
+export { compareRuns, matchRun, parseOrderBy, parseRunFilter, type FilterNode, type OrderKey, type RunView } from '../query/searchFilter';
 export { MlflowServer, newToken } from './server';
 
 export interface MlflowEndpoint {

@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
 import type { RunEvent } from '../tracking/events';
 import { AppendedEvents, type MetricPointsSummary } from '../tracking/ingest';
 import type { Tracking } from '../tracking/tracking';
+import { appendRecord, type Appended } from '../workspace/appendLog';
 import { doesNotExist } from './errors';
 
 /** A run's pending metric points are indexed at the latest after this many (24 bytes each). */
@@ -53,29 +53,21 @@ export class RunWriter {
   }
 
   /**
-   * Writes the buffers with one O_APPEND write; returns where they landed, or undefined when
-   * another writer's lines came in between (then everything is indexed by reading the log).
+   * Writes the buffers as one record of the run's log (appendLog.ts: whole, or undone and
+   * thrown); returns where they landed, or undefined when another writer's lines came in
+   * between (then everything is indexed by reading the log).
    */
   private write(runId: string, buffers: Buffer[]): { from: number; to: number } | undefined {
     let length = 0;
     for (const b of buffers) length += b.length;
-    let fd: number;
+    let span: Appended;
     try {
-      fd = fs.openSync(this.tracking.layout.eventsFile(runId), fs.constants.O_WRONLY | fs.constants.O_APPEND);
+      span = appendRecord(this.tracking.layout.eventsFile(runId), buffers, { create: false });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw doesNotExist(`Run with id=${runId} not found (its folder was removed)`);
       throw err;
     }
-    let from: number;
-    let to: number;
-    try {
-      from = fs.fstatSync(fd).size;
-      writeAll(fd, buffers, length);
-      to = fs.fstatSync(fd).size;
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (to === from + length) return { from, to };
+    if (span.to === span.from + length) return span;
     // Another writer's lines are in between: read the log (a refresh indexes what is pending first).
     this.tracking.refresh([runId]);
     this.onIndexed([runId]);
@@ -124,10 +116,4 @@ export class RunWriter {
     this.beforeRead.dispose();
     this.flush();
   }
-}
-
-/** One writev of all the buffers (one O_APPEND write: the lines land whole); a short write writes the rest. */
-function writeAll(fd: number, buffers: Buffer[], length: number): void {
-  const written = fs.writevSync(fd, buffers);
-  if (written < length) fs.writeSync(fd, Buffer.concat(buffers).subarray(written));
 }

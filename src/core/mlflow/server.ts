@@ -4,9 +4,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { LogWriteError } from '../workspace/appendLog';
+import { isDiskFull } from '../workspace/diskFull';
 import type { MlflowBackend } from './backend';
 import { BatchReader } from './batchReader';
-import { MlflowError, preview } from './errors';
+import { FilterError } from '../query/searchFilter';
+import { invalidParameter, MlflowError, preview } from './errors';
+import { REGISTRY_ROUTES } from './registryApi';
 import { RequestMessage } from './request';
 import { LIMITS } from './validation';
 
@@ -54,9 +58,7 @@ const ROUTES = new Map<string, Handler>([
   ['POST /mlflow/experiments/set-experiment-tag', (b, m) => b.setExperimentTag(m)],
   ['POST /mlflow/experiments/delete', (b, m) => b.deleteExperiment(m)],
   ['POST /mlflow/experiments/restore', (b, m) => b.restoreExperiment(m)],
-  ['POST /mlflow/experiments/update', () => {
-    throw new MlflowError('NOT_IMPLEMENTED', 'Renaming experiments is not supported by MLOps Workbench: its runs refer to their experiment by name. Create a new experiment instead.');
-  }],
+  ['POST /mlflow/experiments/update', (b, m) => b.updateExperiment(m)],
   ['POST /mlflow/runs/create', (b, m) => b.createRun(m)],
   ['GET /mlflow/runs/get', (b, m) => b.getRun(m)],
   ['POST /mlflow/runs/update', (b, m) => b.updateRun(m)],
@@ -72,6 +74,7 @@ const ROUTES = new Map<string, Handler>([
   ['POST /mlflow/runs/log-inputs', (b, m) => b.logInputs(m)],
   ['POST /mlflow/runs/log-model', (b, m) => b.logModel(m)],
   ['GET /mlflow/artifacts/list', (b, m) => b.listArtifacts(m)],
+  ...REGISTRY_ROUTES.map(([route, handler]): [string, Handler] => [route, (b, m) => handler(b.registryApi(), m)]),
 ]);
 
 const EMPTY = '{}';
@@ -210,7 +213,7 @@ export class MlflowServer {
     const handler = pathname.startsWith(`${API_PREFIX}/`) ? ROUTES.get(`${method} ${pathname.slice(API_PREFIX.length)}`) : undefined;
     if (!handler) throw notFound(method, pathname);
     if (method === 'GET') {
-      this.sendJson(res, handler(this.backend, RequestMessage.fromQuery(query)));
+      this.sendJson(res, await handler(this.backend, RequestMessage.fromQuery(query)));
       return;
     }
     const isBatch = pathname === `${API_PREFIX}/mlflow/runs/log-batch`;
@@ -222,7 +225,7 @@ export class MlflowServer {
         return;
       }
     }
-    this.sendJson(res, handler(this.backend, parseJson(bytes, isBatch)));
+    this.sendJson(res, await handler(this.backend, parseJson(bytes, isBatch)));
   }
 
   private async artifact(req: http.IncomingMessage, res: http.ServerResponse, method: string, rel: string): Promise<void> {
@@ -331,7 +334,13 @@ export class MlflowServer {
   private fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
     let error: MlflowError;
     if (err instanceof MlflowError) error = err;
-    else {
+    else if (err instanceof FilterError) error = invalidParameter(err.message);
+    else if (err instanceof LogWriteError || isDiskFull(err)) {
+      // A write that failed whole (a full disk): nothing of the request was kept, the client may retry.
+      const message = err instanceof LogWriteError ? err.message : `The disk is full: ${(err as Error).message}.`;
+      this.options.log?.(`MLflow endpoint: ${req.method} ${preview(req.url ?? '', 200)} failed: ${message}`);
+      error = new MlflowError('INTERNAL_ERROR', `${message} Free some space and retry the request.`);
+    } else {
       this.options.log?.(`MLflow endpoint: ${req.method} ${preview(req.url ?? '', 200)} failed: ${(err as Error)?.stack ?? String(err)}`);
       error = new MlflowError('INTERNAL_ERROR', `The MLflow endpoint failed: ${(err as Error)?.message ?? String(err)}`);
     }

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { predictionLogFiles } from '../serving/predictionLog';
 import { ColumnBuilder, type ColumnarTable } from './columns';
 
 /** The last rows of a log, or the rows since a time (ms since the epoch). */
@@ -14,18 +14,6 @@ export function parseWindow(text: string, now = Date.now()): LogWindow {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text.trim());
   if (!m) throw new PredictionLogError(`"${text}" is not a window: give a number of rows (5000) or a duration back from now (30m, 6h, 7d).`);
   return { since: now - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's' | 'm' | 'h' | 'd'] };
-}
-
-/** The log's files newest first: predictions.jsonl, then the rotated predictions-<ms>.jsonl by name, descending (docs/serving.md). */
-function newestFirst(dir: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const rotated = names.filter((n) => /^predictions-\d+\.jsonl$/.test(n)).sort().reverse();
-  return [...(names.includes('predictions.jsonl') ? ['predictions.jsonl'] : []), ...rotated].map((n) => path.join(dir, n));
 }
 
 interface LoggedPrediction {
@@ -57,7 +45,7 @@ export interface PredictionWindowOptions {
  * unreadable line is skipped and counted.
  */
 export function readPredictionWindow(dir: string, label: string, options: PredictionWindowOptions): ColumnarTable & { predictions: string[]; skippedLines: number } {
-  const files = newestFirst(dir);
+  const files = predictionLogFiles(dir).reverse();
   if (!files.length) throw new PredictionLogError(`${label} has no prediction log at ${dir}; deploy the model and send it requests first (the log is written as it serves).`);
   const want = 'rows' in options.window ? options.window.rows : Infinity;
   const since = 'since' in options.window ? options.window.since : -Infinity;

@@ -6,6 +6,7 @@ import type { RunStatus } from '../tracking/events';
 import { launchTrackedRun, type LaunchOptions, type RunOutcome, type TrackedProcess } from '../tracking/launcher';
 import type { RunInput } from '../tracking/store';
 import type { MlopsLayout } from '../workspace/layout';
+import { requireNotebookInterpreter } from './notebookInterpreter';
 import { checkParameters, describeCell, NotebookError, readNotebook, type Parameters } from './notebookFile';
 
 /** What to run: a notebook, the interpreter whose nbclient and ipykernel run it, and its parameters. */
@@ -15,7 +16,7 @@ export interface NotebookRunRequest {
   /** The interpreter (it needs nbclient and ipykernel); its kernel runs the cells. */
   python: string;
   parameters?: Record<string, unknown>;
-  /** Run name (default: the notebook's file name without .ipynb). */
+  /** Run name (default: the notebook's file name without .ipynb and a number, `explore-2`). */
   name?: string;
   experiment?: string;
   /** The kernel's working folder (default: the notebook's folder, as in Jupyter). */
@@ -90,7 +91,8 @@ export class PreparedNotebookRun {
       command: request.python,
       args,
       cwd: request.cwd ?? path.dirname(file),
-      name: request.name || path.basename(file).replace(/\.ipynb$/i, ''),
+      name: request.name,
+      nameBase: path.basename(file).replace(/\.ipynb$/i, ''),
       experiment: request.experiment,
       source: 'notebook',
       capturePackages: request.capturePackages,
@@ -121,8 +123,13 @@ export function prepareNotebookRun(request: NotebookRunRequest, root?: string): 
   return new PreparedNotebookRun(request, root);
 }
 
-/** Runs a notebook as a tracked run of the workspace `layout` and waits for it (the CLI's path). */
+/**
+ * Runs a notebook as a tracked run of the workspace `layout` and waits for it (the CLI's path).
+ * A notebook that cannot start (unreadable, an interpreter without Jupyter) throws a NotebookError and leaves no run.
+ */
 export async function runNotebook(layout: MlopsLayout, request: NotebookRunRequest): Promise<{ run: TrackedProcess; outcome: Promise<NotebookRunOutcome> }> {
+  readNotebook(path.resolve(request.notebook));
+  await requireNotebookInterpreter(request.python);
   const prepared = prepareNotebookRun(request, layout.root);
   layout.ensure();
   const run = launchTrackedRun({ ...prepared.launch, layout });

@@ -324,12 +324,19 @@ def execute(args, result):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Run a notebook headless as a tracked run.")
-    parser.add_argument("--notebook", required=True)
+    parser.add_argument("--notebook")
     parser.add_argument("--parameters", default="", help="JSON object of parameter values")
     parser.add_argument("--result", default="", help="JSON file to write the outcome to")
     parser.add_argument("--cwd", default="", help="the kernel's working folder (default: the notebook's)")
     parser.add_argument("--timeout", type=float, default=0, help="seconds a cell may run (0: no limit)")
+    parser.add_argument("--missing-modules", action="store_true",
+                        help="print the modules this interpreter lacks to run notebooks (a JSON list) and exit")
     args = parser.parse_args(argv)
+    if args.missing_modules:
+        print(json.dumps(missing_modules()))
+        return EXIT_OK
+    if not args.notebook:
+        parser.error("--notebook is required")
 
     def stop(signum, frame):
         # nbclient's polling tasks die with the loop; asyncio would complain about each.

@@ -1,6 +1,7 @@
 import type { SnapshotStore } from '../snapshots';
 import type { Tracking } from '../tracking/tracking';
 import type { ModelRegistry } from './registry';
+import { producingRun } from './runTrailer';
 
 /** One step of a lineage chain, with what came before it as children. */
 export interface LineageNode {
@@ -9,16 +10,6 @@ export interface LineageNode {
   label: string;
   detail: string;
   children: LineageNode[];
-}
-
-/** The commit-message trailer that records the run a snapshot came from (read back by producingRun). */
-export function runTrailer(runId: string): string {
-  return `Mlops-Run: ${runId}`;
-}
-
-/** The run that produced a snapshot, recorded as a trailer of the snapshot's commit message. */
-export function producingRun(message: string): string | undefined {
-  return /^Mlops-Run: ([0-9a-f]{32})$/m.exec(message)?.[1];
 }
 
 /**

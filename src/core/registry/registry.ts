@@ -2,10 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuditLog } from '../governance/audit';
 import type { SnapshotStore } from '../snapshots';
+import { appendRecord, isSettled, reportDamagedLine, undoAppend } from '../workspace/appendLog';
 import { withFileLockSync } from '../workspace/fileLock';
 import type { MlopsLayout } from '../workspace/layout';
 import { currentUser } from '../workspace/user';
-import { runTrailer } from './lineage';
+import { runTrailer } from './runTrailer';
 import { detectModelFormat, type ModelFormat } from './modelFormat';
 import { pathDigest } from './pathDigest';
 
@@ -28,6 +29,8 @@ export interface ModelVersion {
   metrics: Record<string, number | string>;
   created: number;
   user: string;
+  description?: string;
+  tags?: Record<string, string>;
 }
 
 export interface Model {
@@ -35,14 +38,37 @@ export interface Model {
   versions: ModelVersion[];
   /** Alias → version number. */
   aliases: Record<string, number>;
+  description?: string;
+  tags: Record<string, string>;
+  /** When it was created (explicitly, or by its first version) and last changed. */
+  created: number;
+  updated: number;
 }
+
+interface Change { model: string; time: number; user: string }
 
 type RegistryEvent =
   | ({ type: 'version' } & ModelVersion)
-  | { type: 'alias'; model: string; alias: string; version: number | null; time: number; user: string }
-  | { type: 'delete'; model: string; version: number; time: number; user: string };
+  | ({ type: 'alias'; alias: string; version: number | null } & Change)
+  | ({ type: 'delete'; version: number } & Change)
+  /** A model created before any version (MLflow's create_registered_model). */
+  | ({ type: 'model'; description?: string; tags?: Record<string, string> } & Change)
+  /** A description of the model (version null) or of one version. */
+  | ({ type: 'describe'; version: number | null; description: string } & Change)
+  /** A tag set (value null: removed) on the model (version null) or on one version. */
+  | ({ type: 'tag'; version: number | null; key: string; value: string | null } & Change)
+  | ({ type: 'rename'; to: string } & Change)
+  /** The model and all its versions removed. */
+  | ({ type: 'delete_model' } & Change);
 
-export class RegistryError extends Error {}
+/** `missing`: no such model, version or alias; `exists`: the name is taken; `invalid`: a bad name or request. */
+export type RegistryProblem = 'missing' | 'exists' | 'invalid';
+
+export class RegistryError extends Error {
+  constructor(message: string, readonly problem: RegistryProblem = 'invalid') {
+    super(message);
+  }
+}
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -64,6 +90,8 @@ export interface RegisterRequest {
   runId?: string | null;
   /** The run's latest metrics, recorded with the version. */
   metrics?: Record<string, number | string>;
+  description?: string;
+  tags?: Record<string, string>;
 }
 
 /**
@@ -90,7 +118,7 @@ export class ModelRegistry {
 
   model(name: string): Model {
     const model = this.state().get(name);
-    if (!model) throw new RegistryError(`No model is named "${name}". List them with: mlops models list`);
+    if (!model) throw new RegistryError(`No model is named "${name}". List them with: mlops models list`, 'missing');
     return model;
   }
 
@@ -98,9 +126,9 @@ export class ModelRegistry {
   version(name: string, ref: string | number): ModelVersion {
     const model = this.model(name);
     const number = typeof ref === 'number' ? ref : /^\d+$/.test(ref) ? Number(ref) : model.aliases[ref];
-    if (number === undefined) throw new RegistryError(`Model "${name}" has no alias "${ref}"; its aliases: ${Object.keys(model.aliases).join(', ') || 'none'}.`);
+    if (number === undefined) throw new RegistryError(`Model "${name}" has no alias "${ref}"; its aliases: ${Object.keys(model.aliases).join(', ') || 'none'}.`, 'missing');
     const found = model.versions.find((v) => v.version === number);
-    if (!found) throw new RegistryError(`Model "${name}" has no version ${number}; it has ${model.versions.map((v) => v.version).join(', ') || 'none'}.`);
+    if (!found) throw new RegistryError(`Model "${name}" has no version ${number}; it has ${model.versions.map((v) => v.version).join(', ') || 'none'}.`, 'missing');
     return found;
   }
 
@@ -130,12 +158,12 @@ export class ModelRegistry {
       const v: ModelVersion = {
         model: req.model, version, run_id: req.runId ?? null, snapshot: snapshot.id, path: inside, source: inWorkspace ? rel : abs,
         sha256: digest.sha256, size: digest.size, format, metrics: req.metrics ?? {}, created: Date.now(), user: currentUser(),
+        ...(req.description ? { description: req.description } : {}), ...(req.tags && Object.keys(req.tags).length ? { tags: req.tags } : {}),
       };
-      this.append({ type: 'version', ...v });
+      this.append({ type: 'version', ...v }, () => this.audit.append('register', [`model:${v.model}/${v.version}`, snapshot.id, ...(v.run_id ? [v.run_id] : [])], {
+        path: v.source, sha256: v.sha256, size: v.size, framework: format.framework,
+      }));
       return v;
-    });
-    this.audit.append('register', [`model:${entry.model}/${entry.version}`, snapshot.id, ...(entry.run_id ? [entry.run_id] : [])], {
-      path: entry.source, sha256: entry.sha256, size: entry.size, framework: format.framework,
     });
     return entry;
   }
@@ -143,42 +171,94 @@ export class ModelRegistry {
   /** Points an alias at a version (or removes it with version null); the move is recorded. */
   setAlias(name: string, alias: string, version: number | null): void {
     checkAliasName(alias);
-    const previous = withFileLockSync(this.file, () => {
+    withFileLockSync(this.file, () => {
       const model = this.state().get(name);
-      if (!model) throw new RegistryError(`No model is named "${name}".`);
+      if (!model) throw new RegistryError(`No model is named "${name}".`, 'missing');
       if (version !== null && !model.versions.some((v) => v.version === version)) {
-        throw new RegistryError(`Model "${name}" has no version ${version}.`);
+        throw new RegistryError(`Model "${name}" has no version ${version}.`, 'missing');
       }
-      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: currentUser() });
-      return model.aliases[alias] ?? null;
+      const previous = model.aliases[alias] ?? null;
+      this.append({ type: 'alias', model: name, alias, version, time: Date.now(), user: currentUser() },
+        () => this.audit.append('alias', [`model:${name}`], { alias, from: previous, to: version }));
     });
-    this.audit.append('alias', [`model:${name}`], { alias, from: previous, to: version });
   }
 
   /** Deletes a version; refused while an alias points at it. */
   deleteVersion(name: string, version: number): void {
     withFileLockSync(this.file, () => {
       const model = this.state().get(name);
-      if (!model?.versions.some((v) => v.version === version)) throw new RegistryError(`Model "${name}" has no version ${version}.`);
+      if (!model?.versions.some((v) => v.version === version)) throw new RegistryError(`Model "${name}" has no version ${version}.`, 'missing');
       const aliases = Object.entries(model.aliases).filter(([, v]) => v === version).map(([a]) => a);
       if (aliases.length) {
         throw new RegistryError(`Version ${version} of "${name}" is ${aliases.map((a) => `"${a}"`).join(' and ')}; move ${aliases.length > 1 ? 'those aliases' : 'that alias'} to another version first.`);
       }
-      this.append({ type: 'delete', model: name, version, time: Date.now(), user: currentUser() });
+      this.append({ type: 'delete', model: name, version, time: Date.now(), user: currentUser() }, () => this.audit.append('delete', [`model:${name}/${version}`]));
     });
-    this.audit.append('delete', [`model:${name}/${version}`]);
   }
 
-  private append(event: RegistryEvent): void {
+  /** Creates a model with no version yet (versions are otherwise created by their first register). */
+  createModel(name: string, details: { description?: string; tags?: Record<string, string> } = {}): Model {
+    checkModelName(name);
+    withFileLockSync(this.file, () => {
+      if (this.state().has(name)) throw new RegistryError(`A model named "${name}" already exists.`, 'exists');
+      this.append({ type: 'model', model: name, ...details, time: Date.now(), user: currentUser() }, () => this.audit.append('model.create', [`model:${name}`], details.description ? { description: details.description } : {}));
+    });
+    return this.model(name);
+  }
+
+  /** Renames a model with its versions, aliases and tags; numbers stay. */
+  renameModel(name: string, to: string): Model {
+    checkModelName(to);
+    withFileLockSync(this.file, () => {
+      this.model(name);
+      if (this.state().has(to)) throw new RegistryError(`A model named "${to}" already exists.`, 'exists');
+      this.append({ type: 'rename', model: name, to, time: Date.now(), user: currentUser() }, () => this.audit.append('model.rename', [`model:${name}`, `model:${to}`], { from: name, to }));
+    });
+    return this.model(to);
+  }
+
+  /** Removes a model and every version of it (their snapshots stay, as after deleteVersion). */
+  deleteModel(name: string): void {
+    withFileLockSync(this.file, () => {
+      this.model(name);
+      this.append({ type: 'delete_model', model: name, time: Date.now(), user: currentUser() }, () => this.audit.append('model.delete', [`model:${name}`]));
+    });
+  }
+
+  /** Sets the description of a model (version null) or of one of its versions. */
+  describe(name: string, version: number | null, description: string): void {
+    withFileLockSync(this.file, () => {
+      if (version === null) this.model(name);
+      else this.version(name, version);
+      this.append({ type: 'describe', model: name, version, description, time: Date.now(), user: currentUser() }, () => this.audit.append('describe', [version === null ? `model:${name}` : `model:${name}/${version}`]));
+    });
+  }
+
+  /** Sets (value null: removes) a tag of a model (version null) or of one of its versions. */
+  setTag(name: string, version: number | null, key: string, value: string | null): void {
+    if (!key) throw new RegistryError('A tag needs a key.');
+    withFileLockSync(this.file, () => {
+      const tags = version === null ? this.model(name).tags : this.version(name, version).tags ?? {};
+      if (value === null && !(key in tags)) throw new RegistryError(`${version === null ? `Model "${name}"` : `Version ${version} of "${name}"`} has no tag "${key}".`, 'missing');
+      this.append({ type: 'tag', model: name, version, key, value, time: Date.now(), user: currentUser() }, () => this.audit.append('tag', [version === null ? `model:${name}` : `model:${name}/${version}`], { key, value }));
+    });
+  }
+
+  /**
+   * Records a change and its audit entry, both or neither (under the registry's lock): when the
+   * audit append fails (a full disk), the change is taken back out of the registry.
+   */
+  private append(event: RegistryEvent, audit: () => void): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const fd = fs.openSync(this.file, 'a');
-    try {
-      fs.writeSync(fd, JSON.stringify(event) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
     this.cache = undefined;
+    const appended = appendRecord(this.file, JSON.stringify(event) + '\n', { sync: true });
+    try {
+      audit();
+    } catch (err) {
+      undoAppend(this.file, appended);
+      this.cache = undefined;
+      throw err;
+    }
   }
 
   private state(): Map<string, Model> {
@@ -193,19 +273,26 @@ export class ModelRegistry {
       return [];
     }
     const events: RegistryEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      if (i === lines.length - 1) {
+        // No newline after it: a write cut off (or still under way); the entries before it stand.
+        if (isSettled(this.file)) reportDamagedLine(this.file, i + 1, 'the last line is cut off (no newline); it is ignored, and the next change moves it to registry.jsonl.damaged');
+        return;
+      }
       try {
         events.push(JSON.parse(line) as RegistryEvent);
       } catch {
-        // A torn last line from a crash mid-write: the entries before it stand.
+        reportDamagedLine(this.file, i + 1, 'not valid JSON; line skipped');
       }
-    }
+    });
     return events;
   }
 
   /** Folds the log into models; cached until the file changes. */
   private fold(): { models: Map<string, Model>; highest: Map<string, number> } {
+    // Events of a model as it was named when they were written (renames move everything).
     let key = '';
     try {
       const st = fs.statSync(this.file);
@@ -216,13 +303,17 @@ export class ModelRegistry {
     if (this.cache?.key === key) return this.cache;
     const models = new Map<string, Model>();
     const highest = new Map<string, number>();
-    const get = (name: string) => {
+    /** Models created explicitly: kept while they have no version. */
+    const explicit = new Set<string>();
+    const get = (name: string, time: number) => {
       let m = models.get(name);
-      if (!m) models.set(name, (m = { name, versions: [], aliases: {} }));
+      if (!m) models.set(name, (m = { name, versions: [], aliases: {}, tags: {}, created: time, updated: time }));
+      m.updated = Math.max(m.updated, time);
       return m;
     };
     for (const e of this.events()) {
-      const m = get(e.model);
+      const m = get(e.model, e.type === 'version' ? e.created : e.time);
+      const target = (version: number | null) => (version === null ? m : m.versions.find((v) => v.version === version));
       if (e.type === 'version') {
         const { type: _type, ...version } = e;
         m.versions.push(version);
@@ -232,9 +323,33 @@ export class ModelRegistry {
         else m.aliases[e.alias] = e.version;
       } else if (e.type === 'delete') {
         m.versions = m.versions.filter((v) => v.version !== e.version);
+      } else if (e.type === 'model') {
+        explicit.add(e.model);
+        if (e.description) m.description = e.description;
+        Object.assign(m.tags, e.tags ?? {});
+      } else if (e.type === 'describe') {
+        const t = target(e.version);
+        if (t) t.description = e.description;
+      } else if (e.type === 'tag') {
+        const t = target(e.version);
+        if (t) {
+          const tags = (t.tags ??= {});
+          if (e.value === null) delete tags[e.key];
+          else tags[e.key] = e.value;
+        }
+      } else if (e.type === 'rename' && !models.has(e.to)) {
+        models.delete(e.model);
+        m.name = e.to;
+        for (const v of m.versions) v.model = e.to;
+        models.set(e.to, m);
+        highest.set(e.to, Math.max(highest.get(e.model) ?? 0, highest.get(e.to) ?? 0));
+        if (explicit.delete(e.model)) explicit.add(e.to);
+      } else if (e.type === 'delete_model') {
+        models.delete(e.model);
+        explicit.delete(e.model);
       }
     }
-    for (const [name, m] of models) if (!m.versions.length && !Object.keys(m.aliases).length) models.delete(name);
+    for (const [name, m] of models) if (!m.versions.length && !Object.keys(m.aliases).length && !explicit.has(name)) models.delete(name);
     this.cache = { key, models, highest };
     return this.cache;
   }

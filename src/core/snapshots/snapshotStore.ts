@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import git from 'isomorphic-git';
-import type { MlopsLayout } from '../workspace/layout';
+import { isReadOnlyError, isWritableFolder, type MlopsLayout } from '../workspace/layout';
 import { storeBlobs } from './blobWriter';
 import { atomicGitFs, RepoPaths } from './gitFs';
 import { formatMessage, parseMessage, person } from './message';
@@ -62,22 +62,19 @@ export class SnapshotStore {
     this.objects = new ObjectStore(this.paths, async (oid) => (await git.readBlob({ fs: this.ctx.fs, gitdir, oid, cache: this.ctx.cache })).blob);
   }
 
-  /** Opens the store of a workspace, creating `.mlops/snapshots.git` (bare) when missing. */
+  /**
+   * Opens the store of a workspace, creating `.mlops/snapshots.git` (bare) when missing; where
+   * nothing may be created (no `.mlops/` yet, a read-only disk) an empty store that reads as none.
+   */
   static async open(layout: MlopsLayout): Promise<SnapshotStore> {
     const gitdir = snapshotsGitDir(layout);
-    const gfs = atomicGitFs();
-    if (!fs.existsSync(path.join(gitdir, 'HEAD'))) {
-      fs.mkdirSync(gitdir, { recursive: true });
-      await git.init({ fs: gfs, gitdir, bare: true, defaultBranch: 'snapshots' });
+    if (!fs.existsSync(path.join(gitdir, 'HEAD')) && !isWritableFolder(layout.dir)) return new SnapshotStore(layout, gitdir, '');
+    try {
+      return new SnapshotStore(layout, gitdir, await initStore(gitdir));
+    } catch (err) {
+      if (isReadOnlyError(err)) return new SnapshotStore(layout, gitdir, '');
+      throw err;
     }
-    fs.mkdirSync(path.join(gitdir, 'objects', 'pack'), { recursive: true });
-    fs.mkdirSync(path.join(gitdir, 'refs', 'snapshots'), { recursive: true });
-    let storeId = (await git.getConfig({ fs: gfs, gitdir, path: 'mlops.storeid' })) as string | undefined;
-    if (!storeId) {
-      storeId = randomUUID();
-      await git.setConfig({ fs: gfs, gitdir, path: 'mlops.storeid', value: storeId });
-    }
-    return new SnapshotStore(layout, gitdir, storeId);
   }
 
   // ------------------------------------------------------------------ snapshot
@@ -442,4 +439,21 @@ export class SnapshotStore {
       },
     };
   }
+}
+
+/** Creates what a bare snapshot store needs that is missing; returns its store id. */
+async function initStore(gitdir: string): Promise<string> {
+  const gfs = atomicGitFs();
+  if (!fs.existsSync(path.join(gitdir, 'HEAD'))) {
+    fs.mkdirSync(gitdir, { recursive: true });
+    await git.init({ fs: gfs, gitdir, bare: true, defaultBranch: 'snapshots' });
+  }
+  fs.mkdirSync(path.join(gitdir, 'objects', 'pack'), { recursive: true });
+  fs.mkdirSync(path.join(gitdir, 'refs', 'snapshots'), { recursive: true });
+  let storeId = (await git.getConfig({ fs: gfs, gitdir, path: 'mlops.storeid' })) as string | undefined;
+  if (!storeId) {
+    storeId = randomUUID();
+    await git.setConfig({ fs: gfs, gitdir, path: 'mlops.storeid', value: storeId });
+  }
+  return storeId;
 }

@@ -26,6 +26,11 @@ export function findPythonClient(): string {
   return path.dirname(path.dirname(findUp(path.join('python', 'mlops_workbench', '__init__.py'), 'The MLOps Python client')));
 }
 
+/** PYTHONPATH with the client's folder first, so `import mlops_workbench` works in a script MLOps starts. */
+export function pythonPathWithClient(...more: (string | undefined)[]): string {
+  return [findPythonClient(), ...more].filter(Boolean).join(path.delimiter);
+}
+
 /** The bundled CLI, which the Python client calls for work that needs the engine (log_model). */
 export function findCli(): string {
   return findUp(path.join('dist', 'cli.js'), 'The mlops CLI');

@@ -7,9 +7,9 @@ import { currentUser } from '../workspace/user';
 import { NVIDIA_SMI_ARGS, parseGpuQuery } from './gpus';
 
 /** Output of a command, or undefined when it is missing, fails or takes too long. */
-function output(command: string, args: string[], cwd: string, timeoutMs = 10_000): Promise<string | undefined> {
+export function output(command: string, args: string[], cwd: string, timeoutMs = 10_000, env?: NodeJS.ProcessEnv): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout) => {
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout) => {
       resolve(err ? undefined : stdout);
     });
   });

@@ -4,6 +4,7 @@
 // Pure: no Node APIs, so the benchmark harness can run it in a browser too.
 
 import type { MetricPoints } from './metricHistory';
+import { smoothHistory } from './smoothing';
 
 /**
  * Indices (ascending, unique) of at most `maxPoints` of the points
@@ -77,12 +78,16 @@ export interface DownsampleOptions {
   maxPoints: number;
   /** Keep only points whose step (axis 'step') or time (axis 'time') lies in [min, max], plus one neighbour each side. */
   range?: { axis: 'step' | 'time'; min: number; max: number };
+  /** Debiased EMA weight (0 to 0.999) applied to the whole history before anything is left out; 0 or absent: none. */
+  smoothing?: number;
 }
 
 export interface DownsampledSeries {
   steps: number[];
   times: number[];
   values: number[];
+  /** The smoothed value of each kept point (smoothed over the whole history), when smoothing was asked for. */
+  smoothed?: number[];
   /** Points in the range before downsampling, non-finite ones included. */
   total: number;
   /** Points dropped because their value is NaN or ±Infinity (a line cannot draw them). */
@@ -111,6 +116,10 @@ export function downsampleHistory(points: MetricPoints, options: DownsampleOptio
     out.steps[j] = steps[k];
     out.times[j] = times[k];
     out.values[j] = values[k];
+  }
+  if (options.smoothing && options.smoothing > 0) {
+    const smoothed = smoothHistory(points, options.smoothing);
+    out.smoothed = kept.map((k) => smoothed[k]);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
+import { appendRecord } from '../workspace/appendLog';
 import type { NewRunEvent } from './events';
 
 /** A run id: 32 lowercase hex characters (the same shape MLflow uses). */
@@ -14,15 +14,10 @@ export function eventLine(event: NewRunEvent): string {
 }
 
 /**
- * Appends whole lines with one write on an O_APPEND descriptor, so the launcher and
- * the Python client can share a log without interleaving lines.
+ * Appends the events as one record (appendLog.ts: one O_APPEND write, undone when it fails,
+ * never after a torn line), so the launcher and the Python client can share a log.
  */
 export function appendEvents(file: string, events: NewRunEvent[]): void {
   if (events.length === 0) return;
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
-  try {
-    fs.writeSync(fd, events.map(eventLine).join(''));
-  } finally {
-    fs.closeSync(fd);
-  }
+  appendRecord(file, events.map(eventLine).join(''));
 }

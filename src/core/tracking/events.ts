@@ -57,6 +57,8 @@ export interface TagEvent extends Base { type: 'tag'; key: string; value: string
 export interface ArtifactEvent extends Base { type: 'artifact'; path: string; size: number; sha256: string }
 export interface StatusEvent extends Base { type: 'status'; status: RunStatus }
 export interface RenameEvent extends Base { type: 'rename'; name: string }
+/** The run now belongs to another experiment (its experiment was renamed). */
+export interface MoveEvent extends Base { type: 'move'; experiment: string }
 /** A tag was removed (MLflow's delete-tag). */
 export interface TagDeleteEvent extends Base { type: 'tag_delete'; key: string }
 /** An artifact file was removed (MLflow's artifact delete); `path` as in `artifact`, one file per event. */
@@ -73,7 +75,7 @@ export interface CellEvent extends Base {
 export type RunEvent =
   | RunStartEvent | CaptureEvent | ParamEvent | MetricEvent | MetricsEvent | MlflowMetricsEvent | TagEvent | TagDeleteEvent
   | ArtifactDeleteEvent | LifecycleEvent
-  | ArtifactEvent | StatusEvent | RenameEvent | InputEvent | RunEndEvent | CellEvent;
+  | ArtifactEvent | StatusEvent | RenameEvent | MoveEvent | InputEvent | RunEndEvent | CellEvent;
 
 /** Distributes Omit over the union so each event keeps its own fields. */
 export type NewRunEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'time'> & { time?: number } : never) : never;
@@ -191,6 +193,9 @@ export function validateEvent(obj: unknown): RunEvent | undefined {
     case 'rename':
       need(typeof e.name === 'string' && e.name.length > 0, 'rename without a "name"');
       return e as unknown as RenameEvent;
+    case 'move':
+      need(typeof e.experiment === 'string' && e.experiment.length > 0, 'move without an "experiment"');
+      return e as unknown as MoveEvent;
     case 'input':
       need(typeof e.snapshot === 'string' && /^[0-9a-f]{40}$/.test(e.snapshot), 'input without a 40-hex "snapshot" id');
       need(Array.isArray(e.paths) && e.paths.every((p) => typeof p === 'string'), () => `input ${String(e.snapshot)} "paths" is not a list of paths`);

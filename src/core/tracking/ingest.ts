@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { isSettled, reportDamagedLine } from '../workspace/appendLog';
 import type { MlopsLayout } from '../workspace/layout';
 import {
   decodeMetricValue, EventShapeError, validateEvent, type Capture, type CellEvent, type MlflowMetricsEvent, type RunEvent, type RunLifecycle,
@@ -14,6 +16,10 @@ export const MAX_INDEXED_PARAM_CHARS = 64 * 1024;
 /** A cell's error is cut to this in the index (the event log keeps it whole). */
 const MAX_INDEXED_CELL_ERROR_CHARS = 4096;
 const CHUNK_BYTES = 8 * 1024 * 1024;
+/** Lines parsed between two points where an async pass may yield (a few ms of work). */
+const LINES_PER_STEP = 2000;
+/** An async pass gives the event loop a turn once it has worked this long (the extension host freezes meanwhile). */
+const YIELD_AFTER_MS = 12;
 const WARNINGS_PER_FILE = 20;
 
 export interface IngestWarning { file: string; line: number; message: string }
@@ -31,7 +37,7 @@ function emptyResult(): IngestResult {
   return { changed: [], removed: [], lines: 0, warnings: [] };
 }
 
-/** One metric's summary in the index: the latest point (MLflow's rule), min and max of the non-NaN values, and the count. */
+/** One metric's summary in the index: the latest point (MLflow's (step, timestamp, value) rule), min and max of the non-NaN values, and the count. */
 export interface MetricAgg { latest: number; step: number; time: number; min: number | null; max: number | null; count: number }
 
 /**
@@ -112,6 +118,9 @@ class RunBatch {
         break;
       case 'rename':
         f.name = e.name;
+        break;
+      case 'move':
+        f.experiment = e.experiment;
         break;
       case 'run_end':
         f.status = e.status;
@@ -217,14 +226,23 @@ export class Ingestor {
     return result;
   }
 
-  /** The same pass, yielding to the event loop between chunks so a large rebuild never freezes the caller. */
+  /**
+   * The same pass, giving the event loop a turn every few milliseconds of work, so
+   * opening a large workspace (a thousand runs to check, or a full rebuild) never
+   * freezes the caller for long in one piece.
+   */
   async ingestAsync(onlyRuns?: string[]): Promise<IngestResult> {
     const result = emptyResult();
-    for (const _ of this.steps(result, onlyRuns)) await new Promise((resolve) => setImmediate(resolve));
+    let since = performance.now();
+    for (const _ of this.steps(result, onlyRuns)) {
+      if (performance.now() - since < YIELD_AFTER_MS) continue;
+      await nextTurn();
+      since = performance.now();
+    }
     return result;
   }
 
-  /** One ingest pass as steps of bounded work: one chunk of one log each. */
+  /** One ingest pass as steps of bounded work: a run with nothing new, or a slice of lines of one log. */
   private *steps(result: IngestResult, onlyRuns?: string[]): Generator<void> {
     let runs = onlyRuns;
     if (!runs) {
@@ -238,6 +256,7 @@ export class Ingestor {
     }
     for (const id of runs) {
       if (yield* this.ingestRun(id, result)) result.changed.push(id);
+      yield;
     }
   }
 
@@ -304,15 +323,23 @@ export class Ingestor {
         }
         const complete = data.subarray(0, lastNl + 1);
         const batch = new RunBatch();
+        let sinceStep = 0;
         for (const text of splitLines(complete, line, warn)) {
           line++;
           result.lines++;
           this.applyLine(text, line, batch, warn);
+          if (++sinceStep === LINES_PER_STEP) {
+            sinceStep = 0;
+            yield;
+          }
         }
         offset += complete.length;
         carry = Buffer.from(data.subarray(lastNl + 1));
         this.commit(runId, batch, { offset, line });
         yield;
+      }
+      if (carry.length && isSettled(file)) {
+        reportDamagedLine(file, line + 1, 'the last line is cut off (no newline: a crash or a full disk cut it short); it is not read, and the next append moves it to events.jsonl.damaged');
       }
     } finally {
       fs.closeSync(fd);
@@ -448,9 +475,13 @@ export class Ingestor {
   }
 }
 
-/** The latest point is the one with the highest step; among equal steps, the later one (MLflow's rule). */
+/**
+ * MLflow's latest point: the greatest (step, timestamp, value), NaN comparing as 0 (MLflow
+ * stores it so); a point equal to the latest so far does not replace it.
+ */
 function mergePoint(agg: MetricAgg, step: number, time: number, value: number): void {
-  if (step > agg.step || (step === agg.step && time >= agg.time)) {
+  const nanAsZero = (v: number) => (Number.isNaN(v) ? 0 : v);
+  if (step > agg.step || (step === agg.step && (time > agg.time || (time === agg.time && nanAsZero(value) > nanAsZero(agg.latest))))) {
     agg.latest = value;
     agg.step = step;
     agg.time = time;

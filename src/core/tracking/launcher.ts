@@ -2,12 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { finished as streamFinished } from 'node:stream/promises';
+import { isDiskFull } from '../workspace/diskFull';
 import { fileDigest } from '../workspace/digest';
 import type { MlopsLayout } from '../workspace/layout';
 import { captureEnvironment, isPythonCommand } from './capture';
-import { EVENT_SCHEMA_VERSION, type RunSource, type RunStatus } from './events';
+import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunSource, type RunStatus } from './events';
 import { appendEvents, newRunId } from './eventWriter';
-import { findCli, findPythonClient } from './bundledFiles';
+import { findCli, pythonPathWithClient } from './bundledFiles';
+import { nextRunName, runNameBase } from './runNaming';
 import type { RunInput } from './store';
 
 export interface LaunchOptions {
@@ -15,7 +18,10 @@ export interface LaunchOptions {
   command: string;
   args: string[];
   cwd: string;
+  /** The user's name for the run, kept as given; without one the run is named `<nameBase>-<n>`. */
   name?: string;
+  /** What a default name starts with (default: the script's name, `train` for `python train.py`). */
+  nameBase?: string;
   experiment?: string;
   source: RunSource;
   /** Extra environment for the child (on top of this process's). */
@@ -27,11 +33,16 @@ export interface LaunchOptions {
   tags?: Record<string, string>;
   /** Called with the child's stdout and stderr as they arrive. */
   onOutput?: (text: string) => void;
+  /** Problems the run goes on despite (a full disk), once each. */
+  onWarning?: (message: string) => void;
 }
 
 export interface RunOutcome { status: RunStatus; exitCode: number | null; error?: string }
 
 const STOP_GRACE_MS = 3000;
+/** How long the end of a run waits for space on a full disk before giving up (the orphan clean-up ends it later). */
+const END_RETRY_MS = 60_000;
+const END_RETRY_EVERY_MS = 1000;
 const OUTPUT_LOG = 'output.log';
 const DIFF_FILE = 'git-diff.patch';
 
@@ -69,21 +80,49 @@ export class TrackedProcess {
     return this.finished;
   }
 
+  /**
+   * On a full disk the child is kept running: its work is the user's, the Python client holds
+   * the events it cannot write and writes them once space is freed, and its output still
+   * reaches onOutput; only output.log stops. The run's end waits for space (END_RETRY_MS).
+   */
   private async start(): Promise<RunOutcome> {
     const o = this.options;
     const events = o.layout.eventsFile(this.runId);
     const artifacts = o.layout.artifactsDir(this.runId);
-    fs.mkdirSync(artifacts, { recursive: true });
-    const name = o.name || defaultRunName(o.command, o.args);
-    appendEvents(events, [{
-      type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: this.runId, name,
-      experiment: o.experiment || 'Default', source: o.source,
-    },
-    ...(o.inputs ?? []).map((i) => ({ type: 'input' as const, snapshot: i.snapshot, paths: i.paths })),
-    ...Object.entries(o.tags ?? {}).map(([key, value]) => ({ type: 'tag' as const, key, value })),
-    ]);
+    try {
+      fs.mkdirSync(artifacts, { recursive: true });
+      const name = o.name || nextRunName(o.layout.runsDir, o.nameBase || runNameBase(o.command, o.args));
+      appendEvents(events, [{
+        type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: this.runId, name,
+        experiment: o.experiment || 'Default', source: o.source,
+      },
+      ...(o.inputs ?? []).map((i) => ({ type: 'input' as const, snapshot: i.snapshot, paths: i.paths })),
+      ...Object.entries(o.tags ?? {}).map(([key, value]) => ({ type: 'tag' as const, key, value })),
+      ]);
+    } catch (err) {
+      // Nothing started: no run is left behind.
+      fs.rmSync(this.runDir, { recursive: true, force: true });
+      throw isDiskFull(err) ? new Error(`Disk full: cannot start a tracked run in ${o.layout.dir} (${(err as Error).message}). Free some space and run it again.`) : err;
+    }
 
-    const log = fs.createWriteStream(path.join(artifacts, OUTPUT_LOG));
+    const warned = new Set<string>();
+    const warn = (message: string): void => {
+      if (warned.has(message)) return;
+      warned.add(message);
+      o.onWarning?.(message);
+    };
+    const logFile = path.join(artifacts, OUTPUT_LOG);
+    const log = fs.createWriteStream(logFile);
+    let logFailed = false;
+    log.on('error', (err: NodeJS.ErrnoException) => {
+      logFailed = true;
+      warn(isDiskFull(err)
+        ? `Disk full: ${logFile} stops here; the run goes on (its output still shows here, the client keeps its events until space is freed).`
+        : `Cannot write ${logFile} (${err.message}); the run goes on without it.`);
+    });
+    const record = (text: string | Buffer): void => {
+      if (!logFailed) log.write(text);
+    };
     let spawnError: string | undefined;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       const child = spawn(o.command, o.args, {
@@ -94,7 +133,7 @@ export class TrackedProcess {
       });
       this.child = child;
       const forward = (chunk: Buffer): void => {
-        log.write(chunk);
+        record(chunk);
         o.onOutput?.(chunk.toString('utf8'));
       };
       child.stdout?.on('data', forward);
@@ -103,7 +142,7 @@ export class TrackedProcess {
         spawnError = err.code === 'ENOENT'
           ? `Cannot start "${o.command}": it was not found. Check the interpreter setting (mlops.pythonPath) or your PATH.`
           : `Cannot start "${o.command}": ${err.message}`;
-        log.write(spawnError + '\n');
+        record(spawnError + '\n');
         o.onOutput?.(spawnError + '\n');
         resolve({ code: null, signal: null });
       });
@@ -120,8 +159,11 @@ export class TrackedProcess {
     }).then((capture) => appendEvents(events, [{ type: 'capture', capture }]));
 
     const { code, signal } = await exited;
-    await captured.catch(() => undefined);
-    await new Promise<void>((resolve) => log.end(resolve));
+    await captured.catch((err: unknown) => {
+      if (isDiskFull(err)) warn(`Disk full: the run's environment (interpreter, packages, git state) was not recorded.`);
+    });
+    log.end();
+    await streamFinished(log).catch(() => undefined);
 
     const status: RunStatus = spawnError ? 'FAILED'
       : this.stopping || signal === 'SIGTERM' || signal === 'SIGKILL' || signal === 'SIGINT' ? 'KILLED'
@@ -129,17 +171,37 @@ export class TrackedProcess {
     const exitCode = code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null);
     const files = [OUTPUT_LOG, DIFF_FILE].filter((f) => fs.existsSync(path.join(artifacts, f)));
     const digests = await Promise.all(files.map((f) => fileDigest(path.join(artifacts, f))));
-    appendEvents(events, [
+    const ended = await this.appendEnd(events, [
       ...files.map((f, i) => ({ type: 'artifact' as const, path: f, ...digests[i] })),
       { type: 'run_end', status, exit_code: spawnError ? null : exitCode },
-    ]);
-    return { status, exitCode: spawnError ? null : exitCode, error: spawnError };
+    ], warn);
+    const error = spawnError ?? (ended ? undefined
+      : `Disk full: the end of run ${this.runId} (${status}) could not be recorded in its log. Once space is freed, the next look at the runs (mlops runs list) marks it KILLED.`);
+    return { status, exitCode: spawnError ? null : exitCode, error };
+  }
+
+  /** Appends the run's end; on a full disk waits for space (up to END_RETRY_MS). Returns whether it was written. */
+  private async appendEnd(file: string, end: NewRunEvent[], warn: (message: string) => void): Promise<boolean> {
+    const deadline = Date.now() + END_RETRY_MS;
+    const stoppedBefore = this.stopping;
+    for (;;) {
+      try {
+        appendEvents(file, end);
+        return true;
+      } catch (err) {
+        if (!isDiskFull(err) || Date.now() >= deadline || (this.stopping && !stoppedBefore)) {
+          if (!isDiskFull(err)) warn(`Cannot record the end of run ${this.runId}: ${(err as Error).message}`);
+          return false;
+        }
+        warn(`Disk full: waiting up to ${END_RETRY_MS / 1000} s for free space to record the end of run ${this.runId} (free some space, or press Ctrl-C to leave it unended).`);
+        await new Promise((r) => setTimeout(r, END_RETRY_EVERY_MS));
+      }
+    }
   }
 
   private childEnv(): NodeJS.ProcessEnv {
     const o = this.options;
-    const client = findPythonClient();
-    const pythonPath = [client, process.env.PYTHONPATH, o.env?.PYTHONPATH].filter(Boolean).join(path.delimiter);
+    const pythonPath = pythonPathWithClient(process.env.PYTHONPATH, o.env?.PYTHONPATH);
     return {
       ...process.env,
       ...o.env,
@@ -160,12 +222,6 @@ export class TrackedProcess {
 
 export function launchTrackedRun(options: LaunchOptions): TrackedProcess {
   return new TrackedProcess(options);
-}
-
-/** "train" for `python train.py`, else the command's own name. */
-function defaultRunName(command: string, args: string[]): string {
-  const script = isPythonCommand(command) ? args.find((a) => !a.startsWith('-')) : undefined;
-  return path.basename(script ?? command).replace(/\.py$/, '');
 }
 
 function cliPathOrEmpty(): string {

@@ -1,6 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { isHolderGone, readLockHolder, thisHolder } from '../workspace/fileLock';
+import { isReadOnlyError } from '../workspace/layout';
+
+/** Besides a read-only folder: errors that mean no lock file can be made here now (no .mlops/ yet, a full disk). */
+const CANNOT_CREATE = new Set(['ENOENT', 'ENOSPC', 'EDQUOT']);
 
 /**
  * One process at a time owns tracking.db: the lock file holds its pid, host and start time.
@@ -15,28 +20,44 @@ export class TrackingLock {
     process.once('exit', this.onExit);
   }
 
-  static tryAcquire(file: string): TrackingLock | undefined {
+  /** The lock, or why this process reads the index without owning it (held by another process, a read-only folder, a full disk). */
+  static tryAcquire(file: string): TrackingLock | string {
     for (let attempt = 0; attempt < 2; attempt++) {
+      let fd: number;
       try {
-        const fd = fs.openSync(file, 'wx');
-        fs.writeSync(fd, JSON.stringify(thisHolder()));
-        fs.closeSync(fd);
-        return new TrackingLock(file);
+        fd = fs.openSync(file, 'wx');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (!isHolderGone(file, readLockHolder(file))) return undefined;
-        fs.rmSync(file, { force: true });
+        const code = (err as NodeJS.ErrnoException).code;
+        if (isReadOnlyError(err) || CANNOT_CREATE.has(code ?? '')) return `${path.dirname(file)} cannot be written (${code})`;
+        if (code !== 'EEXIST') throw err;
+        if (!isHolderGone(file, readLockHolder(file))) return `it is in use by ${TrackingLock.holder(file) ?? 'another process'}`;
+        try {
+          fs.rmSync(file, { force: true });
+        } catch (rmErr) {
+          return `a stale ${path.basename(file)} cannot be removed (${(rmErr as NodeJS.ErrnoException).code})`;
+        }
+        continue;
       }
+      try {
+        fs.writeSync(fd, JSON.stringify(thisHolder()));
+      } catch (err) {
+        // A full disk: leave no empty lock file behind for others to wait on.
+        fs.closeSync(fd);
+        fs.rmSync(file, { force: true });
+        return `${path.basename(file)} cannot be written (${(err as NodeJS.ErrnoException).code})`;
+      }
+      fs.closeSync(fd);
+      return new TrackingLock(file);
     }
-    return undefined;
+    return `it is in use by ${TrackingLock.holder(file) ?? 'another process'}`;
   }
 
-  /** Waits up to `waitMs` for the lock; undefined when another live process keeps it. */
-  static async acquire(file: string, waitMs: number): Promise<TrackingLock | undefined> {
+  /** Waits up to `waitMs` for the lock; else says why another process or the folder keeps it from this one. */
+  static async acquire(file: string, waitMs: number): Promise<TrackingLock | string> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const lock = TrackingLock.tryAcquire(file);
-      if (lock || Date.now() >= deadline) return lock;
+      if (typeof lock !== 'string' || Date.now() >= deadline) return lock;
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -118,3 +118,27 @@ export function readHistory(file: string): MetricPoints {
   }
   return { steps, times, values };
 }
+
+/** Records [from, from + count) of a history file as flat [step, time, value, …]; short when the file is. */
+export function readHistoryRange(file: string, from: number, count: number): Float64Array {
+  if (count <= 0) return new Float64Array(0);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return new Float64Array(0);
+  }
+  try {
+    const buf = Buffer.alloc(count * RECORD_BYTES); // never pooled: 8-byte aligned
+    let read = 0;
+    while (read < buf.length) {
+      const n = fs.readSync(fd, buf, read, buf.length - read, from * RECORD_BYTES + read);
+      if (n === 0) break;
+      read += n;
+    }
+    const records = Math.floor(read / RECORD_BYTES);
+    return new Float64Array(buf.buffer, buf.byteOffset, records * 3);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

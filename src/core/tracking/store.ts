@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import type { Database, SqlValue } from 'sql.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import type { Capture, CellStatus, RunSource, RunStatus } from './events';
 import { loadSqlJs } from './sqlite';
 
-/** Bumped whenever the tables change; an older file is rebuilt from the event logs. */
-export const STORE_SCHEMA = '4';
+/** Bumped whenever the tables or what they hold change (5: the latest metric by MLflow's (step, timestamp, value)); an older file is rebuilt from the event logs. */
+export const STORE_SCHEMA = '5';
 
 const SCHEMA_SQL = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,12 +102,18 @@ export class TrackingStore {
     let bytes: Uint8Array | undefined;
     try {
       bytes = fs.readFileSync(file);
-    } catch {
-      return { store: TrackingStore.empty(SQL, file), problem: 'missing' };
+    } catch (err) {
+      // A folder in its place is the caller's to report (Tracking.open).
+      const code = (err as NodeJS.ErrnoException).code;
+      const problem = code === 'ENOENT' || code === 'EISDIR' ? 'missing' : `it cannot be read (${code ?? (err as Error).message})`;
+      return { store: TrackingStore.empty(SQL, file), problem };
     }
     try {
       const db = new SQL.Database(bytes);
+      // Each statement's first run compiles the SQLite code it needs: give the event loop a turn between them.
+      await nextTurn();
       const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
+      await nextTurn();
       if (check !== 'ok') throw new Error(`integrity check said ${String(check)}`);
       const schema = db.exec("SELECT value FROM meta WHERE key = 'schema'")[0]?.values[0]?.[0];
       if (schema !== STORE_SCHEMA) {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SqlValue } from 'sql.js';
-import { MlopsLayout } from '../workspace/layout';
+import { isReadOnlyError, MlopsLayout } from '../workspace/layout';
 import { isProcessAlive } from '../workspace/processes';
 import { appendEvents } from './eventWriter';
 import { Ingestor, type AppendedEvents, type IngestResult } from './ingest';
@@ -10,12 +10,36 @@ import { TrackingLock } from './lock';
 import { readHistory, type MetricPoints } from './metricHistory';
 import { TrackingStore, type RunDetail, type RunFilter, type RunSummary } from './store';
 
+/** Creates `.mlops/runs/` unless the disk refuses (read-only): then the folder must already be a workspace. */
+function tryEnsure(layout: MlopsLayout): boolean {
+  try {
+    layout.ensure();
+    return true;
+  } catch (err) {
+    if (isReadOnlyError(err)) return false;
+    throw err;
+  }
+}
+
+function isFolder(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** How long a dead run's log must be quiet before it is marked KILLED (its launcher may still be finishing). */
 const ORPHAN_QUIET_MS = 30_000;
 
 export interface OpenOptions {
   /** How long to wait for another process's lock before opening read-only (default 0). */
   waitMs?: number;
+  /**
+   * For readers (`mlops runs list`): the folder must already be a workspace (else a
+   * NotAWorkspaceError) and nothing is created there. Otherwise `.mlops/` is created if missing.
+   */
+  mustExist?: boolean;
   /** Messages a person should see (a rebuilt index, skipped lines). */
   onMessage?: (message: string) => void;
 }
@@ -35,25 +59,33 @@ export class Tracking {
     private store: TrackingStore,
     private ingestor: Ingestor,
     private readonly lock: TrackingLock | undefined,
+    /** Why this process reads the index without owning it; undefined when it owns it. */
+    readonly whyReadOnly: string | undefined,
     private readonly onMessage: (message: string) => void,
   ) {}
 
-  /** Opens (and if needed rebuilds) the index of the workspace at `root`, then reads new log lines. */
+  /**
+   * Opens (and if needed rebuilds) the index of the workspace at `root`, then reads new log lines.
+   * It owns the index when it can take the lock; otherwise (another process has it, a read-only
+   * folder) it builds the index in memory and saves nothing, without a word: readers never wait.
+   */
   static async open(root: string, options: OpenOptions = {}): Promise<Tracking> {
     const layout = new MlopsLayout(root);
-    layout.ensure();
-    const lock = await TrackingLock.acquire(layout.trackingLock, options.waitMs ?? 0);
+    if (options.mustExist || !tryEnsure(layout)) layout.requireWorkspace();
     const onMessage = options.onMessage ?? (() => undefined);
+    const folderInstead = isFolder(layout.trackingDb);
+    if (folderInstead) onMessage(`${layout.trackingDb} is a folder, not the index file; move it away and the index is rebuilt from the run logs. Until then nothing is saved.`);
+    const taken = folderInstead ? 'tracking.db is a folder' : await TrackingLock.acquire(layout.trackingLock, options.waitMs ?? 0);
+    const lock = typeof taken === 'string' ? undefined : taken;
     const { store, problem } = await TrackingStore.open(layout.trackingDb);
-    const tracking = new Tracking(layout, store, new Ingestor(store, layout, !!lock), lock, onMessage);
-    if (!lock) onMessage(`The tracking index is in use by ${TrackingLock.holder(layout.trackingLock) ?? 'another process'}; reading it without saving.`);
+    const tracking = new Tracking(layout, store, new Ingestor(store, layout, !!lock), lock, typeof taken === 'string' ? taken : undefined, onMessage);
     // The first pass may read every log (a fresh clone, a schema change): it yields between chunks.
     if (problem) await tracking.rebuild(problem);
     else tracking.report(await tracking.ingestor.ingestAsync(), true);
     return tracking;
   }
 
-  /** True when another process owns the index: this one reads logs but saves nothing. */
+  /** True when another process owns the index (or the folder is read-only): this one reads logs but saves nothing. */
   get readOnly(): boolean {
     return !this.lock;
   }
@@ -130,8 +162,9 @@ export class Tracking {
     const result = this.report(await this.ingestor.ingestAsync(), true);
     this.dirty = true;
     const runs = this.store.knownRunIds().length;
-    if (problem && !(problem === 'missing' && runs === 0)) {
-      this.onMessage(`tracking.db was ${problem === 'missing' ? 'missing' : `unusable: ${problem}`}; rebuilt it from ${runs} run log${runs === 1 ? '' : 's'}.`);
+    // A missing index is the normal first use (runs logged, nothing read yet): only damage is news.
+    if (problem && problem !== 'missing') {
+      this.onMessage(`tracking.db was unusable: ${problem}; rebuilt it from ${runs} run log${runs === 1 ? '' : 's'}.`);
     }
     this.save();
     return result;
@@ -224,6 +257,14 @@ export class Tracking {
     if (!trimmed) throw new Error('A run name cannot be empty.');
     appendEvents(this.layout.eventsFile(runId), [{ type: 'rename', name: trimmed }]);
     this.refresh([runId]);
+  }
+
+  /** Moves every run of experiment `from` into `to` (a rename) by appending to their logs, then reading them back. */
+  moveExperimentRuns(from: string, to: string): string[] {
+    const ids = this.query('SELECT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?', [from]).map((r) => r.id as string);
+    for (const id of ids) appendEvents(this.layout.eventsFile(id), [{ type: 'move', experiment: to }]);
+    if (ids.length) this.refresh(ids);
+    return ids;
   }
 
   /** Removes a run's folder (log and artifacts) and its rows. */

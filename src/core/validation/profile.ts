@@ -111,7 +111,8 @@ class ColumnProfiler {
   private mean = 0;
   private m2 = 0;
   private categories: Map<string, number> | undefined = new Map();
-  private readonly reservoir: Value[] = [];
+  /** Numbers as numbers, anything else as its text: primitives keep 10,000 per column cheap. */
+  private readonly reservoir: (number | string)[] = [];
   private readonly random: () => number;
   private readonly personal = new PersonalDataScan();
   readonly violations: ColumnViolations = { type: 0, range: 0, newCategories: {}, examples: { type: [], range: [] } };
@@ -141,10 +142,11 @@ class ColumnProfiler {
       if (this.categories.size > CATEGORY_LIMIT) this.categories = undefined;
     }
     // Reservoir sampling (algorithm R): every value has the same chance to be kept.
-    if (this.seen < QUANTILE_SAMPLE) this.reservoir.push(v);
+    const kept = v.num ?? v.text;
+    if (this.seen < QUANTILE_SAMPLE) this.reservoir.push(kept);
     else {
       const j = Math.floor(this.random() * (this.seen + 1));
-      if (j < QUANTILE_SAMPLE) this.reservoir[j] = v;
+      if (j < QUANTILE_SAMPLE) this.reservoir[j] = kept;
     }
     this.seen++;
     if (this.reference) this.check(this.reference, v);
@@ -174,7 +176,7 @@ class ColumnProfiler {
       distinct: this.categories?.size ?? CATEGORY_LIMIT + 1, distinctCapped: !this.categories, sample: [],
     };
     if (numeric && this.numbers) {
-      const values = Float64Array.from(this.reservoir, (v) => v.num!).sort();
+      const values = Float64Array.from(this.reservoir as number[]).sort();
       Object.assign(profile, {
         min: this.min, max: this.max, mean: this.mean, std: Math.sqrt(this.m2 / this.numbers),
         quantiles: Object.fromEntries(QUANTILES.map((q) => [String(q), quantile(values, q)])),
@@ -182,7 +184,7 @@ class ColumnProfiler {
     }
     if (this.categories) profile.categories = Object.fromEntries([...this.categories].sort((a, b) => b[1] - a[1]));
     // The reservoir is itself a uniform sample; its first entries are a smaller one.
-    profile.sample = this.reservoir.slice(0, STORED_SAMPLE).map((v) => (numeric ? v.num! : v.text));
+    profile.sample = this.reservoir.slice(0, STORED_SAMPLE).map((v) => (numeric ? v : String(v)));
     const personal = this.personal.finding();
     if (personal) profile.personalData = personal;
     return profile;

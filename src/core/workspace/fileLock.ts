@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { isDiskFull } from './diskFull';
 import { isProcessAlive } from './processes';
 
 /** Who holds a lock file: a process on a host, since when. */
@@ -86,11 +87,15 @@ export class FileLock {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (forReading && (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOENT')) return undefined;
+        if (isDiskFull(err)) throw diskFull(file, err as NodeJS.ErrnoException);
         if (code !== 'EEXIST') throw err;
       }
       if (fd !== undefined) {
         try {
           fs.writeSync(fd, JSON.stringify(owner));
+        } catch (err) {
+          fs.rmSync(file, { force: true }); // a full disk: no ownerless lock file left behind
+          throw isDiskFull(err) ? diskFull(file, err as NodeJS.ErrnoException) : err;
         } finally {
           fs.closeSync(fd);
         }
@@ -115,6 +120,10 @@ export class FileLock {
     const owner = parseOwner(readRaw(this.file));
     if (owner?.token === this.token) fs.rmSync(this.file, { force: true });
   }
+}
+
+function diskFull(file: string, err: NodeJS.ErrnoException): Error {
+  return Object.assign(new Error(`Cannot take the lock ${file}: the disk is full (${err.code}). Free some space and try again; nothing was changed.`), { code: err.code });
 }
 
 function isStale(file: string, raw: string): boolean {
@@ -224,7 +233,8 @@ function processStart(pid: number): string | undefined {
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function sleep(ms: number): void {
+/** Blocks this thread for `ms` (for short waits in synchronous sections). */
+export function sleep(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 

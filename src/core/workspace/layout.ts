@@ -21,11 +21,46 @@ export class MlopsLayout {
     fs.mkdirSync(this.runsDir, { recursive: true });
   }
 
+  /**
+   * Throws a NotAWorkspaceError unless the root is a folder holding `.mlops/` or `mlops.yaml`:
+   * what readers check instead of `ensure()`, so that reading never creates anything.
+   */
+  requireWorkspace(): void {
+    let isFolder: boolean;
+    try {
+      isFolder = fs.statSync(this.root).isDirectory();
+    } catch {
+      throw new NotAWorkspaceError(`${this.root} does not exist. Give the project folder with --workspace DIR.`);
+    }
+    if (!isFolder) throw new NotAWorkspaceError(`${this.root} is not a folder. Give the project folder with --workspace DIR.`);
+    if (fs.existsSync(this.dir) || fs.existsSync(path.join(this.root, 'mlops.yaml'))) return;
+    throw new NotAWorkspaceError(`${this.root} is not a workspace (no .mlops/ or mlops.yaml there). Start a tracked run there (mlops run -- python3 train.py) or create an mlops.yaml, or give the project folder with --workspace DIR.`);
+  }
+
   /** Layout for the given `.mlops` folder itself (as passed in MLOPS_DIR). */
   static fromMlopsDir(mlopsDir: string): MlopsLayout {
     return new MlopsLayout(path.dirname(path.resolve(mlopsDir)));
   }
 }
+
+/** Whether a file system error means the disk or folder takes no writes (read-only, no permission). */
+export function isReadOnlyError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
+}
+
+/** Whether `dir` exists and this process may create files in it (false on a read-only disk). */
+export function isWritableFolder(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reading a folder that is not an MLOps workspace; nothing was created there. */
+export class NotAWorkspaceError extends Error {}
 
 /** Finds the workspace root: the nearest folder upwards holding `.mlops/` or `mlops.yaml`, else `start`. */
 export function findWorkspaceRoot(start: string): string {

@@ -6,6 +6,7 @@ import { readMapping, removeMapping, removeUnusedRunDir, writeMapping } from '..
 import { captureEnvironment } from '../../core/tracking/capture';
 import { EVENT_SCHEMA_VERSION, type CellStatus, type NewRunEvent, type RunStatus } from '../../core/tracking/events';
 import { appendEvents, newRunId } from '../../core/tracking/eventWriter';
+import { nextRunName } from '../../core/tracking/runNaming';
 import { fileDigest } from '../../core/workspace/digest';
 import type { MlopsLayout } from '../../core/workspace/layout';
 import type { TrackingService } from '../trackingService';
@@ -155,7 +156,7 @@ export class NotebookSession {
     const relative = path.relative(this.layout.root, this.notebookPath).split(path.sep).join('/');
     appendEvents(events, [
       {
-        type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: this.runId, name: path.basename(this.notebookPath).replace(/\.ipynb$/i, ''),
+        type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: this.runId, name: nextRunName(this.layout.runsDir, path.basename(this.notebookPath).replace(/\.ipynb$/i, '')),
         experiment: 'Default', source: 'notebook', time: startTime ?? Date.now(),
       },
       { type: 'tag', key: 'notebook', value: relative },

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parameterDefaults, parseParameterArgs, parseParameterValue, readNotebook, type NotebookJson, type Parameters } from '../../core/notebooks/notebookFile';
-import { describeFailure, prepareNotebookRun, type NotebookRunOutcome } from '../../core/notebooks/runNotebook';
-import { pythonInterpreter } from '../pythonInterpreter';
+import { checkNotebookInterpreter, describeInterpreterCheck, requireNotebookInterpreter, USUAL_NOTEBOOK_INTERPRETERS } from '../../core/notebooks/notebookInterpreter';
+import { describeFailure, NotebookError, prepareNotebookRun, type NotebookRunOutcome } from '../../core/notebooks/runNotebook';
+import { knownPythonInterpreters, pythonInterpreter } from '../pythonInterpreter';
 import { showRunTerminal } from '../runTerminal';
 import type { TrackingService } from '../trackingService';
 
@@ -48,15 +49,16 @@ export async function runNotebookAsExperiment(service: TrackingService, arg?: un
   const parameters = options.parameters ?? (await promptParameters(nb, path.basename(uri.fsPath)));
   if (!parameters) return undefined;
   await service.ready;
-  const python = options.python ?? (await pythonInterpreter(uri));
-  const name = options.name || path.basename(uri.fsPath).replace(/\.ipynb$/i, '');
-  const term = showRunTerminal(name);
+  if (options.python) await requireNotebookInterpreter(options.python);
+  const python = options.python ?? (await notebookInterpreter(uri));
+  if (!python) return undefined;
+  const term = showRunTerminal(path.basename(uri.fsPath).replace(/\.ipynb$/i, ''), uri.fsPath);
   term.write(`[MLOps] ${python} runs ${uri.fsPath} through a Jupyter kernel\n`);
   const prepared = prepareNotebookRun({
     notebook: uri.fsPath,
     python,
     parameters,
-    name,
+    name: options.name,
     experiment: options.experiment,
     cellTimeoutS: options.cellTimeoutS,
     capturePackages: vscode.workspace.getConfiguration('mlops').get<boolean>('capture.packages', true),
@@ -80,6 +82,25 @@ export async function runNotebookAsExperiment(service: TrackingService, arg?: un
   service.refresh();
   if (options.notify !== false) void notify(outcome);
   return outcome;
+}
+
+/**
+ * The chosen interpreter when it can run notebooks; else, asking first, one that
+ * can (the Python extension's, python3, /usr/bin/python3). Undefined when declined.
+ * Throws naming the fix when none can, before any run exists.
+ */
+async function notebookInterpreter(uri: vscode.Uri): Promise<string | undefined> {
+  const chosen = await pythonInterpreter(uri);
+  const check = await checkNotebookInterpreter(chosen, [...(await knownPythonInterpreters()), ...USUAL_NOTEBOOK_INTERPRETERS]);
+  if (!check) return chosen;
+  if (!check.alternative) throw new NotebookError(describeInterpreterCheck(check));
+  const use = `Use ${check.alternative}`;
+  const answer = await vscode.window.showWarningMessage(
+    `MLOps: ${chosen} cannot run notebooks (it lacks ${check.missing?.join(', ') ?? 'Jupyter'}). ${check.alternative} has nbclient and ipykernel: run ${path.basename(uri.fsPath)} with it?`,
+    { modal: true },
+    use,
+  );
+  return answer === use ? check.alternative : undefined;
 }
 
 async function notify(outcome: NotebookRunOutcome): Promise<void> {

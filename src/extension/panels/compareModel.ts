@@ -3,7 +3,7 @@
 // a zoomed range, full-resolution CSV, and what changed while runs are active.
 // No `vscode` import: unit tests drive it on a real Tracking.
 
-import { toWire } from '../../protocol/common';
+import { exactNumber, toWire } from '../../protocol/common';
 import { relativeOrigin, type CompareData, type CompareRun, type CompareUpdate, type MetricInfo, type Series, type SeriesRequest, type SeriesResult } from '../../protocol/compare';
 import { downsampleHistory } from '../../core/tracking/downsample';
 import type { MetricPoints } from '../../core/tracking/metricHistory';
@@ -70,6 +70,7 @@ export class CompareModel {
     if (typeof request?.metric !== 'string') throw new Error('series: "metric" must be a metric key');
     const maxPoints = clamp(Math.floor(Number(request.maxPoints) || 1000), MIN_POINTS_PER_SERIES, MAX_POINTS_PER_SERIES);
     const range = validRange(request.range);
+    const smoothing = validSmoothing(request.smoothing);
     const wanted = request.runIds ? this.ids.filter((id) => request.runIds!.includes(id)) : this.ids;
     const series: Series[] = [];
     if (t) {
@@ -78,7 +79,7 @@ export class CompareModel {
       for (const id of wanted) {
         const history = this.history(t, id, request.metric, counts.get(id));
         if (!history) continue;
-        series.push({ runId: id, ...downsampleHistory(history, { maxPoints, range: range && timeRange(range, runs?.get(id)?.start_time ?? null, history) }) });
+        series.push({ runId: id, ...downsampleHistory(history, { maxPoints, smoothing, range: range && timeRange(range, runs?.get(id)?.start_time ?? null, history) }) });
       }
     }
     return { metric: request.metric, range: range ?? null, series };
@@ -97,7 +98,7 @@ export class CompareModel {
       const h = this.history(t, id, metric, counts.get(id));
       if (!h) continue;
       const prefix = `${csvCell(id)},${csvCell(run.name)},${csvCell(metric)}`;
-      for (let i = 0; i < h.values.length; i++) lines.push(`${prefix},${h.steps[i]},${h.times[i]},${h.values[i]}`);
+      for (let i = 0; i < h.values.length; i++) lines.push(`${prefix},${h.steps[i]},${h.times[i]},${exactNumber(h.values[i])}`);
     }
     return lines.join('\n') + '\n';
   }
@@ -203,6 +204,12 @@ function validRange(range: SeriesRequest['range']): SeriesRequest['range'] {
     throw new Error('series: "range" needs axis "step", "time" or "relative" and finite min <= max');
   }
   return { axis: range.axis, min: range.min, max: range.max };
+}
+
+function validSmoothing(smoothing: SeriesRequest['smoothing']): number {
+  if (smoothing === undefined) return 0;
+  if (typeof smoothing !== 'number' || !(smoothing >= 0 && smoothing < 1)) throw new Error('series: "smoothing" must be a number from 0 (none) to below 1');
+  return smoothing;
 }
 
 /** A relative range (seconds since the run started) is a wall-time range of each run's own. */

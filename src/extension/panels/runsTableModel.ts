@@ -4,7 +4,7 @@
 
 import { toWire } from '../../protocol/common';
 import type { FilterResult, RunRow, RunsDelta, RunsTableData } from '../../protocol/runsTable';
-import type { CompiledRunQuery, QueryRun } from '../../core/tracking/runQuery';
+import { queryRunOf, type CompiledRunQuery, type QueryRun } from '../../core/tracking/runQuery';
 import { filterRunIds } from '../../core/tracking/runQuery';
 import type { MetricSummary, RunSummary } from '../../core/tracking/store';
 import type { Tracking } from '../../core/tracking/tracking';
@@ -107,7 +107,7 @@ export class RunsTableModel {
       const tags = allTags.get(run.id) ?? {};
       const list = metrics.get(run.id) ?? [];
       rows.push(this.row(run, params, list));
-      this.known.set(run.id, { summary: run, query: queryRun(run, params, list, tags) });
+      this.known.set(run.id, { summary: run, query: queryRunOf(run, params, list, tags) });
     }
     return rows;
   }
@@ -138,13 +138,4 @@ const BULK_THRESHOLD = 500;
 
 function differs(a: RunSummary, b: RunSummary): boolean {
   return a.name !== b.name || a.status !== b.status || a.end_time !== b.end_time || a.experiment !== b.experiment || a.start_time !== b.start_time;
-}
-
-function queryRun(run: RunSummary, params: Record<string, string>, metrics: MetricSummary[], tags: Record<string, string>): QueryRun {
-  const latest: Record<string, number> = {};
-  for (const m of metrics) latest[m.key] = m.latest;
-  return {
-    id: run.id, name: run.name, experiment: run.experiment, status: run.status, source: run.source,
-    start_time: run.start_time, end_time: run.end_time, params, metrics: latest, tags,
-  };
 }

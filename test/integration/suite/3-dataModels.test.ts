@@ -17,7 +17,7 @@ const root = workspaceRoot;
 async function finishedTrainRun(mlops: MlopsApi): Promise<string> {
   const tracking = mlops.service.current!;
   tracking.refresh();
-  const run = tracking.listRuns().find((r) => r.name === 'train' && r.status === 'FINISHED');
+  const run = tracking.listRuns().find((r) => /^train-\d+$/.test(r.name) && r.status === 'FINISHED');
   assert.ok(run, 'the tracking suite ran train.py first');
   return run.id;
 }

@@ -1,18 +1,19 @@
 /**
- * MLflow's search filter and order_by syntax, as a small tokenizer and parser of our own:
+ * The engine's query language: MLflow's search filter and order_by syntax, as a small tokenizer
+ * and parser of our own, used by the runs table, `mlops runs list --filter` and the MLflow endpoint:
  *
  *   metrics.acc > 0.9 and params.lr = '0.01' and tags.stage != 'dev'
  *   attributes.status = 'FINISHED' and tags.`my tag` LIKE 'ab%' and run_id IN ('a1', 'b2')
  *
  * `parseRunFilter(text)` gives a plain-data AST; `matchRun(ast, run)` evaluates it over a run's
  * params, latest metrics, tags and attributes; `parseOrderBy` and `compareRuns` sort. Every
- * mistake is an INVALID_PARAMETER_VALUE FilterError that says what was expected and where.
+ * mistake is a FilterError that says what was expected and where.
  *
  * The `mlflow` dialect (the default) accepts exactly what MLflow does: comparisons joined by AND.
  * The `workbench` dialect (for the runs table) also accepts OR, parentheses, and IN / NOT IN on
  * every string field. Neither ever evaluates code: the AST is data.
  */
-import { MlflowError, preview } from './errors';
+import { preview } from '../format';
 
 export type Entity = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
 export type Comparator = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
@@ -65,6 +66,26 @@ export const EXPERIMENT_SCHEMA: FilterSchema = {
   inAttributes: new Set(),
 };
 
+/** MLflow's search_registered_models: `name LIKE '%cnn%'`, `tags.team = 'vision'`. */
+export const MODEL_SCHEMA: FilterSchema = {
+  what: 'registered models',
+  entities: new Set<Entity>(['tag', 'attribute']),
+  attributes: { name: 'string' },
+  orderOnly: { creation_timestamp: 'number', last_updated_timestamp: 'number' },
+  aliases: { timestamp: 'last_updated_timestamp' },
+  inAttributes: new Set(),
+};
+
+/** MLflow's search_model_versions: `name = 'clf'`, `run_id IN ('…')`, `tags.k = 'v'`. */
+export const MODEL_VERSION_SCHEMA: FilterSchema = {
+  what: 'model versions',
+  entities: new Set<Entity>(['tag', 'attribute']),
+  attributes: { name: 'string', run_id: 'string', source_path: 'string', version_number: 'number', current_stage: 'string' },
+  orderOnly: { creation_timestamp: 'number', last_updated_timestamp: 'number' },
+  aliases: { version: 'version_number', timestamp: 'last_updated_timestamp' },
+  inAttributes: new Set(['name', 'run_id']),
+};
+
 const DATASET_KEYS = new Set(['name', 'digest', 'context']);
 const ENTITY_NAMES: Record<string, Entity> = {
   metric: 'metric', metrics: 'metric',
@@ -77,10 +98,11 @@ const NUMERIC_OPS = new Set<Comparator>(['=', '!=', '>', '>=', '<', '<=']);
 const STRING_OPS = new Set<Comparator>(['=', '!=', 'LIKE', 'ILIKE']);
 const LIST_OPS = new Set<Comparator>(['IN', 'NOT IN']);
 
-/** A filter or order_by the parser cannot accept: MLflow's INVALID_PARAMETER_VALUE, with the character position. */
-export class FilterError extends MlflowError {
+/** A filter or order_by the parser cannot accept, with the character position (the MLflow endpoint answers it as INVALID_PARAMETER_VALUE). */
+export class FilterError extends Error {
   constructor(message: string, readonly position?: number) {
-    super('INVALID_PARAMETER_VALUE', message);
+    super(message);
+    this.name = 'FilterError';
   }
 }
 
@@ -394,7 +416,8 @@ export function parseExperimentFilter(text: string | undefined): FilterNode | un
   return parseFilterWith(text, EXPERIMENT_SCHEMA, {});
 }
 
-function parseFilterWith(text: string | undefined, schema: FilterSchema, options: ParseOptions): FilterNode | undefined {
+/** Parses a filter over what `schema` names (runs, experiments, registered models, model versions). */
+export function parseFilterWith(text: string | undefined, schema: FilterSchema, options: ParseOptions): FilterNode | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const what = 'filter';
   return new Parser(text, tokenize(text, what), schema, options.dialect === 'workbench', what).parseFilter();

@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// Benchmark of the model server: `node bench/serving.mjs` (loopback only, bounded, ~2 minutes).
+//
+// Each figure beside a baseline measured in the same run, each server in its own child process:
+//   bare   a bare Node http + onnxruntime server: JSON.parse, Float32Array, session.run, JSON out;
+//          no validation, metrics or logging.
+//   ours   the deployment server (src/core/serving/server.ts) with validation, Prometheus
+//          metrics and the prediction log (every prediction) on.
+// 1. 1 row/request, 8 clients: req/s, p50/p99 (goal ≥ 0.9× bare, p99 ≤ 5 ms).
+// 2. 32 rows/request, 8 clients: rows/s (goal ≥ 300k rows/s), for intra-op threads 1, 2 and
+//    onnxruntime's default (0: one per core) — the figure the default thread count is picked by.
+// 3. 64 clients × 1 row: dynamic batching on vs off (goal ≥ 2× throughput, p99 no worse).
+// 4. RSS of a deployment's server process after the loads (goal ≤ 120 MB).
+// Imports the compiled engine from out/ (run `npx tsc -p .` first). The fixture model is
+// test/fixtures/models/breast_cancer_mlp.onnx (30 features → 2 classes).
+import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, ms, ratio } from './lib/stats.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const MODEL = path.join(repo, 'test', 'fixtures', 'models', 'breast_cancer_mlp.onnx');
+var SECONDS = Number(process.env.BENCH_SECONDS) || 3; // var: read by functions the top-level await below reaches first
+var ROUNDS = Number(process.env.BENCH_ROUNDS) || 3;
+function fmt(n) {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+// ---------------------------------------------------------------- child: a server
+if (process.argv[2] === 'serve') {
+  const [kind, threads, maxBatch] = [process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
+  if (kind === 'bare') {
+    const ort = require('onnxruntime-node');
+    const session = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+    const server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', async () => {
+        const input = JSON.parse(Buffer.concat(chunks).toString()).inputs[0];
+        const out = await session.run({ input: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape) });
+        const p = out.probabilities;
+        const body = JSON.stringify({ model_name: 'cancer', outputs: [{ name: 'probabilities', datatype: 'FP32', shape: p.dims, data: Array.from(p.data) }] });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+    });
+    server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  } else {
+    const { ModelServer, newAdminToken } = require(path.join(repo, 'out/src/core/serving/server.js'));
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-serving-'));
+    const server = await ModelServer.start({
+      deployment: 'bench', host: '127.0.0.1', port: 0, adminToken: newAdminToken(), maxBodyBytes: 32 * 1024 * 1024, threads,
+      batching: { maxBatch, maxDelayMs: 2 }, processing: {},
+      predictionLog: { dir: logDir, sampleRate: 1, maxFileBytes: 64 * 1024 * 1024, keepFiles: 1 },
+      routes: { variants: [{ variant: 'primary', model: 'cancer', version: '1', file: MODEL, weight: 1 }] },
+    });
+    process.on('disconnect', async () => {
+      await server.stop();
+      fs.rmSync(logDir, { recursive: true, force: true });
+      process.exit(0);
+    });
+    process.send({ port: server.port });
+  }
+  process.on('disconnect', () => process.exit(0));
+} else {
+  await main();
+}
+
+// ---------------------------------------------------------------- parent: the clients
+async function startServer(kind, threads = 1, maxBatch = 1) {
+  const child = fork(fileURLToPath(import.meta.url), ['serve', kind, String(threads), String(maxBatch)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const info = await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+  });
+  return { child, port: info.port, label: kind };
+}
+
+async function stopServer(s) {
+  s.child.removeAllListeners('exit');
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.disconnect();
+  setTimeout(() => s.child.kill('SIGKILL'), 5000).unref();
+  await exited;
+}
+
+function rssMb(pid) {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  return kb / 1024;
+}
+
+function post(agent, port, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v2/models/cancer/infer', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function body(rows, seed) {
+  const data = [];
+  for (let r = 0; r < rows; r++) data.push(Array.from({ length: 30 }, (_, i) => Math.sin(seed * 31 + r * 7 + i)));
+  return Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 30], datatype: 'FP32', data }] }));
+}
+
+/** `clients` closed-loop clients for SECONDS: requests/s and latency percentiles (ms). */
+async function drive(s, clients, rows) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const bodies = Array.from({ length: 64 }, (_, i) => body(rows, i));
+  for (let i = 0; i < clients * 4; i++) await post(agent, s.port, bodies[i % bodies.length]); // warm
+  const times = [];
+  const end = performance.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+    for (let i = c; performance.now() < end; i += clients) {
+      const t = performance.now();
+      await post(agent, s.port, bodies[i % bodies.length]);
+      times.push(performance.now() - t);
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
+}
+
+/** Median over ROUNDS of each server's figures, the servers taking turns within a round. */
+async function compare(servers, clients, rows) {
+  const results = servers.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) for (const [i, s] of servers.entries()) results[i].push(await drive(s, clients, rows));
+  return results.map((rs) => ({ rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)) }));
+}
+
+function line(label, r, rows = 1) {
+  console.log(`  ${label.padEnd(44)} ${fmt(r.rps * rows).padStart(9)} ${rows > 1 ? 'rows/s' : 'req/s '}  p50 ${ms(r.p50).padStart(8)}  p99 ${ms(r.p99).padStart(8)}`);
+}
+
+async function main() {
+  console.log(`Model server benchmark: ${os.cpus().length} cores, ${SECONDS} s per measurement, median of ${ROUNDS} rounds.`);
+
+  console.log('\n== 1. One row per request, 8 clients');
+  const bare = await startServer('bare', 1);
+  const ours = await startServer('ours', 1);
+  const [b1, o1] = await compare([bare, ours], 8, 1);
+  line('bare Node http + onnxruntime (baseline)', b1);
+  line('deployment server (validation, metrics, log)', o1);
+  console.log(`  → ${ratio(o1.rps, b1.rps)} of bare (goal ≥ 0.9×); p99 ${ms(o1.p99)} (goal ≤ 5 ms)${o1.rps >= 0.9 * b1.rps && o1.p99 <= 5 ? '' : '  MISSED'}`);
+
+  console.log('\n== 2. 32 rows per request, 8 clients (intra-op threads: 1, 2, 0 = onnxruntime default)');
+  const [b32, o32] = await compare([bare, ours], 8, 32);
+  await stopServer(bare);
+  line('bare Node http + onnxruntime, 1 thread (baseline)', b32, 32);
+  line('deployment server, 1 thread', o32, 32);
+  const t2 = await startServer('ours', 2);
+  const t0 = await startServer('ours', 0);
+  const [o2, oDefault] = await compare([t2, t0], 8, 32);
+  await stopServer(t2);
+  await stopServer(t0);
+  line('deployment server, 2 threads', o2, 32);
+  line('deployment server, onnxruntime default pool', oDefault, 32);
+  console.log(`  → ${ratio(o32.rps, b32.rps)} of bare; ${fmt(o32.rps * 32)} rows/s (goal ≥ 300,000)${o32.rps * 32 >= 300_000 ? '' : '  MISSED'}`);
+  const best = [['1', o32], ['2', o2], ['0 (default)', oDefault]].sort((a, b) => b[1].rps - a[1].rps)[0];
+  console.log(`  → most rows/s with intra-op threads ${best[0]} (DEFAULT_THREADS in src/core/serving/deployments.ts is 1)`);
+
+  console.log('\n== 3. 64 clients × 1 row: dynamic batching off vs on (max batch 64, max delay 2 ms)');
+  const batched = await startServer('ours', 1, 64);
+  const [off, on] = await compare([ours, batched], 64, 1);
+  line('batching off (baseline)', off);
+  line('batching on', on);
+  console.log(`  → ${ratio(on.rps, off.rps)} throughput (goal ≥ 2×), p99 ${ms(on.p99)} vs ${ms(off.p99)}${on.rps >= 2 * off.rps && on.p99 <= off.p99 ? '' : '  MISSED'}`);
+
+  console.log('\n== 4. Memory');
+  const rss = rssMb(ours.child.pid);
+  const rssBatched = rssMb(batched.child.pid);
+  console.log(`  RSS of a deployment after the loads: ${rss.toFixed(0)} MB (batching on: ${rssBatched.toFixed(0)} MB) (goal ≤ 120 MB)${Math.max(rss, rssBatched) <= 120 ? '' : '  MISSED'}`);
+  await stopServer(ours);
+  await stopServer(batched);
+}

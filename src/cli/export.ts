@@ -1,0 +1,19 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Deployments } from '../core/serving/deployments';
+import { exportDocker, exportKubernetes } from '../core/serving/export';
+import { UsageError } from './usage';
+
+const USAGE = 'mlops export docker|k8s <deployment> [-o DIR] [--image NAME]';
+
+/** `mlops export`: a Docker build context, or Kubernetes manifests, for a deployment. */
+export async function exportCommand(deployments: Deployments, kind: string | undefined, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { out: { type: 'string', short: 'o' }, image: { type: 'string' } }, allowPositionals: true });
+  if (positionals.length !== 1 || (kind !== 'docker' && kind !== 'k8s')) throw new UsageError(`Usage: ${USAGE}`);
+  const name = positionals[0];
+  const out = path.resolve(values.out ?? path.join('deploy', name, kind));
+  const files = kind === 'docker' ? await exportDocker(deployments, name, out) : exportKubernetes(deployments, name, out, { image: values.image });
+  process.stdout.write(`${files.map((f) => path.join(out, f)).join('\n')}\n`);
+  process.stderr.write(kind === 'docker' ? `mlops: build with: docker build -t ${name} ${out}\n` : `mlops: apply with: kubectl apply -f ${out}\n`);
+  return 0;
+}

@@ -1,0 +1,87 @@
+import type { ModelSession } from './modelSession';
+import { concatRows, sliceRows, type TensorValue } from './tensors';
+
+/** Dynamic batching: off when maxBatch is 1. */
+export interface BatchOptions {
+  /** Most rows one model run takes. */
+  maxBatch: number;
+  /** Longest a request waits for others to join its batch. */
+  maxDelayMs: number;
+}
+
+export interface InferenceResult {
+  outputs: Record<string, TensorValue>;
+  /** Seconds the request waited in the queue. */
+  queueSeconds: number;
+}
+
+interface Waiting {
+  feeds: Record<string, TensorValue>;
+  rows: number;
+  since: number;
+  resolve(r: InferenceResult): void;
+  reject(e: unknown): void;
+}
+
+interface Group { items: Waiting[]; rows: number; timer?: NodeJS.Timeout }
+
+/**
+ * Runs requests on one model session. With batching on, concurrent requests whose inputs
+ * agree beyond the first dimension are stacked into one run — until max batch rows are
+ * waiting or the oldest has waited max delay — and the results are split back.
+ */
+export class Batcher {
+  private readonly groups = new Map<string, Group>();
+
+  constructor(
+    private readonly session: ModelSession,
+    private readonly options: BatchOptions,
+    /** Told the rows of each model run, for the batch-size histogram. */
+    private readonly onRun: (rows: number) => void = () => {},
+  ) {}
+
+  infer(feeds: Record<string, TensorValue>): Promise<InferenceResult> {
+    const rows = Object.values(feeds)[0]?.shape[0] ?? 1;
+    if (this.options.maxBatch <= 1 || !this.session.batchable || rows >= this.options.maxBatch) {
+      this.onRun(rows);
+      return this.session.run(feeds).then((outputs) => ({ outputs, queueSeconds: 0 }));
+    }
+    return new Promise((resolve, reject) => {
+      const key = Object.entries(feeds).map(([name, t]) => `${name}:${t.datatype}:${t.shape.slice(1).join('x')}`).join('|');
+      let group = this.groups.get(key);
+      if (group && group.rows + rows > this.options.maxBatch) {
+        this.dispatch(key, group);
+        group = undefined;
+      }
+      if (!group) this.groups.set(key, (group = { items: [], rows: 0 }));
+      group.items.push({ feeds, rows, since: performance.now(), resolve, reject });
+      group.rows += rows;
+      if (group.rows >= this.options.maxBatch) this.dispatch(key, group);
+      else if (!group.timer) {
+        const g = group;
+        g.timer = setTimeout(() => this.dispatch(key, g), this.options.maxDelayMs);
+      }
+    });
+  }
+
+  private dispatch(key: string, group: Group): void {
+    if (this.groups.get(key) === group) this.groups.delete(key);
+    clearTimeout(group.timer);
+    const { items } = group;
+    const started = performance.now();
+    const names = Object.keys(items[0].feeds);
+    const feeds = Object.fromEntries(names.map((n) => [n, concatRows(items.map((i) => i.feeds[n]))]));
+    this.onRun(group.rows);
+    this.session.run(feeds).then(
+      (outputs) => {
+        let at = 0;
+        for (const item of items) {
+          const mine = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, sliceRows(t, at, at + item.rows)]));
+          at += item.rows;
+          item.resolve({ outputs: mine, queueSeconds: (started - item.since) / 1000 });
+        }
+      },
+      (err) => { for (const item of items) item.reject(err); },
+    );
+  }
+}

@@ -1,0 +1,101 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { MlopsLayout } from '../workspace/layout';
+import { currentUser } from '../workspace/user';
+import type { BatchOptions } from './batcher';
+import type { Processing } from './processing';
+import { appendRecord } from '../workspace/appendLog';
+
+/** What the user asked for when deploying; the log keeps it so a restart rebuilds the same server. */
+export interface DeploymentSpec {
+  name: string;
+  /** What to serve: `model:version`, `model@alias` (followed when it moves), `model` (latest), or an .onnx file. */
+  target: string;
+  host: string;
+  /** 0: a free port, kept across restarts once chosen. */
+  port: number;
+  batching: BatchOptions;
+  /** Share of predictions written to the prediction log, 0–1. */
+  sampleRate: number;
+  processing: Processing;
+  threads: number;
+  maxBodyBytes: number;
+  /** Whether clients need a bearer token (the token itself lives in status.json, not in the log). */
+  token: boolean;
+}
+
+export interface SplitSpec { target: string; weight: number; stickyKey?: string }
+
+type Stamp = { name: string; time: number; user: string };
+export type DeploymentEvent =
+  | ({ type: 'deploy'; spec: DeploymentSpec } & Stamp)
+  | ({ type: 'switch'; target: string; reason?: string } & Stamp)
+  | ({ type: 'split'; split: SplitSpec | null } & Stamp)
+  | ({ type: 'shadow'; target: string | null } & Stamp)
+  | ({ type: 'stop' } & Stamp);
+
+/** A deployment as the log folds it: the spec, what it serves now, and whether it should be running. */
+export interface Deployment {
+  spec: DeploymentSpec;
+  /** The primary target now (the spec's, or the last switch's). */
+  target: string;
+  split?: SplitSpec;
+  shadow?: string;
+  state: 'running' | 'stopped';
+  created: number;
+  updated: number;
+}
+
+/**
+ * `.mlops/deployments.jsonl`: every deploy, switch, split, shadow and stop, append only (the
+ * truth), folded into deployments on read.
+ */
+export class DeploymentLog {
+  constructor(private readonly layout: MlopsLayout) {}
+
+  get file(): string {
+    return path.join(this.layout.dir, 'deployments.jsonl');
+  }
+
+  append(event: DeploymentEvent): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    appendRecord(this.file, JSON.stringify(event) + '\n', { sync: true });
+  }
+
+  stamp(name: string): Stamp {
+    return { name, time: Date.now(), user: currentUser() };
+  }
+
+  fold(): Map<string, Deployment> {
+    const out = new Map<string, Deployment>();
+    let text = '';
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch {
+      return out;
+    }
+    for (const line of text.split('\n')) {
+      let e: DeploymentEvent;
+      try {
+        if (!line.trim()) continue;
+        e = JSON.parse(line) as DeploymentEvent;
+      } catch {
+        continue; // a torn last line from a crash mid-write: the entries before it stand
+      }
+      if (e.type === 'deploy') {
+        out.set(e.name, { spec: e.spec, target: e.spec.target, state: 'running', created: e.time, updated: e.time });
+        continue;
+      }
+      const d = out.get(e.name);
+      if (!d) continue;
+      d.updated = e.time;
+      if (e.type === 'switch') {
+        d.target = e.target;
+        d.split = undefined;
+      } else if (e.type === 'split') d.split = e.split ?? undefined;
+      else if (e.type === 'shadow') d.shadow = e.target ?? undefined;
+      else if (e.type === 'stop') d.state = 'stopped';
+    }
+    return out;
+  }
+}

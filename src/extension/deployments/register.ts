@@ -1,0 +1,105 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ModelVersion } from '../../core/registry/registry';
+import { curlExample } from '../../core/serving/curl';
+import { deploymentSpec, type Deployments } from '../../core/serving/deployments';
+import { predictionLogFiles } from '../../core/serving/predictionLog';
+import { registerCommand } from '../commandErrors';
+import type { TrackingService } from '../trackingService';
+import { DeploymentsTreeProvider, type DeploymentNode } from './tree';
+
+type VersionArg = { kind: 'version'; version: ModelVersion } | vscode.Uri | undefined;
+type DeploymentArg = DeploymentNode | string | undefined;
+
+/**
+ * The Deployments view and its commands: deploy a model version or an .onnx file, stop,
+ * restart, switch version, load test, copy a curl example, open the server and prediction
+ * logs. Deployments started here stop with the window (the CLI's --detach outlives it).
+ */
+export function registerDeployments(context: vscode.ExtensionContext, service: TrackingService, log: vscode.OutputChannel): DeploymentsTreeProvider {
+  const tree = new DeploymentsTreeProvider(service);
+  const view = vscode.window.createTreeView<DeploymentNode>('mlops.deployments', { treeDataProvider: tree });
+  const deployments = async (): Promise<Deployments> => (await service.project()).deployments;
+  const nameOf = (arg: DeploymentArg): string => {
+    if (typeof arg === 'string') return arg;
+    if (arg?.kind === 'deployment') return arg.view.deployment.spec.name;
+    if (arg?.kind === 'detail') return arg.name;
+    const selected = view.selection[0];
+    if (selected) return nameOf(selected);
+    throw new Error('Select a deployment in the Deployments view first.');
+  };
+  const onStatus = (name: string) => (s: { state: string; lastError?: string }) => {
+    if (s.lastError) log.appendLine(`${name}: ${s.state}: ${s.lastError}`);
+    tree.refresh();
+  };
+
+  const deploy = async (arg: VersionArg, name?: string) => {
+    const target = arg instanceof vscode.Uri ? arg.fsPath : arg?.kind === 'version' ? `${arg.version.model}:${arg.version.version}` : undefined;
+    if (!target) throw new Error('Deploy a model version from the Data & Models view, or an .onnx file from the Explorer.');
+    const d = await deployments();
+    const running = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: deploying ${target}…` }, () =>
+      d.deploy(deploymentSpec(name ?? (arg instanceof vscode.Uri ? path.basename(arg.fsPath, '.onnx') : (arg as { version: ModelVersion }).version.model), target), { onStatus: onStatus(target) }));
+    tree.refresh();
+    void vscode.window.showInformationMessage(`MLOps: ${running.name} serves ${target} at ${running.status.url}`);
+    return running.status;
+  };
+  const restart = async (arg: DeploymentArg) => {
+    const d = await deployments();
+    const name = nameOf(arg);
+    const { deployment, live } = d.get(name);
+    if (live) await d.stop(name);
+    const running = await d.deploy({ ...deployment.spec, target: deployment.target }, { onStatus: onStatus(name) });
+    tree.refresh();
+    return running.status;
+  };
+  const switchTo = async (arg: DeploymentArg, target?: string) => {
+    const d = await deployments();
+    const name = nameOf(arg);
+    if (!target) {
+      const model = d.get(name).deployment.target.split(/[:@]/)[0];
+      const versions = (await service.project()).registry.model(model).versions;
+      const pick = await vscode.window.showQuickPick(versions.map((v) => ({ label: `${model}:${v.version}`, description: new Date(v.created).toLocaleString() })), { title: `Switch ${name} to…` });
+      if (!pick) return undefined;
+      target = pick.label;
+    }
+    const to = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: switching ${name} to ${target}…` }, () => d.switch(name, target!));
+    tree.refresh();
+    return to;
+  };
+  const copyCurl = async (arg: DeploymentArg) => {
+    const d = await deployments();
+    const { status, live, deployment } = d.get(nameOf(arg));
+    if (!live || !status?.url) throw new Error(`${deployment.spec.name} is not running.`);
+    const meta = (await (await fetch(`${status.url}/v2/models/${encodeURIComponent(deployment.spec.name)}`, { headers: status.token ? { Authorization: `Bearer ${status.token}` } : {} })).json()) as { name: string; inputs: { name: string; datatype: string; shape: number[] }[] };
+    const curl = curlExample(status.url, meta.name, meta.inputs[0], deployment.spec.token);
+    await vscode.env.clipboard.writeText(curl);
+    return curl;
+  };
+  const openFile = async (file: string | undefined, what: string) => {
+    if (!file) throw new Error(`No ${what} yet.`);
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
+  };
+  const cmd = registerCommand;
+  const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(service.root, '.mlops/{deployments.jsonl,serving/*/status.json,serving/*/capacity.json}'));
+  const refresh = () => tree.refresh();
+  context.subscriptions.push(
+    tree, view, watcher, watcher.onDidChange(refresh), watcher.onDidCreate(refresh), watcher.onDidDelete(refresh),
+    cmd('mlops.deployModel', (arg: VersionArg, name?: string) => deploy(arg, name)),
+    cmd('mlops.refreshDeployments', refresh),
+    cmd('mlops.stopDeployment', async (arg: DeploymentArg) => { await (await deployments()).stop(nameOf(arg)); refresh(); }),
+    cmd('mlops.restartDeployment', restart),
+    cmd('mlops.switchDeployment', switchTo),
+    cmd('mlops.loadTestDeployment', async (arg: DeploymentArg) => {
+      const name = nameOf(arg);
+      const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: load testing ${name}…` }, async () => (await deployments()).loadTest(name));
+      void vscode.window.showInformationMessage(`MLOps: ${name} answers ${Math.round(report.maxRps)} req/s with p99 ${report.p99Ms.toFixed(1)} ms (target ${report.p99TargetMs} ms).`);
+      return report;
+    }),
+    cmd('mlops.copyDeploymentCurl', copyCurl),
+    cmd('mlops.openDeploymentLog', async (arg: DeploymentArg) => openFile(path.join((await deployments()).dir(nameOf(arg)), 'server.log'), 'server log')),
+    cmd('mlops.openPredictionLog', async (arg: DeploymentArg) => openFile(predictionLogFiles((await deployments()).dir(nameOf(arg))).pop(), 'prediction log')),
+    // Deployments started in this window stop with it.
+    { dispose: () => void service.project().then((p) => p.deployments.stopAll(), () => {}) },
+  );
+  return tree;
+}

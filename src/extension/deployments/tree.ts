@@ -1,0 +1,63 @@
+import * as vscode from 'vscode';
+import { deploymentState, type DeploymentView } from '../../core/serving/deployments';
+import type { TrackingService } from '../trackingService';
+
+export type DeploymentNode =
+  | { kind: 'deployment'; view: DeploymentView }
+  | { kind: 'detail'; name: string; label: string; description: string; icon: string };
+
+const STATE_ICONS: Record<string, [string, string?]> = {
+  running: ['pass-filled', 'testing.iconPassed'], restarting: ['sync~spin', 'list.warningForeground'], down: ['error', 'list.errorForeground'], stopped: ['circle-slash'],
+};
+
+/** The Deployments view: each deployment with its state and URL; under it, what it serves and how it is doing. */
+export class DeploymentsTreeProvider implements vscode.TreeDataProvider<DeploymentNode>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<DeploymentNode | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+
+  constructor(private readonly service: TrackingService) {}
+
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
+
+  dispose(): void {
+    this.emitter.dispose();
+  }
+
+  getTreeItem(node: DeploymentNode): vscode.TreeItem {
+    if (node.kind === 'detail') {
+      const item = new vscode.TreeItem(node.label);
+      item.description = node.description;
+      item.iconPath = new vscode.ThemeIcon(node.icon);
+      return item;
+    }
+    const { deployment, status } = node.view;
+    const state = deploymentState(node.view);
+    const item = new vscode.TreeItem(deployment.spec.name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `deployment:${deployment.spec.name}`;
+    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}`;
+    const [icon, color] = STATE_ICONS[state];
+    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}`;
+    item.contextValue = `deployment.${state}`;
+    return item;
+  }
+
+  async getChildren(node?: DeploymentNode): Promise<DeploymentNode[]> {
+    const deployments = (await this.service.project()).deployments;
+    if (!node) return deployments.list().map((view) => ({ kind: 'deployment', view }));
+    if (node.kind !== 'deployment') return [];
+    const { deployment: d, status } = node.view;
+    const name = d.spec.name;
+    const detail = (label: string, description: string, icon: string): DeploymentNode => ({ kind: 'detail', name, label, description, icon });
+    const capacity = deployments.capacity(name);
+    return [
+      detail('serving', d.split ? `${d.target} ${Math.round((1 - d.split.weight) * 100)}% · ${d.split.target} ${Math.round(d.split.weight * 100)}%` : d.target, 'package'),
+      ...(d.shadow ? [detail('shadow', d.shadow, 'eye')] : []),
+      detail('batching', d.spec.batching.maxBatch > 1 ? `up to ${d.spec.batching.maxBatch} rows, ${d.spec.batching.maxDelayMs} ms` : 'off', 'layers'),
+      ...(status?.restarts ? [detail('restarts', `${status.restarts}${status.lastError ? ` · ${status.lastError}` : ''}`, 'debug-restart')] : []),
+      ...(capacity ? [detail('capacity', `${Math.round(capacity.maxRps)} req/s at p99 ${capacity.p99Ms.toFixed(1)} ms${capacity.rpsPerCore ? ` · ${Math.round(capacity.rpsPerCore)} req/s per core` : ''}`, 'dashboard')] : []),
+    ];
+  }
+}
