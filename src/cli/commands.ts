@@ -4,6 +4,7 @@
 import { Deployments } from '../core/serving/deployments';
 import { auditVerifyCommand } from './audit';
 import { dataCommand } from './data';
+import { driftCommand } from './drift';
 import { deploymentsCommand } from './deployments';
 import { evaluateCommand, validateCommand } from './evaluate';
 import { exportCommand } from './export';
@@ -26,6 +27,7 @@ const TRACKING = 'Tracking';
 const DATA = 'Data and models';
 const SERVING = 'Serving';
 const VALIDATION = 'Data checks and model gates';
+const MONITORING = 'Monitoring';
 
 const models = (sub: string) => (root: string, argv: string[]) =>
   withProject(root, (p) => modelsCommand(p, sub, argv), sub === 'list' || sub === 'lineage' ? undefined : TO_CHANGE);
@@ -158,6 +160,16 @@ export const COMMANDS: readonly Command[] = [
     summary: 'move the alias only when the gates pass (forcing needs a reason and is audited)',
     details: ['Exit code 1 when a gate fails and nothing moved.'],
     run: models('promote'),
+  },
+  {
+    name: 'drift', args: '<reference> <current> [--column-test col=test[:threshold]…] [--window N|6h] [--json]', section: MONITORING,
+    summary: 'per-column data and prediction drift of current against reference (files, snapshots, deployment:<name>)',
+    details: [
+      'Each side: a csv/tsv/jsonl file or folder, a snapshot (id[:path]), or deployment:<name>, a window of its prediction log (--window: rows, or 30m / 6h / 7d; default 10000 rows).',
+      'Tests: ks, wasserstein, chisquare, ztest, jensenshannon, psi; by default the one the reference tool picks (docs/monitoring.md); mlops.yaml monitoring.column_tests names them too.',
+      'Exit code 0 no dataset drift, 1 dataset drift, 2 when the two cannot be compared.',
+    ],
+    run: driftCommand,
   },
   {
     name: 'serve', args: '<model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--detach]', section: SERVING,

@@ -25,8 +25,30 @@ export type ColumnValues = { kind: 'numeric'; values: Float64Array } | { kind: '
 
 const THRESHOLD: Record<DriftTestName, number> = { ks: 0.05, chisquare: 0.05, ztest: 0.05, wasserstein: 0.1, jensenshannon: 0.1, psi: 0.1 };
 
+/** Every test a column can be given. */
+export const DRIFT_TESTS = Object.keys(THRESHOLD) as DriftTestName[];
+
+/** The values in ascending order; a column the caller already sorted (drift monitoring sorts once per column) is used as is. */
 function sorted(values: Float64Array): Float64Array {
-  return values.slice().sort();
+  return isSorted(values) ? values : values.slice().sort();
+}
+
+export function isSorted(values: Float64Array): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return false;
+  return true;
+}
+
+/** Distinct values of sorted arrays together, counting no further than `stop` (enough to choose a test). */
+function distinctSorted(arrays: Float64Array[], stop: number): number {
+  const seen = new Set<number>();
+  for (const a of arrays) {
+    for (let i = 0; i < a.length; i++) {
+      if (i > 0 && a[i] === a[i - 1]) continue;
+      seen.add(a[i]);
+      if (seen.size > stop) return seen.size;
+    }
+  }
+  return seen.size;
 }
 
 /** Two-sample Kolmogorov–Smirnov, two-sided: statistic and p-value (exact up to 10,000 rows a side, as scipy's `auto`). */
@@ -169,14 +191,9 @@ export function proportionsZTest(ref: Counts, cur: Counts): { statistic: number;
   return { statistic: z, pValue: normalTwoSided(z) };
 }
 
-/** Bin edges of numpy's `histogram_bin_edges(values, "sturges")`. */
-export function sturgesEdges(values: Float64Array): Float64Array {
-  let lo = Infinity, hi = -Infinity;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  let bins = Math.ceil(Math.log2(values.length) + 1);
+/** Bin edges of numpy's `histogram_bin_edges(values, "sturges")` for `n` values from `lo` to `hi`. */
+export function sturgesEdges(lo: number, hi: number, n: number): Float64Array {
+  let bins = Math.ceil(Math.log2(n) + 1);
   if (lo === hi) {
     lo -= 0.5;
     hi += 0.5;
@@ -188,41 +205,54 @@ export function sturgesEdges(values: Float64Array): Float64Array {
   return edges;
 }
 
-/** Shares of values per bin (the last bin closed on the right, as numpy's histogram); values outside the edges are left out. */
+/** First index of sorted `values` at or above `x` (`strict`: above). */
+function searchSorted(values: Float64Array, x: number, strict: boolean): number {
+  let lo = 0, hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] < x || (strict && values[mid] === x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Shares of sorted values per bin, as numpy's histogram bins them (edges[i] ≤ v < edges[i+1],
+ * the last bin closed on the right; values outside left out): two binary searches a bin.
+ */
 export function histogramShares(values: Float64Array, edges: Float64Array): Float64Array {
   const bins = edges.length - 1;
-  const lo = edges[0], hi = edges[bins];
-  const counts = new Float64Array(bins);
-  for (const v of values) {
-    if (!(v >= lo && v <= hi)) continue;
-    let i = Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins));
-    if (v < edges[i]) i--;
-    else if (i < bins - 1 && v >= edges[i + 1]) i++;
-    counts[i]++;
+  const shares = new Float64Array(bins);
+  let start = searchSorted(values, edges[0], false);
+  for (let i = 0; i < bins; i++) {
+    const end = i === bins - 1 ? searchSorted(values, edges[bins], true) : searchSorted(values, edges[i + 1], false);
+    shares[i] = (end - start) / values.length;
+    start = end;
   }
-  for (let i = 0; i < bins; i++) counts[i] /= values.length;
-  return counts;
+  return shares;
 }
 
 function numericCounts(values: Float64Array): Counts {
-  const out: Counts = new Map();
-  for (const v of values) out.set(String(v), (out.get(String(v)) ?? 0) + 1);
-  return out;
+  const byNumber = new Map<number, number>();
+  for (const v of values) byNumber.set(v, (byNumber.get(v) ?? 0) + 1);
+  return new Map([...byNumber].map(([v, c]) => [String(v), c]));
 }
 
+/** Shares per bin on each side; the bins are numeric edges (Sturges) or values (`keys`). */
+export interface BinnedShares { ref: Float64Array; cur: Float64Array; edges?: Float64Array; keys?: string[] }
+
 /** Reference and current shares over common bins: Sturges bins for numbers with > 20 distinct reference values, else per value. */
-export function binnedShares(ref: ColumnValues, cur: ColumnValues): { ref: Float64Array; cur: Float64Array } {
-  if (ref.kind === 'numeric' && cur.kind === 'numeric' && new Set(ref.values).size > 20) {
-    const both = new Float64Array(ref.values.length + cur.values.length);
-    both.set(ref.values);
-    both.set(cur.values, ref.values.length);
-    const edges = sturgesEdges(both);
-    return { ref: histogramShares(ref.values, edges), cur: histogramShares(cur.values, edges) };
+export function binnedShares(ref: ColumnValues, cur: ColumnValues): BinnedShares {
+  if (ref.kind === 'numeric' && cur.kind === 'numeric' && distinctSorted([sorted(ref.values)], 20) > 20) {
+    const r = sorted(ref.values), c = sorted(cur.values);
+    const lo = c.length ? Math.min(r[0], c[0]) : r[0], hi = c.length ? Math.max(r[r.length - 1], c[c.length - 1]) : r[r.length - 1];
+    const edges = sturgesEdges(lo, hi, r.length + c.length);
+    return { ref: histogramShares(r, edges), cur: histogramShares(c, edges), edges };
   }
   const r = countsOf(ref), c = countsOf(cur);
   const keys = keysOf(r, c);
   const nr = total(r), nc = total(c);
-  return { ref: Float64Array.from(keys, (k) => (r.get(k) ?? 0) / nr), cur: Float64Array.from(keys, (k) => (c.get(k) ?? 0) / nc) };
+  return { ref: Float64Array.from(keys, (k) => (r.get(k) ?? 0) / nr), cur: Float64Array.from(keys, (k) => (c.get(k) ?? 0) / nc), keys };
 }
 
 export function countsOf(column: ColumnValues): Counts {
@@ -257,7 +287,9 @@ export function psi(refShares: Float64Array, curShares: Float64Array): number {
   return sum;
 }
 
+/** Distinct values on both sides; for numbers only counted as far as the choice of test needs (> 5). */
 function uniqueCount(ref: ColumnValues, cur: ColumnValues): number {
+  if (ref.kind === 'numeric' && cur.kind === 'numeric') return distinctSorted([sorted(ref.values), sorted(cur.values)], 5);
   return keysOf(countsOf(ref), countsOf(cur)).length;
 }
 
@@ -278,6 +310,8 @@ export interface DriftTestOptions {
   threshold?: number;
   /** Rows of the whole reference when `ref` is a sample of it: the choice of test goes by the whole. */
   referenceRows?: number;
+  /** The columns' bins when the caller already has them (a drift report keeps them as its histogram). */
+  shares?: BinnedShares;
 }
 
 /** Runs one test (the default choice unless named) and says whether the column drifted. */
@@ -304,7 +338,7 @@ export function driftTest(ref: ColumnValues, cur: ColumnValues, options: DriftTe
     }
     case 'jensenshannon':
     case 'psi': {
-      const b = binnedShares(ref, cur);
+      const b = options.shares ?? binnedShares(ref, cur);
       const statistic = test === 'psi' ? psi(b.ref, b.cur) : jensenShannon(b.ref, b.cur);
       return { test, statistic, threshold, drift: statistic >= threshold };
     }

@@ -1,0 +1,34 @@
+import type { SnapshotStore } from '../snapshots';
+import { readMonitoringConfig, type MonitoringConfig } from './config';
+import { computeDrift, type ColumnTest, type DriftReport } from './drift';
+import { isDeploymentSource, openDriftSide } from './sources';
+
+export { DriftError, type ColumnDrift, type DriftReport } from './drift';
+export { parseColumnTest } from './config';
+
+export interface DriftRequest {
+  reference: string;
+  current: string;
+  /** Per-column tests on top of mlops.yaml's `monitoring.column_tests`. */
+  columnTests?: Record<string, ColumnTest>;
+  window?: string;
+}
+
+/**
+ * Drift of `current` against `reference` in a workspace: each side a file, folder, snapshot
+ * or `deployment:<name>` log window; tests and window from mlops.yaml unless given.
+ */
+export async function driftBetween(root: string, request: DriftRequest, snapshots?: () => Promise<SnapshotStore>): Promise<DriftReport> {
+  const config: MonitoringConfig = readMonitoringConfig(root);
+  const window = request.window ?? config.window;
+  // A log's vector input is named after the table's columns, so a table side is read first.
+  const logFirst = isDeploymentSource(request.reference) && !isDeploymentSource(request.current);
+  const first = await openDriftSide(logFirst ? request.current : request.reference, { root, window, snapshots });
+  const second = await openDriftSide(logFirst ? request.reference : request.current, { root, window, snapshots, featureNames: [...first.columns.keys()] });
+  const [reference, current] = logFirst ? [second, first] : [first, second];
+  return computeDrift(reference, current, {
+    columnTests: { ...config.columnTests, ...request.columnTests },
+    driftShare: config.driftShare,
+    predictions: [...reference.predictions, ...current.predictions],
+  });
+}

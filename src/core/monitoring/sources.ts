@@ -1,0 +1,44 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { SnapshotStore } from '../snapshots';
+import { openTable } from '../validation/table';
+import { MlopsLayout } from '../workspace/layout';
+import { readColumns, type ColumnarTable } from './columns';
+import { parseWindow, readPredictionWindow } from './predictionWindow';
+
+/** A source naming a deployment's prediction log rather than a file or snapshot. */
+const DEPLOYMENT = /^deployment:(.+)$/;
+
+export interface DriftSide extends ColumnarTable {
+  /** Columns that are model outputs (from a prediction log). */
+  predictions: string[];
+}
+
+export interface OpenSideOptions {
+  root: string;
+  /** Window of a deployment's log: rows or a duration (default 10000 rows). */
+  window?: string;
+  /** Names for a vector input's values: the other side's columns. */
+  featureNames?: string[];
+  /** Opened only when a source is a snapshot. */
+  snapshots?: () => Promise<SnapshotStore>;
+}
+
+export const DEFAULT_WINDOW = '10000';
+
+export function isDeploymentSource(source: string): boolean {
+  return DEPLOYMENT.test(source);
+}
+
+/** Reads one side of a comparison: a csv/jsonl file or folder, a snapshot (`id[:path]`), or `deployment:<name>` (a window of its log). */
+export async function openDriftSide(source: string, options: OpenSideOptions): Promise<DriftSide> {
+  const deployment = DEPLOYMENT.exec(source)?.[1];
+  if (deployment) {
+    const dir = path.join(new MlopsLayout(options.root).dir, 'serving', deployment);
+    const window = parseWindow(options.window ?? DEFAULT_WINDOW);
+    return readPredictionWindow(dir, `deployment ${deployment}`, { window, featureNames: options.featureNames });
+  }
+  const local = fs.existsSync(path.resolve(options.root, source));
+  const table = await openTable(source, options.root, !local && options.snapshots ? await options.snapshots() : undefined);
+  return { ...(await readColumns(table)), predictions: [] };
+}

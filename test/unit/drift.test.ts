@@ -1,0 +1,214 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { ColumnarTable, ColumnData } from '../../src/core/monitoring/columns';
+import { computeDrift, type ColumnDrift } from '../../src/core/monitoring/drift';
+import { driftBetween } from '../../src/core/monitoring';
+import { seededGaussian, seededRandom } from '../../src/core/validation/random';
+import { cliPath, repoRoot, tmpWorkspace } from './helpers';
+import { breastCancerRows, FEATURES, python, writeCsv } from './validationHelpers';
+
+const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs scipy ${b}`);
+const numeric = (values: number[] | Float64Array, missing = 0): ColumnData => ({ kind: 'numeric', values: Float64Array.from(values), missing });
+const tableOf = (label: string, columns: Record<string, ColumnData>, rows: number): ColumnarTable => ({ label, rows, columns: new Map(Object.entries(columns)) });
+const column = (report: { columns: ColumnDrift[] }, name: string) => report.columns.find((c) => c.column === name)!;
+
+const workspaces: string[] = [];
+after(() => workspaces.forEach((w) => fs.rmSync(w, { recursive: true, force: true })));
+function workspace(): string {
+  const root = tmpWorkspace().root;
+  workspaces.push(root);
+  return root;
+}
+
+describe('drift statistics equal scipy through the drift engine', () => {
+  it('on real data: breast-cancer features, malignant against benign rows (KS exact p-values, Wasserstein, PSI, chi-square)', () => {
+    const rows = breastCancerRows();
+    const malignant = rows.filter((r) => r[30] === 0), benign = rows.filter((r) => r[30] === 1);
+    const picked = [0, 1, 7, 20, 27];
+    const side = (part: number[][]) => Object.fromEntries(picked.map((f) => [FEATURES[f], numeric(part.map((r) => r[f]))]));
+    const data = { a: picked.map((f) => malignant.map((r) => r[f])), b: picked.map((f) => benign.map((r) => r[f])) };
+    const sp = python<{ ks: number[][]; w: number[]; psi: number[] }>(`
+from scipy import stats
+import numpy as np
+exec(open(data['psi']).read())
+pairs = list(zip(data['a'], data['b']))
+print(json.dumps({'ks': [list(map(float, stats.ks_2samp(a, b))) for a, b in pairs],
+  'w': [stats.wasserstein_distance(a, b) / max(np.std(a), 0.001) for a, b in pairs],
+  'psi': [psi(np.array(a), np.array(b)) for a, b in pairs]}))
+`, { ...data, psi: path.join(repoRoot, 'test', 'reference', 'numpy_psi.py') });
+    const ks = computeDrift(tableOf('malignant', side(malignant), malignant.length), tableOf('benign', side(benign), benign.length));
+    const w = computeDrift(tableOf('malignant', side(malignant), malignant.length), tableOf('benign', side(benign), benign.length), { columnTests: Object.fromEntries(picked.map((f) => [FEATURES[f], { test: 'wasserstein' as const }])) });
+    const p = computeDrift(tableOf('malignant', side(malignant), malignant.length), tableOf('benign', side(benign), benign.length), { columnTests: Object.fromEntries(picked.map((f) => [FEATURES[f], { test: 'psi' as const }])) });
+    picked.forEach((f, i) => {
+      const name = FEATURES[f];
+      assert.equal(column(ks, name).test, 'ks', 'under 1000 reference rows a numeric column gets KS');
+      close(column(ks, name).statistic, sp.ks[i][0], `KS statistic ${name}`);
+      close(column(ks, name).pValue!, sp.ks[i][1], `KS p-value ${name}`);
+      close(column(w, name).statistic, sp.w[i], `Wasserstein ${name}`);
+      close(column(p, name).statistic, sp.psi[i], `PSI ${name}`);
+    });
+    assert.equal(ks.dataset.drift, true, 'malignant and benign tumours differ');
+  });
+
+  it('on generated data: thousands of rows with ties, and chi-square on categories with a new one', () => {
+    const gauss = seededGaussian(11);
+    const a = Float64Array.from({ length: 9_000 }, () => Math.round(gauss() * 20) / 10);
+    const b = Float64Array.from({ length: 7_000 }, () => Math.round((gauss() + 0.03) * 20) / 10);
+    const ref = new Map([['red', 40], ['green', 35], ['blue', 25]]), cur = new Map([['red', 30], ['green', 40], ['blue', 28], ['violet', 2]]);
+    const sp = python<{ ks: number[]; w: number; chi: number[] }>(`
+from scipy import stats
+import numpy as np
+a, b = np.array(data['a']), np.array(data['b'])
+print(json.dumps({'ks': list(map(float, stats.ks_2samp(a, b))), 'w': stats.wasserstein_distance(a, b) / max(np.std(a), 0.001),
+  'chi': list(map(float, stats.chisquare([30, 40, 28, 2], [40 * 100 / 100, 35, 25, 0.0000001])))}))
+`, { a: [...a], b: [...b] });
+    const report = computeDrift(
+      tableOf('ref', { x: numeric(a), y: numeric(a), colour: { kind: 'categorical', counts: ref, missing: 0 } }, 9_000),
+      tableOf('cur', { x: numeric(b), y: numeric(b), colour: { kind: 'categorical', counts: cur, missing: 0 } }, 7_000),
+      { columnTests: { x: { test: 'ks' }, colour: { test: 'chisquare' } } },
+    );
+    close(column(report, 'x').statistic, sp.ks[0], 'KS statistic');
+    close(column(report, 'x').pValue!, sp.ks[1], 'KS p-value');
+    assert.equal(column(report, 'y').test, 'wasserstein', 'over 1000 reference rows a numeric column gets normalised Wasserstein');
+    close(column(report, 'y').statistic, sp.w, 'Wasserstein');
+    // A category the reference never had makes chi-square infinite (scipy: an expected count of 0), so drift.
+    assert.equal(column(report, 'colour').statistic, Infinity);
+    assert.equal(column(report, 'colour').drift, true);
+    assert.ok(sp.chi[0] > 1e6);
+    assert.deepEqual(column(report, 'colour').newCategories, { values: ['violet'], rows: 2 });
+  });
+});
+
+describe('drift verdicts', () => {
+  it('flags a shifted feature and not an unshifted one (seeded), reports missing-value changes, and keeps histograms, not rows', () => {
+    const gauss = seededGaussian(3), uniform = seededRandom(5);
+    const n = 5000;
+    const ref = tableOf('ref', { shifted: numeric(Array.from({ length: n }, gauss)), steady: numeric(Array.from({ length: n }, gauss)), plan: { kind: 'categorical', counts: new Map([['basic', 2500], ['pro', 2500]]), missing: 0 } }, n);
+    const curPlan = new Map<string, number>([['basic', 0], ['pro', 0]]);
+    for (let i = 0; i < n - 500; i++) curPlan.set(uniform() < 0.5 ? 'basic' : 'pro', curPlan.get(uniform() < 0.5 ? 'basic' : 'pro')! + 1);
+    const cur = tableOf('cur', {
+      shifted: numeric(Array.from({ length: n }, () => gauss() + 0.5)),
+      steady: numeric(Array.from({ length: n }, gauss)),
+      plan: { kind: 'categorical', counts: curPlan, missing: 500 },
+    }, n);
+    const report = computeDrift(ref, cur);
+    assert.equal(column(report, 'shifted').drift, true);
+    assert.equal(column(report, 'steady').drift, false);
+    assert.equal(column(report, 'plan').test, 'jensenshannon');
+    assert.equal(column(report, 'plan').drift, false);
+    assert.deepEqual(column(report, 'plan').missing, { reference: 0, current: 0.1 });
+    assert.deepEqual(report.dataset, { features: 3, drifted: 1, share: 1 / 3, threshold: 0.5, drift: false });
+    const h = column(report, 'shifted').histogram;
+    assert.equal(h.edges!.length, h.reference.length + 1);
+    assert.ok(h.reference.length < 30, 'Sturges bins, not the rows');
+    assert.ok(Math.abs(h.current.reduce((s, v) => s + v, 0) - 1) < 1e-9);
+  });
+
+  it('refuses unknown columns and tests that do not fit the column, naming the fix', () => {
+    const t = () => tableOf('t', { x: numeric([1, 2, 3, 4, 5, 6]), c: { kind: 'categorical', counts: new Map([['a', 3], ['b', 3]]), missing: 0 } }, 6);
+    assert.throws(() => computeDrift(t(), t(), { columnTests: { nope: { test: 'ks' } } }), /No column "nope".*compared columns are: x, c/);
+    assert.throws(() => computeDrift(t(), t(), { columnTests: { c: { test: 'ks' } } }), /Column "c".*numeric.*chisquare/);
+  });
+});
+
+/** Writes a prediction log as the serving engine does (docs/serving.md): rotated files, then predictions.jsonl. */
+function writeLog(root: string, name: string, batches: { time: number; rows: number[][]; variant?: string }[], rotateAt: number): string {
+  const dir = path.join(root, '.mlops', 'serving', name);
+  fs.mkdirSync(dir, { recursive: true });
+  const line = (b: (typeof batches)[number]) => JSON.stringify({
+    time: b.time, deployment: name, model: 'm', version: '1', variant: b.variant ?? 'primary', latency_ms: 1,
+    inputs: { input: b.rows }, outputs: { label: b.rows.map((r) => (r[0] > 0 ? 1 : 0)) }, id: String(b.time),
+  }) + '\n';
+  fs.writeFileSync(path.join(dir, `predictions-${batches[rotateAt].time}.jsonl`), batches.slice(0, rotateAt).map(line).join(''));
+  fs.writeFileSync(path.join(dir, 'predictions.jsonl'), batches.slice(rotateAt).map(line).join('') + '{"time": 99, "torn');
+  return dir;
+}
+
+describe('a window of a deployment prediction log', () => {
+  it('takes the newest rows across rotated files, names a vector input after the reference columns, judges outputs as prediction drift, skips shadow and torn lines', async () => {
+    const root = workspace();
+    const gauss = seededGaussian(9);
+    const now = Date.now();
+    // 40 batches of 50 rows; the last 20 batches are shifted on feature a.
+    const batches: { time: number; rows: number[][]; variant?: string }[] = Array.from({ length: 40 }, (_, i) => ({ time: now - (40 - i) * 60_000, rows: Array.from({ length: 50 }, () => [gauss() + (i >= 20 ? 1 : 0), gauss()]) }));
+    batches.splice(30, 0, { time: now - 10 * 60_000, rows: [[100, 100]], variant: 'shadow' });
+    writeLog(root, 'cancer', batches, 25);
+    const refRows = Array.from({ length: 800 }, () => [gauss(), gauss(), gauss() > 0 ? 1 : 0]);
+    writeCsv(path.join(root, 'train.csv'), ['a', 'b', 'label'], refRows);
+
+    const last = await driftBetween(root, { reference: 'train.csv', current: 'deployment:cancer', window: '1000' });
+    assert.equal(last.current.rows, 1000);
+    assert.equal(column(last, 'a').drift, true);
+    assert.equal(column(last, 'b').drift, false);
+    assert.equal(column(last, 'label').role, 'prediction');
+    assert.equal(last.predictionDrift, true, 'more positive labels once a shifted upwards');
+    assert.equal(last.dataset.features, 2);
+
+    const early = await driftBetween(root, { reference: 'train.csv', current: 'deployment:cancer', window: '30m' });
+    assert.equal(early.current.rows, 29 * 50, 'the last 30 minutes: 29 batches (the one exactly 30 minutes old is out)');
+    const old = await driftBetween(root, { reference: 'deployment:cancer', current: 'train.csv', window: '2h' });
+    assert.equal(old.reference.rows, 2000, 'shadow records are left out');
+  });
+
+  it('says so when a deployment has no log', async () => {
+    const root = workspace();
+    writeCsv(path.join(root, 'train.csv'), ['a'], [[1], [2]]);
+    await assert.rejects(driftBetween(root, { reference: 'train.csv', current: 'deployment:nope' }), /deployment nope has no prediction log/);
+  });
+});
+
+function mlops(cwd: string, ...args: string[]) {
+  return spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8' });
+}
+
+describe('mlops drift', () => {
+  const root = workspace();
+  const gauss = seededGaussian(21);
+  const rows = (shift: number) => Array.from({ length: 600 }, () => [gauss() + shift, gauss() + shift, gauss() > 0 ? 'yes' : 'no']);
+  writeCsv(path.join(root, 'ref.csv'), ['x', 'y', 'flag'], rows(0));
+  writeCsv(path.join(root, 'same.csv'), ['x', 'y', 'flag'], rows(0));
+  writeCsv(path.join(root, 'shifted.csv'), ['x', 'y', 'flag'], rows(0.6));
+  fs.writeFileSync(path.join(root, 'shifted.jsonl'), fs.readFileSync(path.join(root, 'shifted.csv'), 'utf8').trim().split('\n').slice(1)
+    .map((l) => l.split(',')).map(([x, y, flag]) => JSON.stringify({ x: Number(x), y: Number(y), flag })).join('\n'));
+
+  it('exits 0 without dataset drift and 1 with it; --json holds the per-column verdicts', () => {
+    const same = mlops(root, 'drift', 'ref.csv', 'same.csv');
+    assert.equal(same.status, 0, same.stderr + same.stdout);
+    assert.match(same.stdout, /No dataset drift: 0 of 3 features drifted/);
+    const shifted = mlops(root, 'drift', 'ref.csv', 'shifted.jsonl', '--json');
+    assert.equal(shifted.status, 1, shifted.stderr);
+    const report = JSON.parse(shifted.stdout);
+    assert.equal(report.dataset.drift, true);
+    assert.deepEqual(report.columns.map((c: ColumnDrift) => [c.column, c.test, c.drift]), [['x', 'ks', true], ['y', 'ks', true], ['flag', 'ztest', false]]);
+  });
+
+  it('takes --column-test and mlops.yaml monitoring column tests, the command line winning', () => {
+    fs.writeFileSync(path.join(root, 'mlops.yaml'), 'monitoring:\n  column_tests:\n    x: psi\n    y: wasserstein:0.05\n');
+    try {
+      const r = mlops(root, 'drift', 'ref.csv', 'shifted.csv', '--json', '--column-test', 'x=chisquare:0.01');
+      const report = JSON.parse(r.stdout);
+      assert.deepEqual(report.columns.map((c: ColumnDrift) => [c.test, c.threshold]), [['chisquare', 0.01], ['wasserstein', 0.05], ['ztest', 0.05]]);
+    } finally {
+      fs.rmSync(path.join(root, 'mlops.yaml'));
+    }
+  });
+
+  it('exits 2 with a clear message on unreadable inputs, unknown columns and unknown tests', () => {
+    const missing = mlops(root, 'drift', 'ref.csv', 'nothere.csv');
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /nothere\.csv/);
+    const column = mlops(root, 'drift', 'ref.csv', 'same.csv', '--column-test', 'z=ks');
+    assert.equal(column.status, 2);
+    assert.match(column.stderr, /No column "z".*x, y, flag/);
+    const test = mlops(root, 'drift', 'ref.csv', 'same.csv', '--column-test', 'x=anova');
+    assert.equal(test.status, 2);
+    assert.match(test.stderr, /unknown test "anova"; use one of ks, /);
+    fs.writeFileSync(path.join(root, 'bad.csv'), 'x,y\n1,2,3\n');
+    const bad = mlops(root, 'drift', 'ref.csv', 'bad.csv');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /bad\.csv is not a well-formed CSV/);
+  });
+});
