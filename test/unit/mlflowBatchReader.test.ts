@@ -30,7 +30,8 @@ describe('plain log-batch bodies read off the main thread', () => {
       const points = body.metrics.filter((m) => m.key === s.key);
       assert.equal(s.agg.count, points.length);
       assert.deepEqual([...s.records], points.flatMap((m) => [m.step, m.timestamp, m.value]));
-      const latest = points.reduce((a, m) => (m.step > a.step || (m.step === a.step && m.timestamp >= a.timestamp) ? m : a));
+      // MLflow's latest point: the greatest (step, timestamp, value).
+      const latest = points.reduce((a, m) => (m.step > a.step || (m.step === a.step && (m.timestamp > a.timestamp || (m.timestamp === a.timestamp && m.value > a.value))) ? m : a));
       assert.equal(s.agg.latest, latest.value);
       assert.equal(s.agg.min, Math.min(...points.map((m) => m.value)));
       assert.equal(s.agg.max, Math.max(...points.map((m) => m.value)));

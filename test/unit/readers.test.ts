@@ -187,7 +187,7 @@ describe('CLI read commands next to debris', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /run-.*FINISHED/);
     assert.match(r.stdout, /rc=0\n/);
-    assert.match(r.stdout, /audit\.jsonl\.lock could not be written \(ENOSPC\); free some disk space and try again\./, 'a short lock (audit, registry) says why');
+    assert.match(r.stdout, /Cannot take the lock \S*audit\.jsonl\.lock: the disk is full \(ENOSPC\)\. Free some space and try again/, 'a short lock (audit, registry) says why');
     assert.match(r.stdout, /left: runs \n/, 'no tracking.lock, audit.jsonl.lock, tracking.db or temp file left on the full disk');
   });
 });
