@@ -8,6 +8,7 @@ import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
 import { serverCommand } from './server';
 import { snapshotCommand, snapshotsCommand } from './snapshots';
+import { runsCancel, targetsCommand } from './targets';
 import { findWorkspaceRoot, MlopsLayout } from '../core/workspace/layout';
 import { USAGE, UsageError } from './usage';
 
@@ -44,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
     case 'runs':
       if (sub === 'list') return withTracking(root, (t) => runsList(t, args));
       if (sub === 'show') return withTracking(root, (t) => runsShow(t, args));
+      if (sub === 'cancel') return runsCancel(root, args);
       throw new UsageError(`Unknown "runs ${sub ?? ''}": use "runs list" or "runs show <run-id>".`);
     case 'reindex':
       return withTracking(root, async (t) => {
@@ -66,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return withProject(root, (p) => modelsCommand(p, sub, args));
     case 'reproduce':
       return withProject(root, (p) => reproduceCommand(p, rest.slice(1)));
+    case 'targets':
+      return targetsCommand(root, sub, args);
     case 'audit': {
       if (sub !== 'verify') throw new UsageError('Use: mlops audit verify');
       const verdict = new AuditLog(new MlopsLayout(root)).verify();

@@ -1,22 +1,33 @@
 import { parseArgs } from 'node:util';
-import { launchTrackedRun, type TrackedProcess } from '../core/tracking/launcher';
+import { startRemoteRun } from '../core/compute/remoteRun';
+import { findTarget } from '../core/compute/targets';
+import { launchTrackedRun, type RunOutcome, type TrackedProcess } from '../core/tracking/launcher';
 import type { RunInput } from '../core/tracking/store';
 import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { withProject } from './open';
+import { shellTarget } from './targets';
 import { UsageError } from './usage';
 
-/** `mlops run [--name N] [--experiment E] -- <command…>`: exits with the command's own code. */
+/** `mlops run [--name N] [--experiment E] [--target T] -- <command…>`: exits with the command's own code. */
 export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   if (dash < 0 || dash === argv.length - 1) throw new UsageError('run needs a command after "--": mlops run [--name N] [--experiment E] -- python3 train.py');
   const { values } = parseArgs({
     args: argv.slice(0, dash),
-    options: { name: { type: 'string' }, experiment: { type: 'string' } },
+    options: { name: { type: 'string' }, experiment: { type: 'string' }, target: { type: 'string' } },
     strict: true,
   });
   const [command, ...args] = argv.slice(dash + 1);
   layout.ensure();
+  const target = values.target ? shellTarget(findTarget(layout.root, values.target)) : undefined;
+  if (target?.type === 'ssh') {
+    const remote = await startRemoteRun({
+      layout, target, command, args, name: values.name, experiment: values.experiment,
+      onOutput: (text) => process.stdout.write(text),
+    });
+    return reportOutcome(remote, await followRun(remote, remote.finished));
+  }
   const inputs = await snapshotInputs(layout.root);
   const run = launchTrackedRun({
     inputs,
@@ -29,14 +40,17 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
     source: 'command',
     onOutput: (text) => process.stdout.write(text),
   });
-  const outcome = await followRun(run, run.finished);
+  return reportOutcome(run, await followRun(run, run.finished));
+}
+
+function reportOutcome(run: { runId: string }, outcome: RunOutcome): number {
   if (outcome.error) process.stderr.write(`mlops: ${outcome.error}\n`);
   process.stderr.write(`mlops: run ${run.runId} ${outcome.status}\n`);
   return outcome.exitCode ?? 1;
 }
 
 /** Says where the run is and stops it (its whole process tree) on Ctrl-C or SIGTERM until `finished` settles. */
-export async function followRun<T>(run: TrackedProcess, finished: Promise<T>): Promise<T> {
+export async function followRun<T>(run: Pick<TrackedProcess, 'runId' | 'runDir' | 'stop'>, finished: Promise<T>): Promise<T> {
   process.stderr.write(`mlops: run ${run.runId} started (${run.runDir})\n`);
   const stop = () => void run.stop();
   process.on('SIGINT', stop);

@@ -5,8 +5,10 @@ export const USAGE = `mlops — MLOps Workbench on the command line
 
 Usage:
   mlops run [--name N] [--experiment E] -- <command…>   run any command as a tracked run
+  mlops run --target T -- <command…>                    the same on a target from mlops.yaml (ssh: code shipped, output streamed back)
   mlops runs list [--experiment E] [--json]             list runs, newest first
   mlops runs show <run-id> [--json]                     params, latest metrics, artifacts, capture
+  mlops runs cancel <run-id>                            stop a run on its target (kills its process group there)
   mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]
                                                         run a notebook headless through a Jupyter kernel as a tracked run
   mlops server [--port P]                               serve the MLflow-compatible endpoint; prints MLFLOW_TRACKING_URI/TOKEN exports
@@ -22,6 +24,7 @@ Usage:
   mlops models alias N ALIAS VERSION | delete N VERSION
   mlops models card N VERSION | lineage N VERSION [--json]
   mlops reproduce RUN [--json]                          re-run a run from its code commit and data snapshots
+  mlops targpus list | test T | gpus T [--json]          targpus from mlops.yaml; check one; its GPUs and their processes
   mlops audit verify                                    check the audit trail; non-zero exit names the first bad entry
 
 Options:

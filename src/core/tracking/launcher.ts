@@ -163,7 +163,7 @@ export function launchTrackedRun(options: LaunchOptions): TrackedProcess {
 }
 
 /** "train" for `python train.py`, else the command's own name. */
-function defaultRunName(command: string, args: string[]): string {
+export function defaultRunName(command: string, args: string[]): string {
   const script = isPythonCommand(command) ? args.find((a) => !a.startsWith('-')) : undefined;
   return path.basename(script ?? command).replace(/\.py$/, '');
 }
