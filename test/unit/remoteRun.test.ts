@@ -86,6 +86,28 @@ describe('a run on a real sshd target (host PATH without node or rsync)', () => 
     assert.deepEqual(detail.artifacts.map((a) => a.path).sort(), ['git-diff.patch', 'model.txt', 'output.log']);
   });
 
+  it('survives killing its ssh connection mid-run: it reattaches and loses or repeats nothing', async () => {
+    const ws = project(sshd, { 'train.py': TRAIN, 'data/config.txt': 'v1\n' });
+    const release = path.join(ws.root, 'release');
+    let output = '';
+    const run = await startRemoteRun({ layout: ws, target: sshd.target(), command: 'python3', args: ['train.py', release], onOutput: (t) => (output += t) });
+    await until('live output', () => output.includes('epoch 0 done'));
+    const follower = () => spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.split('\n')
+      .map((l) => l.trim().split(/\s+/)).find(([, ppid, ...args]) => Number(ppid) === process.pid && args.join(' ').includes('runner.py follow'));
+    const [pid] = await until('the ssh connection that follows the run', follower);
+    process.kill(Number(pid), 'SIGKILL');
+    await until('the reattach', () => output.includes('reattaching'));
+    fs.writeFileSync(release, '');
+    const outcome = await run.finished;
+    assert.equal(outcome.status, 'FINISHED');
+    assert.equal(output.match(/epoch 0 done/g)!.length, 1, 'output is not repeated after reattaching');
+    const t = await Tracking.open(ws.root);
+    const detail = t.getRun(run.runId)!;
+    t.close();
+    assert.equal(detail.metrics.find((m) => m.key === 'loss')!.count, 2);
+    assert.ok(detail.artifacts.some((a) => a.path === 'model.txt'));
+  });
+
   it('mlops runs cancel kills the remote process group; the run ends KILLED', async () => {
     const ws = project(sshd, { 'sleepy.py': 'import subprocess\nprint("ready", flush=True)\nsubprocess.call(["sleep", "300"])\n' });
     let output = '';
