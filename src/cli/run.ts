@@ -6,7 +6,6 @@ import type { RunInput } from '../core/tracking/store';
 import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { withProject } from './open';
-import { shellTarget } from './targets';
 import { UsageError } from './usage';
 
 /** `mlops run [--name N] [--experiment E] [--target T] -- <command…>`: exits with the command's own code. */
@@ -20,8 +19,8 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
   });
   const [command, ...args] = argv.slice(dash + 1);
   layout.ensure();
-  const target = values.target ? shellTarget(findTarget(layout.root, values.target)) : undefined;
-  if (target?.type === 'ssh') {
+  const target = values.target ? findTarget(layout.root, values.target) : undefined;
+  if (target && target.type !== 'local') {
     const remote = await startRemoteRun({
       layout, target, command, args, name: values.name, experiment: values.experiment,
       onOutput: (text) => process.stdout.write(text),

@@ -63,7 +63,7 @@ export async function runsCancel(root: string, argv: string[]): Promise<number> 
   const job = readRemoteJob(layout, ids[0]);
   if (!job) throw new Error(`Run ${ids[0]} did not run on a target; stop a local run with Ctrl-C where it runs.`);
   const target = findTarget(root, job.target);
-  if (target.type !== 'ssh') throw new Error(`Run ${ids[0]} ran on target "${job.target}", which is no longer an ssh target in mlops.yaml.`);
+  if (target.type === 'local') throw new Error(`Run ${ids[0]} ran on target "${job.target}", which mlops.yaml now declares as local; declare it as it was to cancel the job.`);
   await cancelJob(target, job);
   process.stdout.write(`Cancelled run ${ids[0]} on ${job.target} (${job.host}).\n`);
   return 0;

@@ -25,7 +25,7 @@ describe('targets in mlops.yaml', () => {
     assert.deepEqual(readTargets(ws.root), [
       { name: 'local', type: 'local' },
       { name: 'gpu-box', type: 'ssh', host: 'gpu', config: path.join(ws.root, 'ssh_config'), workdir: undefined },
-      { name: 'cluster', type: 'slurm', host: 'login1', config: undefined, partition: 'gpu', gpus: 'a100:2', time: '2:00:00', cpus: 8, memory: '32G' },
+      { name: 'cluster', type: 'slurm', host: 'login1', config: undefined, workdir: undefined, partition: 'gpu', gpus: 'a100:2', time: '2:00:00', cpus: 8, memory: '32G' },
     ]);
   });
 

@@ -9,13 +9,16 @@ import { defaultRunName, type RunOutcome } from '../tracking/launcher';
 import { fileDigest } from '../workspace/digest';
 import type { MlopsLayout } from '../workspace/layout';
 import { jobFiles } from './jobFiles';
-import { runOnTarget, shQuote, spawnOnTarget, targetFailure } from './shell';
+import { runOnTarget, shQuote, spawnOnTarget, targetFailure, type ShellTarget } from './shell';
 import { tarStream } from './tarStream';
-import type { SshTarget } from './targets';
+import type { SlurmTarget, SshTarget } from './targets';
+
+/** A target whose runs go through a job folder on another host or a scheduler. */
+export type JobTarget = SshTarget | SlurmTarget;
 
 export interface RemoteRunOptions {
   layout: MlopsLayout;
-  target: SshTarget;
+  target: JobTarget;
   command: string;
   args: string[];
   name?: string;
@@ -24,8 +27,11 @@ export interface RemoteRunOptions {
   onOutput?: (text: string) => void;
 }
 
-/** Where a run's job lives on its target: `remote.json` in the local run folder, read by cancel and reattach. */
-export interface RemoteJob { target: string; host: string; dir: string; pid: number }
+/**
+ * Where a run's job lives on its target: `remote.json` in the local run folder, read by cancel.
+ * `pid` is the detached job's process group on an ssh host; `slurmJob` the job id on a Slurm target.
+ */
+export interface RemoteJob { target: string; host: string; dir: string; pid?: number; slurmJob?: string }
 
 interface JobExit { code: number | null; signal?: number; error?: string }
 
@@ -33,6 +39,21 @@ const REMOTE_JOB_FILE = 'remote.json';
 const OUTPUT_LOG = 'output.log';
 const DIFF_FILE = 'git-diff.patch';
 const REATTACH_MS = 1000;
+
+/** Where a target's shell commands run: the ssh host itself, or a Slurm target's submit host (here without `host`). */
+function shellOf(t: JobTarget): ShellTarget {
+  if (t.type === 'ssh') return t;
+  return t.host ? { name: t.name, type: 'ssh', host: t.host, config: t.config } : { name: t.name, type: 'local' };
+}
+
+/** sbatch options from the target's settings. */
+function sbatchOptions(t: SlurmTarget, runId: string): string[] {
+  return [
+    `--job-name=mlops-${runId.slice(0, 8)}`, '--chdir="$J"', '--output="$J/slurm.out"',
+    ...[['partition', t.partition], ['gpus', t.gpus], ['time', t.time], ['cpus-per-task', t.cpus], ['mem', t.memory]]
+      .filter(([, v]) => v !== undefined).map(([k, v]) => `--${k}=${shQuote(String(v))}`),
+  ];
+}
 
 /** `~/x` as "$HOME"/'x' so the remote shell expands the home folder and nothing else. */
 function remotePath(dir: string): string {
@@ -60,7 +81,11 @@ export class RemoteRun {
   static async start(o: RemoteRunOptions): Promise<RemoteRun> {
     const root = o.layout.root;
     const runId = newRunId();
+    const command = [o.command, ...o.args].map(shQuote).join(' ');
     const files = await jobFiles(root);
+    const slurm = o.target.type === 'slurm' ? o.target : undefined;
+    // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
+    if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
     const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1' };
     const script = [
       'set -e',
@@ -72,13 +97,15 @@ export class RemoteRun {
       ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
       'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
       `echo "dir $J"`,
-      `exec python3 runner.py start "$J" -- ${[o.command, ...o.args].map(shQuote).join(' ')}`,
+      slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
+        : `exec python3 runner.py start "$J" -- ${command}`,
     ].join('\n');
-    const result = await runOnTarget(o.target, script, tarStream(files));
+    const shell = shellOf(o.target);
+    const result = await runOnTarget(shell, script, tarStream(files));
     const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
     const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
-    if (result.code !== 0 || !dir || !started) throw targetFailure(o.target, result, 'Starting the run');
-    const job: RemoteJob = { target: o.target.name, host: started[2], dir, pid: Number(started[1]) };
+    if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
+    const job: RemoteJob = { target: o.target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
 
     const runDir = o.layout.runDir(runId);
     const artifacts = o.layout.artifactsDir(runId);
@@ -92,7 +119,7 @@ export class RemoteRun {
       },
       { type: 'tag', key: 'mlops.target', value: job.target },
       { type: 'tag', key: 'mlops.host', value: job.host },
-      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${dir}/code`, host: job.host, pid: job.pid, target: job.target, ...(git ? { git } : {}) } },
+      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${dir}/code`, host: job.host, target: job.target, ...(job.pid ? { pid: job.pid } : { slurm_job: job.slurmJob }), ...(git ? { git } : {}) } },
     ]);
     return new RemoteRun(o, runId, job);
   }
@@ -111,7 +138,7 @@ export class RemoteRun {
     const offsets = { events: 0, output: 0 };
     let exit: JobExit | undefined;
     while (!(exit = await this.followOnce(offsets))) {
-      this.o.onOutput?.(`mlops: lost the connection to ${this.o.target.host}; reattaching…\n`);
+      this.o.onOutput?.(`mlops: lost the connection to target ${this.o.target.name}; reattaching…\n`);
       await new Promise((r) => setTimeout(r, REATTACH_MS));
     }
     await this.pullArtifacts();
@@ -130,7 +157,7 @@ export class RemoteRun {
   /** One connection's worth of streaming; the job's exit, or undefined when the connection ended first. */
   private followOnce(offsets: { events: number; output: number }): Promise<JobExit | undefined> {
     const { dir } = this.job;
-    const child = spawnOnTarget(this.o.target, `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}`);
+    const child = spawnOnTarget(shellOf(this.o.target), `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}`);
     child.stdin!.end();
     const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
     let exit: JobExit | undefined;
@@ -162,7 +189,7 @@ export class RemoteRun {
 
   /** Brings the job's artifacts folder home as one tar stream, read by the local tar. */
   private async pullArtifacts(): Promise<void> {
-    const remote = spawnOnTarget(this.o.target, `cd ${shQuote(this.job.dir)}/run && exec tar -cf - artifacts`);
+    const remote = spawnOnTarget(shellOf(this.o.target), `cd ${shQuote(this.job.dir)}/run && exec tar -cf - artifacts`);
     remote.stdin!.end();
     const local = spawn('tar', ['-xf', '-', '-C', this.runDir], { stdio: ['pipe', 'ignore', 'pipe'] });
     remote.stdout!.pipe(local.stdin!);
@@ -183,8 +210,17 @@ export function readRemoteJob(layout: MlopsLayout, runId: string): RemoteJob | u
   }
 }
 
-/** Ends a job's process group on its host (TERM, then KILL after a grace period). */
-export async function cancelJob(target: SshTarget, job: RemoteJob): Promise<void> {
-  const result = await runOnTarget(target, `exec python3 ${shQuote(job.dir)}/runner.py cancel ${shQuote(job.dir)}`);
-  if (result.code !== 0) throw targetFailure(target, result, 'Cancel');
+/**
+ * Ends a job: its process group on an ssh host (TERM, then KILL after a grace period), or
+ * scancel on Slurm; a job Slurm never started gets its `exit` written here so its follower ends.
+ */
+export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void> {
+  const dir = shQuote(job.dir);
+  const script = job.slurmJob
+    ? `scancel ${shQuote(job.slurmJob)} && i=0 && while [ ! -e ${dir}/exit ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done; `
+      + `[ -e ${dir}/exit ] || echo '{"code": null, "signal": 15}' > ${dir}/exit`
+    : `exec python3 ${dir}/runner.py cancel ${dir}`;
+  const shell = shellOf(target);
+  const result = await runOnTarget(shell, script);
+  if (result.code !== 0) throw targetFailure(shell, result, job.slurmJob ? 'scancel' : 'Cancel');
 }

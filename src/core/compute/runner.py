@@ -1,6 +1,7 @@
 """Runs one job on a target host with nothing but Python 3 (shipped with the job).
 
   runner.py start JOB -- CMD...   start CMD detached (own session), print "started PID HOST"
+  runner.py run JOB -- CMD...     run CMD in the foreground (a Slurm batch job: Slurm holds the session)
   runner.py follow JOB E O        stream JOB/run/events.jsonl from byte E and JOB/output.log
                                   from byte O as framed lines until the job has ended
   runner.py cancel JOB            end the job's process group (TERM, then KILL)
@@ -25,13 +26,20 @@ def start(job, command):
         print("started %d %s" % (pid, socket.gethostname()), flush=True)
         return
     os.setsid()  # own session and process group: survives the ssh connection; cancel kills the group
+    with open(os.path.join(job, "pid"), "w") as f:
+        f.write(str(os.getpid()))
+    run(job, command)
+    os._exit(0)
+
+
+def run(job, command):
+    """Runs the command with its output in JOB/output.log, then writes JOB/exit (code or signal)."""
+    job = os.path.abspath(job)
     devnull = os.open(os.devnull, os.O_RDWR)
     log = os.open(os.path.join(job, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(devnull, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    with open(os.path.join(job, "pid"), "w") as f:
-        f.write(str(os.getpid()))
     # A handler rather than SIG_IGN: the command must still die of the group's TERM (exec resets handlers).
     signal.signal(signal.SIGTERM, lambda *_: None)
     signal.signal(signal.SIGHUP, lambda *_: None)
@@ -44,7 +52,6 @@ def start(job, command):
     with open(os.path.join(job, "exit.tmp"), "w") as f:
         json.dump(result, f)
     os.rename(os.path.join(job, "exit.tmp"), os.path.join(job, "exit"))
-    os._exit(0)
 
 
 def _new_bytes(path, offset):
@@ -104,6 +111,8 @@ if __name__ == "__main__":
     mode, job = sys.argv[1], sys.argv[2]
     if mode == "start":
         start(job, sys.argv[sys.argv.index("--") + 1:])
+    elif mode == "run":
+        run(job, sys.argv[sys.argv.index("--") + 1:])
     elif mode == "follow":
         follow(job, int(sys.argv[3]), int(sys.argv[4]))
     elif mode == "cancel":

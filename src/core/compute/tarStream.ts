@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 
-/** A file to put in the archive: its name there and where it is here. */
-export interface TarEntry { name: string; file: string }
+/** A file to put in the archive: its name there and where it is here (or its text, for a file made for the job). */
+export type TarEntry = { name: string; file: string } | { name: string; text: string; executable?: boolean };
 
 const BLOCK = 512;
 
@@ -35,12 +35,18 @@ function padding(size: number): Buffer {
 export function tarStream(entries: TarEntry[]): Readable {
   async function* blocks(): AsyncGenerator<Buffer> {
     for (const entry of entries) {
-      const stat = fs.statSync(entry.file);
       const name = Buffer.from(entry.name, 'utf8');
       if (name.length > 100) {
         yield header('././@LongLink', name.length + 1, 0o644, 0, 'L');
         yield Buffer.concat([name, Buffer.alloc(1), padding(name.length + 1)]);
       }
+      if ('text' in entry) {
+        const data = Buffer.from(entry.text, 'utf8');
+        yield header(entry.name, data.length, entry.executable ? 0o755 : 0o644, Math.floor(Date.now() / 1000), '0');
+        yield Buffer.concat([data, padding(data.length)]);
+        continue;
+      }
+      const stat = fs.statSync(entry.file);
       yield header(entry.name, stat.size, stat.mode & 0o111 ? 0o755 : 0o644, Math.floor(stat.mtimeMs / 1000), '0');
       let written = 0;
       for await (const chunk of fs.createReadStream(entry.file)) {

@@ -18,12 +18,14 @@ export interface SshTarget {
   workdir?: string;
 }
 
-/** A Slurm cluster: sbatch here, or on `host` over ssh. Parsed and validated; runs go through sbatch. */
+/** A Slurm cluster: sbatch here, or on `host` over ssh. */
 export interface SlurmTarget {
   name: string;
   type: 'slurm';
   host?: string;
   config?: string;
+  /** Where per-run folders are made, on a file system the compute nodes share (default ~/.mlops-runs). */
+  workdir?: string;
   partition?: string;
   gpus?: string;
   time?: string;
@@ -97,7 +99,7 @@ function parseTarget(name: string, value: unknown, file: string, root: string): 
   const time = text('time');
   if (time !== undefined && !/^(\d+-)?\d+(:\d{2}){0,2}$/.test(time)) throw new ConfigError(`${where}: "time" must be a Slurm time limit such as 30, 2:00:00 or 1-12:00:00.`);
   return {
-    name, type, host: text('host'), config: configFile(), partition: text('partition'), gpus: text('gpus'),
+    name, type, host: text('host'), config: configFile(), workdir: text('workdir'), partition: text('partition'), gpus: text('gpus'),
     time, cpus: cpus as number | undefined, memory: text('memory'),
   };
 }
