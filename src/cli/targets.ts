@@ -48,9 +48,9 @@ function where(t: Target): string {
   return [t.host ? `sbatch on ${t.host}${config}` : 'sbatch here', t.partition && `partition ${t.partition}`, t.gpus && `gpus ${t.gpus}`].filter(Boolean).join(', ');
 }
 
-/** Targets that take shell commands; Slurm runs and inventory are not supported yet. */
-export function shellTarget(t: Target): ShellTarget {
-  if (t.type === 'slurm') throw new Error(`Target "${t.name}" is a Slurm target; this version tests and runs on local and ssh targets only.`);
+/** Targets that take shell commands; testing and inventory of a Slurm target are not supported yet. */
+function shellTarget(t: Target): ShellTarget {
+  if (t.type === 'slurm') throw new Error(`Target "${t.name}" is a Slurm target; "targets test" and "targets gpus" work on local and ssh targets only so far (runs work: mlops run --target ${t.name}).`);
   return t;
 }
 

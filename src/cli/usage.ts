@@ -5,7 +5,7 @@ export const USAGE = `mlops — MLOps Workbench on the command line
 
 Usage:
   mlops run [--name N] [--experiment E] -- <command…>   run any command as a tracked run
-  mlops run --target T -- <command…>                    the same on a target from mlops.yaml (ssh: code shipped, output streamed back)
+  mlops run --target T -- <command…>                    the same on a target from mlops.yaml (ssh or slurm: code shipped, output streamed back)
   mlops runs list [--experiment E] [--json]             list runs, newest first
   mlops runs show <run-id> [--json]                     params, latest metrics, artifacts, capture
   mlops runs cancel <run-id>                            stop a run on its target (kills its process group there)

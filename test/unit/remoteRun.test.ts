@@ -127,6 +127,14 @@ describe('a run on a real sshd target (host PATH without node or rsync)', () => 
     await until('nothing of the process group to be left', () => left().length === 0 || undefined, 30_000).catch(() => assert.deepEqual(left(), []));
   });
 
+  it('mlops run --target streams the output and exits with the remote command\'s own code', () => {
+    const ws = project(sshd, { 'fail.py': 'import sys\nprint("remote says hi", flush=True)\nsys.exit(3)\n' });
+    const r = spawnSync(process.execPath, [cliPath, 'run', '--target', 'gpu-box', '--', 'python3', 'fail.py'], { cwd: ws.root, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stdout, /remote says hi/);
+    assert.match(r.stderr, /run [0-9a-f]{32} FAILED/);
+  });
+
   it('a failed start says why and leaves no local run', async () => {
     const ws = project(sshd, { 'train.py': 'print(1)\n' });
     const target = { ...sshd.target(), workdir: '/proc/not-writable' };
