@@ -74,6 +74,23 @@ describe('a run on a real single-node Slurm cluster (munged, slurmctld, slurmd)'
     assert.match(state, /JobState=CANCELLED/);
   });
 
+  it('a job whose runner dies (Slurm then ends the job) ends the run with Slurm\'s state instead of hanging', async () => {
+    const ws = gitProject({ 'sleepy.py': 'import time\nprint("ready", flush=True)\ntime.sleep(300)\n' }, yaml());
+    let output = '';
+    const run = await startRemoteRun({ layout: ws, target: target(), command: 'python3', args: ['sleepy.py'], onOutput: (t) => (output += t) });
+    await until('the job to run', () => output.includes('ready'));
+    const pids = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.trim().split(/\s+/));
+    const pidOf = (match: (args: string) => boolean) => Number(pids.find((p) => match(p.slice(1).join(' ')))![0]);
+    const runner = pidOf((args) => args.endsWith('runner.py run . -- python3 sleepy.py'));
+    const command = pidOf((args) => args === 'python3 sleepy.py');
+    process.kill(runner, 'SIGKILL'); // as the OOM killer would
+    // Slurm's linuxproc tracking loses the orphaned command; a real cluster's cgroup tracking would end it.
+    after(() => { try { process.kill(command, 'SIGKILL'); } catch { /* gone */ } });
+    const outcome = await run.finished;
+    assert.equal(outcome.status, 'FAILED');
+    assert.match(outcome.error ?? '', new RegExp(`Slurm job ${run.job.slurmJob} ended as [A-Z_]+ before the runner recorded`));
+  });
+
   it('a gres the cluster does not have is refused at submit with Slurm\'s reason, and no local run is left', async () => {
     const ws = gitProject({ 'train.py': 'print(1)\n' }, yaml());
     await assert.rejects(startRemoteRun({ layout: ws, target: target({ gpus: '1' }), command: 'python3', args: ['train.py'] }),

@@ -157,7 +157,7 @@ export class RemoteRun {
   /** One connection's worth of streaming; the job's exit, or undefined when the connection ended first. */
   private followOnce(offsets: { events: number; output: number }): Promise<JobExit | undefined> {
     const { dir } = this.job;
-    const child = spawnOnTarget(shellOf(this.o.target), `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}`);
+    const child = spawnOnTarget(shellOf(this.o.target), `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}${this.job.slurmJob ? ` ${shQuote(this.job.slurmJob)}` : ''}`);
     child.stdin!.end();
     const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
     let exit: JobExit | undefined;

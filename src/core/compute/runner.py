@@ -2,7 +2,7 @@
 
   runner.py start JOB -- CMD...   start CMD detached (own session), print "started PID HOST"
   runner.py run JOB -- CMD...     run CMD in the foreground (a Slurm batch job: Slurm holds the session)
-  runner.py follow JOB E O        stream JOB/run/events.jsonl from byte E and JOB/output.log
+  runner.py follow JOB E O [SLURM_JOB]  stream JOB/run/events.jsonl from byte E and JOB/output.log
                                   from byte O as framed lines until the job has ended
   runner.py cancel JOB            end the job's process group (TERM, then KILL)
 
@@ -63,11 +63,34 @@ def _new_bytes(path, offset):
         return b""
 
 
-def follow(job, events_at, output_at):
+SLURM_ACTIVE = ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "STAGE_OUT", "SIGNALING")
+
+
+def _slurm_ended(job, slurm_job):
+    """Writes JOB/exit for a Slurm job that ended without its runner writing one (killed, node lost)."""
+    result = subprocess.run(["scontrol", "-o", "show", "job", slurm_job], capture_output=True, text=True)
+    state = next((w.split("=", 1)[1] for w in result.stdout.split() if w.startswith("JobState=")), None)
+    if state in SLURM_ACTIVE or (state is None and result.returncode == 0):
+        return
+    time.sleep(1)  # the runner may be writing its exit right now
+    if os.path.exists(os.path.join(job, "exit")):
+        return
+    ended = {"code": None, "error": "Slurm job %s ended as %s before the runner recorded how the command ended; see slurm.out in %s" % (slurm_job, state or "unknown (purged)", job)}
+    if state == "CANCELLED":
+        ended["signal"] = int(signal.SIGKILL)
+    with open(os.path.join(job, "exit"), "w") as f:
+        json.dump(ended, f)
+
+
+def follow(job, events_at, output_at, slurm_job=None):
     events = os.path.join(job, "run", "events.jsonl")
     output = os.path.join(job, "output.log")
     out = sys.stdout
+    checked = time.time()
     while True:
+        if slurm_job and time.time() - checked > 2 and not os.path.exists(os.path.join(job, "exit")):
+            checked = time.time()
+            _slurm_ended(job, slurm_job)
         ended = os.path.exists(os.path.join(job, "exit"))  # read before draining, so nothing written last is missed
         chunk = _new_bytes(events, events_at)
         end = chunk.rfind(b"\n") + 1  # whole lines only; a line being written waits for the next round
@@ -114,7 +137,7 @@ if __name__ == "__main__":
     elif mode == "run":
         run(job, sys.argv[sys.argv.index("--") + 1:])
     elif mode == "follow":
-        follow(job, int(sys.argv[3]), int(sys.argv[4]))
+        follow(job, int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
     elif mode == "cancel":
         cancel(job)
     else:
