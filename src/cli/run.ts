@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { launchTrackedRun, type TrackedProcess } from '../core/tracking/launcher';
+import { startRemoteRun } from '../core/compute/remoteRun';
+import { findTarget } from '../core/compute/targets';
+import { launchTrackedRun, type RunOutcome, type TrackedProcess } from '../core/tracking/launcher';
 import type { RunInput } from '../core/tracking/store';
 import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
@@ -7,17 +9,25 @@ import { withProject } from './open';
 import { UsageError } from './usage';
 import { printError } from './output';
 
-/** `mlops run [--name N] [--experiment E] -- <command…>`: exits with the command's own code. */
+/** `mlops run [--name N] [--experiment E] [--target T] -- <command…>`: exits with the command's own code. */
 export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   if (dash < 0 || dash === argv.length - 1) throw new UsageError('run needs a command after "--": mlops run [--name N] [--experiment E] -- python3 train.py');
   const { values } = parseArgs({
     args: argv.slice(0, dash),
-    options: { name: { type: 'string' }, experiment: { type: 'string' } },
+    options: { name: { type: 'string' }, experiment: { type: 'string' }, target: { type: 'string' } },
     strict: true,
   });
   const [command, ...args] = argv.slice(dash + 1);
   layout.ensure();
+  const target = values.target ? findTarget(layout.root, values.target) : undefined;
+  if (target && target.type !== 'local') {
+    const remote = await startRemoteRun({
+      layout, target, command, args, name: values.name, experiment: values.experiment,
+      onOutput: (text) => process.stdout.write(text),
+    });
+    return reportOutcome(remote, await followRun(remote, remote.finished));
+  }
   const inputs = await snapshotInputs(layout.root);
   const run = launchTrackedRun({
     inputs,
@@ -31,14 +41,17 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
     onOutput: (text) => process.stdout.write(text),
     onWarning: (message) => printError(`mlops: ${message}\n`),
   });
-  const outcome = await followRun(run, run.finished);
+  return reportOutcome(run, await followRun(run, run.finished));
+}
+
+function reportOutcome(run: { runId: string }, outcome: RunOutcome): number {
   if (outcome.error) printError(`mlops: ${outcome.error}\n`);
   printError(`mlops: run ${run.runId} ${outcome.status}\n`);
   return outcome.exitCode ?? 1;
 }
 
 /** Says where the run is and stops it (its whole process tree) on Ctrl-C or SIGTERM until `finished` settles. */
-export async function followRun<T>(run: TrackedProcess, finished: Promise<T>): Promise<T> {
+export async function followRun<T>(run: Pick<TrackedProcess, 'runId' | 'runDir' | 'stop'>, finished: Promise<T>): Promise<T> {
   printError(`mlops: run ${run.runId} started (${run.runDir})\n`);
   const stop = () => void run.stop();
   process.on('SIGINT', stop);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { findNotebookRunner, pythonPathWithClient } from '../tracking/bundledFiles';
-import { output } from '../tracking/capture';
+import { commandOutput } from '../tracking/capture';
 import { NotebookError } from './notebookFile';
 
 /** Where else an interpreter that can run notebooks is often found, after the one the user chose. */
@@ -15,7 +15,7 @@ const CHECK_TIMEOUT_MS = 30_000;
  */
 export async function missingNotebookModules(python: string): Promise<string[] | undefined> {
   const env = { ...process.env, PYTHONPATH: pythonPathWithClient(process.env.PYTHONPATH) };
-  const out = await output(python, [findNotebookRunner(), '--missing-modules'], path.dirname(findNotebookRunner()), CHECK_TIMEOUT_MS, env);
+  const out = await commandOutput(python, [findNotebookRunner(), '--missing-modules'], path.dirname(findNotebookRunner()), CHECK_TIMEOUT_MS, env);
   try {
     const missing = JSON.parse(out ?? '') as unknown;
     return Array.isArray(missing) ? missing.map(String) : undefined;

@@ -36,6 +36,11 @@ export function findCli(): string {
   return findUp(path.join('dist', 'cli.js'), 'The mlops CLI');
 }
 
+/** The runner shipped with every remote job (src/core/compute/runner.py). */
+export function findRemoteRunner(): string {
+  return findUp(path.join('src', 'core', 'compute', 'runner.py'), 'The remote job runner');
+}
+
 /** The script that runs a notebook headless inside the user's Python (src/core/notebooks/run_notebook.py). */
 export function findNotebookRunner(): string {
   return findUp(path.join('src', 'core', 'notebooks', 'run_notebook.py'), 'The notebook runner');

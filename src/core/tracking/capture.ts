@@ -7,7 +7,7 @@ import { currentUser } from '../workspace/user';
 import { NVIDIA_SMI_ARGS, parseGpuQuery } from './gpus';
 
 /** Output of a command, or undefined when it is missing, fails or takes too long. */
-export function output(command: string, args: string[], cwd: string, timeoutMs = 10_000, env?: NodeJS.ProcessEnv): Promise<string | undefined> {
+export function commandOutput(command: string, args: string[], cwd: string, timeoutMs = 10_000, env?: NodeJS.ProcessEnv): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout) => {
       resolve(err ? undefined : stdout);
@@ -33,7 +33,7 @@ print(json.dumps(out))
 `;
 
 export async function capturePython(python: string, cwd: string, withPackages: boolean): Promise<Pick<Capture, 'python' | 'packages'>> {
-  const text = await output(python, ['-c', PYTHON_PROBE], cwd);
+  const text = await commandOutput(python, ['-c', PYTHON_PROBE], cwd);
   if (!text) return {};
   try {
     const probe = JSON.parse(text) as { path: string; version: string; packages: string[] };
@@ -45,20 +45,20 @@ export async function capturePython(python: string, cwd: string, withPackages: b
 
 /** Commit, branch and dirty flag; the uncommitted diff is written to `diffFile` when the tree is dirty. */
 export async function captureGit(cwd: string, diffFile: string): Promise<Capture['git']> {
-  const commit = (await output('git', ['rev-parse', 'HEAD'], cwd))?.trim();
+  const commit = (await commandOutput('git', ['rev-parse', 'HEAD'], cwd))?.trim();
   if (!commit) return undefined;
-  const branch = (await output('git', ['rev-parse', '--abbrev-ref', 'HEAD'], cwd))?.trim() ?? '';
-  const status = (await output('git', ['status', '--porcelain', '--untracked-files=no'], cwd)) ?? '';
+  const branch = (await commandOutput('git', ['rev-parse', '--abbrev-ref', 'HEAD'], cwd))?.trim() ?? '';
+  const status = (await commandOutput('git', ['status', '--porcelain', '--untracked-files=no'], cwd)) ?? '';
   const dirty = status.trim().length > 0;
   if (!dirty) return { commit, branch, dirty };
-  const diff = (await output('git', ['diff', 'HEAD', '--binary'], cwd)) ?? '';
+  const diff = (await commandOutput('git', ['diff', 'HEAD', '--binary'], cwd)) ?? '';
   fs.mkdirSync(path.dirname(diffFile), { recursive: true });
   fs.writeFileSync(diffFile, diff);
   return { commit, branch, dirty, diff_artifact: path.basename(diffFile) };
 }
 
 export async function captureGpus(cwd: string): Promise<Capture['gpus']> {
-  const text = await output('nvidia-smi', NVIDIA_SMI_ARGS, cwd, 5000);
+  const text = await commandOutput('nvidia-smi', NVIDIA_SMI_ARGS, cwd, 5000);
   const gpus = text ? parseGpuQuery(text) : [];
   return gpus.length ? gpus : undefined;
 }

@@ -8,18 +8,31 @@ export const GPU_QUERY_FIELDS = [
 
 export const NVIDIA_SMI_ARGS = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
 
-/** A numeric field; nvidia-smi writes "[N/A]" or "[Not Supported]" where a GPU cannot say. */
+/** A GPU process from `--query-compute-apps=pid,process_name,used_memory,gpu_uuid`. */
+export interface GpuProcess { pid: number; name: string; used_memory_mib: number | null; gpu_uuid?: string }
+
+export const GPU_PROCESS_FIELDS = ['pid', 'process_name', 'used_memory', 'gpu_uuid'] as const;
+export const NVIDIA_SMI_PROCESS_ARGS = [`--query-compute-apps=${GPU_PROCESS_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+
+/**
+ * A numeric field, with or without its unit ("143771 MiB", "79.19 W", "0 %": the
+ * `--format=csv` form); nvidia-smi writes "[N/A]" or "[Not Supported]" where a GPU cannot say.
+ */
 function num(text: string | undefined): number | null {
-  if (text === undefined) return null;
-  const n = Number(text.trim());
-  return text.trim() !== '' && Number.isFinite(n) ? n : null;
+  const m = /^(-?\d+(?:\.\d+)?)(?:\s*(?:MiB|%|W|C))?$/.exec(text?.trim() ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/** Data lines of a CSV answer as trimmed cells; a header line (first cell not a number) is skipped. */
+function dataRows(csv: string, minCells: number): string[][] {
+  return csv.split(/\r?\n/)
+    .map((line) => line.split(',').map((c) => c.trim()))
+    .filter((cells) => cells.length >= minCells && /^\d+$/.test(cells[0]));
 }
 
 export function parseGpuQuery(csv: string): GpuInfo[] {
   const gpus: GpuInfo[] = [];
-  for (const line of csv.split(/\r?\n/)) {
-    const cells = line.split(',').map((c) => c.trim());
-    if (cells.length < GPU_QUERY_FIELDS.length || !/^\d+$/.test(cells[0])) continue;
+  for (const cells of dataRows(csv, GPU_QUERY_FIELDS.length)) {
     const [index, uuid, name, driver, memTotal, memUsed, memFree, utilGpu, utilMem, temp, power, powerLimit] = cells;
     gpus.push({
       index: Number(index),
@@ -37,4 +50,11 @@ export function parseGpuQuery(csv: string): GpuInfo[] {
     });
   }
   return gpus;
+}
+
+/** Processes using a GPU, from the compute-apps query (with or without header and units; gpu_uuid optional). */
+export function parseGpuProcesses(csv: string): GpuProcess[] {
+  return dataRows(csv, 3).map(([pid, name, memory, uuid]) => ({
+    pid: Number(pid), name, used_memory_mib: num(memory), ...(uuid ? { gpu_uuid: uuid } : {}),
+  }));
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pythonPathWithClient } from './bundledFiles';
-import { isPythonCommand, output } from './capture';
+import { commandOutput, isPythonCommand } from './capture';
 import type { Tracking } from './tracking';
 
 /**
@@ -170,7 +170,7 @@ export async function scriptOptions(python: string, script: string, cwd: string)
       ...process.env, PYTHONPATH: pythonPathWithClient(process.env.PYTHONPATH), MLOPS_DIR: path.join(scratch, '.mlops'), COLUMNS: '100', NO_COLOR: '1', PYTHON_COLORS: '0',
     };
     for (const key of ['MLOPS_RUN_ID', 'MLOPS_RUN_DIR', 'MLFLOW_RUN_ID']) delete env[key];
-    const help = await output(python, [script, '--help'], cwd, HELP_TIMEOUT_MS, env);
+    const help = await commandOutput(python, [script, '--help'], cwd, HELP_TIMEOUT_MS, env);
     return help ? parseArgparseHelp(help) : [];
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });

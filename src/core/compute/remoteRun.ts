@@ -1,0 +1,227 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { captureGit } from '../tracking/capture';
+import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunStatus } from '../tracking/events';
+import { appendEvents, newRunId } from '../tracking/eventWriter';
+import type { RunOutcome } from '../tracking/launcher';
+import { nextRunName, runNameBase } from '../tracking/runNaming';
+import { fileDigest } from '../workspace/digest';
+import type { MlopsLayout } from '../workspace/layout';
+import { jobFiles } from './jobFiles';
+import { runOnTarget, shQuote, spawnOnTarget, targetFailure, type ShellTarget } from './shell';
+import { tarStream } from './tarStream';
+import type { SlurmTarget, SshTarget } from './targets';
+
+/** A target whose runs go through a job folder on another host or a scheduler. */
+export type JobTarget = SshTarget | SlurmTarget;
+
+export interface RemoteRunOptions {
+  layout: MlopsLayout;
+  target: JobTarget;
+  command: string;
+  args: string[];
+  name?: string;
+  experiment?: string;
+  /** Called with the job's stdout and stderr as they stream back. */
+  onOutput?: (text: string) => void;
+}
+
+/**
+ * Where a run's job lives on its target: `remote.json` in the local run folder, read by cancel.
+ * `pid` is the detached job's process group on an ssh host; `slurmJob` the job id on a Slurm target.
+ */
+export interface RemoteJob { target: string; host: string; dir: string; pid?: number; slurmJob?: string }
+
+interface JobExit { code: number | null; signal?: number; error?: string }
+
+const REMOTE_JOB_FILE = 'remote.json';
+const OUTPUT_LOG = 'output.log';
+const DIFF_FILE = 'git-diff.patch';
+const REATTACH_MS = 1000;
+
+/** Where a target's shell commands run: the ssh host itself, or a Slurm target's submit host (here without `host`). */
+function shellOf(t: JobTarget): ShellTarget {
+  if (t.type === 'ssh') return t;
+  return t.host ? { name: t.name, type: 'ssh', host: t.host, config: t.config } : { name: t.name, type: 'local' };
+}
+
+/** sbatch options from the target's settings. */
+function sbatchOptions(t: SlurmTarget, runId: string): string[] {
+  return [
+    `--job-name=mlops-${runId.slice(0, 8)}`, '--chdir="$J"', '--output="$J/slurm.out"',
+    ...[['partition', t.partition], ['gpus', t.gpus], ['time', t.time], ['cpus-per-task', t.cpus], ['mem', t.memory]]
+      .filter(([, v]) => v !== undefined).map(([k, v]) => `--${k}=${shQuote(String(v))}`),
+  ];
+}
+
+/** `~/x` as "$HOME"/'x' so the remote shell expands the home folder and nothing else. */
+function remotePath(dir: string): string {
+  return dir === '~' ? '"$HOME"' : dir.startsWith('~/') ? `"$HOME"/${shQuote(dir.slice(2))}` : shQuote(dir);
+}
+
+/**
+ * A tracked run whose command runs on an ssh host. Nothing but sh, tar and python3 is
+ * needed there: the project, the Python client and runner.py go over as one tar stream;
+ * the runner detaches the job; its event log and output stream back into an ordinary
+ * local run, reattaching when the connection drops.
+ */
+export class RemoteRun {
+  readonly runDir: string;
+  readonly finished: Promise<RunOutcome>;
+  private readonly events: string;
+
+  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob) {
+    this.runDir = o.layout.runDir(runId);
+    this.events = o.layout.eventsFile(runId);
+    this.finished = this.follow();
+  }
+
+  /** Ships and starts the job; a failed start throws why and leaves no local run behind. */
+  static async start(o: RemoteRunOptions): Promise<RemoteRun> {
+    const root = o.layout.root;
+    const runId = newRunId();
+    const command = [o.command, ...o.args].map(shQuote).join(' ');
+    const files = await jobFiles(root);
+    const slurm = o.target.type === 'slurm' ? o.target : undefined;
+    // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
+    if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
+    const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1' };
+    const script = [
+      'set -e',
+      `command -v python3 >/dev/null 2>&1 || { echo "python3 is not on the PATH of a non-interactive shell on $(uname -n); install Python 3 or add it to PATH" >&2; exit 3; }`,
+      `mkdir -p ${remotePath(o.target.workdir ?? '~/.mlops-runs')}/${runId}/run/artifacts`,
+      `cd ${remotePath(o.target.workdir ?? '~/.mlops-runs')}/${runId}`,
+      'J=$(pwd)',
+      'tar -xf -',
+      ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
+      'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
+      `echo "dir $J"`,
+      slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
+        : `exec python3 runner.py start "$J" -- ${command}`,
+    ].join('\n');
+    const shell = shellOf(o.target);
+    const result = await runOnTarget(shell, script, tarStream(files));
+    const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
+    const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
+    if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
+    const job: RemoteJob = { target: o.target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+
+    const runDir = o.layout.runDir(runId);
+    const artifacts = o.layout.artifactsDir(runId);
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.writeFileSync(path.join(runDir, REMOTE_JOB_FILE), JSON.stringify(job, null, 2) + '\n');
+    const git = await captureGit(root, path.join(artifacts, DIFF_FILE));
+    appendEvents(o.layout.eventsFile(runId), [
+      {
+        type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: runId, name: o.name || nextRunName(o.layout.runsDir, runNameBase(o.command, o.args)),
+        experiment: o.experiment || 'Default', source: 'command',
+      },
+      { type: 'tag', key: 'mlops.target', value: job.target },
+      { type: 'tag', key: 'mlops.host', value: job.host },
+      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${dir}/code`, host: job.host, target: job.target, ...(job.pid ? { pid: job.pid } : { slurm_job: job.slurmJob }), ...(git ? { git } : {}) } },
+    ]);
+    return new RemoteRun(o, runId, job);
+  }
+
+  /** Ends the job's whole process group on the host; `finished` then settles as KILLED. */
+  async stop(): Promise<RunOutcome> {
+    try {
+      await cancelJob(this.o.target, this.job);
+    } catch (err) {
+      this.o.onOutput?.(`mlops: ${(err as Error).message}\n`); // the follower keeps trying to reattach
+    }
+    return this.finished;
+  }
+
+  private async follow(): Promise<RunOutcome> {
+    const offsets = { events: 0, output: 0 };
+    let exit: JobExit | undefined;
+    while (!(exit = await this.followOnce(offsets))) {
+      this.o.onOutput?.(`mlops: lost the connection to target ${this.o.target.name}; reattaching…\n`);
+      await new Promise((r) => setTimeout(r, REATTACH_MS));
+    }
+    await this.pullArtifacts();
+    const artifacts = this.o.layout.artifactsDir(this.runId);
+    const files = [OUTPUT_LOG, DIFF_FILE].filter((f) => fs.existsSync(path.join(artifacts, f)));
+    const digests = await Promise.all(files.map((f) => fileDigest(path.join(artifacts, f))));
+    const status: RunStatus = exit.code === 0 ? 'FINISHED' : exit.signal ? 'KILLED' : 'FAILED';
+    const exitCode = exit.code ?? (exit.signal ? 128 + exit.signal : null);
+    appendEvents(this.events, [
+      ...files.map((f, i) => ({ type: 'artifact' as const, path: f, ...digests[i] })),
+      { type: 'run_end', status, exit_code: exitCode },
+    ]);
+    return { status, exitCode, error: exit.error };
+  }
+
+  /** One connection's worth of streaming; the job's exit, or undefined when the connection ended first. */
+  private followOnce(offsets: { events: number; output: number }): Promise<JobExit | undefined> {
+    const { dir } = this.job;
+    const child = spawnOnTarget(shellOf(this.o.target), `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}${this.job.slurmJob ? ` ${shQuote(this.job.slurmJob)}` : ''}`);
+    child.stdin!.end();
+    const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
+    let exit: JobExit | undefined;
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      const [kind, at = ''] = line.split(' ', 2);
+      const body = line.slice(kind.length + at.length + 2);
+      if (kind === 'E') {
+        try {
+          appendEvents(this.events, [JSON.parse(body) as NewRunEvent]);
+        } catch {
+          // Not an event line (the client writes only JSON): skipped, as ingest would.
+        }
+        offsets.events = Number(at);
+      } else if (kind === 'O') {
+        const data = Buffer.from(body, 'base64');
+        fs.appendFileSync(output, data);
+        this.o.onOutput?.(data.toString('utf8'));
+        offsets.output = Number(at);
+      } else if (kind === 'X') {
+        exit = JSON.parse(line.slice(2)) as JobExit;
+      }
+    });
+    child.stderr!.resume();
+    return new Promise((resolve) => {
+      child.on('error', () => resolve(undefined));
+      child.on('close', () => resolve(exit));
+    });
+  }
+
+  /** Brings the job's artifacts folder home as one tar stream, read by the local tar. */
+  private async pullArtifacts(): Promise<void> {
+    const remote = spawnOnTarget(shellOf(this.o.target), `cd ${shQuote(this.job.dir)}/run && exec tar -cf - artifacts`);
+    remote.stdin!.end();
+    const local = spawn('tar', ['-xf', '-', '-C', this.runDir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    remote.stdout!.pipe(local.stdin!);
+    await Promise.all([remote, local].map((p) => new Promise((r) => { p.on('close', r); p.on('error', r); })));
+  }
+}
+
+export function startRemoteRun(options: RemoteRunOptions): Promise<RemoteRun> {
+  return RemoteRun.start(options);
+}
+
+/** The remote job behind a local run, or undefined for a run that ran here. */
+export function readRemoteJob(layout: MlopsLayout, runId: string): RemoteJob | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(layout.runDir(runId), REMOTE_JOB_FILE), 'utf8')) as RemoteJob;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ends a job: its process group on an ssh host (TERM, then KILL after a grace period), or
+ * scancel on Slurm; a job Slurm never started gets its `exit` written here so its follower ends.
+ */
+export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void> {
+  const dir = shQuote(job.dir);
+  const script = job.slurmJob
+    ? `scancel ${shQuote(job.slurmJob)} && i=0 && while [ ! -e ${dir}/exit ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done; `
+      + `[ -e ${dir}/exit ] || echo '{"code": null, "signal": 15}' > ${dir}/exit`
+    : `exec python3 ${dir}/runner.py cancel ${dir}`;
+  const shell = shellOf(target);
+  const result = await runOnTarget(shell, script);
+  if (result.code !== 0) throw targetFailure(shell, result, job.slurmJob ? 'scancel' : 'Cancel');
+}

@@ -1,0 +1,144 @@
+"""Runs one job on a target host with nothing but Python 3 (shipped with the job).
+
+  runner.py start JOB -- CMD...   start CMD detached (own session), print "started PID HOST"
+  runner.py run JOB -- CMD...     run CMD in the foreground (a Slurm batch job: Slurm holds the session)
+  runner.py follow JOB E O [SLURM_JOB]  stream JOB/run/events.jsonl from byte E and JOB/output.log
+                                  from byte O as framed lines until the job has ended
+  runner.py cancel JOB            end the job's process group (TERM, then KILL)
+
+Frames on stdout: "E <offset> <event line>", "O <offset> <base64 bytes>", "X <exit json>".
+Offsets say where the next read starts, so a dropped connection reattaches where it left.
+"""
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def start(job, command):
+    job = os.path.abspath(job)
+    pid = os.fork()
+    if pid:
+        print("started %d %s" % (pid, socket.gethostname()), flush=True)
+        return
+    os.setsid()  # own session and process group: survives the ssh connection; cancel kills the group
+    with open(os.path.join(job, "pid"), "w") as f:
+        f.write(str(os.getpid()))
+    run(job, command)
+    os._exit(0)
+
+
+def run(job, command):
+    """Runs the command with its output in JOB/output.log, then writes JOB/exit (code or signal)."""
+    job = os.path.abspath(job)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    log = os.open(os.path.join(job, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    # A handler rather than SIG_IGN: the command must still die of the group's TERM (exec resets handlers).
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    signal.signal(signal.SIGHUP, lambda *_: None)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.join(job, "client"), os.environ.get("PYTHONPATH")])))
+    try:
+        code = subprocess.call(command, cwd=os.path.join(job, "code"), env=env)
+        result = {"code": code} if code >= 0 else {"code": None, "signal": -code}
+    except OSError as e:
+        result = {"code": None, "error": "cannot start %s: %s" % (command[0], e.strerror)}
+    with open(os.path.join(job, "exit.tmp"), "w") as f:
+        json.dump(result, f)
+    os.rename(os.path.join(job, "exit.tmp"), os.path.join(job, "exit"))
+
+
+def _new_bytes(path, offset):
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(1 << 20)
+    except FileNotFoundError:
+        return b""
+
+
+SLURM_ACTIVE = ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "STAGE_OUT", "SIGNALING")
+
+
+def _slurm_ended(job, slurm_job):
+    """Writes JOB/exit for a Slurm job that ended without its runner writing one (killed, node lost)."""
+    result = subprocess.run(["scontrol", "-o", "show", "job", slurm_job], capture_output=True, text=True)
+    state = next((w.split("=", 1)[1] for w in result.stdout.split() if w.startswith("JobState=")), None)
+    if state in SLURM_ACTIVE or (state is None and result.returncode == 0):
+        return
+    time.sleep(1)  # the runner may be writing its exit right now
+    if os.path.exists(os.path.join(job, "exit")):
+        return
+    ended = {"code": None, "error": "Slurm job %s ended as %s before the runner recorded how the command ended; see slurm.out in %s" % (slurm_job, state or "unknown (purged)", job)}
+    if state == "CANCELLED":
+        ended["signal"] = int(signal.SIGKILL)
+    with open(os.path.join(job, "exit"), "w") as f:
+        json.dump(ended, f)
+
+
+def follow(job, events_at, output_at, slurm_job=None):
+    events = os.path.join(job, "run", "events.jsonl")
+    output = os.path.join(job, "output.log")
+    out = sys.stdout
+    checked = time.time()
+    while True:
+        if slurm_job and time.time() - checked > 2 and not os.path.exists(os.path.join(job, "exit")):
+            checked = time.time()
+            _slurm_ended(job, slurm_job)
+        ended = os.path.exists(os.path.join(job, "exit"))  # read before draining, so nothing written last is missed
+        chunk = _new_bytes(events, events_at)
+        end = chunk.rfind(b"\n") + 1  # whole lines only; a line being written waits for the next round
+        for line in chunk[:end].splitlines():
+            events_at += len(line) + 1
+            out.write("E %d %s\n" % (events_at, line.decode("utf-8", "replace")))
+        data = _new_bytes(output, output_at)
+        if data:
+            output_at += len(data)
+            out.write("O %d %s\n" % (output_at, base64.b64encode(data).decode("ascii")))
+        out.flush()
+        if ended and not data and end == len(chunk):
+            with open(os.path.join(job, "exit")) as f:
+                out.write("X %s\n" % f.read().strip())
+            out.flush()
+            return
+        if not data and not end:
+            time.sleep(0.2)
+
+
+def cancel(job):
+    with open(os.path.join(job, "pid")) as f:
+        group = int(f.read().strip())
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 0)):
+        try:
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.time() + wait
+        while time.time() < deadline and not os.path.exists(os.path.join(job, "exit")):
+            time.sleep(0.1)
+        if os.path.exists(os.path.join(job, "exit")):
+            break
+    if not os.path.exists(os.path.join(job, "exit")):  # KILL took the runner too: say how the job ended
+        with open(os.path.join(job, "exit"), "w") as f:
+            json.dump({"code": None, "signal": int(signal.SIGKILL)}, f)
+    print("cancelled")
+
+
+if __name__ == "__main__":
+    mode, job = sys.argv[1], sys.argv[2]
+    if mode == "start":
+        start(job, sys.argv[sys.argv.index("--") + 1:])
+    elif mode == "run":
+        run(job, sys.argv[sys.argv.index("--") + 1:])
+    elif mode == "follow":
+        follow(job, int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
+    elif mode == "cancel":
+        cancel(job)
+    else:
+        sys.exit("unknown mode %r" % mode)

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Target } from './targets';
+
+/** A target that takes shell commands: this machine, or a host over the system ssh client. */
+export type ShellTarget = Extract<Target, { type: 'local' | 'ssh' }>;
+
+export interface ShellResult { code: number | null; stdout: string; stderr: string }
+
+/** Quotes a value for a POSIX shell. */
+export function shQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line that runs `script` under sh on the target. */
+export function shellCommand(target: ShellTarget, script: string): { command: string; args: string[] } {
+  if (target.type === 'local') return { command: 'sh', args: ['-c', script] };
+  // BatchMode: never wait for a password prompt nobody sees; ssh exits 255 with the reason.
+  const config = target.config ? ['-F', target.config] : [];
+  return { command: 'ssh', args: [...config, '-o', 'BatchMode=yes', '-o', 'ServerAliveInterval=15', '--', target.host, `sh -c ${shQuote(script)}`] };
+}
+
+/** Starts `script` on the target; the caller reads and writes its stdio. */
+export function spawnOnTarget(target: ShellTarget, script: string): ChildProcess {
+  const { command, args } = shellCommand(target, script);
+  return spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Runs `script` on the target and collects its output; `input` goes to its stdin. */
+export function runOnTarget(target: ShellTarget, script: string, input?: NodeJS.ReadableStream | string): Promise<ShellResult> {
+  return new Promise((resolve) => {
+    const child = spawnOnTarget(target, script);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
+    child.stdin!.on('error', () => undefined); // the far side may exit before reading everything
+    if (typeof input === 'string') child.stdin!.end(input);
+    else if (input) input.pipe(child.stdin!);
+    else child.stdin!.end();
+    const done = (code: number | null, spawnError?: string): void => resolve({
+      code, stdout: Buffer.concat(out).toString('utf8'), stderr: spawnError ?? Buffer.concat(err).toString('utf8'),
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => done(null, e.code === 'ENOENT' ? `"${e.path}" is not installed on this machine.` : e.message));
+    child.on('close', (code) => done(code));
+  });
+}
+
+/** Says why a command on the target failed, naming the host for ssh's own failures (exit 255). */
+export function targetFailure(target: ShellTarget, result: ShellResult, what: string): Error {
+  const reason = result.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit code ${result.code}`;
+  if (target.type === 'ssh' && (result.code === 255 || result.code === null)) {
+    return new Error(`Cannot reach target "${target.name}" (${target.host}): ${reason}. Check that "ssh ${target.host}" works in a terminal without a password prompt.`);
+  }
+  return new Error(`${what} failed on target "${target.name}": ${reason}`);
+}

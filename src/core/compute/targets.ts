@@ -1,0 +1,105 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { ConfigError } from '../workspace/config';
+
+/** This machine: a run here is an ordinary tracked run. */
+export interface LocalTarget { name: string; type: 'local' }
+
+/** A host reached through the system OpenSSH client, so ProxyJump, agents and keys work as in a terminal. */
+export interface SshTarget {
+  name: string;
+  type: 'ssh';
+  /** A Host from ~/.ssh/config (or from `config`), or user@hostname. */
+  host: string;
+  /** An ssh config file to use instead of ~/.ssh/config (ssh -F). */
+  config?: string;
+  /** Where per-run folders are made on the host (default ~/.mlops-runs). */
+  workdir?: string;
+}
+
+/** A Slurm cluster: sbatch here, or on `host` over ssh. */
+export interface SlurmTarget {
+  name: string;
+  type: 'slurm';
+  host?: string;
+  config?: string;
+  /** Where per-run folders are made, on a file system the compute nodes share (default ~/.mlops-runs). */
+  workdir?: string;
+  partition?: string;
+  gpus?: string;
+  time?: string;
+  cpus?: number;
+  memory?: string;
+}
+
+export type Target = LocalTarget | SshTarget | SlurmTarget;
+
+const TYPES: Target['type'][] = ['local', 'ssh', 'slurm'];
+const EXAMPLE = 'targets:\n  gpu-box:\n    type: ssh\n    host: gpu-box   # a Host in ~/.ssh/config';
+
+/** `local` is always there; mlops.yaml's `targets:` adds (or overrides) the rest. */
+export function readTargets(root: string): Target[] {
+  const file = path.join(root, 'mlops.yaml');
+  let doc: unknown = {};
+  if (fs.existsSync(file)) {
+    try {
+      doc = parse(fs.readFileSync(file, 'utf8')) ?? {};
+    } catch (err) {
+      throw new ConfigError(`${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}. Fix the file or remove it.`);
+    }
+  }
+  const declared = (doc as Record<string, unknown> | null)?.targets;
+  const targets = new Map<string, Target>([['local', { name: 'local', type: 'local' }]]);
+  if (declared === undefined || declared === null) return [...targets.values()];
+  if (typeof declared !== 'object' || Array.isArray(declared)) {
+    throw new ConfigError(`${file}: "targets" must be a mapping of target names to settings, e.g.\n${EXAMPLE}`);
+  }
+  for (const [name, value] of Object.entries(declared)) targets.set(name, parseTarget(name, value, file, root));
+  return [...targets.values()];
+}
+
+export function findTarget(root: string, name: string): Target {
+  const targets = readTargets(root);
+  const target = targets.find((t) => t.name === name);
+  if (!target) throw new ConfigError(`No target "${name}": declared targets are ${targets.map((t) => t.name).join(', ')}. Add it under "targets:" in mlops.yaml.`);
+  return target;
+}
+
+function parseTarget(name: string, value: unknown, file: string, root: string): Target {
+  const where = `${file}: target "${name}"`;
+  if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw new ConfigError(`${where}: a name may hold letters, digits, ".", "_" and "-" only.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where} must be a mapping, e.g.\n${EXAMPLE}`);
+  const v = value as Record<string, unknown>;
+  const declaredType = v.type ?? (v.host ? 'ssh' : undefined);
+  if (!TYPES.includes(declaredType as Target['type'])) throw new ConfigError(`${where}: "type" must be one of ${TYPES.join(', ')} (got ${JSON.stringify(v.type)}).`);
+  const type = declaredType as Target['type'];
+  const text = (key: string, required = false): string | undefined => {
+    const x = v[key];
+    if (x === undefined || x === null) {
+      if (required) throw new ConfigError(`${where} (${type}) needs "${key}", e.g.\n${EXAMPLE}`);
+      return undefined;
+    }
+    if (typeof x !== 'string' && typeof x !== 'number') throw new ConfigError(`${where}: "${key}" must be a text value.`);
+    const s = String(x).trim();
+    if (s.startsWith('-')) throw new ConfigError(`${where}: "${key}" may not start with "-".`);
+    return s;
+  };
+  const configFile = (): string | undefined => {
+    const c = text('config');
+    if (c === undefined) return undefined;
+    const resolved = path.resolve(root, c.replace(/^~(?=\/)/, process.env.HOME ?? '~'));
+    if (!fs.existsSync(resolved)) throw new ConfigError(`${where}: the ssh config file ${resolved} does not exist. Fix "config" or remove it to use ~/.ssh/config.`);
+    return resolved;
+  };
+  if (type === 'local') return { name, type };
+  if (type === 'ssh') return { name, type, host: text('host', true)!, config: configFile(), workdir: text('workdir') };
+  const cpus = v.cpus;
+  if (cpus !== undefined && !(Number.isInteger(cpus) && (cpus as number) > 0)) throw new ConfigError(`${where}: "cpus" must be a whole number above 0.`);
+  const time = text('time');
+  if (time !== undefined && !/^(\d+-)?\d+(:\d{2}){0,2}$/.test(time)) throw new ConfigError(`${where}: "time" must be a Slurm time limit such as 30, 2:00:00 or 1-12:00:00.`);
+  return {
+    name, type, host: text('host'), config: configFile(), workdir: text('workdir'), partition: text('partition'), gpus: text('gpus'),
+    time, cpus: cpus as number | undefined, memory: text('memory'),
+  };
+}
