@@ -27,8 +27,14 @@ export function visibleControls(text: string, keepLines: boolean): string {
   return text.replace(CONTROL_CHARS, (c) => (keepLines && (c === '\n' || c === '\t') ? c : visibleEscape(c)));
 }
 
-/** Every ASCII punctuation character may be backslash-escaped in CommonMark; escaped, none of them starts markup. */
-const MARKDOWN_PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
+/**
+ * Every ASCII punctuation character may be backslash-escaped in CommonMark; escaped, none of
+ * them starts markup. `-` and `.` are left alone inside words (`cancer-clf`, `v1.2`), where they
+ * cannot start a list, a rule or a heading underline; at the start, or after a space, they are
+ * escaped too (LIST_MARKERS).
+ */
+const MARKDOWN_PUNCTUATION = /[!"#$%&'()*+,/:;<=>?@[\\\]^_`{|}~]/g;
+const LIST_MARKERS = /(^|\s)([-.])|^(\d+)\./g;
 
 /**
  * Text as Markdown that renders exactly as the text, on one line: no link, image, HTML,
@@ -36,7 +42,9 @@ const MARKDOWN_PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
  * is not a URL to a Markdown renderer) can come out of it. Safe in GFM table cells.
  */
 export function markdownText(text: string): string {
-  return visibleControls(text, false).replace(MARKDOWN_PUNCTUATION, '\\$&');
+  return visibleControls(text, false)
+    .replace(MARKDOWN_PUNCTUATION, '\\$&')
+    .replace(LIST_MARKERS, (_, space: string | undefined, mark: string | undefined, digits: string | undefined) => (digits ? `${digits}\\.` : `${space}\\${mark}`));
 }
 
 /**

@@ -78,7 +78,7 @@ describe('a run on a real sshd target (host PATH without node or rsync)', () => 
     const detail = t.getRun(run.runId)!;
     t.close();
     assert.equal(detail.status, 'FINISHED');
-    assert.equal(detail.name, 'train');
+    assert.equal(detail.name, 'train-1', 'numbered like a local run of train.py');
     assert.equal(detail.params.lr, '0.01');
     assert.equal(detail.metrics.find((m) => m.key === 'loss')!.count, 2);
     assert.equal(detail.tags['mlops.target'], 'gpu-box');

@@ -156,12 +156,13 @@ export class TrackedProcess {
       python: isPythonCommand(o.command) ? o.command : undefined,
       packages: o.capturePackages ?? true,
       diffFile: path.join(artifacts, DIFF_FILE),
-    }).then((capture) => appendEvents(events, [{ type: 'capture', capture }]));
-
-    const { code, signal } = await exited;
-    await captured.catch((err: unknown) => {
+    }).then((capture) => appendEvents(events, [{ type: 'capture', capture }])).catch((err: unknown) => {
+      // Handled at once: the capture may fail (a full disk) long before the script ends.
       if (isDiskFull(err)) warn(`Disk full: the run's environment (interpreter, packages, git state) was not recorded.`);
     });
+
+    const { code, signal } = await exited;
+    await captured;
     log.end();
     await streamFinished(log).catch(() => undefined);
 
