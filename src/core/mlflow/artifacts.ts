@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { invalidParameter, MlflowError, preview } from './errors';
+import { invalidParameter, MlflowError } from './errors';
+import { preview } from '../format';
 
 /**
  * A run's artifact folder (`.mlops/runs/<id>/artifacts/`) as the MLflow artifact APIs see it.

@@ -52,5 +52,3 @@ export function invalidParameter(message: string): MlflowError {
 export function doesNotExist(message: string): MlflowError {
   return new MlflowError('RESOURCE_DOES_NOT_EXIST', message);
 }
-
-export { preview } from '../format';

@@ -5,7 +5,8 @@ import {
 } from '../query/searchFilter';
 import { RegistryError, type Model, type ModelVersion } from '../registry/registry';
 import { artifactSegments } from './artifacts';
-import { doesNotExist, invalidParameter, MlflowError, preview } from './errors';
+import { doesNotExist, invalidParameter, MlflowError } from './errors';
+import { preview } from '../format';
 import type { RequestMessage } from './request';
 import { decodePageToken, encodePageToken, validateMaxResults } from './validation';
 

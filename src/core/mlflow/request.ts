@@ -1,4 +1,5 @@
-import { invalidParameter, preview } from './errors';
+import { invalidParameter } from './errors';
+import { preview } from '../format';
 
 /**
  * Reads the fields of one request message the way MLflow's protobuf JSON parsing does: a POST's

@@ -1,4 +1,5 @@
-import { invalidParameter, preview } from './errors';
+import { invalidParameter } from './errors';
+import { preview } from '../format';
 
 /** MLflow's limits (../shared/reference/mlflow-rest.md, "Rules"). */
 export const LIMITS = {
