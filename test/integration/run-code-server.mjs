@@ -254,7 +254,7 @@ async function main() {
 
 /** Opens the workbench and settles when the host reports the end, or on a crash or timeout. */
 async function runSuite({ browser, server, port, paths, timeoutMs, verbose }) {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
   let finish;
   const finished = new Promise((resolveFinish) => (finish = resolveFinish));
   await page.exposeFunction('codeAutomationLog', (type, args) => printHostLog(type, args, verbose));
