@@ -3,13 +3,14 @@ import * as vscode from 'vscode';
 import type { ModelVersion } from '../core/registry/registry';
 import type { MetricSummary, RunDetail, RunSummary } from '../core/tracking/store';
 import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
+import { judgeObjectives, readObjectivesOrNone, verdictText, type ObjectivesVerdict } from '../core/workspace/objectives';
 import { runTooltip } from './tooltips';
 import type { TrackingService } from './trackingService';
 
 /** Nodes of the Runs view: experiments → runs → sections → entries. */
 export type RunsNode =
   | { kind: 'experiment'; name: string; runCount: number }
-  | { kind: 'run'; run: RunSummary; keyMetric?: MetricSummary }
+  | { kind: 'run'; run: RunSummary; keyMetric?: MetricSummary; objectives?: ObjectivesVerdict }
   | { kind: 'section'; runId: string; section: Section; count: number }
   | { kind: 'entry'; runId: string; section: Section; label: string; description: string; tooltip?: string; file?: string };
 
@@ -74,15 +75,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   private runItem(node: RunsNode & { kind: 'run' }): vscode.TreeItem {
-    const { run, keyMetric } = node;
+    const { run, keyMetric, objectives } = node;
     const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = run.id;
     const parts = [formatTime(run.start_time).slice(5, 16), formatDuration(run.start_time, run.end_time)];
     if (keyMetric) parts.unshift(`${keyMetric.key}=${formatNumber(keyMetric.latest, 4)}`);
+    if (objectives) parts.unshift(objectives.met ? '✓' : '✗');
     item.description = parts.join(' · ');
     item.iconPath = STATUS_ICONS[run.status] ?? new vscode.ThemeIcon('circle-outline');
     item.contextValue = run.status === 'RUNNING' ? 'run.active' : 'run.done';
-    item.tooltip = new vscode.MarkdownString(runTooltip(run));
+    item.tooltip = new vscode.MarkdownString(runTooltip(run, objectives && verdictText(objectives)));
     return item;
   }
 
@@ -96,10 +98,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (node.kind === 'experiment') {
       const runs = tracking.listRuns({ experiment: node.name });
       const metrics = tracking.metricsOf(runs.map((r) => r.id));
-      const keyName = vscode.workspace.getConfiguration('mlops').get<string>('runs.keyMetric', '');
+      const objectives = readObjectivesOrNone(this.service.root);
+      // The setting wins; else the first objective of mlops.yaml; else the first metric logged.
+      const keyName = vscode.workspace.getConfiguration('mlops').get<string>('runs.keyMetric', '') || ([...objectives.keys()][0] ?? '');
       return runs.map((run) => {
         const list = metrics.get(run.id) ?? [];
-        const runNode: RunsNode & { kind: 'run' } = { kind: 'run', run, keyMetric: list.find((m) => m.key === keyName) ?? list[0] };
+        const verdict = judgeObjectives(objectives, (key) => list.find((m) => m.key === key)?.latest);
+        const runNode: RunsNode & { kind: 'run' } = { kind: 'run', run, keyMetric: list.find((m) => m.key === keyName) ?? list[0], ...(verdict ? { objectives: verdict } : {}) };
         this.runNodes.set(run.id, runNode);
         return runNode;
       });

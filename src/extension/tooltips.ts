@@ -6,10 +6,12 @@ import { markdownCode as code, markdownText as md } from '../core/hostileText';
 import type { ModelVersion } from '../core/registry/registry';
 import type { RunSummary } from '../core/tracking/store';
 
-export function runTooltip(run: RunSummary): string {
+/** `objectives`: the run's standing against mlops.yaml's objectives ("✓" or "✗ val_accuracy"). */
+export function runTooltip(run: RunSummary, objectives?: string): string {
   return `**${md(run.name)}** — ${md(run.status)}${run.exit_code !== null ? ` (exit code ${run.exit_code})` : ''}\n\n` +
     `Experiment: ${md(run.experiment)}  \nStarted: ${formatTime(run.start_time)}  \nDuration: ${formatDuration(run.start_time, run.end_time)}  \n` +
-    `Source: ${md(run.source)}  \nID: ${code(run.id)}`;
+    `Source: ${md(run.source)}  \nID: ${code(run.id)}` +
+    (objectives ? `\n\nObjectives: ${objectives.startsWith('✓') ? '✓ every target met' : md(objectives)}` : '');
 }
 
 export function modelVersionTooltip(v: ModelVersion, aliases: string[]): string {

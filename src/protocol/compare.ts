@@ -27,6 +27,15 @@ export interface CompareData {
   missing: string[];
   /** Union of the runs' metric keys, in first-logged order. */
   metricKeys: string[];
+  /** mlops.yaml's objectives (the project's KPIs): a goal line on their charts; the first is the default metric. */
+  objectives?: ObjectiveInfo[];
+}
+
+/** One objective of mlops.yaml, by value (webviews never import core). */
+export interface ObjectiveInfo {
+  metric: string;
+  goal: 'maximize' | 'minimize';
+  target?: number;
 }
 
 export type XAxis = 'step' | 'time' | 'relative';
@@ -103,6 +112,8 @@ export interface CompareInspection {
   canvases: CanvasInfo[];
   /** The hover read-out at the last hovered x, if any. */
   hover: string[];
+  /** The objective's target line on the curves chart ("target 0.95 (higher is better)"), if drawn. */
+  goalLine: string | null;
 }
 
 export type CompareTab = 'curves' | 'params' | 'parallel' | 'scatter';

@@ -17,12 +17,16 @@ export interface RunRow extends RunAttributes {
   params: (string | null)[];
   /** Three entries per metric key: latest, min, max of metricKeys[i] at 3i, 3i+1, 3i+2. */
   metrics: WireNumber[];
+  /** "✓", or "✗ " and the missed metrics, against mlops.yaml's objectives; absent when none applies. */
+  objectives?: string;
 }
 
 export interface RunsTableData {
   paramKeys: string[];
   metricKeys: string[];
   rows: RunRow[];
+  /** Whether mlops.yaml declares objectives with targets (the table then shows an Objectives column). */
+  hasObjectives?: boolean;
 }
 
 /** The answer to a filter query. */

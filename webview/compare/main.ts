@@ -8,7 +8,7 @@ import {
 } from 'chart.js';
 import { fromWire, type SaveFileResult } from '../../src/protocol/common';
 import {
-  COMPARE_PANEL, type CompareContract, type CompareData, type CompareInspection, type CompareRun, type CompareTab, type CompareUpdate, type Series, type XAxis,
+  COMPARE_PANEL, type CompareContract, type CompareData, type CompareInspection, type CompareRun, type CompareTab, type CompareUpdate, type ObjectiveInfo, type Series, type XAxis,
 } from '../../src/protocol/compare';
 import { canvasInfos, pngBase64 } from '../common/canvas';
 import { el, notice } from '../common/dom';
@@ -17,6 +17,7 @@ import { connect, loadState, saveState, type WebviewEndpoint } from '../common/h
 import { onThemeChange, runColorsById, themeColors, type ThemeColors } from '../common/theme';
 import { button, checkbox, dropdown, registerToolkit, slider, tabs, type Dropdown } from '../common/toolkit';
 import { digitsToTellApart, forLogScale, formatTick, hoverLines, seriesPoints, smoothedPoints, type Point } from './curves';
+import { defaultMetric, goalLabel, goalLinePlugin, targetOf } from './goalLine';
 import { defaultScatterX, fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions, runsCsv, type Dimension, type Field } from './runsData';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
@@ -79,6 +80,7 @@ class CompareView {
   private state: CompareState;
   private endpoint!: WebviewEndpoint<CompareContract>;
   private runs: CompareRun[] = [];
+  private objectives: ObjectiveInfo[] = [];
   private metricKeys: string[] = [];
   private colors = new Map<string, string>();
   /** Whole-range curves of the current metric, per run. */
@@ -277,6 +279,7 @@ class CompareView {
   private async receive(data: CompareData, reset: boolean): Promise<void> {
     this.runs = data.runs;
     this.metricKeys = data.metricKeys;
+    this.objectives = data.objectives ?? [];
     this.state.runIds = data.runs.map((r) => r.id);
     if (reset) {
       this.state.zoom = null;
@@ -286,7 +289,7 @@ class CompareView {
       ? [`${data.missing.length} of the chosen runs no longer exist (deleted); showing the others.`]
       : [];
     this.assignColors();
-    if (!this.state.metric || !this.metricKeys.includes(this.state.metric)) this.state.metric = this.metricKeys[0] ?? null;
+    if (!this.state.metric || !this.metricKeys.includes(this.state.metric)) this.state.metric = defaultMetric(this.metricKeys, this.objectives);
     this.syncControls();
     this.overview.clear();
     this.detail = null;
@@ -311,7 +314,7 @@ class CompareView {
       for (const r of update.removed) this.notices.push(`Run "${r.name}" was deleted; it is no longer shown.`);
     }
     this.metricKeys = update.metricKeys;
-    if (!this.state.metric && this.metricKeys.length) this.state.metric = this.metricKeys[0];
+    if (!this.state.metric && this.metricKeys.length) this.state.metric = defaultMetric(this.metricKeys, this.objectives);
     this.syncControls();
     const changed = update.runs.map((r) => r.id);
     if (changed.length && this.state.metric) await this.fetchSeries({ runIds: changed });
@@ -507,8 +510,11 @@ class CompareView {
       max: zoom?.max,
       ...axisStyle(this.theme, AXES.find((a) => a.value === axis)!.label, { maxRotation: 0, callback: (v: number | string) => formatTick(Number(v), axis, span) }),
     };
+    const goal = this.goal();
     const y = {
       type: (this.state.logScale ? 'logarithmic' : 'linear') as 'linear',
+      // The target stays in view, so the goal line is always drawn.
+      ...(goal && !zoom ? { suggestedMin: goal.target, suggestedMax: goal.target } : {}),
       ...axisStyle(this.theme, metric ?? '', { callback: (v: number | string) => formatNumber(Number(v), 4) }),
     };
     const scales = { x, y } as unknown as ChartOptions<'line'>['scales'];
@@ -526,7 +532,7 @@ class CompareView {
           plugins: { legend: { display: false }, tooltip: { enabled: false } },
           scales,
         },
-        plugins: [backgroundPlugin as Plugin<'line'>],
+        plugins: [backgroundPlugin as Plugin<'line'>, goalLinePlugin(() => this.goal(), () => this.theme.muted)],
       });
       requestAnimationFrame(() => {
         if (!performance.getEntriesByName('compare:first-paint').length && datasets.length) performance.mark('compare:first-paint');
@@ -887,6 +893,12 @@ class CompareView {
     }
   }
 
+  /** The objective with a target for the shown metric (none on a log scale when the target is ≤ 0). */
+  private goal() {
+    const goal = targetOf(this.state.metric, this.objectives);
+    return goal && !(this.state.logScale && goal.target <= 0) ? goal : undefined;
+  }
+
   private inspect(): CompareInspection {
     const diff = paramDiff(this.runs);
     return {
@@ -909,6 +921,7 @@ class CompareView {
       notices: [...this.notices, this.curvesMessage.textContent ?? ''].filter(Boolean),
       canvases: canvasInfos(),
       hover: this.hoverText,
+      goalLine: this.state.tab === 'curves' && this.goal() ? goalLabel(this.goal()!) : null,
     };
   }
 

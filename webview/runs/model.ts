@@ -12,6 +12,8 @@ export interface RunRecord extends RunAttributes {
   params: (string | null)[];
   /** latest, min, max per metric key (3 per key); undefined when missing. */
   metrics: (number | undefined)[];
+  /** "✓" or "✗ …" against mlops.yaml's objectives, from the host. */
+  objectives?: string;
 }
 
 export type ColumnKind = 'attr' | 'param' | 'metric';
@@ -40,8 +42,12 @@ const ATTRIBUTES: { key: string; label: string; width: number }[] = [
   { key: 'id', label: 'Run ID', width: 110 },
 ];
 
-export function columnsOf(paramKeys: string[], metricKeys: string[]): Column[] {
-  const cols: Column[] = ATTRIBUTES.map((a, i) => ({ id: `attr:${a.key}`, kind: 'attr', key: a.key, index: i, label: a.label, qualified: a.key === 'name' ? 'run_name' : a.key, width: a.width }));
+/** Shown after Status when mlops.yaml declares objectives with targets. */
+const OBJECTIVES_COLUMN = { key: 'objectives', label: 'Objectives', width: 120 };
+
+export function columnsOf(paramKeys: string[], metricKeys: string[], hasObjectives = false): Column[] {
+  const attributes = hasObjectives ? [...ATTRIBUTES.slice(0, 3), OBJECTIVES_COLUMN, ...ATTRIBUTES.slice(3)] : ATTRIBUTES;
+  const cols: Column[] = attributes.map((a, i) => ({ id: `attr:${a.key}`, kind: 'attr', key: a.key, index: i, label: a.label, qualified: a.key === 'name' ? 'run_name' : a.key, width: a.width }));
   paramKeys.forEach((key, i) => cols.push({ id: `param:${key}`, kind: 'param', key, index: i, label: key, qualified: `params.${key}`, width: 100 }));
   metricKeys.forEach((key, i) => {
     cols.push({ id: `metric:${key}`, kind: 'metric', key, index: i, agg: 'latest', label: key, qualified: `metrics.${key}`, width: 104 });
@@ -130,10 +136,12 @@ export class RunStore {
   readonly rows = new Map<string, RunRecord>();
   paramKeys: string[] = [];
   metricKeys: string[] = [];
+  hasObjectives = false;
   columns: Column[] = columnsOf([], []);
 
   load(data: RunsTableData): void {
     this.rows.clear();
+    this.hasObjectives = data.hasObjectives ?? false;
     this.setKeys(data.paramKeys, data.metricKeys);
     for (const row of data.rows) this.rows.set(row.id, decode(row));
   }
@@ -147,14 +155,14 @@ export class RunStore {
   private setKeys(paramKeys: string[], metricKeys: string[]): void {
     this.paramKeys = [...paramKeys];
     this.metricKeys = [...metricKeys];
-    this.columns = columnsOf(this.paramKeys, this.metricKeys);
+    this.columns = columnsOf(this.paramKeys, this.metricKeys, this.hasObjectives);
   }
 }
 
 function decode(row: RunRow): RunRecord {
   const metrics = new Array<number | undefined>(row.metrics.length);
   for (let i = 0; i < row.metrics.length; i++) metrics[i] = fromWire(row.metrics[i]);
-  return { id: row.id, name: row.name, experiment: row.experiment, status: row.status, source: row.source, start: row.start, end: row.end, params: row.params, metrics };
+  return { id: row.id, name: row.name, experiment: row.experiment, status: row.status, source: row.source, start: row.start, end: row.end, params: row.params, metrics, ...(row.objectives ? { objectives: row.objectives } : {}) };
 }
 
 const AGG_OFFSET: Record<MetricAgg, number> = { latest: 0, min: 1, max: 2 };
@@ -176,6 +184,7 @@ export function cellValue(row: RunRecord, col: Column, now: number): number | st
         case 'start': return row.start ?? undefined;
         case 'duration': return durationSeconds(row.start, row.end, now);
         case 'source': return row.source;
+        case 'objectives': return row.objectives;
         default: return row.id;
       }
   }

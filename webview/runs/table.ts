@@ -228,6 +228,10 @@ export class VirtualTable {
       else if (col.kind === 'attr' && col.key === 'status') {
         td.className = `td col-attr status status-${run.status}${this.pinned.has(col.id) ? ' pinned' : ''}`;
         td.title = run.status;
+      } else if (col.kind === 'attr' && col.key === 'objectives') {
+        const missed = run.objectives?.startsWith('✗') ?? false;
+        td.className = `td col-attr${run.objectives ? (missed ? ' objective-missed' : ' objective-met') : ''}${this.pinned.has(col.id) ? ' pinned' : ''}`;
+        td.title = run.objectives ? (missed ? `Misses the target of ${run.objectives.slice(2)} (mlops.yaml objectives)` : 'Meets every objective target in mlops.yaml') : '';
       } else if (col.kind === 'attr' && col.key === 'id') td.title = run.id;
       else td.title = td.textContent.length > 14 ? td.textContent : '';
     }

@@ -24,3 +24,46 @@ export function readObjectives(root: string): Map<string, Objective> {
   }
   return out;
 }
+
+/** Whether a value meets the objective's target; undefined without a target or a finite value. */
+export function meetsTarget(objective: Objective, value: number | undefined): boolean | undefined {
+  if (objective.target === undefined || value === undefined || !Number.isFinite(value)) return undefined;
+  return objective.goal === 'maximize' ? value >= objective.target : value <= objective.target;
+}
+
+/** A run's standing against every objective that has a target and a value in the run. */
+export interface ObjectivesVerdict {
+  met: boolean;
+  /** Metrics whose target the run misses, in declaration order. */
+  missed: string[];
+  /** How many objectives were judged. */
+  judged: number;
+}
+
+/** Judges a run's latest metric values; undefined when no objective applies to it. */
+export function judgeObjectives(objectives: Map<string, Objective>, latest: (metric: string) => number | undefined): ObjectivesVerdict | undefined {
+  const missed: string[] = [];
+  let judged = 0;
+  for (const objective of objectives.values()) {
+    const ok = meetsTarget(objective, latest(objective.metric));
+    if (ok === undefined) continue;
+    judged++;
+    if (!ok) missed.push(objective.metric);
+  }
+  return judged ? { met: missed.length === 0, missed, judged } : undefined;
+}
+
+/** "✓" when every judged target is met, else "✗ " and the missed metrics. */
+export function verdictText(verdict: ObjectivesVerdict): string {
+  return verdict.met ? '✓' : `✗ ${verdict.missed.join(', ')}`;
+}
+
+/** Objectives for display: a broken mlops.yaml shows none (the language server and the CLI name the problem). */
+export function readObjectivesOrNone(root: string): Map<string, Objective> {
+  try {
+    return readObjectives(root);
+  } catch (err) {
+    if (err instanceof ConfigError) return new Map();
+    throw err;
+  }
+}

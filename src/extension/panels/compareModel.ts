@@ -10,6 +10,7 @@ import { downsampleHistory } from '../../core/tracking/downsample';
 import type { MetricPoints } from '../../core/tracking/metricHistory';
 import type { MetricSummary, RunSummary } from '../../core/tracking/store';
 import type { Tracking } from '../../core/tracking/tracking';
+import { readObjectivesOrNone } from '../../core/workspace/objectives';
 
 /** Bounds on what a webview may ask for. */
 const MAX_POINTS_PER_SERIES = 5000;
@@ -62,7 +63,8 @@ export class CompareModel {
     // Deleted runs leave the set, so a reload does not complain about them again.
     if (missing.length) this.ids = this.ids.filter((id) => !missing.includes(id));
     this.keys = new Set(metricKeys(runs));
-    return { runs, missing, metricKeys: [...this.keys] };
+    const objectives = t ? [...readObjectivesOrNone(t.layout.root).values()] : [];
+    return { runs, missing, metricKeys: [...this.keys], ...(objectives.length ? { objectives } : {}) };
   }
 
   /** Curves of one metric for the shown runs (or `runIds` of them), downsampled for the chart. */

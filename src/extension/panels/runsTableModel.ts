@@ -8,6 +8,7 @@ import { queryRunOf, type CompiledRunQuery, type QueryRun } from '../../core/tra
 import { filterRunIds } from '../../core/tracking/runQuery';
 import type { MetricSummary, RunSummary } from '../../core/tracking/store';
 import type { Tracking } from '../../core/tracking/tracking';
+import { judgeObjectives, readObjectivesOrNone, verdictText, type Objective } from '../../core/workspace/objectives';
 
 export type CompileQuery = (text: string) => CompiledRunQuery;
 
@@ -37,6 +38,8 @@ export class RunsTableModel {
   private metricKeys = new KeyList();
   private known = new Map<string, Known>();
   private filter: CompiledRunQuery & { ok: true } = { ok: true, query: '' };
+  /** Read at each load, so an edited mlops.yaml shows when the table reloads. */
+  private objectives = new Map<string, Objective>();
 
   constructor(private readonly tracking: () => Tracking | undefined, private readonly compile: CompileQuery) {}
 
@@ -47,9 +50,11 @@ export class RunsTableModel {
     this.known.clear();
     const t = this.tracking();
     if (!t) return { paramKeys: [], metricKeys: [], rows: [] };
+    this.objectives = readObjectivesOrNone(t.layout.root);
     const runs = t.listRuns();
     const rows = this.rowsOf(t, runs);
-    return { paramKeys: [...this.paramKeys.keys], metricKeys: [...this.metricKeys.keys], rows };
+    const hasObjectives = [...this.objectives.values()].some((o) => o.target !== undefined);
+    return { paramKeys: [...this.paramKeys.keys], metricKeys: [...this.metricKeys.keys], rows, ...(hasObjectives ? { hasObjectives } : {}) };
   }
 
   /**
@@ -127,9 +132,11 @@ export class RunsTableModel {
       m[i + 1] = toWire(metric.min);
       m[i + 2] = toWire(metric.max);
     }
+    const verdict = judgeObjectives(this.objectives, (key) => metrics.find((x) => x.key === key)?.latest);
     return {
       id: run.id, name: run.name, experiment: run.experiment, status: run.status, source: run.source,
       start: run.start_time, end: run.end_time, params: p, metrics: m,
+      ...(verdict ? { objectives: verdictText(verdict) } : {}),
     };
   }
 }

@@ -348,6 +348,25 @@ describe('runs table and comparison panels', function () {
     compare = restoredCompare;
   });
 
+  it('an objective in mlops.yaml: the comparison opens on its metric with the target line drawn', async () => {
+    const mlops = await api();
+    const config = path.join(mlops.service.root, 'mlops.yaml');
+    const before = fs.readFileSync(config, 'utf8');
+    fs.writeFileSync(config, `${before}\nobjectives:\n  val_accuracy: {goal: maximize, target: 0.9}\n`);
+    const panel = mlops.panels.restoreCompare(vscode.window.createWebviewPanel('mlops.compare', 'Compare Runs', vscode.ViewColumn.Active, {}), { runIds: [sweepA, sweepB] });
+    try {
+      const shown = await waitFor('the comparison with its goal line', async () => {
+        const i = await panel.inspect();
+        return i.curves.length === 2 ? i : undefined;
+      });
+      assert.strictEqual(shown.metric, 'val_accuracy');
+      assert.strictEqual(shown.goalLine, 'target 0.9 (higher is better)');
+    } finally {
+      panel.dispose();
+      fs.writeFileSync(config, before);
+    }
+  });
+
   it('closing the panels disposes them; a request to a closed panel fails at once', async () => {
     const mlops = await api();
     compare.dispose();
