@@ -20,6 +20,7 @@ import { runsList, runsShow } from './runs';
 import { serveCommand } from './serve';
 import { runsCancel, targetsCommand } from './targets';
 import { serverCommand } from './server';
+import { sweepCommand } from './sweep';
 import { snapshotCommand, snapshotsCommand } from './snapshots';
 import type { Command } from './usage';
 import { MlopsLayout } from '../core/workspace/layout';
@@ -197,4 +198,16 @@ export const COMMANDS: readonly Command[] = [
   { name: 'targets list', args: '[--json]', section: TARGETS, summary: 'the targets of mlops.yaml (local, ssh, slurm)', run: (root, argv) => targetsCommand(root, 'list', argv) },
   { name: 'targets test', args: '<target> [--json]', section: TARGETS, summary: 'reach a target and check it has python3 and tar', run: (root, argv) => targetsCommand(root, 'test', argv) },
   { name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs and their processes, from nvidia-smi', run: (root, argv) => targetsCommand(root, 'gpus', argv) },
+  {
+    name: 'sweep run', args: '<sweep> [--json]', section: TARGETS, summary: 'run a hyperparameter sweep of mlops.yaml (resumes one cut short)',
+    details: [
+      'Keeps up to "parallel" trials running on the sweep\'s target; each is a tracked run given its params as --name value.',
+      'Methods: grid, random, tpe (Bayesian). early_stopping: {rule: median|asha, min_steps: N} stops weak trials.',
+      'Run it again after an interruption: finished trials count, interrupted ones run again.',
+      'Exit code: 0 when the budget is spent, 130 when stopped with mlops sweep stop.',
+    ],
+    run: (root, argv) => sweepCommand(root, 'run', argv),
+  },
+  { name: 'sweep status', args: '[<sweep>] [--json]', section: TARGETS, summary: 'trials of a sweep with their state and objective, best first marked ★', run: (root, argv) => sweepCommand(root, 'status', argv) },
+  { name: 'sweep stop', args: '<sweep>', section: TARGETS, summary: 'stop a running sweep and its running trials', run: (root, argv) => sweepCommand(root, 'stop', argv) },
 ];

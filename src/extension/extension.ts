@@ -12,6 +12,8 @@ import { RunCommands } from './runCommands';
 import { RunsTreeProvider, type RunsNode } from './runsTree';
 import { SNAPSHOT_SCHEME, SnapshotContentProvider } from './snapshotContent';
 import { RunStatusBar } from './statusBar';
+import { registerSweeps } from './sweeps/register';
+import type { SweepsTreeProvider } from './sweeps/tree';
 import { TrackingService } from './trackingService';
 import { onDamagedLog } from '../core/workspace/appendLog';
 
@@ -25,6 +27,7 @@ export interface MlopsApi {
   panels: PanelManager;
   mlflow: MlflowEndpoint;
   deployments: DeploymentsTreeProvider;
+  sweeps: SweepsTreeProvider;
 }
 
 /**
@@ -65,11 +68,12 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   context.subscriptions.push({ dispose: stopHearingDamage });
   putCliOnPath(context, (line) => log.appendLine(line));
   const deployments = registerDeployments(context, service, log);
+  const sweeps = registerSweeps(context, folder.uri.fsPath, panels, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, sweeps };
 }
 
 export function deactivate(): void {

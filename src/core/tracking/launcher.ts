@@ -31,6 +31,8 @@ export interface LaunchOptions {
   inputs?: RunInput[];
   /** Tags to set at start, e.g. `reproduces`. */
   tags?: Record<string, string>;
+  /** Params to record at start (a sweep's trial: the values it was given). */
+  params?: Record<string, string>;
   /** Called with the child's stdout and stderr as they arrive. */
   onOutput?: (text: string) => void;
   /** Problems the run goes on despite (a full disk), once each. */
@@ -98,6 +100,7 @@ export class TrackedProcess {
       },
       ...(o.inputs ?? []).map((i) => ({ type: 'input' as const, snapshot: i.snapshot, paths: i.paths })),
       ...Object.entries(o.tags ?? {}).map(([key, value]) => ({ type: 'tag' as const, key, value })),
+      ...Object.entries(o.params ?? {}).map(([key, value]) => ({ type: 'param' as const, key, value })),
       ]);
     } catch (err) {
       // Nothing started: no run is left behind.

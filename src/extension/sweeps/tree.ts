@@ -1,0 +1,87 @@
+import * as vscode from 'vscode';
+import { readSweeps, type Sweep } from '../../core/pipelines/sweeps/config';
+import { bestTrial } from '../../core/pipelines/sweeps/runSweep';
+import { readSweepState, sweepOwner, type Trial } from '../../core/pipelines/sweeps/sweepLog';
+import { formatNumber } from '../../core/format';
+import { ConfigError } from '../../core/workspace/config';
+import type { MlopsLayout } from '../../core/workspace/layout';
+
+export type SweepNode =
+  | { kind: 'sweep'; sweep: Sweep; trials: Trial[]; running: boolean; best?: Trial }
+  | { kind: 'trial'; sweep: Sweep; trial: Trial; best: boolean }
+  | { kind: 'problem'; message: string };
+
+const TRIAL_ICONS: Record<Trial['status'], vscode.ThemeIcon> = {
+  RUNNING: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
+  FINISHED: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  FAILED: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+  KILLED: new vscode.ThemeIcon('circle-slash'),
+  STOPPED: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('charts.orange')),
+  LOST: new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('disabledForeground')),
+};
+
+const params = (t: Trial) => Object.entries(t.params).map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v, 4) : String(v)}`).join(' ');
+
+/** The Sweeps view: each sweep of mlops.yaml with its progress and best trial, then its trials. */
+export class SweepsTreeProvider implements vscode.TreeDataProvider<SweepNode>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<SweepNode | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+
+  constructor(private readonly layout: MlopsLayout) {}
+
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
+
+  getTreeItem(node: SweepNode): vscode.TreeItem {
+    if (node.kind === 'problem') {
+      const item = new vscode.TreeItem(node.message);
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.tooltip = node.message;
+      return item;
+    }
+    if (node.kind === 'sweep') {
+      const { sweep, trials, running, best } = node;
+      const item = new vscode.TreeItem(sweep.name, trials.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+      item.id = `sweep:${sweep.name}`;
+      const done = trials.filter((t) => t.status !== 'LOST').length;
+      item.description = [`${sweep.method}`, `${done}/${sweep.budget} trials`, best ? `best ${sweep.objective}=${formatNumber(best.value!)}` : '', running ? 'running' : ''].filter(Boolean).join(' · ');
+      item.iconPath = new vscode.ThemeIcon(running ? 'sync~spin' : 'beaker');
+      item.contextValue = running ? 'sweep.running' : 'sweep.idle';
+      item.tooltip = `${sweep.name}: ${sweep.goal} ${sweep.objective} with ${sweep.method} search, ${sweep.parallel} trial(s) at a time on ${sweep.target}${sweep.earlyStopping ? `, ${sweep.earlyStopping.rule} early stopping` : ''}.`;
+      return item;
+    }
+    const { trial, best } = node;
+    const item = new vscode.TreeItem(`trial ${trial.trial}${best ? ' ★' : ''}`);
+    item.id = `sweep:${node.sweep.name}:${trial.trial}`;
+    item.description = [trial.value !== undefined ? `${node.sweep.objective}=${formatNumber(trial.value)}` : '', params(trial)].filter(Boolean).join(' · ');
+    item.iconPath = TRIAL_ICONS[trial.status];
+    item.tooltip = `${trial.status}${trial.stopReason ? ` — stopped early: ${trial.stopReason}` : ''}\nparams: ${params(trial)}\nrun ${trial.runId}`;
+    item.contextValue = 'sweep.trial';
+    item.command = { command: 'mlops.revealRun', title: 'Reveal Run', arguments: [trial.runId] };
+    return item;
+  }
+
+  getChildren(node?: SweepNode): SweepNode[] {
+    if (node?.kind === 'sweep') {
+      return [...node.trials].reverse().map((trial) => ({ kind: 'trial', sweep: node.sweep, trial, best: trial === node.best }));
+    }
+    if (node) return [];
+    let sweeps: Sweep[];
+    try {
+      sweeps = readSweeps(this.layout.root);
+    } catch (err) {
+      if (err instanceof ConfigError) return [{ kind: 'problem', message: err.message.split('\n')[0] }];
+      throw err;
+    }
+    return sweeps.map((sweep) => {
+      const { trials } = readSweepState(this.layout, sweep.name);
+      const best = bestTrial(trials, sweep.goal);
+      return { kind: 'sweep', sweep, trials, running: Boolean(sweepOwner(this.layout, sweep.name)), ...(best ? { best } : {}) };
+    });
+  }
+
+  dispose(): void {
+    this.emitter.dispose();
+  }
+}
