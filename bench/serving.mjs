@@ -9,13 +9,20 @@
 // 1. 1 row/request, 8 clients: req/s, p50/p99 (goal ≥ 0.9× bare, p99 ≤ 5 ms).
 // 2. 32 rows/request, 8 clients: rows/s (goal ≥ 300k rows/s), for intra-op threads 1, 2 and
 //    onnxruntime's default (0: one per core) — the figure the default thread count is picked by.
-// 3. 64 clients × 1 row: dynamic batching on vs off (goal ≥ 2× throughput, p99 no worse).
+// 3. 64 clients × 1 row: dynamic batching on vs off (goal ≥ 2× throughput, p99 no worse), on with max
+//    delay 0 (the default: a batch runs when the model is free) and 2 ms.
 // 4. RSS of a deployment's server process after the loads (goal ≤ 120 MB).
+// 5. CPU per request of the work besides HTTP (parse and check, run, answer, prediction log), in
+//    this process, best of 7: the figure that stays put when other work shares the cores.
+// The clients are raw keep-alive sockets sending prebuilt requests (node:http's client cost as much
+// CPU as the servers, on the same cores). Beside each figure: the server process's CPU time per
+// request, steadier than req/s on a shared, loaded host. The load average is printed before and after.
 // Imports the compiled engine from out/ (run `npx tsc -p .` first). The fixture model is
 // test/fixtures/models/breast_cancer_mlp.onnx (30 features → 2 classes).
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -55,7 +62,7 @@ if (process.argv[2] === 'serve') {
     const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-serving-'));
     const server = await ModelServer.start({
       deployment: 'bench', host: '127.0.0.1', port: 0, adminToken: newAdminToken(), maxBodyBytes: 32 * 1024 * 1024, threads,
-      batching: { maxBatch, maxDelayMs: 2 }, processing: {},
+      batching: { maxBatch, maxDelayMs: Number(process.argv[6] ?? 0) }, processing: {},
       predictionLog: { dir: logDir, sampleRate: 1, maxFileBytes: 64 * 1024 * 1024, keepFiles: 1 },
       routes: { variants: [{ variant: 'primary', model: 'cancer', version: '1', file: MODEL, weight: 1 }] },
     });
@@ -72,8 +79,8 @@ if (process.argv[2] === 'serve') {
 }
 
 // ---------------------------------------------------------------- parent: the clients
-async function startServer(kind, threads = 1, maxBatch = 1) {
-  const child = fork(fileURLToPath(import.meta.url), ['serve', kind, String(threads), String(maxBatch)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function startServer(kind, threads = 1, maxBatch = 1, maxDelayMs = 0) {
+  const child = fork(fileURLToPath(import.meta.url), ['serve', kind, String(threads), String(maxBatch), String(maxDelayMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const info = await new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
@@ -94,15 +101,52 @@ function rssMb(pid) {
   return kb / 1024;
 }
 
-function post(agent, port, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v2/models/cancer/infer', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(body);
+/**
+ * One keep-alive connection sending prebuilt HTTP/1.1 requests and reading just the status and
+ * Content-Length of each answer: a load generator far lighter than node:http's client, so that on
+ * a small host it is the servers, not the clients sharing their cores, that the figures measure.
+ */
+async function connect(port) {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let pending;
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk) => {
+    buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
+    const end = buffered.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = buffered.toString('latin1', 0, end);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (buffered.length < end + 4 + length) return;
+    buffered = buffered.subarray(end + 4 + length);
+    const status = Number(head.slice(9, 12));
+    const p = pending;
+    pending = undefined;
+    if (status === 200) p.resolve();
+    else p.reject(new Error(`status ${status}`));
   });
+  socket.on('error', (err) => pending?.reject(err));
+  return {
+    post(request) {
+      return new Promise((resolve, reject) => {
+        pending = { resolve, reject };
+        socket.write(request);
+      });
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+function request(port, body) {
+  const head = `POST /v2/models/cancer/infer HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head), body]);
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks: 100 a second on Linux
 }
 
 function body(rows, seed) {
@@ -111,40 +155,43 @@ function body(rows, seed) {
   return Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 30], datatype: 'FP32', data }] }));
 }
 
-/** `clients` closed-loop clients for SECONDS: requests/s and latency percentiles (ms). */
+/** `clients` closed-loop clients for SECONDS: requests/s, latency percentiles (ms), and the server's CPU µs per request. */
 async function drive(s, clients, rows) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-  const bodies = Array.from({ length: 64 }, (_, i) => body(rows, i));
-  for (let i = 0; i < clients * 4; i++) await post(agent, s.port, bodies[i % bodies.length]); // warm
+  const requests = Array.from({ length: 64 }, (_, i) => request(s.port, body(rows, i)));
+  const connections = await Promise.all(Array.from({ length: clients }, () => connect(s.port)));
+  for (const [c, conn] of connections.entries()) for (let i = 0; i < 4; i++) await conn.post(requests[(c + i) % requests.length]); // warm
   const times = [];
+  const cpu0 = cpuSeconds(s.child.pid);
   const end = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+  await Promise.all(connections.map(async (conn, c) => {
     for (let i = c; performance.now() < end; i += clients) {
       const t = performance.now();
-      await post(agent, s.port, bodies[i % bodies.length]);
+      await conn.post(requests[i % requests.length]);
       times.push(performance.now() - t);
     }
   }));
   const seconds = (performance.now() - t0) / 1000;
-  agent.destroy();
+  const cpu = (cpuSeconds(s.child.pid) - cpu0) / times.length;
+  for (const conn of connections) conn.close();
   times.sort((a, b) => a - b);
-  return { rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
+  return { rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpu };
 }
 
 /** Median over ROUNDS of each server's figures, the servers taking turns within a round. */
 async function compare(servers, clients, rows) {
   const results = servers.map(() => []);
   for (let r = 0; r < ROUNDS; r++) for (const [i, s] of servers.entries()) results[i].push(await drive(s, clients, rows));
-  return results.map((rs) => ({ rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)) }));
+  return results.map((rs) => ({ rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)), cpu: median(rs.map((x) => x.cpu)) }));
 }
 
 function line(label, r, rows = 1) {
-  console.log(`  ${label.padEnd(44)} ${fmt(r.rps * rows).padStart(9)} ${rows > 1 ? 'rows/s' : 'req/s '}  p50 ${ms(r.p50).padStart(8)}  p99 ${ms(r.p99).padStart(8)}`);
+  console.log(`  ${label.padEnd(44)} ${fmt(r.rps * rows).padStart(9)} ${rows > 1 ? 'rows/s' : 'req/s '}  p50 ${ms(r.p50).padStart(8)}  p99 ${ms(r.p99).padStart(8)}  server CPU ${fmt(r.cpu * 1e6).padStart(5)} µs/req`);
 }
 
 async function main() {
-  console.log(`Model server benchmark: ${os.cpus().length} cores, ${SECONDS} s per measurement, median of ${ROUNDS} rounds.`);
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(', ');
+  console.log(`Model server benchmark: ${os.cpus().length} cores, ${SECONDS} s per measurement, median of ${ROUNDS} rounds; load average ${load()}.`);
 
   console.log('\n== 1. One row per request, 8 clients');
   const bare = await startServer('bare', 1);
@@ -170,11 +217,14 @@ async function main() {
   const best = [['1', o32], ['2', o2], ['0 (default)', oDefault]].sort((a, b) => b[1].rps - a[1].rps)[0];
   console.log(`  → most rows/s with intra-op threads ${best[0]} (DEFAULT_THREADS in src/core/serving/deployments.ts is 1)`);
 
-  console.log('\n== 3. 64 clients × 1 row: dynamic batching off vs on (max batch 64, max delay 2 ms)');
+  console.log('\n== 3. 64 clients × 1 row: dynamic batching off vs on (max batch 64; max delay 0, the default: run when the model is free; and 2 ms)');
   const batched = await startServer('ours', 1, 64);
-  const [off, on] = await compare([ours, batched], 64, 1);
+  const delayed = await startServer('ours', 1, 64, 2);
+  const [off, on, on2] = await compare([ours, batched, delayed], 64, 1);
+  await stopServer(delayed);
   line('batching off (baseline)', off);
-  line('batching on', on);
+  line('batching on, max delay 0', on);
+  line('batching on, max delay 2 ms', on2);
   console.log(`  → ${ratio(on.rps, off.rps)} throughput (goal ≥ 2×), p99 ${ms(on.p99)} vs ${ms(off.p99)}${on.rps >= 2 * off.rps && on.p99 <= off.p99 ? '' : '  MISSED'}`);
 
   console.log('\n== 4. Memory');
@@ -183,4 +233,68 @@ async function main() {
   console.log(`  RSS of a deployment after the loads: ${rss.toFixed(0)} MB (batching on: ${rssBatched.toFixed(0)} MB) (goal ≤ 120 MB)${Math.max(rss, rssBatched) <= 120 ? '' : '  MISSED'}`);
   await stopServer(ours);
   await stopServer(batched);
+
+  console.log('\n== 5. CPU per request of the work besides HTTP, in this process (steadier than req/s on a loaded host)');
+  for (const rows of [1, 32]) {
+    const [bareCpu, oursCpu, binaryCpu] = await handlerCpu(rows);
+    console.log(`  ${String(rows).padStart(2)} row(s): bare (JSON.parse, run, JSON out) ${fmt(bareCpu).padStart(5)} µs; deployment server's (parse and check, run, answer, prediction log) ${fmt(oursCpu).padStart(5)} µs, binary tensor data ${fmt(binaryCpu).padStart(5)} µs`);
+  }
+  console.log(`\nLoad average at the end: ${load()}.`);
+}
+
+/** Best-of-7 CPU µs (all threads) per request: the bare server's handler vs the deployment server's pieces, for JSON and for binary tensor data. */
+async function handlerCpu(rows) {
+  const ort = require('onnxruntime-node');
+  const oip = require(path.join(repo, 'out/src/core/serving/oip.js'));
+  const { ModelSession } = require(path.join(repo, 'out/src/core/serving/modelSession.js'));
+  const { PredictionLog } = require(path.join(repo, 'out/src/core/serving/predictionLog.js'));
+  const bodies = Array.from({ length: 64 }, (_, i) => body(rows, i));
+  const bare = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+  const session = await ModelSession.load(MODEL, 1);
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-serving-'));
+  const log = new PredictionLog(logDir, { sampleRate: 1, maxFileBytes: 64 * 1024 * 1024, keepFiles: 1 });
+  const bareOne = async (i) => {
+    const input = JSON.parse(bodies[i].toString()).inputs[0];
+    const p = (await bare.run({ input: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape) })).probabilities;
+    return JSON.stringify({ model_name: 'cancer', outputs: [{ name: 'probabilities', datatype: 'FP32', shape: p.dims, data: Array.from(p.data) }] });
+  };
+  const oursOne = async (i) => {
+    const request = oip.parseInferRequest(oip.parseInferJson(bodies[i]), undefined, session.inputs, session.outputs);
+    const inputs = Object.fromEntries(Object.entries(request.feeds).map(([n, t]) => [n, t.sentRows?.() ?? { ...t, data: t.data.slice() }])); // as server.ts keeps them
+    const outputs = await session.run(request.feeds);
+    log.record({ time: Date.now(), deployment: 'bench', model: 'cancer', version: '1', variant: 'primary', latency_ms: 1, inputs, outputs });
+    return oip.inferResponse('cancer', '1', request, outputs).body;
+  };
+  // The same rows as binary tensor data (the extension's body: JSON header, then the FP32 bytes).
+  const binaries = bodies.map((b) => {
+    const data = Float32Array.from(JSON.parse(b.toString()).inputs[0].data.flat());
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 30], datatype: 'FP32', parameters: { binary_data_size: data.byteLength } }] }));
+    return { header, data: Buffer.from(data.buffer) };
+  });
+  const binaryOne = async (i) => {
+    const { header, data } = binaries[i];
+    const { json, binary } = oip.splitBinaryBody(Buffer.concat([header, data]), String(header.length));
+    const request = oip.parseInferRequest(oip.parseInferJson(json), binary, session.inputs, session.outputs);
+    const inputs = Object.fromEntries(Object.entries(request.feeds).map(([n, t]) => [n, { ...t, data: t.data.slice() }]));
+    const outputs = await session.run(request.feeds);
+    log.record({ time: Date.now(), deployment: 'bench', model: 'cancer', version: '1', variant: 'primary', latency_ms: 1, inputs, outputs });
+    return oip.inferResponse('cancer', '1', request, outputs).body;
+  };
+  const n = rows > 1 ? 300 : 2000;
+  const best = async (one) => {
+    for (let i = 0; i < 300; i++) await one(i % 64); // warm
+    let min = Infinity;
+    for (let k = 0; k < 7; k++) {
+      const t = process.cpuUsage();
+      for (let i = 0; i < n; i++) await one(i % 64);
+      await log.flush();
+      const u = process.cpuUsage(t);
+      min = Math.min(min, (u.user + u.system) / n);
+    }
+    return min;
+  };
+  const figures = [await best(bareOne), await best(oursOne), await best(binaryOne)];
+  await Promise.all([bare.release(), session.release()]);
+  fs.rmSync(logDir, { recursive: true, force: true });
+  return figures;
 }

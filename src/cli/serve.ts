@@ -42,7 +42,7 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
   const maxDelayMs = count('max-delay-ms', values['max-delay-ms'], 0, 10_000);
   const spec = deploymentSpec(name, target, {
     ...(values.port !== undefined ? { port: count('port', values.port, 0, 65535) } : {}),
-    ...(maxBatch !== undefined || maxDelayMs !== undefined ? { batching: { maxBatch: maxBatch ?? 32, maxDelayMs: maxDelayMs ?? 2 } } : {}),
+    ...(maxBatch !== undefined || maxDelayMs !== undefined ? { batching: { maxBatch: maxBatch ?? 32, maxDelayMs: maxDelayMs ?? 0 } } : {}),
     ...(values.threads !== undefined ? { threads: count('threads', values.threads, 0, 256) } : {}),
     ...(sampleRate !== undefined ? { sampleRate } : {}),
     ...(values['max-body-bytes'] !== undefined ? { maxBodyBytes: count('max-body-bytes', values['max-body-bytes'], 1024) } : {}),

@@ -102,6 +102,14 @@ describe('model server: Open Inference Protocol v2', async () => {
 
   it('writes the predictions it served to the prediction log, off the request path', async () => {
     await post(infer, { id: 'logged', inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: standardised[0] }] });
+    // Flat data with pretty-printing and "NaN" strings: the log still holds rows of this request's values.
+    const text = JSON.stringify({ id: 'flat', inputs: [{ name: 'input', shape: [2, 30], datatype: 'FP32', data: flat(standardised.slice(0, 2)) }] }, null, 1);
+    assert.equal((await post(infer, text)).status, 200);
+    const odd = [...standardised[2].slice(0, 29), 'NaN'];
+    assert.equal((await post(infer, { id: 'odd', inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: odd }] })).status, 200);
+    const data = Float32Array.from(standardised[3]);
+    const header = Buffer.from(JSON.stringify({ id: 'binary', inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', parameters: { binary_data_size: data.byteLength } }] }));
+    assert.equal((await fetch(infer, { method: 'POST', body: Buffer.concat([header, Buffer.from(data.buffer)]), headers: { 'Inference-Header-Content-Length': String(header.length) } })).status, 200);
     await (server as unknown as { log: { flush(): Promise<void> } }).log.flush();
     const [file] = predictionLogFiles(server.config.predictionLog.dir);
     const records = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -109,9 +117,13 @@ describe('model server: Open Inference Protocol v2', async () => {
     assert.equal(mine.deployment, 'cancer');
     assert.equal(mine.version, '1');
     assert.equal(mine.variant, 'primary');
-    assert.deepEqual(mine.inputs.input[0], flat([standardised[0]]));
+    // JSON numbers as the client wrote them; binary data as the FP32 values it carried.
+    assert.deepEqual(mine.inputs.input, [standardised[0]]);
     assert.deepEqual(mine.outputs.probabilities[0], expected[0]);
     assert.ok(mine.latency_ms > 0);
+    assert.deepEqual(records.find((r) => r.id === 'flat').inputs.input, [flat([standardised[0]]), flat([standardised[1]])]);
+    assert.deepEqual(records.find((r) => r.id === 'odd').inputs.input, [[...flat([standardised[2]]).slice(0, 29), 'NaN']]);
+    assert.deepEqual(records.find((r) => r.id === 'binary').inputs.input, [flat([standardised[3]])]);
   });
 });
 

@@ -5,7 +5,10 @@ import { concatRows, sliceRows, type TensorValue } from './tensors';
 export interface BatchOptions {
   /** Most rows one model run takes. */
   maxBatch: number;
-  /** Longest a request waits for others to join its batch. */
+  /**
+   * Longest a request waits for others to join its batch. 0: no waiting; a batch runs as soon as
+   * the model is free, taking every request that arrived while the previous one ran.
+   */
   maxDelayMs: number;
 }
 
@@ -27,11 +30,16 @@ interface Group { items: Waiting[]; rows: number; timer?: NodeJS.Timeout }
 
 /**
  * Runs requests on one model session. With batching on, concurrent requests whose inputs
- * agree beyond the first dimension are stacked into one run — until max batch rows are
- * waiting or the oldest has waited max delay — and the results are split back.
+ * agree beyond the first dimension are stacked into one run, and the results split back. A
+ * batch runs when max batch rows are waiting, or when the oldest has waited max delay; with
+ * max delay 0, as soon as the model is free: requests gather while a run is under way, so
+ * batches grow with the load and a lone request waits for nothing.
  */
 export class Batcher {
   private readonly groups = new Map<string, Group>();
+  /** Batches running now; while one is, new requests gather. */
+  private running = 0;
+  private waking = false;
 
   constructor(
     private readonly session: ModelSession,
@@ -57,10 +65,22 @@ export class Batcher {
       group.items.push({ feeds, rows, since: performance.now(), resolve, reject });
       group.rows += rows;
       if (group.rows >= this.options.maxBatch) this.dispatch(key, group);
-      else if (!group.timer) {
+      else if (this.options.maxDelayMs <= 0) {
+        if (this.running === 0) this.wake();
+      } else if (!group.timer) {
         const g = group;
         g.timer = setTimeout(() => this.dispatch(key, g), this.options.maxDelayMs);
       }
+    });
+  }
+
+  /** Runs what waits once this turn of the event loop has read every request that arrived with this one. */
+  private wake(): void {
+    if (this.waking) return;
+    this.waking = true;
+    setImmediate(() => {
+      this.waking = false;
+      if (this.running === 0) for (const [key, group] of this.groups) this.dispatch(key, group);
     });
   }
 
@@ -72,7 +92,11 @@ export class Batcher {
     const names = Object.keys(items[0].feeds);
     const feeds = Object.fromEntries(names.map((n) => [n, concatRows(items.map((i) => i.feeds[n]))]));
     this.onRun(group.rows);
-    this.session.run(feeds).then(
+    this.running++;
+    const done = () => {
+      if (--this.running === 0 && this.groups.size && this.options.maxDelayMs <= 0) this.wake();
+    };
+    this.session.run(feeds).finally(done).then(
       (outputs) => {
         let at = 0;
         for (const item of items) {

@@ -27,7 +27,7 @@ export const DEFAULT_THREADS = 1;
 /** A deployment spec with everything not given at its default. */
 export function deploymentSpec(name: string, target: string, patch: Partial<DeploymentSpec> = {}): DeploymentSpec {
   return {
-    name, target, host: '127.0.0.1', port: 0, batching: { maxBatch: 1, maxDelayMs: 2 }, sampleRate: 1, processing: {},
+    name, target, host: '127.0.0.1', port: 0, batching: { maxBatch: 1, maxDelayMs: 0 }, sampleRate: 1, processing: {},
     threads: DEFAULT_THREADS, maxBodyBytes: 32 * 1024 * 1024, token: false, ...patch,
   };
 }

@@ -1,5 +1,6 @@
 import { RequestError, preview } from './errors';
 import type { TensorMetadata } from './modelSession';
+import { parseInferBody } from './numericJson';
 import { isDatatype, tensorFromBinary, tensorFromJson, tensorToBinary, tensorToJson, type TensorValue } from './tensors';
 
 /** An Open Inference Protocol infer request, checked against the model's inputs. */
@@ -31,6 +32,11 @@ export function parseJson(text: Buffer): unknown {
   } catch (err) {
     throw new RequestError(400, `The body is not valid JSON (${(err as Error).message}); send application/json.`);
   }
+}
+
+/** An infer body: numeric `data` read straight from its bytes when it can be, else by JSON.parse. */
+export function parseInferJson(body: Buffer): unknown {
+  return parseInferBody(body) ?? parseJson(body);
 }
 
 function checkShape(meta: TensorMetadata, shape: unknown, what: string): number[] {
@@ -94,7 +100,7 @@ export function parseInferRequest(body: unknown, binary: Buffer | undefined, inp
 }
 
 /** The infer response: JSON, or JSON header + binary tensor data when any output asked for it. */
-export function inferResponse(model: string, version: string, req: InferRequest, results: Record<string, TensorValue>): { body: Buffer; headerLength?: number } {
+export function inferResponse(model: string, version: string, req: InferRequest, results: Record<string, TensorValue>): { body: string | Buffer; headerLength?: number } {
   const chosen = req.outputs ?? Object.keys(results).map((name) => ({ name, binary: req.binaryOutput }));
   const chunks: Buffer[] = [];
   const outputs = chosen.map(({ name, binary }) => {
@@ -104,7 +110,9 @@ export function inferResponse(model: string, version: string, req: InferRequest,
     chunks.push(bytes);
     return { name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: bytes.length } };
   });
-  const json = Buffer.from(JSON.stringify({ model_name: model, model_version: version, ...(req.id !== undefined ? { id: req.id } : {}), outputs }));
-  if (!chunks.length) return { body: json };
+  const text = JSON.stringify({ model_name: model, model_version: version, ...(req.id !== undefined ? { id: req.id } : {}), outputs });
+  // A string goes out in one write with the headers; a Buffer would be a second one.
+  if (!chunks.length) return { body: text };
+  const json = Buffer.from(text);
   return { body: Buffer.concat([json, ...chunks]), headerLength: json.length };
 }

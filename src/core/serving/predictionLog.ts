@@ -30,11 +30,39 @@ export interface PredictionLogOptions {
 
 export const DEFAULT_PREDICTION_LOG: PredictionLogOptions = { sampleRate: 1, maxFileBytes: 16 * 1024 * 1024, keepFiles: 5 };
 
-/** A record as the server hands it over: tensors, turned into JSON rows only when written. */
-export type PendingPrediction = Omit<PredictionRecord, 'inputs' | 'outputs'> & { inputs: Record<string, TensorValue>; outputs: Record<string, TensorValue> };
+/**
+ * A record as the server hands it over: tensors, turned into JSON rows only when written; an
+ * input may already be JSON rows (the client's own text, which costs nothing to write).
+ */
+export type PendingPrediction = Omit<PredictionRecord, 'inputs' | 'outputs'> & { inputs: Record<string, TensorValue | Buffer>; outputs: Record<string, TensorValue> };
 
 const FLUSH_MS = 200;
+/** Written sooner when this much is buffered, so a burst of large requests neither piles up memory nor stalls one long write. */
+const FLUSH_BYTES = 256 * 1024;
 const FLUSH_RECORDS = 2000;
+
+/** One record's JSONL line, with the same keys in the same order as JSON.stringify of the PredictionRecord. */
+function line(r: PendingPrediction, parts: Buffer[]): void {
+  const { inputs, outputs, id, ...head } = r;
+  let text = `${JSON.stringify(head).slice(0, -1)},"inputs":{`;
+  for (const [i, [name, t]] of Object.entries(inputs).entries()) {
+    text += `${i ? ',' : ''}${JSON.stringify(name)}:`;
+    if (Buffer.isBuffer(t)) {
+      parts.push(Buffer.from(text), t);
+      text = '';
+    } else text += JSON.stringify(tensorRows(t));
+  }
+  const named = Object.entries(outputs).map(([n, t]) => `${JSON.stringify(n)}:${JSON.stringify(tensorRows(t))}`);
+  parts.push(Buffer.from(`${text}},"outputs":{${named.join(',')}}${id !== undefined ? `,"id":${JSON.stringify(id)}` : ''}}\n`));
+}
+
+/** About how many bytes a record's line will take. */
+function estimate(r: PendingPrediction): number {
+  let bytes = 200;
+  for (const t of Object.values(r.inputs)) bytes += Buffer.isBuffer(t) ? t.length : t.data.length * 20;
+  for (const t of Object.values(r.outputs)) bytes += t.data.length * 20;
+  return bytes;
+}
 
 /**
  * A deployment's prediction log under `.mlops/serving/<deployment>/`: sampled records
@@ -44,6 +72,7 @@ const FLUSH_RECORDS = 2000;
 export class PredictionLog {
   readonly file: string;
   private pending: PendingPrediction[] = [];
+  private pendingBytes = 0;
   private size: number;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -65,7 +94,8 @@ export class PredictionLog {
 
   record(r: PendingPrediction): void {
     this.pending.push(r);
-    if (this.pending.length >= FLUSH_RECORDS) void this.flush();
+    this.pendingBytes += estimate(r);
+    if (this.pending.length >= FLUSH_RECORDS || this.pendingBytes >= FLUSH_BYTES) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
@@ -74,15 +104,17 @@ export class PredictionLog {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.pending.length) return this.writing;
-    const rows = (tensors: Record<string, TensorValue>) => Object.fromEntries(Object.entries(tensors).map(([n, t]) => [n, tensorRows(t)]));
-    const text = this.pending.map((r) => JSON.stringify({ ...r, inputs: rows(r.inputs), outputs: rows(r.outputs) }) + '\n').join('');
+    const parts: Buffer[] = [];
+    for (const r of this.pending) line(r, parts);
+    const lines = Buffer.concat(parts);
     const count = this.pending.length;
     this.pending = [];
+    this.pendingBytes = 0;
     this.writing = this.writing.then(async () => {
       try {
-        const bytes = Buffer.byteLength(text);
+        const bytes = lines.length;
         if (this.size > 0 && this.size + bytes > this.options.maxFileBytes) await this.rotate();
-        appendRecord(this.file, text); // whole records or none, never after a torn line
+        appendRecord(this.file, lines); // whole records or none, never after a torn line
         this.size += bytes;
       } catch (err) {
         this.onError(`prediction log: ${count} records not written: ${(err as Error).message}`);

@@ -6,8 +6,8 @@ import { RequestError, preview } from './errors';
 import { parseInvocation } from './invocations';
 import { ServingMetrics, type Outcome } from './metrics';
 import type { TensorMetadata } from './modelSession';
-import { inferResponse, parseInferRequest, parseJson, splitBinaryBody } from './oip';
-import { PredictionLog, type PredictionLogOptions } from './predictionLog';
+import { inferResponse, parseInferJson, parseInferRequest, parseJson, splitBinaryBody } from './oip';
+import { PredictionLog, type PendingPrediction, type PredictionLogOptions } from './predictionLog';
 import { postprocess, preprocess, type Processing } from './processing';
 import { Routes, type LoadedVariant, type RoutesSpec } from './routes';
 import { tensorRows, type TensorValue } from './tensors';
@@ -190,7 +190,7 @@ export class ModelServer {
       const body = await this.readBody(req);
       const header = req.headers['inference-header-content-length'];
       const { json, binary } = splitBinaryBody(body, Array.isArray(header) ? header[0] : header);
-      const parsed = parseJson(json);
+      const parsed = parseInferJson(json);
       variant = pinned ?? routes.pick(this.stickyKey(req, (parsed as { parameters?: Record<string, unknown> })?.parameters));
       const labels = this.config.processing.labels ? [{ name: 'label', datatype: 'BYTES' as const, shape: [-1] }] : [];
       const request = parseInferRequest(parsed, binary, variant.session.inputs, [...variant.session.outputs, ...labels]);
@@ -231,7 +231,7 @@ export class ModelServer {
   /** Runs the request on its variant (and mirrors it to the shadow); logs a sampled record off the request path. */
   private async predict(variant: LoadedVariant, routes: Routes, feeds: Record<string, TensorValue>, started: number, id?: string): Promise<Record<string, TensorValue>> {
     // The raw inputs (before standardisation) are copied now and written out later, off the request path.
-    const raw = this.log.sampled() ? cloneFeeds(feeds) : undefined;
+    const raw = this.log.sampled() ? sentInputs(feeds) : undefined;
     const shadowFeeds = routes.shadow ? cloneFeeds(feeds) : undefined;
     const outputs = await this.run(variant, feeds);
     if (raw) this.record(variant, raw, outputs, started, id);
@@ -274,7 +274,7 @@ export class ModelServer {
     }
   }
 
-  private record(variant: LoadedVariant, inputs: Record<string, TensorValue>, outputs: Record<string, TensorValue>, started: number, id?: string): void {
+  private record(variant: LoadedVariant, inputs: PendingPrediction['inputs'], outputs: Record<string, TensorValue>, started: number, id?: string): void {
     const { spec } = variant;
     this.log.record({
       time: Date.now(), deployment: this.config.deployment, model: spec.model, version: spec.version, variant: spec.variant,
@@ -347,6 +347,11 @@ export class ModelServer {
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
+}
+
+/** The inputs as the log keeps them: the client's own JSON rows when the body had them, else a copy of the tensor. */
+function sentInputs(feeds: Record<string, TensorValue>): PendingPrediction['inputs'] {
+  return Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, t.sentRows?.() ?? { ...t, data: t.data.slice() as TensorValue['data'] }]));
 }
 
 function cloneFeeds(feeds: Record<string, TensorValue>): Record<string, TensorValue> {

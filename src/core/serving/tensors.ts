@@ -1,4 +1,5 @@
 import { RequestError, preview } from './errors';
+import { NumericData } from './numericJson';
 
 /** Open Inference Protocol datatypes (reference/inference-protocol.md). */
 export type Datatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
@@ -11,6 +12,8 @@ export interface TensorValue {
   datatype: Datatype;
   shape: number[];
   data: TensorData;
+  /** The rows as JSON in the client's own number text, when the body had it (for the prediction log). */
+  sentRows?: () => Buffer | undefined;
 }
 
 interface TypeInfo {
@@ -82,8 +85,22 @@ function flatten(data: unknown[], shape: number[], what: string): unknown[] {
   return out;
 }
 
+/** Float data read by the body's fast path, when it fits the shape as `flatten` would accept it. */
+function fromNumeric(datatype: Datatype, shape: number[], data: NumericData): TensorValue | undefined {
+  if (datatype !== 'FP32' && datatype !== 'FP64') return undefined;
+  const { dims } = data;
+  if (dims.length > 1 && (dims.length > shape.length || dims.some((d, i) => d !== shape[i]))) return undefined;
+  if (data.length !== elementCount(shape)) return undefined;
+  return { datatype, shape, data: datatype === 'FP32' ? data.float32() : data.float64(), sentRows: () => data.rowsText(shape) };
+}
+
 /** JSON `data` (flat or nested) of a declared datatype and shape as a typed tensor. */
 export function tensorFromJson(datatype: Datatype, shape: number[], data: unknown, what: string): TensorValue {
+  if (data instanceof NumericData) {
+    const fast = fromNumeric(datatype, shape, data);
+    if (fast) return fast;
+    data = data.toJson(); // other datatypes, and the errors, as the general path has them
+  }
   if (!Array.isArray(data)) throw new RequestError(400, `${what}: "data" must be a list of values, not ${preview(data)}.`);
   const flat = flatten(data, shape, what);
   const n = elementCount(shape);

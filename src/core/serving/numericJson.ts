@@ -1,0 +1,378 @@
+/**
+ * A fast path for infer request bodies. JSON.parse of large nested number lists (and flattening
+ * them) cost most of a many-row request's time; this reads each input's numeric `data` list from
+ * the body's bytes straight into one Float64Array, building no JS arrays. Everything else in the
+ * body goes through JSON.parse, value by value.
+ *
+ * It accepts only what JSON.parse accepts and yields the same values: a `data` list holding
+ * anything but numbers in evenly nested lists is parsed by JSON.parse, and a body it does not
+ * handle (escapes in a key, "__proto__", anything malformed) makes `parseInferBody` return
+ * undefined, so that the caller parses it with JSON.parse and reports JSON.parse's error.
+ */
+
+const TAB = 0x09, LF = 0x0a, CR = 0x0d, SPACE = 0x20, QUOTE = 0x22, COMMA = 0x2c, MINUS = 0x2d, PLUS = 0x2b, DOT = 0x2e;
+const ZERO = 0x30, NINE = 0x39, COLON = 0x3a, LBRACKET = 0x5b, BACKSLASH = 0x5c, RBRACKET = 0x5d, LOWER_E = 0x65, UPPER_E = 0x45, LBRACE = 0x7b, RBRACE = 0x7d;
+
+/** 10^0 … 10^22: exact doubles, so m·10^e for m ≤ 2^53 is one correctly rounded operation (Clinger's fast path). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const EXACT_MANTISSA = 2 ** 53;
+/** A bound on the relative error of an approximate value (m accumulated past 2^53, or |e| > 22). */
+const SLACK = 2 ** -40;
+/** Significant digits beyond which a value is re-read exactly, whatever its use. */
+const MAX_APPROX_DIGITS = 40;
+
+/** Thrown inside the scanner for a body it leaves to JSON.parse. */
+const UNHANDLED = Symbol('unhandled');
+
+/** A numeric `data` list read from a body: values row-major, and its nesting. */
+export class NumericData {
+  constructor(
+    private readonly source: Buffer,
+    /** Every value; those listed in `approximate` are within a relative 2^-40 of the exact one. */
+    private readonly values: Float64Array,
+    /** Lengths of the nested lists, outermost first ([n] for a flat list). */
+    readonly dims: readonly number[],
+    private readonly approximate: readonly number[],
+    /** Byte offsets of each value's text in `source`. */
+    private readonly starts: Int32Array,
+    private readonly ends: Int32Array,
+    /** The list's own byte span, brackets included. */
+    private readonly span: readonly [number, number],
+    /** Whether the list's text has no line break (so it can go into a JSONL line as it is). */
+    private readonly oneLine: boolean,
+  ) {}
+
+  get length(): number {
+    return this.values.length;
+  }
+
+  /** The value JSON.parse would have read for element i. */
+  private exact(i: number): number {
+    return Number(this.source.toString('latin1', this.starts[i], this.ends[i]));
+  }
+
+  /** As FP32, each value rounded as JSON.parse then a Float32Array store would round it. */
+  float32(): Float32Array {
+    const out = new Float32Array(this.values);
+    for (const i of this.approximate) {
+      const v = this.values[i];
+      const f = out[i];
+      // Rounding to float32 is monotonic: when both ends of the error interval round alike, so does the exact value.
+      if (Math.fround(v * (1 - SLACK)) !== f || Math.fround(v * (1 + SLACK)) !== f) out[i] = this.exact(i);
+    }
+    return out;
+  }
+
+  /** As doubles, exactly as JSON.parse reads them. */
+  float64(): Float64Array {
+    const out = new Float64Array(this.values);
+    for (const i of this.approximate) out[i] = this.exact(i);
+    return out;
+  }
+
+  /** The nested lists JSON.parse would have built, for the general (and error-reporting) path. */
+  toJson(): unknown[] {
+    const flat = Array.from(this.float64());
+    const nest = (at: number, depth: number): unknown[] => {
+      if (depth === this.dims.length - 1) return flat.slice(at, at + this.dims[depth]);
+      const per = this.dims.slice(depth + 1).reduce((a, b) => a * b, 1);
+      return Array.from({ length: this.dims[depth] }, (_, i) => nest(at + i * per, depth + 1));
+    };
+    return nest(0, 0);
+  }
+
+  /**
+   * The values as JSON rows nested by `shape`, in the client's own number text (what the
+   * prediction log keeps), or undefined when that text does not split into those rows cleanly.
+   */
+  rowsText(shape: readonly number[]): Buffer | undefined {
+    const n = this.values.length;
+    const width = shape[shape.length - 1];
+    if (!this.oneLine || shape.length === 0 || !(width > 0) || n === 0 || n !== shape.reduce((a, b) => a * b, 1)) return undefined;
+    // Nested as the shape says: the list's own text, as it is.
+    if (this.dims.length === shape.length && this.dims.every((d, i) => d === shape[i])) return this.source.subarray(this.span[0], this.span[1]);
+    // Rows of `width` values never straddle the client's own innermost lists when those are a multiple of it.
+    if (this.dims.length > 1 && this.dims[this.dims.length - 1] % width !== 0) return undefined;
+    const parts: Buffer[] = [];
+    const nest = (depth: number, at: number): void => {
+      parts.push(OPEN);
+      if (depth === shape.length - 1) parts.push(this.source.subarray(this.starts[at], this.ends[at + width - 1]));
+      else {
+        const per = shape.slice(depth + 1).reduce((a, b) => a * b, 1);
+        for (let i = 0; i < shape[depth]; i++) {
+          if (i) parts.push(SEPARATOR);
+          nest(depth + 1, at + i * per);
+        }
+      }
+      parts.push(CLOSE);
+    };
+    nest(0, 0);
+    return Buffer.concat(parts);
+  }
+}
+
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
+const SEPARATOR = Buffer.from(',');
+
+/**
+ * An infer body (`{"inputs": [{…, "data": […]}], …}`) as JSON.parse would read it, except that
+ * each input's `data` of evenly nested numbers is a NumericData; undefined for a body to leave to JSON.parse.
+ */
+export function parseInferBody(body: Buffer): unknown {
+  const s = new Scanner(body);
+  try {
+    const input = () => (s.peek() === LBRACE ? s.object((key) => (key === 'data' && s.peek() === LBRACKET ? s.numeric() : s.value())) : s.value());
+    const root = s.object((key) => (key === 'inputs' && s.peek() === LBRACKET ? s.array(input) : s.value()));
+    s.space();
+    if (s.at !== body.length) return undefined;
+    return root;
+  } catch {
+    return undefined; // UNHANDLED, or JSON.parse refusing a value: the caller's JSON.parse says what is wrong
+  }
+}
+
+// Scratch for the numeric list being read, grown as needed and shared: parsing is synchronous,
+// and each NumericData keeps its own copy.
+let values = new Float64Array(1024);
+let starts = new Int32Array(1024);
+let ends = new Int32Array(1024);
+
+function grow(): void {
+  const next = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+    const bigger = make(a.length * 2);
+    bigger.set(a);
+    return bigger;
+  };
+  values = next(values, (k) => new Float64Array(k));
+  starts = next(starts, (k) => new Int32Array(k));
+  ends = next(ends, (k) => new Int32Array(k));
+}
+
+class Scanner {
+  at = 0;
+
+  constructor(private readonly b: Buffer) {}
+
+  space(): void {
+    let c = this.b[this.at];
+    while (c === SPACE || c === LF || c === CR || c === TAB) c = this.b[++this.at];
+  }
+
+  peek(): number | undefined {
+    this.space();
+    return this.b[this.at];
+  }
+
+  private expect(c: number): void {
+    if (this.peek() !== c) throw UNHANDLED;
+    this.at++;
+  }
+
+  /** An object, each member's value read by `member` (called with the scanner at the value). */
+  object(member: (key: string) => unknown): Record<string, unknown> {
+    this.expect(LBRACE);
+    const out: Record<string, unknown> = {};
+    if (this.peek() === RBRACE) {
+      this.at++;
+      return out;
+    }
+    for (;;) {
+      const key = this.key();
+      if (key === '__proto__') throw UNHANDLED; // JSON.parse makes it an own property; assignment would not
+      this.expect(COLON);
+      out[key] = member(key);
+      const c = this.peek();
+      this.at++;
+      if (c === RBRACE) return out;
+      if (c !== COMMA) throw UNHANDLED;
+    }
+  }
+
+  array(element: () => unknown): unknown[] {
+    this.expect(LBRACKET);
+    const out: unknown[] = [];
+    if (this.peek() === RBRACKET) {
+      this.at++;
+      return out;
+    }
+    for (;;) {
+      out.push(element());
+      const c = this.peek();
+      this.at++;
+      if (c === RBRACKET) return out;
+      if (c !== COMMA) throw UNHANDLED;
+    }
+  }
+
+  /** A key without escapes or control characters. */
+  private key(): string {
+    if (this.peek() !== QUOTE) throw UNHANDLED;
+    const start = ++this.at;
+    for (let c = this.b[this.at]; c !== QUOTE; c = this.b[++this.at]) {
+      if (c === undefined || c === BACKSLASH || c < SPACE) throw UNHANDLED;
+    }
+    return this.b.toString('utf8', start, this.at++);
+  }
+
+  /** Any JSON value, read by JSON.parse once its extent is found. */
+  value(): unknown {
+    this.space();
+    const b = this.b;
+    const start = this.at;
+    const c = b[this.at];
+    if (c === QUOTE) this.skipString();
+    else if (c === LBRACE || c === LBRACKET) {
+      let depth = 0;
+      do {
+        const d = b[this.at];
+        if (d === undefined) throw UNHANDLED;
+        if (d === QUOTE) this.skipString();
+        else {
+          if (d === LBRACE || d === LBRACKET) depth++;
+          else if (d === RBRACE || d === RBRACKET) depth--;
+          this.at++;
+        }
+      } while (depth > 0);
+    } else {
+      for (let d = c; d !== undefined && d !== COMMA && d !== RBRACE && d !== RBRACKET && d !== SPACE && d !== LF && d !== CR && d !== TAB; d = b[++this.at]);
+    }
+    return JSON.parse(b.toString('utf8', start, this.at));
+  }
+
+  private skipString(): void {
+    for (let c = this.b[++this.at]; c !== QUOTE; c = this.b[++this.at]) {
+      if (c === undefined) throw UNHANDLED;
+      if (c === BACKSLASH) this.at++;
+    }
+    this.at++;
+  }
+
+  /** A list of evenly nested numbers as NumericData; anything else in it: JSON.parse's value. */
+  numeric(): unknown {
+    const start = this.at;
+    const read = this.readNumeric();
+    if (read) return read;
+    this.at = start;
+    return this.value();
+  }
+
+  private readNumeric(): NumericData | undefined {
+    const b = this.b;
+    const start = this.at;
+    let at = start;
+    const dims: number[] = [];
+    /** Per depth: whether its lists hold numbers (1) or lists (2); unset while unknown. */
+    const kinds: number[] = [];
+    const counts: number[] = [];
+    const approximate: number[] = [];
+    let n = 0;
+    let depth = -1;
+    let oneLine = true;
+    let c = b[at];
+    for (;;) {
+      // At the start of an element, or of the first element of a list just opened.
+      if (c === LBRACKET) {
+        if (depth >= 0 && !this.kind(kinds, depth, 2)) return undefined;
+        depth++;
+        counts[depth] = 0;
+        c = b[++at];
+        while (c === SPACE || c === LF || c === CR || c === TAB) {
+          if (c !== SPACE && c !== TAB) oneLine = false;
+          c = b[++at];
+        }
+        if (c !== RBRACKET) continue;
+      } else {
+        if (depth < 0 || !this.kind(kinds, depth, 1)) return undefined;
+        if (n === values.length) grow();
+        starts[n] = at;
+        // -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?, as JSON has it
+        let negative = false;
+        if (c === MINUS) {
+          negative = true;
+          c = b[++at];
+        }
+        let m = 0;
+        let digits = 0;
+        let exponent = 0;
+        if (c === ZERO) c = b[++at];
+        else if (c !== undefined && c > ZERO && c <= NINE) {
+          do {
+            m = m * 10 + (c - ZERO);
+            digits++;
+            c = b[++at];
+          } while (c !== undefined && c >= ZERO && c <= NINE);
+        } else return undefined;
+        if (c === DOT) {
+          c = b[++at];
+          if (c === undefined || c < ZERO || c > NINE) return undefined;
+          do {
+            if (m !== 0 || c !== ZERO) {
+              m = m * 10 + (c - ZERO);
+              digits++;
+            }
+            exponent--;
+            c = b[++at];
+          } while (c !== undefined && c >= ZERO && c <= NINE);
+        }
+        if (c === LOWER_E || c === UPPER_E) {
+          c = b[++at];
+          let sign = 1;
+          if (c === MINUS || c === PLUS) {
+            if (c === MINUS) sign = -1;
+            c = b[++at];
+          }
+          if (c === undefined || c < ZERO || c > NINE) return undefined;
+          let e = 0;
+          do {
+            if (e < 1e6) e = e * 10 + (c - ZERO);
+            c = b[++at];
+          } while (c !== undefined && c >= ZERO && c <= NINE);
+          exponent += sign * e;
+        }
+        ends[n] = at;
+        let v: number;
+        if (m === 0) v = 0;
+        else if (digits > MAX_APPROX_DIGITS) v = NaN; // re-read exactly, whatever its use
+        else if (exponent >= -22 && exponent <= 22) v = exponent < 0 ? m / POW10[-exponent] : m * POW10[exponent];
+        else v = m * 10 ** exponent; // slow, and rare
+        // Exact when m and 10^|e| are exact doubles: one correctly rounded operation.
+        if (m !== 0 && (m > EXACT_MANTISSA || exponent < -22 || exponent > 22)) approximate.push(n);
+        values[n++] = negative ? -v : v;
+        counts[depth]++;
+      }
+      // After an element: close lists, then a comma or the end.
+      for (;;) {
+        while (c === SPACE || c === LF || c === CR || c === TAB) {
+          if (c !== SPACE && c !== TAB) oneLine = false;
+          c = b[++at];
+        }
+        if (c === COMMA) {
+          c = b[++at];
+          while (c === SPACE || c === LF || c === CR || c === TAB) {
+            if (c !== SPACE && c !== TAB) oneLine = false;
+            c = b[++at];
+          }
+          if (c !== LBRACKET && c !== MINUS && !(c !== undefined && c >= ZERO && c <= NINE)) return undefined;
+          break;
+        }
+        if (c !== RBRACKET) return undefined;
+        // Evenly nested: every list at one depth has the same length.
+        if (dims[depth] === undefined) dims[depth] = counts[depth];
+        else if (dims[depth] !== counts[depth]) return undefined;
+        c = b[++at];
+        if (depth-- === 0) {
+          this.at = at;
+          return new NumericData(b, values.slice(0, n), dims, approximate, starts.slice(0, n), ends.slice(0, n), [start, at], oneLine);
+        }
+        counts[depth]++;
+      }
+    }
+  }
+
+  /** Records what lists at `depth` hold; false when that differs from their siblings. */
+  private kind(kinds: number[], depth: number, kind: number): boolean {
+    kinds[depth] ??= kind;
+    return kinds[depth] === kind;
+  }
+}
