@@ -37,8 +37,9 @@ export async function scanSelection(
   const files: ScannedFile[] = [];
   let totalBytes = 0;
   const pause = yielder();
-  // Depth first with an explicit stack, so the walk can pause between folders.
-  const stack: { rel: string; abs: string; st: fs.Stats }[] = [];
+  // Depth first with an explicit stack, so the walk can pause between folders. Folders found
+  // by readdir carry no stat (their type comes with the name); everything else is lstat'ed once.
+  const stack: { rel: string; abs: string; st: fs.Stats | undefined }[] = [];
   for (const rel of [...rels].reverse()) {
     const abs = rel === '.' ? sel.root : path.join(sel.root, ...rel.split('/'));
     try {
@@ -48,32 +49,40 @@ export async function scanSelection(
     }
   }
   while (stack.length) {
-    const { rel, abs, st } = stack.pop()!;
-    if (st.isDirectory()) {
+    const { rel, abs, st: known } = stack.pop()!;
+    if (!known || known.isDirectory()) {
       await pause();
       throwIfAborted(signal, 'The snapshot');
-      let names: string[];
+      let entries: fs.Dirent[];
       try {
-        names = fs.readdirSync(abs);
+        entries = fs.readdirSync(abs, { withFileTypes: true });
       } catch (err) {
         throw unreadable(rel, err);
       }
-      names.sort().reverse();
-      for (const name of names) {
+      entries.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+      for (const entry of entries) {
+        const name = entry.name;
         const childRel = rel === '.' ? name : `${rel}/${name}`;
+        const isDir = entry.isDirectory();
+        if (sel.excluded(childRel, isDir)) continue;
         const childAbs = abs + path.sep + name;
-        let cst: fs.Stats;
+        if (isDir) {
+          stack.push({ rel: childRel, abs: childAbs, st: undefined });
+          continue;
+        }
+        let cst: fs.Stats | undefined;
         try {
-          cst = fs.lstatSync(childAbs);
+          cst = fs.lstatSync(childAbs, { throwIfNoEntry: false });
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed while we looked
           throw unreadable(childRel, err);
         }
-        if (sel.excluded(childRel, cst.isDirectory())) continue;
-        stack.push({ rel: childRel, abs: childAbs, st: cst });
+        if (!cst) continue; // removed while we looked
+        // A folder put in place of a file since readdir is read as a folder.
+        stack.push({ rel: childRel, abs: childAbs, st: cst.isDirectory() ? undefined : cst });
       }
       continue;
     }
+    const st = known;
     if (st.isFile()) {
       files.push({ rel, abs, mode: st.mode & 0o100 ? '100755' : '100644', key: statKey(st) });
       totalBytes += st.size;

@@ -5,7 +5,8 @@ import git from 'isomorphic-git';
 import { isReadOnlyError, isWritableFolder, type MlopsLayout } from '../workspace/layout';
 import { storeBlobs } from './blobWriter';
 import { atomicGitFs, RepoPaths } from './gitFs';
-import { formatMessage, parseMessage, person } from './message';
+import { writeLooseObject } from './looseWriter';
+import { commitObject, formatMessage, parseMessage, person } from './message';
 import { corrupt, ObjectStore } from './objects';
 import { removeAbandonedTemps } from './abandonedTemps';
 import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets } from './refs';
@@ -135,7 +136,7 @@ export class SnapshotStore {
 
     throwIfAborted(signal, 'The snapshot');
     progress.report({ phase: 'commit', files: files.length, totalFiles: files.length, bytes: doneBytes, totalBytes }, true);
-    const tree = await writeTrees(this.ctx, blobs, (oid) => this.objects.has(oid));
+    const tree = writeTrees(blobs, (oid) => this.objects.has(oid), (object) => writeLooseObject(this.paths, object));
     const now = Date.now();
     const lock = await acquireWriteLock(this.paths.lockFile);
     let id: string;
@@ -150,17 +151,13 @@ export class SnapshotStore {
       } else {
         const who = person(options.author, now);
         const message = options.message?.trim() || `Snapshot of ${rels.join(', ')}`;
-        id = await git.writeCommit({
-          fs: this.ctx.fs,
-          gitdir: this.gitdir,
-          commit: {
-            message: formatMessage({ message, paths: rels, fileCount: files.length, totalBytes: bytes }),
-            tree,
-            parent: parent ? [parent] : [],
-            author: who,
-            committer: who,
-          },
-        });
+        id = writeLooseObject(this.paths, commitObject({
+          message: formatMessage({ message, paths: rels, fileCount: files.length, totalBytes: bytes }),
+          tree,
+          parents: parent ? [parent] : [],
+          author: who,
+          committer: who,
+        }));
         if (signal?.aborted) throw cancelled('The snapshot');
         await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: snapshotRef(id), value: id, force: true });
         await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: CHAIN_REF, value: id, force: true });
