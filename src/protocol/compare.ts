@@ -27,6 +27,28 @@ export interface CompareData {
   missing: string[];
   /** Union of the runs' metric keys, in first-logged order. */
   metricKeys: string[];
+  /** The curves of the metric the panel shows first (CompareLoadParams), so it draws without asking again. */
+  curves?: SeriesResult;
+}
+
+/** What the panel will draw first: the host sends those curves with the runs. */
+export interface CompareLoadParams {
+  /** The metric shown last time, if any (else the first key). */
+  metric?: string | null;
+  /** The chart's width in pixels, about (it sets the points per run: pointsPerRun). */
+  chartWidth?: number;
+  smoothing?: number;
+}
+
+/** Points over all runs of one chart: a hundred overlaid curves need fewer each to read the same. */
+const TOTAL_POINTS = 50_000;
+
+/**
+ * Points per run to ask for: about one per pixel of width, but no more than TOTAL_POINTS over
+ * all runs, never under 200. Zooming fetches the detail.
+ */
+export function pointsPerRun(width: number, runs: number): number {
+  return Math.round(Math.max(200, Math.min(width, 2000, TOTAL_POINTS / Math.max(1, runs))));
 }
 
 export type XAxis = 'step' | 'time' | 'relative';
@@ -109,7 +131,7 @@ export type CompareTab = 'curves' | 'params' | 'parallel' | 'scatter';
 
 export interface CompareContract {
   hostRequests: {
-    'compare/load': { params: Record<string, never>; result: CompareData };
+    'compare/load': { params: CompareLoadParams; result: CompareData };
     'compare/series': { params: SeriesRequest; result: SeriesResult };
     /** Saves every point (not downsampled) of a metric of the shown runs as CSV. */
     'compare/exportCsv': { params: { metric: string }; result: SaveFileResult };
