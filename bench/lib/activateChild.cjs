@@ -4,8 +4,7 @@
 //              then ask the Runs tree for its first two levels as VS Code would.
 //   baseline:  load a trivial extension module (one registerCommand) with the same
 //              stub and activate it; then the floor of "store ready": instantiate
-//              sql.js and open the same tracking.db bytes, nothing else (and the
-//              longest event-loop block meanwhile).
+//              sql.js and open the same tracking.db bytes, nothing else.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -50,16 +49,10 @@ async function main() {
     ext.activate(ctx);
     out.activate = now() - t;
     const { loadSqlJs } = require(path.join(repoRoot, 'out', 'src', 'core', 'tracking', 'sqlite.js'));
-    // The same monitor around the floor's work: how long this machine's load stretches even that.
-    const loop = monitorEventLoopDelay({ resolution: 5 });
-    loop.enable();
     t = now();
     const SQL = await loadSqlJs();
     const db = new SQL.Database(fs.readFileSync(path.join(workspace, '.mlops', 'tracking.db')));
     out.ready = now() - t;
-    await new Promise((r) => setTimeout(r, 20));
-    loop.disable();
-    out.maxBlock = loop.max / 1e6;
     db.close();
   }
   for (const d of ctx.subscriptions) d.dispose();
