@@ -35,6 +35,8 @@ const builds = [
   { ...common, entryPoints: ['src/core/mlflow/batchWorker.ts'], outfile: 'dist/batchWorker.js' },
   // One deployment's model server process, started by the serving supervisor from beside it (src/core/serving/supervisor.ts).
   { ...common, entryPoints: ['src/core/serving/modelServer.ts'], outfile: 'dist/modelServer.js' },
+  // The thread that warms up sql.js's WebAssembly before the extension host queries (src/core/tracking/sqlite.ts).
+  { ...common, entryPoints: ['src/core/tracking/sqliteWarmup.ts'], outfile: 'dist/sqliteWarmup.js' },
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
   { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
 ];

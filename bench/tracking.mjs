@@ -46,7 +46,7 @@ process.on('SIGINT', () => { cleanup(); process.exit(130); });
 const rows = []; // the summary table
 const notes = [];
 function record(figure, value, baseline, goalText, met, fmt) {
-  rows.push({ figure, value: fmt(value), baseline: fmt(baseline), ratio: ratio(value, baseline), goal: goalText, met: met === undefined ? '—' : met ? 'yes' : 'MISSED' });
+  rows.push({ figure, value: fmt(value), baseline: baseline === undefined ? '—' : fmt(baseline), ratio: ratio(value, baseline), goal: goalText, met: met === undefined ? '—' : met ? 'yes' : 'MISSED' });
   if (met === false) notes.push(`MISSED: ${figure}: ${fmt(value)}, goal ${goalText}`);
 }
 const heading = (t) => console.log(`\n== ${t}`);
@@ -331,7 +331,7 @@ async function figureActivation(root, { naiveLoadMs }) {
   const scratch = path.join(work, 'activation');
   fs.mkdirSync(scratch, { recursive: true });
   const sample = (mode) => {
-    const r = spawnSync(process.execPath, [path.join(libDir, 'activateChild.cjs'), mode, root, repo, scratch], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [path.join(libDir, 'activateChild.cjs'), mode, root, repo, scratch], { encoding: 'utf8', timeout: 300_000 });
     if (r.status !== 0) throw new Error(`${mode} activation sample failed: ${r.stderr || r.error}`);
     return JSON.parse(r.stdout.trim().split('\n').pop());
   };
@@ -352,7 +352,7 @@ async function figureActivation(root, { naiveLoadMs }) {
   line('activate → api.service.ready', `${ms(e.ready)}   baseline (sql.js init + open tracking.db): ${ms(b.ready)}`);
   const unknown = [...new Set(ext.flatMap((x) => x.unknown ?? []))];
   if (unknown.length) line('(stub) APIs used but not modelled', `${unknown.join(', ')} (answered by a do-nothing proxy)`);
-  line('longest event-loop block until ready', `${ms(med(ext, 'maxBlock'))}  (the extension host's JS thread; median of 7)`);
+  line('longest event-loop block until ready', `${ms(med(ext, 'maxBlock'))}  [${ext.map((x) => ms(x.maxBlock)).join(', ')}]  (the extension host's JS thread; median of 7)`);
   line('(info) Runs view data: 2 tree levels', `${ms(e.tree)}  (getChildren ×2 + getTreeItem for ${ext[0].runs} runs)`);
   // The first open of a workspace whose index is missing (fresh clone, or an index of an older schema): full rebuild.
   dropIndex(root);
@@ -362,6 +362,7 @@ async function figureActivation(root, { naiveLoadMs }) {
   record('5. load + activate (stub host)', total, baseTotal, '≤ 100 ms', total <= 100, ms);
   record('5. activate() call alone', e.activate, b.activate, '≤ 100 ms', e.activate <= 100, ms);
   record('5. activate → store ready, 1k runs', e.ready, b.ready, '—', undefined, ms);
+  record('5. longest event-loop block → ready', med(ext, 'maxBlock'), undefined, '≤ 50 ms', med(ext, 'maxBlock') <= 50, ms);
   line('', `baseline for it: reading + JSON.parse of the same 10M lines, ${s(naiveLoadMs)} (figure 4's naive loads, summed)`);
   record('5. ready, no tracking.db (10M pts)', cold.ready, naiveLoadMs, '—', undefined, s);
   record('5. event-loop block, no tracking.db', cold.maxBlock, naiveLoadMs, '—', undefined, s);

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { Project } from '../core/project';
 import type { ModelVersion } from '../core/registry/registry';
 import type { LaunchOptions, RunOutcome, TrackedProcess } from '../core/tracking/launcher';
+import { loadSqlJsWarm } from '../core/tracking/sqlite';
 import type { Tracking } from '../core/tracking/tracking';
 
 const SAVE_DELAY_MS = 2000;
@@ -42,6 +43,7 @@ export class TrackingService implements vscode.Disposable {
   }
 
   private async open(): Promise<Tracking> {
+    await loadSqlJsWarm(); // the extension host's thread must not compile sql.js's code on its first queries
     // A command that has the index for a moment (`mlops runs list`) must not leave this window read-only for the session.
     const project = await Project.open(this.root, { waitMs: OWNER_WAIT_MS, onMessage: (m) => this.message(m) });
     if (this.disposed) {

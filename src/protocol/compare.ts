@@ -29,6 +29,8 @@ export interface CompareData {
   metricKeys: string[];
   /** mlops.yaml's objectives (the project's KPIs): a goal line on their charts; the first is the default metric. */
   objectives?: ObjectiveInfo[];
+  /** The curves of the metric the panel shows first (CompareLoadParams), so it draws without asking again. */
+  curves?: SeriesResult;
 }
 
 /** One objective of mlops.yaml, by value (webviews never import core). */
@@ -36,6 +38,31 @@ export interface ObjectiveInfo {
   metric: string;
   goal: 'maximize' | 'minimize';
   target?: number;
+}
+
+/** The metric a panel opens on: the first objective the runs logged, else the first metric. */
+export function defaultMetric(metricKeys: string[], objectives: ObjectiveInfo[] = []): string | null {
+  return objectives.find((o) => metricKeys.includes(o.metric))?.metric ?? metricKeys[0] ?? null;
+}
+
+/** What the panel will draw first: the host sends those curves with the runs. */
+export interface CompareLoadParams {
+  /** The metric shown last time, if any (else the first key). */
+  metric?: string | null;
+  /** The chart's width in pixels, about (it sets the points per run: pointsPerRun). */
+  chartWidth?: number;
+  smoothing?: number;
+}
+
+/** Points over all runs of one chart: a hundred overlaid curves need fewer each to read the same. */
+const TOTAL_POINTS = 50_000;
+
+/**
+ * Points per run to ask for: about one per pixel of width, but no more than TOTAL_POINTS over
+ * all runs, never under 200. Zooming fetches the detail.
+ */
+export function pointsPerRun(width: number, runs: number): number {
+  return Math.round(Math.max(200, Math.min(width, 2000, TOTAL_POINTS / Math.max(1, runs))));
 }
 
 export type XAxis = 'step' | 'time' | 'relative';
@@ -120,7 +147,7 @@ export type CompareTab = 'curves' | 'params' | 'parallel' | 'scatter';
 
 export interface CompareContract {
   hostRequests: {
-    'compare/load': { params: Record<string, never>; result: CompareData };
+    'compare/load': { params: CompareLoadParams; result: CompareData };
     'compare/series': { params: SeriesRequest; result: SeriesResult };
     /** Saves every point (not downsampled) of a metric of the shown runs as CSV. */
     'compare/exportCsv': { params: { metric: string }; result: SaveFileResult };

@@ -11,7 +11,8 @@ import { Tracking } from '../../src/core/tracking/tracking';
 import { judgeObjectives, meetsTarget, readObjectivesOrNone, type Objective } from '../../src/core/workspace/objectives';
 import { CompareModel } from '../../src/extension/panels/compareModel';
 import { RunsTableModel } from '../../src/extension/panels/runsTableModel';
-import { defaultMetric, goalLabel, targetOf } from '../../webview/compare/goalLine';
+import { defaultMetric } from '../../src/protocol/compare';
+import { goalLabel, targetOf } from '../../webview/compare/goalLine';
 import { RunStore, visibleColumns, DEFAULT_LAYOUT, cellText } from '../../webview/runs/model';
 import { tmpWorkspace, writeRun } from './helpers';
 

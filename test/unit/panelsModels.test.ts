@@ -179,6 +179,35 @@ describe('comparison data (extension side)', () => {
     tracking.close();
   });
 
+  it('sends the curves the panel draws first with the runs: its metric, points for its width, its smoothing', async () => {
+    const { tracking, a, b } = await workspace();
+    const model = new CompareModel(() => tracking, [a, b]);
+    const data = model.load({ metric: 'val_accuracy', chartWidth: 300, smoothing: 0.5 });
+    assert.equal(data.curves!.metric, 'val_accuracy');
+    assert.deepEqual(data.curves!.series.map((s) => s.runId), [a, b]);
+    const sb = data.curves!.series.find((s) => s.runId === b)!;
+    assert.ok(sb.values.length <= 300 && sb.values.length > 250, 'about one point per pixel of the chart');
+    assert.ok(sb.smoothed, 'smoothed as asked');
+    const other = model.load({ metric: 'gone', chartWidth: 800 });
+    assert.equal(other.curves!.metric, other.metricKeys[0], 'a metric the runs no longer have: the first key');
+    assert.equal(model.load({ metric: 'loss', chartWidth: 800, smoothing: 2 }).curves, undefined, 'a bad weight: the panel asks, and gets the error then');
+    assert.equal(model.load().curves, undefined, 'a reset sends no curves');
+    tracking.close();
+  });
+
+  it('curves prepared before the panel asks are sent only while they are still true (a live run\'s new points are in)', async () => {
+    const { layout, tracking, a } = await workspace();
+    const live = writeRun(layout, curve('loss', 3, (i) => 1 - i / 10));
+    tracking.refresh();
+    const model = new CompareModel(() => tracking, [a, live]);
+    model.prepare();
+    appendEvents(layout.eventsFile(live), curve('loss', 4, (i) => 0.5 - i / 100).map((e) => ({ ...e, step: (e as { step: number }).step + 3 }) as NewRunEvent));
+    tracking.refresh();
+    const curves = model.load({ metric: 'loss', chartWidth: 1000 }).curves!;
+    assert.equal(curves.series.find((s) => s.runId === live)!.values.length, 7);
+    tracking.close();
+  });
+
   it('updates live: new points of an active run, and a run deleted while shown', async () => {
     const { layout, tracking, a } = await workspace();
     const live = writeRun(layout, curve('loss', 3, (i) => 1 - i / 10));

@@ -1,15 +1,10 @@
 // The project's objectives on the curves chart: a dashed line at an objective's
 // target, labelled with its goal, so how far each run is from the KPI reads at
-// a glance; and the first objective as the metric the panel opens on.
+// a glance.
 
 import type { Plugin } from 'chart.js';
 import type { ObjectiveInfo } from '../../src/protocol/compare';
 import { formatNumber } from '../common/format';
-
-/** The metric to show first: the first objective the runs logged, else the first metric. */
-export function defaultMetric(metricKeys: string[], objectives: ObjectiveInfo[] = []): string | null {
-  return objectives.find((o) => metricKeys.includes(o.metric))?.metric ?? metricKeys[0] ?? null;
-}
 
 /** The objective with a target for this metric, if mlops.yaml declares one. */
 export function targetOf(metric: string | null, objectives: ObjectiveInfo[] = []): (ObjectiveInfo & { target: number }) | undefined {

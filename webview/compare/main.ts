@@ -8,7 +8,7 @@ import {
 } from 'chart.js';
 import { fromWire, type SaveFileResult } from '../../src/protocol/common';
 import {
-  COMPARE_PANEL, type CompareContract, type CompareData, type CompareInspection, type CompareRun, type CompareTab, type CompareUpdate, type ObjectiveInfo, type Series, type XAxis,
+  COMPARE_PANEL, defaultMetric, pointsPerRun, type CompareContract, type CompareData, type CompareInspection, type CompareRun, type CompareTab, type CompareUpdate, type ObjectiveInfo, type Series, type XAxis,
 } from '../../src/protocol/compare';
 import { canvasInfos, pngBase64 } from '../common/canvas';
 import { el, notice } from '../common/dom';
@@ -17,7 +17,7 @@ import { connect, loadState, saveState, type WebviewEndpoint } from '../common/h
 import { onThemeChange, runColorsById, themeColors, type ThemeColors } from '../common/theme';
 import { button, checkbox, dropdown, registerToolkit, slider, tabs, type Dropdown } from '../common/toolkit';
 import { digitsToTellApart, forLogScale, formatTick, hoverLines, seriesPoints, smoothedPoints, type Point } from './curves';
-import { defaultMetric, goalLabel, goalLinePlugin, targetOf } from './goalLine';
+import { goalLabel, goalLinePlugin, targetOf } from './goalLine';
 import { defaultScatterX, fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions, runsCsv, type Dimension, type Field } from './runsData';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
@@ -262,7 +262,9 @@ class CompareView {
       },
     );
     performance.mark('compare:load-request');
-    return this.endpoint.request('compare/load', {});
+    // The chart is not laid out yet: the page's width is near enough for the points per run.
+    const chartWidth = document.documentElement.clientWidth || 800;
+    return this.endpoint.request('compare/load', { metric: this.state.metric, chartWidth, smoothing: this.state.smoothing || undefined });
   }
 
   private async load(first: Promise<CompareData>): Promise<void> {
@@ -293,7 +295,15 @@ class CompareView {
     this.syncControls();
     this.overview.clear();
     this.detail = null;
-    await this.fetchSeries();
+    const curves = data.curves;
+    if (curves && curves.metric === this.state.metric) {
+      // The host sent the curves to draw first (this metric, this smoothing) with the runs: no second round trip.
+      this.seriesSeq++;
+      for (const s of curves.series) this.overview.set(s.runId, s);
+      if (this.state.zoom) await this.fetchSeries({ overview: false });
+    } else {
+      await this.fetchSeries();
+    }
     this.loadedOnce = true;
     this.redrawAll();
     this.save();
@@ -928,16 +938,6 @@ class CompareView {
   private save(): void {
     saveState(this.state);
   }
-}
-
-/**
- * Points per run to ask for: about one per pixel of width, but no more than
- * TOTAL_POINTS over all runs (a hundred overlaid curves need less each to read
- * the same), never under 200. Zooming fetches the detail.
- */
-const TOTAL_POINTS = 50_000;
-function pointsPerRun(width: number, runs: number): number {
-  return Math.round(Math.max(200, Math.min(width, 2000, TOTAL_POINTS / Math.max(1, runs))));
 }
 
 function swatch(color: string | undefined): HTMLElement {

@@ -25,7 +25,21 @@ function place(paths: RepoPaths, tmp: string, oid: string): void {
 export function writeLooseBuffer(paths: RepoPaths, oid: string, content: Buffer): void {
   if (fs.existsSync(paths.loose(oid))) return;
   const level = content.length > 4096 && isIncompressible(content) ? LEVEL_INCOMPRESSIBLE : LEVEL_PACKED;
-  const whole = Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]);
+  writeWhole(paths, oid, Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]), level);
+}
+
+/**
+ * Writes a small commit or tree (`object`: its header and content, as hashed) as a loose object
+ * unless the store has it; returns its id. isomorphic-git's own writer deflates through web
+ * streams, which costs more than the rest of an unchanged re-snapshot.
+ */
+export function writeLooseObject(paths: RepoPaths, object: Buffer): string {
+  const oid = createHash('sha1').update(object).digest('hex');
+  if (!fs.existsSync(paths.loose(oid))) writeWhole(paths, oid, object, LEVEL_PACKED);
+  return oid;
+}
+
+function writeWhole(paths: RepoPaths, oid: string, whole: Buffer, level: number): void {
   const deflate = zlib.deflateSync(whole, oneShotOptions(level, whole.length));
   const tmp = paths.tmpObject();
   try {

@@ -90,3 +90,18 @@ export function person(author: string | undefined, ms: number): GitPerson {
   email = clean(email) || `${user}@${os.hostname()}`;
   return { name, email, timestamp: Math.floor(ms / 1000), timezoneOffset: new Date(ms).getTimezoneOffset() };
 }
+
+/** A commit object as git hashes it (header, then content), laid out as git and isomorphic-git write it. */
+export function commitObject(c: { tree: string; parents: string[]; author: GitPerson; committer: GitPerson; message: string }): Buffer {
+  const head = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`), `author ${identity(c.author)}`, `committer ${identity(c.committer)}`];
+  const message = c.message.replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '') + '\n';
+  const content = Buffer.from(`${head.join('\n')}\n\n${message}`, 'utf8');
+  return Buffer.concat([Buffer.from(`commit ${content.length}\0`), content]);
+}
+
+/** "Name <email> 1764000000 +0100" (JavaScript's timezone offset counts minutes west of UTC, git's east). */
+function identity(p: GitPerson): string {
+  const minutes = Math.abs(p.timezoneOffset);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${p.name} <${p.email}> ${p.timestamp} ${p.timezoneOffset > 0 ? '-' : '+'}${two(Math.floor(minutes / 60))}${two(minutes % 60)}`;
+}

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isInside, Selection } from './selection';
 import { statKey, type StatKey } from './statCache';
+import type { BlobEntry } from './trees';
 import { SnapshotError, throwIfAborted } from './types';
 import { yielder } from './yielder';
 import type { SnapshotFileMode } from './types';
@@ -18,9 +19,17 @@ export interface ScannedFile {
 }
 
 export interface ScanResult {
+  /** Files whose blob is not known: they are read. */
   files: ScannedFile[];
+  /** Files the stat cache knows unchanged, with their blob (no object per file beyond this). */
+  known: BlobEntry[];
+  /** Bytes of all files found (known ones included), and of the known ones. */
   totalBytes: number;
+  knownBytes: number;
 }
+
+/** The stat cache's answer for a regular file: its blob id while its stat is unchanged. */
+export type KnownBlob = (rel: string, st: StatKey) => string | undefined;
 
 /**
  * Walks the chosen paths (already normalised by Selection), honouring exclusions. Symbolic
@@ -33,12 +42,16 @@ export async function scanSelection(
   rels: string[],
   onFile: (files: number, bytes: number) => void,
   signal: AbortSignal | undefined,
+  knownBlob?: KnownBlob,
 ): Promise<ScanResult> {
   const files: ScannedFile[] = [];
+  const known: BlobEntry[] = [];
   let totalBytes = 0;
+  let knownBytes = 0;
   const pause = yielder();
-  // Depth first with an explicit stack, so the walk can pause between folders.
-  const stack: { rel: string; abs: string; st: fs.Stats }[] = [];
+  // Depth first with an explicit stack, so the walk can pause between folders. Folders found
+  // by readdir carry no stat (their type comes with the name); everything else is lstat'ed once.
+  const stack: { rel: string; abs: string; st: fs.Stats | undefined }[] = [];
   for (const rel of [...rels].reverse()) {
     const abs = rel === '.' ? sel.root : path.join(sel.root, ...rel.split('/'));
     try {
@@ -48,34 +61,50 @@ export async function scanSelection(
     }
   }
   while (stack.length) {
-    const { rel, abs, st } = stack.pop()!;
-    if (st.isDirectory()) {
+    const { rel, abs, st: listed } = stack.pop()!;
+    if (!listed || listed.isDirectory()) {
       await pause();
       throwIfAborted(signal, 'The snapshot');
-      let names: string[];
+      let entries: fs.Dirent[];
       try {
-        names = fs.readdirSync(abs);
+        entries = fs.readdirSync(abs, { withFileTypes: true });
       } catch (err) {
         throw unreadable(rel, err);
       }
-      names.sort().reverse();
-      for (const name of names) {
+      entries.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+      for (const entry of entries) {
+        const name = entry.name;
         const childRel = rel === '.' ? name : `${rel}/${name}`;
+        const isDir = entry.isDirectory();
+        if (sel.excluded(childRel, isDir)) continue;
         const childAbs = abs + path.sep + name;
-        let cst: fs.Stats;
+        if (isDir) {
+          stack.push({ rel: childRel, abs: childAbs, st: undefined });
+          continue;
+        }
+        let cst: fs.Stats | undefined;
         try {
-          cst = fs.lstatSync(childAbs);
+          cst = fs.lstatSync(childAbs, { throwIfNoEntry: false });
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed while we looked
           throw unreadable(childRel, err);
         }
-        if (sel.excluded(childRel, cst.isDirectory())) continue;
-        stack.push({ rel: childRel, abs: childAbs, st: cst });
+        if (!cst) continue; // removed while we looked
+        // A folder put in place of a file since readdir is read as a folder.
+        stack.push({ rel: childRel, abs: childAbs, st: cst.isDirectory() ? undefined : cst });
       }
       continue;
     }
+    const st = listed;
     if (st.isFile()) {
-      files.push({ rel, abs, mode: st.mode & 0o100 ? '100755' : '100644', key: statKey(st) });
+      const mode = st.mode & 0o100 ? '100755' : '100644';
+      // fs.Stats has the fields the cache keys on: asked as it is, an unchanged file costs no copy.
+      const oid = knownBlob?.(rel, st);
+      if (oid) {
+        known.push({ path: rel, oid, mode });
+        knownBytes += st.size;
+      } else {
+        files.push({ rel, abs, mode, key: statKey(st) });
+      }
       totalBytes += st.size;
     } else if (st.isSymbolicLink()) {
       let target: string;
@@ -91,10 +120,11 @@ export async function scanSelection(
       const kind = st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : 'a device file';
       throw new SnapshotError(`"${rel}" is ${kind}, which cannot be snapshotted (snapshots hold files, folders and symbolic links). Remove it, or exclude it in .mlopsignore.`, 'special-file');
     }
-    if (files.length % 256 === 0) onFile(files.length, totalBytes);
+    const found = files.length + known.length;
+    if (found % 256 === 0) onFile(found, totalBytes);
   }
-  onFile(files.length, totalBytes);
-  return { files, totalBytes };
+  onFile(files.length + known.length, totalBytes);
+  return { files, known, totalBytes, knownBytes };
 }
 
 function checkLinkTarget(sel: Selection, rel: string, abs: string, target: string): void {

@@ -5,15 +5,16 @@ import git from 'isomorphic-git';
 import { isReadOnlyError, isWritableFolder, type MlopsLayout } from '../workspace/layout';
 import { storeBlobs } from './blobWriter';
 import { atomicGitFs, RepoPaths } from './gitFs';
-import { formatMessage, parseMessage, person } from './message';
+import { writeLooseObject } from './looseWriter';
+import { commitObject, formatMessage, parseMessage, person } from './message';
 import { corrupt, ObjectStore } from './objects';
 import { removeAbandonedTemps } from './abandonedTemps';
 import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets } from './refs';
 import type { LocalSide } from './remote';
 import { restoreFiles } from './restore';
-import { scanSelection, type ScannedFile } from './scan';
+import { scanSelection } from './scan';
 import { isInside, Selection } from './selection';
-import { StatCache } from './statCache';
+import { StatCache, type StatKey } from './statCache';
 import { diffTrees, findEntry, listBlobs, writeTrees, type BlobEntry, type GitContext } from './trees';
 import { ProgressReporter } from './progress';
 import {
@@ -88,31 +89,23 @@ export class SnapshotStore {
     const sel = new Selection(options.from ?? this.layout.root);
     const rels = sel.normalise(paths);
     progress.report({ phase: 'scan', files: 0, bytes: 0 }, true);
-    const { files, totalBytes } = await scanSelection(sel, rels, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), signal);
-    progress.report({ phase: 'scan', files: files.length, bytes: totalBytes }, true);
-    if (!files.length) {
+    // The stat cache speaks of workspace paths; files taken from another folder are hashed afresh.
+    const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
+    const knownBlob = options.from ? undefined : (rel: string, st: StatKey) => cache.lookup(rel, st);
+    const { files: todo, known, totalBytes, knownBytes } = await scanSelection(sel, rels, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), signal, knownBlob);
+    const fileCount = todo.length + known.length;
+    progress.report({ phase: 'scan', files: fileCount, bytes: totalBytes }, true);
+    if (!fileCount) {
       throw new SnapshotError(
         `Nothing to snapshot: ${rels.map((r) => `"${r}"`).join(', ')} hold${rels.length === 1 ? 's' : ''} no files (only empty folders, or everything is excluded by .mlopsignore). Add files, or change .mlopsignore.`,
         'nothing-to-snapshot',
       );
     }
 
-    const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
-    const blobs: BlobEntry[] = [];
-    const todo: ScannedFile[] = [];
-    let doneBytes = 0;
-    for (const f of files) {
-      // The stat cache speaks of workspace paths; files taken from another folder are hashed afresh.
-      const oid = f.linkTarget === undefined && !options.from ? cache.lookup(f.rel, f.key) : undefined;
-      if (oid) {
-        blobs.push({ path: f.rel, oid, mode: f.mode });
-        doneBytes += f.key.size;
-      } else {
-        todo.push(f);
-      }
-    }
+    const blobs: BlobEntry[] = known;
+    let doneBytes = knownBytes;
     let doneFiles = blobs.length;
-    const write = (force = false): void => progress.report({ phase: 'write', files: doneFiles, totalFiles: files.length, bytes: doneBytes, totalBytes }, force);
+    const write = (force = false): void => progress.report({ phase: 'write', files: doneFiles, totalFiles: fileCount, bytes: doneBytes, totalBytes }, force);
     write(true);
     let bytes = totalBytes;
     if (todo.length) {
@@ -129,13 +122,15 @@ export class SnapshotStore {
         if (f.linkTarget === undefined && !options.from) cache.set(h.rel, h.key, h.oid, h.verifiedAt);
       }
     }
-    const seen = new Set(files.map((f) => f.rel));
-    if (!options.from) for (const rel of rels) for (const p of cache.pathsUnder(rel)) if (!seen.has(p)) cache.delete(p);
-    progress.report({ phase: 'write', files: files.length, totalFiles: files.length, bytes: doneBytes, totalBytes }, true);
+    if (!options.from) {
+      const seen = new Set(blobs.map((b) => b.path));
+      for (const rel of rels) for (const p of cache.pathsUnder(rel)) if (!seen.has(p)) cache.delete(p);
+    }
+    progress.report({ phase: 'write', files: fileCount, totalFiles: fileCount, bytes: doneBytes, totalBytes }, true);
 
     throwIfAborted(signal, 'The snapshot');
-    progress.report({ phase: 'commit', files: files.length, totalFiles: files.length, bytes: doneBytes, totalBytes }, true);
-    const tree = await writeTrees(this.ctx, blobs, (oid) => this.objects.has(oid));
+    progress.report({ phase: 'commit', files: fileCount, totalFiles: fileCount, bytes: doneBytes, totalBytes }, true);
+    const tree = writeTrees(blobs, (oid) => this.objects.has(oid), (object) => writeLooseObject(this.paths, object));
     const now = Date.now();
     const lock = await acquireWriteLock(this.paths.lockFile);
     let id: string;
@@ -150,17 +145,13 @@ export class SnapshotStore {
       } else {
         const who = person(options.author, now);
         const message = options.message?.trim() || `Snapshot of ${rels.join(', ')}`;
-        id = await git.writeCommit({
-          fs: this.ctx.fs,
-          gitdir: this.gitdir,
-          commit: {
-            message: formatMessage({ message, paths: rels, fileCount: files.length, totalBytes: bytes }),
-            tree,
-            parent: parent ? [parent] : [],
-            author: who,
-            committer: who,
-          },
-        });
+        id = writeLooseObject(this.paths, commitObject({
+          message: formatMessage({ message, paths: rels, fileCount, totalBytes: bytes }),
+          tree,
+          parents: parent ? [parent] : [],
+          author: who,
+          committer: who,
+        }));
         if (signal?.aborted) throw cancelled('The snapshot');
         await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: snapshotRef(id), value: id, force: true });
         await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: CHAIN_REF, value: id, force: true });

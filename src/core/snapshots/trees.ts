@@ -15,12 +15,11 @@ export interface BlobEntry { path: string; oid: string; mode: SnapshotFileMode }
 interface Dir { dirs: Map<string, Dir>; files: { name: string; oid: string; mode: SnapshotFileMode }[] }
 
 /**
- * Builds the trees for these blobs bottom-up and returns the root tree's id. Each tree's id is
- * computed here first (serialising a tree is cheap); only trees the store lacks are written,
- * by isomorphic-git's writeTree, sibling folders concurrently. An unchanged re-snapshot
- * therefore writes no tree at all.
+ * Builds the trees for these blobs bottom-up and returns the root tree's id. Each tree is
+ * serialised here and only those the store lacks are written (`write`: a loose object), so an
+ * unchanged re-snapshot writes no tree at all.
  */
-export async function writeTrees(ctx: GitContext, blobs: BlobEntry[], exists: (oid: string) => boolean): Promise<string> {
+export function writeTrees(blobs: BlobEntry[], exists: (oid: string) => boolean, write: (object: Buffer) => string): string {
   const root: Dir = { dirs: new Map(), files: [] };
   const dirs = new Map<string, Dir>([['', root]]);
   const dirOf = (p: string): Dir => {
@@ -37,28 +36,24 @@ export async function writeTrees(ctx: GitContext, blobs: BlobEntry[], exists: (o
     const cut = b.path.lastIndexOf('/');
     dirOf(cut < 0 ? '' : b.path.slice(0, cut)).files.push({ name: b.path.slice(cut + 1), oid: b.oid, mode: b.mode });
   }
-  const limit = limiter(16);
-  const write = async (dir: Dir): Promise<string> => {
-    const subs = await Promise.all([...dir.dirs].map(async ([name, sub]) => ({ name, oid: await write(sub) })));
-    const tree: TreeItem[] = [
-      ...subs.map((s) => ({ mode: '040000', path: s.name, oid: s.oid, type: 'tree' as const })),
-      ...dir.files.map((f) => ({ mode: f.mode, path: f.name, oid: f.oid, type: 'blob' as const })),
-    ];
-    const oid = treeId(tree);
-    if (exists(oid)) return oid;
-    const written = await limit(() => git.writeTree({ fs: ctx.fs, gitdir: ctx.gitdir, tree }));
-    if (written !== oid) throw new Error(`internal: tree id ${written} from isomorphic-git differs from the computed ${oid}`);
+  const build = (dir: Dir): string => {
+    const tree: TreeItem[] = [];
+    for (const [name, sub] of dir.dirs) tree.push({ mode: '040000', path: name, oid: build(sub), type: 'tree' });
+    for (const f of dir.files) tree.push({ mode: f.mode, path: f.name, oid: f.oid, type: 'blob' });
+    const object = treeObject(tree);
+    const oid = createHash('sha1').update(object).digest('hex');
+    if (!exists(oid)) write(object);
     return oid;
   };
-  return write(root);
+  return build(root);
 }
 
 interface TreeItem { mode: string; path: string; oid: string; type: 'blob' | 'tree' }
 
 const NON_ASCII = /[^\x20-\x7e]/;
 
-/** The id git gives this tree: entries sorted by name bytes, a folder's name compared as if it ended in '/'. */
-export function treeId(items: TreeItem[]): string {
+/** A tree object as git hashes it: entries sorted by name bytes, a folder's name compared as if it ended in '/'. */
+export function treeObject(items: TreeItem[]): Buffer {
   const keyed = items.map((e) => ({ e, k: e.type === 'tree' ? `${e.path}/` : e.path, mode: e.mode === '040000' ? '40000' : e.mode }));
   // For ASCII names string order is byte order; otherwise compare the UTF-8 bytes.
   if (keyed.some((x) => NON_ASCII.test(x.k))) keyed.sort((a, b) => Buffer.compare(Buffer.from(a.k), Buffer.from(b.k)));
@@ -75,22 +70,7 @@ export function treeId(items: TreeItem[]): string {
     buf[at++] = 0;
     at += buf.write(x.e.oid, at, 'hex');
   }
-  return createHash('sha1').update(buf).digest('hex');
-}
-
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    while (active >= n) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
+  return buf;
 }
 
 async function readTree(ctx: GitContext, oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {

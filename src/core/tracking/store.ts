@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Database, SqlValue } from 'sql.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -8,7 +9,7 @@ import { loadSqlJs } from './sqlite';
 /** Bumped whenever the tables or what they hold change (5: the latest metric by MLflow's (step, timestamp, value)); an older file is rebuilt from the event logs. */
 export const STORE_SCHEMA = '5';
 
-const SCHEMA_SQL = `
+export const SCHEMA_SQL = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE experiments (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);
 CREATE TABLE runs (
@@ -92,16 +93,55 @@ export interface RunCursor { offset: number; line: number }
 
 type Row = Record<string, SqlValue>;
 
+/** `tracking.db.sha256`: the SHA-256 of tracking.db as last saved, next to it. */
+function digestFile(file: string): string {
+  return `${file}.sha256`;
+}
+
+/**
+ * Records the digest of bytes saved or checked. A digest that does not match (a crash between
+ * the two writes, another process's save) only costs the integrity check at the next open.
+ */
+function writeDigest(file: string, bytes: Uint8Array): void {
+  try {
+    fs.writeFileSync(digestFile(file), createHash('sha256').update(bytes).digest('hex'));
+  } catch {
+    // a read-only folder: the next open runs the check again
+  }
+}
+
+/** Bytes hashed between two turns of the event loop (a few ms). */
+const DIGEST_SLICE = 1024 * 1024;
+
+/** Whether the bytes are exactly those saved last. */
+async function savedAsIs(file: string, bytes: Uint8Array): Promise<boolean> {
+  let saved: string;
+  try {
+    saved = (await fs.promises.readFile(digestFile(file), 'utf8')).trim();
+  } catch {
+    return false;
+  }
+  const hash = createHash('sha256');
+  for (let at = 0; at < bytes.length; at += DIGEST_SLICE) {
+    hash.update(bytes.subarray(at, at + DIGEST_SLICE));
+    await nextTurn();
+  }
+  return hash.digest('hex') === saved;
+}
+
 /** The sql.js index over all event logs (`.mlops/tracking.db`). Holds summaries only, never metric histories. */
 export class TrackingStore {
   private constructor(readonly db: Database, readonly file: string) {}
 
-  /** Opens the file, or reports why it cannot be used (missing, corrupt, old schema) so the caller can rebuild. */
-  static async open(file: string): Promise<{ store: TrackingStore; problem?: string }> {
+  /**
+   * Opens the file, or reports why it cannot be used (missing, corrupt, old schema) so the caller
+   * can rebuild. `owner`: this process owns the index (readers write nothing, not even a digest).
+   */
+  static async open(file: string, owner = false): Promise<{ store: TrackingStore; problem?: string }> {
     const SQL = await loadSqlJs();
     let bytes: Uint8Array | undefined;
     try {
-      bytes = fs.readFileSync(file);
+      bytes = await fs.promises.readFile(file);
     } catch (err) {
       // A folder in its place is the caller's to report (Tracking.open).
       const code = (err as NodeJS.ErrnoException).code;
@@ -109,12 +149,18 @@ export class TrackingStore {
       return { store: TrackingStore.empty(SQL, file), problem };
     }
     try {
+      // The integrity check blocks the thread for a long time on a large index: only a file
+      // that is not byte for byte what this engine saved gets it (damage, another tool, an old save).
+      const asSaved = await savedAsIs(file, bytes);
       const db = new SQL.Database(bytes);
       // Each statement's first run compiles the SQLite code it needs: give the event loop a turn between them.
       await nextTurn();
-      const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
-      await nextTurn();
-      if (check !== 'ok') throw new Error(`integrity check said ${String(check)}`);
+      if (!asSaved) {
+        const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
+        await nextTurn();
+        if (check !== 'ok') throw new Error(`integrity check said ${String(check)}`);
+        if (owner) writeDigest(file, bytes); // checked once: the next open of these bytes skips the check
+      }
       const schema = db.exec("SELECT value FROM meta WHERE key = 'schema'")[0]?.values[0]?.[0];
       if (schema !== STORE_SCHEMA) {
         db.close();
@@ -139,7 +185,9 @@ export class TrackingStore {
   }
 
   save(): void {
-    writeFileAtomic(this.file, this.db.export());
+    const bytes = this.db.export();
+    writeFileAtomic(this.file, bytes);
+    writeDigest(this.file, bytes);
   }
 
   close(): void {
@@ -150,7 +198,14 @@ export class TrackingStore {
     const stmt = this.db.prepare(sql, params);
     const out: Row[] = [];
     try {
-      while (stmt.step()) out.push(stmt.getAsObject());
+      // The names once, not per row as getAsObject asks for them (thousands of rows at open).
+      const names = stmt.getColumnNames();
+      while (stmt.step()) {
+        const values = stmt.get();
+        const row: Row = {};
+        for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
+        out.push(row);
+      }
     } finally {
       stmt.free();
     }

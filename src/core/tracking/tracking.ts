@@ -77,7 +77,7 @@ export class Tracking {
     if (folderInstead) onMessage(`${layout.trackingDb} is a folder, not the index file; move it away and the index is rebuilt from the run logs. Until then nothing is saved.`);
     const taken = folderInstead ? 'tracking.db is a folder' : await TrackingLock.acquire(layout.trackingLock, options.waitMs ?? 0);
     const lock = typeof taken === 'string' ? undefined : taken;
-    const { store, problem } = await TrackingStore.open(layout.trackingDb);
+    const { store, problem } = await TrackingStore.open(layout.trackingDb, !!lock);
     const tracking = new Tracking(layout, store, new Ingestor(store, layout, !!lock), lock, typeof taken === 'string' ? taken : undefined, onMessage);
     // The first pass may read every log (a fresh clone, a schema change): it yields between chunks.
     if (problem) await tracking.rebuild(problem);

@@ -5,7 +5,7 @@
 
 import { exactNumber, toWire } from '../../protocol/common';
 import { csvCell } from '../../protocol/csv';
-import { relativeOrigin, type CompareData, type CompareRun, type CompareUpdate, type MetricInfo, type Series, type SeriesRequest, type SeriesResult } from '../../protocol/compare';
+import { defaultMetric, pointsPerRun, relativeOrigin, type CompareData, type ObjectiveInfo, type CompareLoadParams, type CompareRun, type CompareUpdate, type MetricInfo, type Series, type SeriesRequest, type SeriesResult } from '../../protocol/compare';
 import { downsampleHistory } from '../../core/tracking/downsample';
 import type { MetricPoints } from '../../core/tracking/metricHistory';
 import type { MetricSummary, RunSummary } from '../../core/tracking/store';
@@ -15,6 +15,8 @@ import { readObjectivesOrNone } from '../../core/workspace/objectives';
 /** Bounds on what a webview may ask for. */
 const MAX_POINTS_PER_SERIES = 5000;
 const MIN_POINTS_PER_SERIES = 16;
+/** The chart width, in pixels, a panel usually has when the host prepares its first curves. */
+const USUAL_CHART_WIDTH = 1000;
 /** Histories kept in memory between requests (zooming asks again for the same curves). */
 const HISTORY_CACHE_ENTRIES = 256;
 
@@ -45,8 +47,11 @@ export class CompareModel {
     this.shown.clear();
   }
 
-  /** The chosen runs as they are now; ids of deleted runs come back in `missing`. */
-  load(): CompareData {
+  /**
+   * The chosen runs as they are now; ids of deleted runs come back in `missing`. With `first`
+   * (what the panel draws first), the curves of that metric come along.
+   */
+  load(first?: CompareLoadParams): CompareData {
     const t = this.tracking();
     const runs: CompareRun[] = [];
     const missing: string[] = [];
@@ -64,7 +69,49 @@ export class CompareModel {
     if (missing.length) this.ids = this.ids.filter((id) => !missing.includes(id));
     this.keys = new Set(metricKeys(runs));
     const objectives = t ? [...readObjectivesOrNone(t.layout.root).values()] : [];
-    return { runs, missing, metricKeys: [...this.keys], ...(objectives.length ? { objectives } : {}) };
+    const data: CompareData = { runs, missing, metricKeys: [...this.keys], ...(objectives.length ? { objectives } : {}) };
+    const curves = first && this.firstCurves(first, runs.length, objectives);
+    if (curves) data.curves = curves;
+    return data;
+  }
+
+  /**
+   * Computes the curves a panel of the usual width draws first, while its script loads: the
+   * load that follows answers with them unless the runs, the metric, the width, the smoothing
+   * or the points changed meanwhile.
+   */
+  prepare(): void {
+    this.prepared = undefined;
+    if (!this.tracking()) return;
+    const { metricKeys: keys, runs, objectives } = this.load();
+    const metric = defaultMetric(keys, objectives);
+    if (metric === null) return;
+    const request = { metric, maxPoints: pointsPerRun(USUAL_CHART_WIDTH, runs.length) };
+    this.prepared = { key: this.curvesKey(request), result: this.series(request) };
+  }
+
+  private prepared: { key: string; result: SeriesResult } | undefined;
+
+  private firstCurves(first: CompareLoadParams, runs: number, objectives: ObjectiveInfo[]): SeriesResult | undefined {
+    // The panel's own rule (defaultMetric), so the curves sent are the ones it draws.
+    const metric = typeof first.metric === 'string' && this.keys.has(first.metric) ? first.metric : defaultMetric([...this.keys], objectives);
+    if (metric === null) return undefined;
+    const request: SeriesRequest = { metric, maxPoints: pointsPerRun(Number(first.chartWidth) || USUAL_CHART_WIDTH, runs), smoothing: first.smoothing };
+    try {
+      const key = this.curvesKey(request);
+      const prepared = this.prepared?.key === key ? this.prepared.result : undefined;
+      this.prepared = undefined;
+      return prepared ?? this.series(request);
+    } catch {
+      return undefined; // a bad request: the panel asks for its curves and gets the error then
+    }
+  }
+
+  /** What makes curves the same: runs, metric, points per run, smoothing, and the points each run has. */
+  private curvesKey(request: SeriesRequest): string {
+    const t = this.tracking();
+    const counts = t ? pointCounts(t, this.ids, request.metric) : new Map<string, number>();
+    return JSON.stringify([request.metric, request.maxPoints, request.smoothing ?? 0, this.ids.map((id) => counts.get(id) ?? -1), this.ids]);
   }
 
   /** Curves of one metric for the shown runs (or `runIds` of them), downsampled for the chart. */

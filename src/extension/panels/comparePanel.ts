@@ -22,9 +22,9 @@ export class ComparePanel implements vscode.Disposable {
       styles: ['panels.css', 'compare.css'],
       log: services.log,
       handlers: {
-        'compare/load': async () => {
+        'compare/load': async (first) => {
           await services.ready;
-          const data = this.model.load();
+          const data = this.model.load(first);
           this.updateTitle();
           return data;
         },
@@ -45,6 +45,8 @@ export class ComparePanel implements vscode.Disposable {
       },
     });
     this.updateTitle();
+    // The first curves are computed while the panel's script loads, not after it asks.
+    void services.ready.then(() => this.model.prepare()).catch((err: Error) => services.log(`Compare: preparing the first curves failed (${err.message}); the panel asks for them.`));
   }
 
   get panel(): vscode.WebviewPanel {
