@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -10,12 +10,17 @@ import { nextRunName, runNameBase } from '../tracking/runNaming';
 import { fileDigest } from '../workspace/digest';
 import type { MlopsLayout } from '../workspace/layout';
 import { jobFiles } from './jobFiles';
-import { runOnTarget, shQuote, spawnOnTarget, targetFailure, type ShellTarget } from './shell';
-import { tarStream } from './tarStream';
-import type { SlurmTarget, SshTarget } from './targets';
+import {
+  cancelKubernetesJob, followKubernetesJob, kubernetesArtifacts, kubernetesJobEnded, releaseKubernetesJob, submitKubernetesJob,
+  type JobExit, type KubernetesJobRef,
+} from './kubernetesRun';
+import { runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure } from './shell';
+import { tarStream, type TarEntry } from './tarStream';
+import { K8S_JOB_DIR } from './kubernetesJob';
+import type { KubernetesTarget, SlurmTarget, SshTarget } from './targets';
 
 /** A target whose runs go through a job folder on another host or a scheduler. */
-export type JobTarget = SshTarget | SlurmTarget;
+export type JobTarget = SshTarget | SlurmTarget | KubernetesTarget;
 
 export interface RemoteRunOptions {
   layout: MlopsLayout;
@@ -24,28 +29,21 @@ export interface RemoteRunOptions {
   args: string[];
   name?: string;
   experiment?: string;
-  /** Called with the job's stdout and stderr as they stream back. */
+  /** Called with the job's stdout and stderr as they stream back (and why a start is waiting). */
   onOutput?: (text: string) => void;
 }
 
 /**
  * Where a run's job lives on its target: `remote.json` in the local run folder, read by cancel.
- * `pid` is the detached job's process group on an ssh host; `slurmJob` the job id on a Slurm target.
+ * `pid` is the detached job's process group on an ssh host; `slurmJob` the job id on a Slurm target;
+ * `k8sJob` and `pod` the Job and its pod on a Kubernetes target.
  */
-export interface RemoteJob { target: string; host: string; dir: string; pid?: number; slurmJob?: string }
-
-interface JobExit { code: number | null; signal?: number; error?: string }
+export interface RemoteJob { target: string; host: string; dir: string; pid?: number; slurmJob?: string; k8sJob?: string; pod?: string }
 
 const REMOTE_JOB_FILE = 'remote.json';
 const OUTPUT_LOG = 'output.log';
 const DIFF_FILE = 'git-diff.patch';
 const REATTACH_MS = 1000;
-
-/** Where a target's shell commands run: the ssh host itself, or a Slurm target's submit host (here without `host`). */
-function shellOf(t: JobTarget): ShellTarget {
-  if (t.type === 'ssh') return t;
-  return t.host ? { name: t.name, type: 'ssh', host: t.host, config: t.config } : { name: t.name, type: 'local' };
-}
 
 /** sbatch options from the target's settings. */
 function sbatchOptions(t: SlurmTarget, runId: string): string[] {
@@ -82,37 +80,16 @@ export class RemoteRun {
   static async start(o: RemoteRunOptions): Promise<RemoteRun> {
     const root = o.layout.root;
     const runId = newRunId();
-    const command = [o.command, ...o.args].map(shQuote).join(' ');
     const files = await jobFiles(root);
-    const slurm = o.target.type === 'slurm' ? o.target : undefined;
-    // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
-    if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
-    const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1' };
-    const script = [
-      'set -e',
-      `command -v python3 >/dev/null 2>&1 || { echo "python3 is not on the PATH of a non-interactive shell on $(uname -n); install Python 3 or add it to PATH" >&2; exit 3; }`,
-      `mkdir -p ${remotePath(o.target.workdir ?? '~/.mlops-runs')}/${runId}/run/artifacts`,
-      `cd ${remotePath(o.target.workdir ?? '~/.mlops-runs')}/${runId}`,
-      'J=$(pwd)',
-      'tar -xf -',
-      ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
-      'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
-      `echo "dir $J"`,
-      slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
-        : `exec python3 runner.py start "$J" -- ${command}`,
-    ].join('\n');
-    const shell = shellOf(o.target);
-    const result = await runOnTarget(shell, script, tarStream(files));
-    const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
-    const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
-    if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
-    const job: RemoteJob = { target: o.target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+    const job = o.target.type === 'kubernetes' ? await startKubernetes(o.target, runId, [o.command, ...o.args], files, o.onOutput)
+      : await startOverShell(o.target, runId, [o.command, ...o.args], files);
 
     const runDir = o.layout.runDir(runId);
     const artifacts = o.layout.artifactsDir(runId);
     fs.mkdirSync(artifacts, { recursive: true });
     fs.writeFileSync(path.join(runDir, REMOTE_JOB_FILE), JSON.stringify(job, null, 2) + '\n');
     const git = await captureGit(root, path.join(artifacts, DIFF_FILE));
+    const where = job.pid ? { pid: job.pid } : job.slurmJob ? { slurm_job: job.slurmJob } : { k8s_job: job.k8sJob, pod: job.pod };
     appendEvents(o.layout.eventsFile(runId), [
       {
         type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: runId, name: o.name || nextRunName(o.layout.runsDir, runNameBase(o.command, o.args)),
@@ -120,7 +97,7 @@ export class RemoteRun {
       },
       { type: 'tag', key: 'mlops.target', value: job.target },
       { type: 'tag', key: 'mlops.host', value: job.host },
-      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${dir}/code`, host: job.host, target: job.target, ...(job.pid ? { pid: job.pid } : { slurm_job: job.slurmJob }), ...(git ? { git } : {}) } },
+      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}) } },
     ]);
     return new RemoteRun(o, runId, job);
   }
@@ -138,8 +115,10 @@ export class RemoteRun {
   private async follow(): Promise<RunOutcome> {
     const offsets = { events: 0, output: 0 };
     let exit: JobExit | undefined;
+    const target = this.o.target;
     while (!(exit = await this.followOnce(offsets))) {
-      this.o.onOutput?.(`mlops: lost the connection to target ${this.o.target.name}; reattaching…\n`);
+      if (target.type === 'kubernetes' && (exit = await kubernetesJobEnded(target, k8sRef(this.job)))) break;
+      this.o.onOutput?.(`mlops: lost the connection to target ${target.name}; reattaching…\n`);
       await new Promise((r) => setTimeout(r, REATTACH_MS));
     }
     await this.pullArtifacts();
@@ -155,10 +134,20 @@ export class RemoteRun {
     return { status, exitCode, error: exit.error };
   }
 
-  /** One connection's worth of streaming; the job's exit, or undefined when the connection ended first. */
-  private followOnce(offsets: { events: number; output: number }): Promise<JobExit | undefined> {
+  /** The job's framed lines: runner.py follow from the offsets, or a Kubernetes container's whole log. */
+  private spawnFollower(offsets: { events: number; output: number }): ChildProcess {
+    const target = this.o.target;
+    if (target.type === 'kubernetes') return followKubernetesJob(target, k8sRef(this.job));
     const { dir } = this.job;
-    const child = spawnOnTarget(shellOf(this.o.target), `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}${this.job.slurmJob ? ` ${shQuote(this.job.slurmJob)}` : ''}`);
+    return spawnOnTarget(shellOf(target), `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}${this.job.slurmJob ? ` ${shQuote(this.job.slurmJob)}` : ''}`);
+  }
+
+  /**
+   * One connection's worth of streaming; the job's exit, or undefined when the connection ended
+   * first. Frames up to the offsets already had are skipped (a container's log starts over).
+   */
+  private followOnce(offsets: { events: number; output: number }): Promise<JobExit | undefined> {
+    const child = this.spawnFollower(offsets);
     child.stdin!.end();
     const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
     let exit: JobExit | undefined;
@@ -166,6 +155,7 @@ export class RemoteRun {
       const [kind, at = ''] = line.split(' ', 2);
       const body = line.slice(kind.length + at.length + 2);
       if (kind === 'E') {
+        if (Number(at) <= offsets.events) return;
         try {
           appendEvents(this.events, [JSON.parse(body) as NewRunEvent]);
         } catch {
@@ -173,12 +163,15 @@ export class RemoteRun {
         }
         offsets.events = Number(at);
       } else if (kind === 'O') {
-        const data = Buffer.from(body, 'base64');
+        if (Number(at) <= offsets.output) return;
+        const all = Buffer.from(body, 'base64');
+        const data = all.subarray(Math.max(0, offsets.output - (Number(at) - all.length)));
         fs.appendFileSync(output, data);
         this.o.onOutput?.(data.toString('utf8'));
         offsets.output = Number(at);
       } else if (kind === 'X') {
         exit = JSON.parse(line.slice(2)) as JobExit;
+        child.kill(); // a container's log stays open until the container ends
       }
     });
     child.stderr!.resume();
@@ -190,11 +183,14 @@ export class RemoteRun {
 
   /** Brings the job's artifacts folder home as one tar stream, read by the local tar. */
   private async pullArtifacts(): Promise<void> {
-    const remote = spawnOnTarget(shellOf(this.o.target), `cd ${shQuote(this.job.dir)}/run && exec tar -cf - artifacts`);
+    const target = this.o.target;
+    const remote = target.type === 'kubernetes' ? kubernetesArtifacts(target, k8sRef(this.job))
+      : spawnOnTarget(shellOf(target), `cd ${shQuote(this.job.dir)}/run && exec tar -cf - artifacts`);
     remote.stdin!.end();
     const local = spawn('tar', ['-xf', '-', '-C', this.runDir], { stdio: ['pipe', 'ignore', 'pipe'] });
     remote.stdout!.pipe(local.stdin!);
     await Promise.all([remote, local].map((p) => new Promise((r) => { p.on('close', r); p.on('error', r); })));
+    if (target.type === 'kubernetes') await releaseKubernetesJob(target, k8sRef(this.job));
   }
 }
 
@@ -212,10 +208,11 @@ export function readRemoteJob(layout: MlopsLayout, runId: string): RemoteJob | u
 }
 
 /**
- * Ends a job: its process group on an ssh host (TERM, then KILL after a grace period), or
- * scancel on Slurm; a job Slurm never started gets its `exit` written here so its follower ends.
+ * Ends a job: its process group on an ssh host or in a Kubernetes pod (TERM, then KILL after a
+ * grace period), or scancel on Slurm; a job Slurm never started gets its `exit` written here so its follower ends.
  */
 export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void> {
+  if (target.type === 'kubernetes') return cancelKubernetesJob(target, k8sRef(job));
   const dir = shQuote(job.dir);
   const script = job.slurmJob
     ? `scancel ${shQuote(job.slurmJob)} && i=0 && while [ ! -e ${dir}/exit ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done; `
@@ -224,4 +221,41 @@ export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void
   const shell = shellOf(target);
   const result = await runOnTarget(shell, script);
   if (result.code !== 0) throw targetFailure(shell, result, job.slurmJob ? 'scancel' : 'Cancel');
+}
+
+/** Ships the job folder to an ssh host (started detached by runner.py) or a Slurm submit host (sbatch). */
+async function startOverShell(target: SshTarget | SlurmTarget, runId: string, argv: string[], files: TarEntry[]): Promise<RemoteJob> {
+  const command = argv.map(shQuote).join(' ');
+  const slurm = target.type === 'slurm' ? target : undefined;
+  // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
+  if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
+  const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1' };
+  const script = [
+    'set -e',
+    `command -v python3 >/dev/null 2>&1 || { echo "python3 is not on the PATH of a non-interactive shell on $(uname -n); install Python 3 or add it to PATH" >&2; exit 3; }`,
+    `mkdir -p ${remotePath(target.workdir ?? '~/.mlops-runs')}/${runId}/run/artifacts`,
+    `cd ${remotePath(target.workdir ?? '~/.mlops-runs')}/${runId}`,
+    'J=$(pwd)',
+    'tar -xf -',
+    ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
+    'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
+    `echo "dir $J"`,
+    slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
+      : `exec python3 runner.py start "$J" -- ${command}`,
+  ].join('\n');
+  const shell = shellOf(target);
+  const result = await runOnTarget(shell, script, tarStream(files));
+  const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
+  const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
+  if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
+  return { target: target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+}
+
+async function startKubernetes(target: KubernetesTarget, runId: string, argv: string[], files: TarEntry[], progress?: (line: string) => void): Promise<RemoteJob> {
+  const ref = await submitKubernetesJob(target, runId, argv, files, progress);
+  return { target: target.name, host: ref.node, dir: K8S_JOB_DIR, k8sJob: ref.name, pod: ref.pod };
+}
+
+function k8sRef(job: RemoteJob): KubernetesJobRef {
+  return { name: job.k8sJob!, pod: job.pod!, node: job.host };
 }
