@@ -14,6 +14,8 @@ import { SNAPSHOT_SCHEME, SnapshotContentProvider } from './snapshotContent';
 import { RunStatusBar } from './statusBar';
 import { TrackingService } from './trackingService';
 import { onDamagedLog } from '../core/workspace/appendLog';
+import { registerTargets } from './targets/register';
+import type { TargetsTreeProvider } from './targets/tree';
 
 /** What the extension exposes to other extensions and to its integration tests. */
 export interface MlopsApi {
@@ -25,6 +27,7 @@ export interface MlopsApi {
   panels: PanelManager;
   mlflow: MlflowEndpoint;
   deployments: DeploymentsTreeProvider;
+  targets: TargetsTreeProvider;
 }
 
 /**
@@ -65,11 +68,12 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   context.subscriptions.push({ dispose: stopHearingDamage });
   putCliOnPath(context, (line) => log.appendLine(line));
   const deployments = registerDeployments(context, service, log);
+  const targets = registerTargets(context, service);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, targets };
 }
 
 export function deactivate(): void {
