@@ -32,7 +32,7 @@ function containerScript(command: string): string {
  * The Job of one run: one pod, never restarted (a rerun is a new run), removed an hour after it
  * ends. GPUs are an extended resource, so `nvidia.com/gpu` goes in limits (and the same in requests).
  */
-export function jobManifest(target: KubernetesTarget, runId: string, argv: string[]): Record<string, unknown> {
+export function jobManifest(target: KubernetesTarget, runId: string, argv: string[], env: Record<string, string> = {}): Record<string, unknown> {
   const command = argv.map(shQuote).join(' ');
   const labels = { 'app.kubernetes.io/managed-by': 'mlops-workbench', 'mlops-workbench/run-id': runId };
   const requests: Record<string, string> = {};
@@ -63,6 +63,7 @@ export function jobManifest(target: KubernetesTarget, runId: string, argv: strin
               { name: 'MLOPS_JOB', value: K8S_JOB_DIR },
               { name: 'MLOPS_RUN_ID', value: runId },
               { name: 'PYTHONUNBUFFERED', value: '1' },
+              ...Object.entries(env).map(([name, value]) => ({ name, value })),
             ],
             ...(Object.keys(requests).length ? { resources: { requests, ...(Object.keys(limits).length ? { limits } : {}) } } : {}),
             volumeMounts: [{ name: 'job', mountPath: K8S_JOB_DIR }],

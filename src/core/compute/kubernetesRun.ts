@@ -31,10 +31,12 @@ interface PodJson {
  * Creates the run's Job (kubectl apply), waits for its pod to run, and ships the job folder
  * into it as one tar stream (kubectl exec … tar -x). A failed start deletes the Job and says why.
  */
-export async function submitKubernetesJob(target: KubernetesTarget, runId: string, argv: string[], files: TarEntry[], progress?: (line: string) => void): Promise<KubernetesJobRef> {
+export async function submitKubernetesJob(
+  target: KubernetesTarget, runId: string, argv: string[], files: TarEntry[], env: Record<string, string>, progress?: (line: string) => void,
+): Promise<KubernetesJobRef> {
   await checkKubectl(target);
   const name = jobName(runId);
-  const applied = await kubectl(target, ['apply', '-f', '-'], JSON.stringify(jobManifest(target, runId, argv)));
+  const applied = await kubectl(target, ['apply', '-f', '-'], JSON.stringify(jobManifest(target, runId, argv, env)));
   if (applied.code !== 0) throw kubectlFailure(target, applied, 'kubectl apply');
   try {
     const pod = await runningPod(target, name, progress);

@@ -8,6 +8,7 @@ import { appendEvents, newRunId } from '../tracking/eventWriter';
 import type { RunOutcome } from '../tracking/launcher';
 import { nextRunName, runNameBase } from '../tracking/runNaming';
 import { fileDigest } from '../workspace/digest';
+import { GPU_SAMPLE_ENV, gpuSampleSeconds } from '../tracking/gpuSampler';
 import type { MlopsLayout } from '../workspace/layout';
 import { jobFiles } from './jobFiles';
 import {
@@ -229,7 +230,7 @@ async function startOverShell(target: SshTarget | SlurmTarget, runId: string, ar
   const slurm = target.type === 'slurm' ? target : undefined;
   // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
   if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
-  const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1' };
+  const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1', ...jobEnv() };
   const script = [
     'set -e',
     `command -v python3 >/dev/null 2>&1 || { echo "python3 is not on the PATH of a non-interactive shell on $(uname -n); install Python 3 or add it to PATH" >&2; exit 3; }`,
@@ -252,8 +253,13 @@ async function startOverShell(target: SshTarget | SlurmTarget, runId: string, ar
 }
 
 async function startKubernetes(target: KubernetesTarget, runId: string, argv: string[], files: TarEntry[], progress?: (line: string) => void): Promise<RemoteJob> {
-  const ref = await submitKubernetesJob(target, runId, argv, files, progress);
+  const ref = await submitKubernetesJob(target, runId, argv, files, jobEnv(), progress);
   return { target: target.name, host: ref.node, dir: K8S_JOB_DIR, k8sJob: ref.name, pod: ref.pod };
+}
+
+/** What the runner on the host reads from its environment: how often to sample the GPUs. */
+export function jobEnv(): Record<string, string> {
+  return { [GPU_SAMPLE_ENV]: String(gpuSampleSeconds(process.env)) };
 }
 
 function k8sRef(job: RemoteJob): KubernetesJobRef {
