@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { cancelRemoteRun } from '../../core/compute/cancelRun';
 import type { TargetTreeNode } from '../../core/compute/targetTree';
 import { findTarget, type Target } from '../../core/compute/targets';
+import { DEFAULT_GPU_SAMPLE_SECONDS, GPU_SAMPLE_ENV } from '../../core/tracking/gpuSampler';
 import { MlopsLayout } from '../../core/workspace/layout';
 import { registerCommand } from '../commandErrors';
 import type { TrackingService } from '../trackingService';
@@ -25,7 +26,7 @@ const EXAMPLE = `targets:
   #   gpus: 1
 `;
 
-/** The Targets view and its commands: Refresh, Test Connection, Open Terminal, Cancel (a run), and opening mlops.yaml to add targets. */
+/** The Targets view and its commands (Refresh, Test Connection, Open Terminal, Cancel a run, Add a Target), and the GPU sampling setting. */
 export function registerTargets(context: vscode.ExtensionContext, service: TrackingService): TargetsTreeProvider {
   const tree = new TargetsTreeProvider(service);
   const view = vscode.window.createTreeView<TargetTreeNode>('mlops.targets', { treeDataProvider: tree, showCollapseAll: true });
@@ -76,6 +77,10 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
     else if (!/^targets:/m.test(fs.readFileSync(file, 'utf8'))) fs.appendFileSync(file, `\n${EXAMPLE}`);
     await vscode.window.showTextDocument(vscode.Uri.file(file));
   };
+
+  // Tracked runs started here sample their GPUs as often as the setting says (runner.py and the launcher read the variable).
+  const launchEnv = service.launchEnv;
+  service.launchEnv = () => ({ ...launchEnv(), [GPU_SAMPLE_ENV]: String(vscode.workspace.getConfiguration('mlops.runs').get<number>('gpuSampleSeconds', DEFAULT_GPU_SAMPLE_SECONDS)) });
 
   const config = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(service.root, 'mlops.yaml'));
   const reprobe = () => tree.refresh(true);
