@@ -18,7 +18,8 @@ import {
 import { runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure } from './shell';
 import { tarStream, type TarEntry } from './tarStream';
 import { K8S_JOB_DIR } from './kubernetesJob';
-import type { KubernetesTarget, SlurmTarget, SshTarget } from './targets';
+import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
+import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
 
 /** A target whose runs go through a job folder on another host or a scheduler. */
 export type JobTarget = SshTarget | SlurmTarget | KubernetesTarget;
@@ -61,7 +62,7 @@ function remotePath(dir: string): string {
 }
 
 /**
- * A tracked run whose command runs on an ssh host. Nothing but sh, tar and python3 is
+ * A tracked run whose command runs on a target (ssh host, Slurm, Kubernetes). Nothing but sh, tar and python3 is
  * needed there: the project, the Python client and runner.py go over as one tar stream;
  * the runner detaches the job; its event log and output stream back into an ordinary
  * local run, reattaching when the connection drops.
@@ -70,11 +71,36 @@ export class RemoteRun {
   readonly runDir: string;
   readonly finished: Promise<RunOutcome>;
   private readonly events: string;
+  private follower: ChildProcess | undefined;
+  private detached = false;
+  private saveQueued = false;
 
-  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob) {
+  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob, offsets: Offsets) {
     this.runDir = o.layout.runDir(runId);
     this.events = o.layout.eventsFile(runId);
-    this.finished = this.follow();
+    this.finished = this.follow(offsets).finally(() => releaseFollower(this.runDir));
+  }
+
+  /**
+   * Follows a run started earlier whose follower (an `mlops run` process, an editor window) ended
+   * while the job went on: from the offsets that follower saved. Undefined when a live process
+   * follows it already.
+   */
+  static resume(o: Pick<RemoteRunOptions, 'layout' | 'onOutput'>, runId: string): RemoteRun | undefined {
+    const job = readRemoteJob(o.layout, runId);
+    if (!job) return undefined;
+    const target = findTarget(o.layout.root, job.target);
+    if (target.type === 'local') return undefined;
+    const runDir = o.layout.runDir(runId);
+    if (!claimFollower(runDir)) return undefined;
+    return new RemoteRun({ ...o, target, command: '', args: [] }, runId, job, readOffsets(runDir));
+  }
+
+  /** Stops following (the job goes on; a later follower resumes it); `finished` settles as RUNNING. */
+  detach(): Promise<RunOutcome> {
+    this.detached = true;
+    this.follower?.kill();
+    return this.finished;
   }
 
   /** Ships and starts the job; a failed start throws why and leaves no local run behind. */
@@ -89,6 +115,7 @@ export class RemoteRun {
     const artifacts = o.layout.artifactsDir(runId);
     fs.mkdirSync(artifacts, { recursive: true });
     fs.writeFileSync(path.join(runDir, REMOTE_JOB_FILE), JSON.stringify(job, null, 2) + '\n');
+    claimFollower(runDir);
     const git = await captureGit(root, path.join(artifacts, DIFF_FILE));
     const where = job.pid ? { pid: job.pid } : job.slurmJob ? { slurm_job: job.slurmJob } : { k8s_job: job.k8sJob, pod: job.pod };
     appendEvents(o.layout.eventsFile(runId), [
@@ -100,7 +127,7 @@ export class RemoteRun {
       { type: 'tag', key: 'mlops.host', value: job.host },
       { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}) } },
     ]);
-    return new RemoteRun(o, runId, job);
+    return new RemoteRun(o, runId, job, { events: 0, output: 0 });
   }
 
   /** Ends the job's whole process group on the host; `finished` then settles as KILLED. */
@@ -113,14 +140,18 @@ export class RemoteRun {
     return this.finished;
   }
 
-  private async follow(): Promise<RunOutcome> {
-    const offsets = { events: 0, output: 0 };
+  private async follow(offsets: Offsets): Promise<RunOutcome> {
     let exit: JobExit | undefined;
     const target = this.o.target;
-    while (!(exit = await this.followOnce(offsets))) {
+    while (!this.detached && !(exit = await this.followOnce(offsets))) {
+      if (this.detached) break;
       if (target.type === 'kubernetes' && (exit = await kubernetesJobEnded(target, k8sRef(this.job)))) break;
       this.o.onOutput?.(`mlops: lost the connection to target ${target.name}; reattaching…\n`);
       await new Promise((r) => setTimeout(r, REATTACH_MS));
+    }
+    if (!exit) {
+      writeOffsets(this.runDir, offsets);
+      return { status: 'RUNNING', exitCode: null };
     }
     await this.pullArtifacts();
     const artifacts = this.o.layout.artifactsDir(this.runId);
@@ -136,7 +167,7 @@ export class RemoteRun {
   }
 
   /** The job's framed lines: runner.py follow from the offsets, or a Kubernetes container's whole log. */
-  private spawnFollower(offsets: { events: number; output: number }): ChildProcess {
+  private spawnFollower(offsets: Offsets): ChildProcess {
     const target = this.o.target;
     if (target.type === 'kubernetes') return followKubernetesJob(target, k8sRef(this.job));
     const { dir } = this.job;
@@ -147,8 +178,9 @@ export class RemoteRun {
    * One connection's worth of streaming; the job's exit, or undefined when the connection ended
    * first. Frames up to the offsets already had are skipped (a container's log starts over).
    */
-  private followOnce(offsets: { events: number; output: number }): Promise<JobExit | undefined> {
+  private followOnce(offsets: Offsets): Promise<JobExit | undefined> {
     const child = this.spawnFollower(offsets);
+    this.follower = child;
     child.stdin!.end();
     const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
     let exit: JobExit | undefined;
@@ -174,11 +206,22 @@ export class RemoteRun {
         exit = JSON.parse(line.slice(2)) as JobExit;
         child.kill(); // a container's log stays open until the container ends
       }
+      this.saveOffsets(offsets);
     });
     child.stderr!.resume();
     return new Promise((resolve) => {
       child.on('error', () => resolve(undefined));
       child.on('close', () => resolve(exit));
+    });
+  }
+
+  /** Saves the offsets once per burst of lines, for a follower that takes over after this one. */
+  private saveOffsets(offsets: Offsets): void {
+    if (this.saveQueued) return;
+    this.saveQueued = true;
+    setImmediate(() => {
+      this.saveQueued = false;
+      writeOffsets(this.runDir, offsets);
     });
   }
 
@@ -197,6 +240,43 @@ export class RemoteRun {
 
 export function startRemoteRun(options: RemoteRunOptions): Promise<RemoteRun> {
   return RemoteRun.start(options);
+}
+
+/**
+ * Picks up the workspace's remote runs that are still going but have no live follower (the
+ * editor or `mlops run` that followed them ended): each is followed to its end from where its
+ * last follower was. A target that is gone from mlops.yaml is reported through `onProblem`.
+ */
+export function resumeRemoteRuns(o: Pick<RemoteRunOptions, 'layout' | 'onOutput'>, onProblem?: (message: string) => void): RemoteRun[] {
+  const runs = fs.existsSync(o.layout.runsDir) ? fs.readdirSync(o.layout.runsDir) : [];
+  const resumed: RemoteRun[] = [];
+  for (const runId of runs) {
+    if (!fs.existsSync(path.join(o.layout.runDir(runId), REMOTE_JOB_FILE)) || hasEnded(o.layout.eventsFile(runId))) continue;
+    try {
+      const run = RemoteRun.resume(o, runId);
+      if (run) resumed.push(run);
+    } catch (err) {
+      onProblem?.(`Cannot resume run ${runId}: ${(err as Error).message}`);
+    }
+  }
+  return resumed;
+}
+
+/** Whether the run's log ends with its end (read from the tail only: logs can be long). */
+function hasEnded(eventsFile: string): boolean {
+  try {
+    const fd = fs.openSync(eventsFile, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const tail = Buffer.alloc(Math.min(size, 4096));
+      fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+      return tail.includes('"type":"run_end"');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return true; // no log: nothing to resume
+  }
 }
 
 /** The remote job behind a local run, or undefined for a run that ran here. */

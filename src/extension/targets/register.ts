@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { cancelRemoteRun } from '../../core/compute/cancelRun';
+import { resumeRemoteRuns, type RemoteRun } from '../../core/compute/remoteRun';
 import type { TargetTreeNode } from '../../core/compute/targetTree';
 import { findTarget, type Target } from '../../core/compute/targets';
 import { DEFAULT_GPU_SAMPLE_SECONDS, GPU_SAMPLE_ENV } from '../../core/tracking/gpuSampler';
@@ -9,6 +10,8 @@ import { MlopsLayout } from '../../core/workspace/layout';
 import { registerCommand } from '../commandErrors';
 import type { TrackingService } from '../trackingService';
 import { TargetsTreeProvider } from './tree';
+
+const RESUME_EVERY_MS = 60_000;
 
 const EXAMPLE = `targets:
   gpu-box:
@@ -26,7 +29,10 @@ const EXAMPLE = `targets:
   #   gpus: 1
 `;
 
-/** The Targets view and its commands (Refresh, Test Connection, Open Terminal, Cancel a run, Add a Target), and the GPU sampling setting. */
+/**
+ * The Targets view and its commands (Refresh, Test Connection, Open Terminal, Cancel a run, Add a
+ * Target), the GPU sampling setting, and following remote runs that lost their follower.
+ */
 export function registerTargets(context: vscode.ExtensionContext, service: TrackingService): TargetsTreeProvider {
   const tree = new TargetsTreeProvider(service);
   const view = vscode.window.createTreeView<TargetTreeNode>('mlops.targets', { treeDataProvider: tree, showCollapseAll: true });
@@ -82,6 +88,20 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
   const launchEnv = service.launchEnv;
   service.launchEnv = () => ({ ...launchEnv(), [GPU_SAMPLE_ENV]: String(vscode.workspace.getConfiguration('mlops.runs').get<number>('gpuSampleSeconds', DEFAULT_GPU_SAMPLE_SECONDS)) });
 
+  // Remote runs whose follower ended (an editor closed, an `mlops run` killed) are picked up here.
+  const followed: RemoteRun[] = [];
+  const resume = () => void service.project().then((project) => {
+    for (const run of resumeRemoteRuns({ layout: project.layout }, (m) => void vscode.window.showWarningMessage(`MLOps: ${m}`))) {
+      followed.push(run);
+      void run.finished.then(() => {
+        const i = followed.indexOf(run);
+        if (i >= 0) followed.splice(i, 1);
+      });
+    }
+  }, () => undefined);
+  resume();
+  const resumeTimer = setInterval(resume, RESUME_EVERY_MS);
+
   const config = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(service.root, 'mlops.yaml'));
   const reprobe = () => tree.refresh(true);
   context.subscriptions.push(
@@ -92,6 +112,8 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
     registerCommand('mlops.openTargetTerminal', openTerminal),
     registerCommand('mlops.cancelTargetRun', cancel),
     registerCommand('mlops.addTarget', openConfig),
+    // Closing the window leaves remote jobs running; the next window resumes following them.
+    { dispose: () => { clearInterval(resumeTimer); for (const run of [...followed]) void run.detach(); } },
   );
   return tree;
 }
