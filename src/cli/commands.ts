@@ -46,7 +46,7 @@ export const COMMANDS: readonly Command[] = [
       'Captures the environment, streams the output (saved as output.log), and records the end.',
       'Ctrl-C stops the command\'s whole process group and marks the run KILLED.',
       'Exit code: the command\'s own (128+N when ended by signal N).',
-      '--target T runs it on a target of mlops.yaml (ssh or slurm): the code is shipped, output and metrics stream back, artifacts come back at the end.',
+      '--target T runs it on a target of mlops.yaml (ssh, slurm or kubernetes): the code is shipped, output and metrics stream back, artifacts come back at the end.',
       'Example: mlops run --name baseline -- python3 train.py --lr 0.01',
     ],
     run: (root, argv) => runCommand(new MlopsLayout(root), argv),
@@ -195,7 +195,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'export docker', args: '<deployment> [-o DIR] [--image NAME]', section: SERVING, summary: 'a Dockerfile with the model and the server bundle', run: exporting('docker') },
   { name: 'export k8s', args: '<deployment> [-o DIR] [--image NAME]', section: SERVING, summary: 'Kubernetes Deployment + Service and a KServe InferenceService', run: exporting('k8s') },
   { name: 'runs cancel', args: '<run-id>', section: TARGETS, summary: 'stop a run on its target (kills its process group there, or scancel)', run: runsCancel },
-  { name: 'targets list', args: '[--json]', section: TARGETS, summary: 'the targets of mlops.yaml (local, ssh, slurm)', run: (root, argv) => targetsCommand(root, 'list', argv) },
+  { name: 'targets list', args: '[--json]', section: TARGETS, summary: 'the targets of mlops.yaml (local, ssh, slurm, kubernetes)', run: (root, argv) => targetsCommand(root, 'list', argv) },
   { name: 'targets test', args: '<target> [--json]', section: TARGETS, summary: 'reach a target and check it has python3 and tar', run: (root, argv) => targetsCommand(root, 'test', argv) },
   { name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs and their processes, from nvidia-smi', run: (root, argv) => targetsCommand(root, 'gpus', argv) },
   {

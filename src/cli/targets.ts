@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { targetGpus, testTarget } from '../core/compute/inventory';
-import { cancelJob, readRemoteJob } from '../core/compute/remoteRun';
+import { cancelRemoteRun } from '../core/compute/cancelRun';
 import type { ShellTarget } from '../core/compute/shell';
 import { findTarget, readTargets, type Target } from '../core/compute/targets';
 import { print, printJson, table } from './output';
@@ -43,6 +42,9 @@ export async function targetsCommand(root: string, sub: string | undefined, argv
 
 function where(t: Target): string {
   if (t.type === 'local') return 'this machine';
+  if (t.type === 'kubernetes') {
+    return [`kubectl ${t.context ? `context ${t.context}` : 'current context'}`, t.namespace && `namespace ${t.namespace}`, `image ${t.image}`, t.gpus && `${t.gpus} nvidia.com/gpu`].filter(Boolean).join(', ');
+  }
   const config = t.config ? ` (ssh -F ${t.config})` : '';
   if (t.type === 'ssh') return t.host + config;
   return [t.host ? `sbatch on ${t.host}${config}` : 'sbatch here', t.partition && `partition ${t.partition}`, t.gpus && `gpus ${t.gpus}`].filter(Boolean).join(', ');
@@ -50,21 +52,15 @@ function where(t: Target): string {
 
 /** Targets that take shell commands; testing and inventory of a Slurm target are not supported yet. */
 function shellTarget(t: Target): ShellTarget {
+  if (t.type === 'kubernetes') throw new Error(`Target "${t.name}" is a Kubernetes target; "targets test" and "targets gpus" work on local and ssh targets only so far (runs work: mlops run --target ${t.name}).`);
   if (t.type === 'slurm') throw new Error(`Target "${t.name}" is a Slurm target; "targets test" and "targets gpus" work on local and ssh targets only so far (runs work: mlops run --target ${t.name}).`);
   return t;
 }
 
-/** `mlops runs cancel <run>`: ends a remote run's process group on its host; its follower records it as KILLED. */
+/** `mlops runs cancel <run>`: ends a remote run on its target; its follower records it as KILLED. */
 export async function runsCancel(root: string, argv: string[]): Promise<number> {
   if (argv.length !== 1) throw new UsageError('runs cancel needs one run id: mlops runs cancel <run-id>');
-  const layout = new MlopsLayout(root);
-  const ids = fs.existsSync(layout.runsDir) ? fs.readdirSync(layout.runsDir).filter((id) => id.startsWith(argv[0])) : [];
-  if (ids.length !== 1) throw new Error(ids.length ? `"${argv[0]}" matches ${ids.length} runs; give more of the id.` : `No run "${argv[0]}" in ${layout.runsDir}. See: mlops runs list`);
-  const job = readRemoteJob(layout, ids[0]);
-  if (!job) throw new Error(`Run ${ids[0]} did not run on a target; stop a local run with Ctrl-C where it runs.`);
-  const target = findTarget(root, job.target);
-  if (target.type === 'local') throw new Error(`Run ${ids[0]} ran on target "${job.target}", which mlops.yaml now declares as local; declare it as it was to cancel the job.`);
-  await cancelJob(target, job);
-  print(`Cancelled run ${ids[0]} on ${job.target} (${job.host}).\n`);
+  const { runId, job } = await cancelRemoteRun(new MlopsLayout(root), argv[0]);
+  print(`Cancelled run ${runId} on ${job.target} (${job.host}).\n`);
   return 0;
 }

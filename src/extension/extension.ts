@@ -16,6 +16,8 @@ import { registerSweeps } from './sweeps/register';
 import type { SweepsTreeProvider } from './sweeps/tree';
 import { TrackingService } from './trackingService';
 import { onDamagedLog } from '../core/workspace/appendLog';
+import { registerTargets } from './targets/register';
+import type { TargetsTreeProvider } from './targets/tree';
 
 /** What the extension exposes to other extensions and to its integration tests. */
 export interface MlopsApi {
@@ -28,6 +30,7 @@ export interface MlopsApi {
   mlflow: MlflowEndpoint;
   deployments: DeploymentsTreeProvider;
   sweeps: SweepsTreeProvider;
+  targets: TargetsTreeProvider;
 }
 
 /**
@@ -69,11 +72,12 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   putCliOnPath(context, (line) => log.appendLine(line));
   const deployments = registerDeployments(context, service, log);
   const sweeps = registerSweeps(context, folder.uri.fsPath, panels, log);
+  const targets = registerTargets(context, service);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, sweeps };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, sweeps, targets };
 }
 
 export function deactivate(): void {

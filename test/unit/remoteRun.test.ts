@@ -7,32 +7,14 @@ import { startRemoteRun } from '../../src/core/compute/remoteRun';
 import { Tracking } from '../../src/core/tracking/tracking';
 import { isProcessAlive } from '../../src/core/workspace/processes';
 import type { MlopsLayout } from '../../src/core/workspace/layout';
-import { cliPath, tmpWorkspace } from './helpers';
+import { cliPath } from './helpers';
+import { gitProject, until } from './remoteHelpers';
 import { startSshd, type TestSshd } from './sshd';
 
 /** A git project holding `files`, with the target declared in its mlops.yaml. */
 function project(sshd: TestSshd, files: Record<string, string>): MlopsLayout {
-  const ws = tmpWorkspace();
   const t = sshd.target();
-  fs.writeFileSync(path.join(ws.root, 'mlops.yaml'), `targets:\n  ${t.name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n`);
-  fs.writeFileSync(path.join(ws.root, '.gitignore'), '.mlops/\n');
-  for (const [name, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(ws.root, name)), { recursive: true });
-    fs.writeFileSync(path.join(ws.root, name), text);
-  }
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: ws.root, encoding: 'utf8' });
-  git('init', '-q');
-  git('add', '.');
-  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'code');
-  return ws;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-    const value = probe();
-    if (value) return value;
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  return gitProject(`targets:\n  ${t.name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n`, files);
 }
 
 const TRAIN = `

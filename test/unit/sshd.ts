@@ -31,8 +31,11 @@ function which(tool: string): string {
   return execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
 }
 
-/** A real OpenSSH server on 127.0.0.1 with a temp host key, an authorized key and a bare PATH for sessions. */
-export async function startSshd(): Promise<TestSshd> {
+/**
+ * A real OpenSSH server on 127.0.0.1 with a temp host key, an authorized key and a bare PATH for
+ * sessions; `extraTools` (name → file) are added to that PATH.
+ */
+export async function startSshd(extraTools: Record<string, string> = {}): Promise<TestSshd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-sshd-'));
   const bin = path.join(dir, 'bin');
   const workdir = path.join(dir, 'remote-runs');
@@ -40,6 +43,7 @@ export async function startSshd(): Promise<TestSshd> {
   fs.mkdirSync(workdir);
   fs.mkdirSync(path.join(dir, 'home'));
   for (const tool of REMOTE_TOOLS) fs.symlinkSync(tool === 'python3' ? '/usr/bin/python3' : which(tool), path.join(bin, tool));
+  for (const [tool, file] of Object.entries(extraTools)) fs.symlinkSync(file, path.join(bin, tool));
   for (const key of ['host_key', 'user_key']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, key)]);
   fs.copyFileSync(path.join(dir, 'user_key.pub'), path.join(dir, 'authorized_keys'));
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });

@@ -31,7 +31,7 @@ describe('targets in mlops.yaml', () => {
 
   const bad: [string, string, RegExp][] = [
     ['a list instead of a mapping', 'targets:\n  - gpu\n', /"targets" must be a mapping/],
-    ['an unknown type', 'targets:\n  k8s:\n    type: kubernetes\n', /target "k8s": "type" must be one of local, ssh, slurm/],
+    ['an unknown type', 'targets:\n  k8s:\n    type: nomad\n', /target "k8s": "type" must be one of local, ssh, slurm, kubernetes/],
     ['ssh without host', 'targets:\n  box:\n    type: ssh\n', /target "box" \(ssh\) needs "host"/],
     ['a missing ssh config file', 'targets:\n  box:\n    host: gpu\n    config: nowhere/ssh_config\n', /ssh config file .*nowhere\/ssh_config does not exist/],
     ['a host that looks like an ssh option', 'targets:\n  box:\n    host: -oProxyCommand=evil\n', /"host" may not start with "-"/],

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -8,14 +8,21 @@ import { appendEvents, newRunId } from '../tracking/eventWriter';
 import type { RunOutcome } from '../tracking/launcher';
 import { nextRunName, runNameBase } from '../tracking/runNaming';
 import { fileDigest } from '../workspace/digest';
+import { GPU_SAMPLE_ENV, gpuSampleSeconds } from '../tracking/gpuSampler';
 import type { MlopsLayout } from '../workspace/layout';
 import { jobFiles } from './jobFiles';
-import { runOnTarget, shQuote, spawnOnTarget, targetFailure, type ShellTarget } from './shell';
-import { tarStream } from './tarStream';
-import type { SlurmTarget, SshTarget } from './targets';
+import {
+  cancelKubernetesJob, followKubernetesJob, kubernetesArtifacts, kubernetesJobEnded, releaseKubernetesJob, submitKubernetesJob,
+  type JobExit, type KubernetesJobRef,
+} from './kubernetesRun';
+import { runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure } from './shell';
+import { tarStream, type TarEntry } from './tarStream';
+import { K8S_JOB_DIR } from './kubernetesJob';
+import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
+import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
 
 /** A target whose runs go through a job folder on another host or a scheduler. */
-export type JobTarget = SshTarget | SlurmTarget;
+export type JobTarget = SshTarget | SlurmTarget | KubernetesTarget;
 
 export interface RemoteRunOptions {
   layout: MlopsLayout;
@@ -24,28 +31,21 @@ export interface RemoteRunOptions {
   args: string[];
   name?: string;
   experiment?: string;
-  /** Called with the job's stdout and stderr as they stream back. */
+  /** Called with the job's stdout and stderr as they stream back (and why a start is waiting). */
   onOutput?: (text: string) => void;
 }
 
 /**
  * Where a run's job lives on its target: `remote.json` in the local run folder, read by cancel.
- * `pid` is the detached job's process group on an ssh host; `slurmJob` the job id on a Slurm target.
+ * `pid` is the detached job's process group on an ssh host; `slurmJob` the job id on a Slurm target;
+ * `k8sJob` and `pod` the Job and its pod on a Kubernetes target.
  */
-export interface RemoteJob { target: string; host: string; dir: string; pid?: number; slurmJob?: string }
-
-interface JobExit { code: number | null; signal?: number; error?: string }
+export interface RemoteJob { target: string; host: string; dir: string; pid?: number; slurmJob?: string; k8sJob?: string; pod?: string }
 
 const REMOTE_JOB_FILE = 'remote.json';
 const OUTPUT_LOG = 'output.log';
 const DIFF_FILE = 'git-diff.patch';
 const REATTACH_MS = 1000;
-
-/** Where a target's shell commands run: the ssh host itself, or a Slurm target's submit host (here without `host`). */
-function shellOf(t: JobTarget): ShellTarget {
-  if (t.type === 'ssh') return t;
-  return t.host ? { name: t.name, type: 'ssh', host: t.host, config: t.config } : { name: t.name, type: 'local' };
-}
 
 /** sbatch options from the target's settings. */
 function sbatchOptions(t: SlurmTarget, runId: string): string[] {
@@ -62,7 +62,7 @@ function remotePath(dir: string): string {
 }
 
 /**
- * A tracked run whose command runs on an ssh host. Nothing but sh, tar and python3 is
+ * A tracked run whose command runs on a target (ssh host, Slurm, Kubernetes). Nothing but sh, tar and python3 is
  * needed there: the project, the Python client and runner.py go over as one tar stream;
  * the runner detaches the job; its event log and output stream back into an ordinary
  * local run, reattaching when the connection drops.
@@ -71,48 +71,53 @@ export class RemoteRun {
   readonly runDir: string;
   readonly finished: Promise<RunOutcome>;
   private readonly events: string;
+  private follower: ChildProcess | undefined;
+  private detached = false;
+  private saveQueued = false;
 
-  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob) {
+  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob, offsets: Offsets) {
     this.runDir = o.layout.runDir(runId);
     this.events = o.layout.eventsFile(runId);
-    this.finished = this.follow();
+    this.finished = this.follow(offsets).finally(() => releaseFollower(this.runDir));
+  }
+
+  /**
+   * Follows a run started earlier whose follower (an `mlops run` process, an editor window) ended
+   * while the job went on: from the offsets that follower saved. Undefined when a live process
+   * follows it already.
+   */
+  static resume(o: Pick<RemoteRunOptions, 'layout' | 'onOutput'>, runId: string): RemoteRun | undefined {
+    const job = readRemoteJob(o.layout, runId);
+    if (!job) return undefined;
+    const target = findTarget(o.layout.root, job.target);
+    if (target.type === 'local') return undefined;
+    const runDir = o.layout.runDir(runId);
+    if (!claimFollower(runDir)) return undefined;
+    return new RemoteRun({ ...o, target, command: '', args: [] }, runId, job, readOffsets(runDir));
+  }
+
+  /** Stops following (the job goes on; a later follower resumes it); `finished` settles as RUNNING. */
+  detach(): Promise<RunOutcome> {
+    this.detached = true;
+    this.follower?.kill();
+    return this.finished;
   }
 
   /** Ships and starts the job; a failed start throws why and leaves no local run behind. */
   static async start(o: RemoteRunOptions): Promise<RemoteRun> {
     const root = o.layout.root;
     const runId = newRunId();
-    const command = [o.command, ...o.args].map(shQuote).join(' ');
     const files = await jobFiles(root);
-    const slurm = o.target.type === 'slurm' ? o.target : undefined;
-    // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
-    if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
-    const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1' };
-    const script = [
-      'set -e',
-      `command -v python3 >/dev/null 2>&1 || { echo "python3 is not on the PATH of a non-interactive shell on $(uname -n); install Python 3 or add it to PATH" >&2; exit 3; }`,
-      `mkdir -p ${remotePath(o.target.workdir ?? '~/.mlops-runs')}/${runId}/run/artifacts`,
-      `cd ${remotePath(o.target.workdir ?? '~/.mlops-runs')}/${runId}`,
-      'J=$(pwd)',
-      'tar -xf -',
-      ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
-      'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
-      `echo "dir $J"`,
-      slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
-        : `exec python3 runner.py start "$J" -- ${command}`,
-    ].join('\n');
-    const shell = shellOf(o.target);
-    const result = await runOnTarget(shell, script, tarStream(files));
-    const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
-    const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
-    if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
-    const job: RemoteJob = { target: o.target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+    const job = o.target.type === 'kubernetes' ? await startKubernetes(o.target, runId, [o.command, ...o.args], files, o.onOutput)
+      : await startOverShell(o.target, runId, [o.command, ...o.args], files);
 
     const runDir = o.layout.runDir(runId);
     const artifacts = o.layout.artifactsDir(runId);
     fs.mkdirSync(artifacts, { recursive: true });
     fs.writeFileSync(path.join(runDir, REMOTE_JOB_FILE), JSON.stringify(job, null, 2) + '\n');
+    claimFollower(runDir);
     const git = await captureGit(root, path.join(artifacts, DIFF_FILE));
+    const where = job.pid ? { pid: job.pid } : job.slurmJob ? { slurm_job: job.slurmJob } : { k8s_job: job.k8sJob, pod: job.pod };
     appendEvents(o.layout.eventsFile(runId), [
       {
         type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: runId, name: o.name || nextRunName(o.layout.runsDir, runNameBase(o.command, o.args)),
@@ -120,9 +125,9 @@ export class RemoteRun {
       },
       { type: 'tag', key: 'mlops.target', value: job.target },
       { type: 'tag', key: 'mlops.host', value: job.host },
-      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${dir}/code`, host: job.host, target: job.target, ...(job.pid ? { pid: job.pid } : { slurm_job: job.slurmJob }), ...(git ? { git } : {}) } },
+      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}) } },
     ]);
-    return new RemoteRun(o, runId, job);
+    return new RemoteRun(o, runId, job, { events: 0, output: 0 });
   }
 
   /** Ends the job's whole process group on the host; `finished` then settles as KILLED. */
@@ -135,12 +140,18 @@ export class RemoteRun {
     return this.finished;
   }
 
-  private async follow(): Promise<RunOutcome> {
-    const offsets = { events: 0, output: 0 };
+  private async follow(offsets: Offsets): Promise<RunOutcome> {
     let exit: JobExit | undefined;
-    while (!(exit = await this.followOnce(offsets))) {
-      this.o.onOutput?.(`mlops: lost the connection to target ${this.o.target.name}; reattaching…\n`);
+    const target = this.o.target;
+    while (!this.detached && !(exit = await this.followOnce(offsets))) {
+      if (this.detached) break;
+      if (target.type === 'kubernetes' && (exit = await kubernetesJobEnded(target, k8sRef(this.job)))) break;
+      this.o.onOutput?.(`mlops: lost the connection to target ${target.name}; reattaching…\n`);
       await new Promise((r) => setTimeout(r, REATTACH_MS));
+    }
+    if (!exit) {
+      writeOffsets(this.runDir, offsets);
+      return { status: 'RUNNING', exitCode: null };
     }
     await this.pullArtifacts();
     const artifacts = this.o.layout.artifactsDir(this.runId);
@@ -155,10 +166,21 @@ export class RemoteRun {
     return { status, exitCode, error: exit.error };
   }
 
-  /** One connection's worth of streaming; the job's exit, or undefined when the connection ended first. */
-  private followOnce(offsets: { events: number; output: number }): Promise<JobExit | undefined> {
+  /** The job's framed lines: runner.py follow from the offsets, or a Kubernetes container's whole log. */
+  private spawnFollower(offsets: Offsets): ChildProcess {
+    const target = this.o.target;
+    if (target.type === 'kubernetes') return followKubernetesJob(target, k8sRef(this.job));
     const { dir } = this.job;
-    const child = spawnOnTarget(shellOf(this.o.target), `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}${this.job.slurmJob ? ` ${shQuote(this.job.slurmJob)}` : ''}`);
+    return spawnOnTarget(shellOf(target), `exec python3 ${shQuote(dir)}/runner.py follow ${shQuote(dir)} ${offsets.events} ${offsets.output}${this.job.slurmJob ? ` ${shQuote(this.job.slurmJob)}` : ''}`);
+  }
+
+  /**
+   * One connection's worth of streaming; the job's exit, or undefined when the connection ended
+   * first. Frames up to the offsets already had are skipped (a container's log starts over).
+   */
+  private followOnce(offsets: Offsets): Promise<JobExit | undefined> {
+    const child = this.spawnFollower(offsets);
+    this.follower = child;
     child.stdin!.end();
     const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
     let exit: JobExit | undefined;
@@ -166,6 +188,7 @@ export class RemoteRun {
       const [kind, at = ''] = line.split(' ', 2);
       const body = line.slice(kind.length + at.length + 2);
       if (kind === 'E') {
+        if (Number(at) <= offsets.events) return;
         try {
           appendEvents(this.events, [JSON.parse(body) as NewRunEvent]);
         } catch {
@@ -173,13 +196,17 @@ export class RemoteRun {
         }
         offsets.events = Number(at);
       } else if (kind === 'O') {
-        const data = Buffer.from(body, 'base64');
+        if (Number(at) <= offsets.output) return;
+        const all = Buffer.from(body, 'base64');
+        const data = all.subarray(Math.max(0, offsets.output - (Number(at) - all.length)));
         fs.appendFileSync(output, data);
         this.o.onOutput?.(data.toString('utf8'));
         offsets.output = Number(at);
       } else if (kind === 'X') {
         exit = JSON.parse(line.slice(2)) as JobExit;
+        child.kill(); // a container's log stays open until the container ends
       }
+      this.saveOffsets(offsets);
     });
     child.stderr!.resume();
     return new Promise((resolve) => {
@@ -188,18 +215,68 @@ export class RemoteRun {
     });
   }
 
+  /** Saves the offsets once per burst of lines, for a follower that takes over after this one. */
+  private saveOffsets(offsets: Offsets): void {
+    if (this.saveQueued) return;
+    this.saveQueued = true;
+    setImmediate(() => {
+      this.saveQueued = false;
+      writeOffsets(this.runDir, offsets);
+    });
+  }
+
   /** Brings the job's artifacts folder home as one tar stream, read by the local tar. */
   private async pullArtifacts(): Promise<void> {
-    const remote = spawnOnTarget(shellOf(this.o.target), `cd ${shQuote(this.job.dir)}/run && exec tar -cf - artifacts`);
+    const target = this.o.target;
+    const remote = target.type === 'kubernetes' ? kubernetesArtifacts(target, k8sRef(this.job))
+      : spawnOnTarget(shellOf(target), `cd ${shQuote(this.job.dir)}/run && exec tar -cf - artifacts`);
     remote.stdin!.end();
     const local = spawn('tar', ['-xf', '-', '-C', this.runDir], { stdio: ['pipe', 'ignore', 'pipe'] });
     remote.stdout!.pipe(local.stdin!);
     await Promise.all([remote, local].map((p) => new Promise((r) => { p.on('close', r); p.on('error', r); })));
+    if (target.type === 'kubernetes') await releaseKubernetesJob(target, k8sRef(this.job));
   }
 }
 
 export function startRemoteRun(options: RemoteRunOptions): Promise<RemoteRun> {
   return RemoteRun.start(options);
+}
+
+/**
+ * Picks up the workspace's remote runs that are still going but have no live follower (the
+ * editor or `mlops run` that followed them ended): each is followed to its end from where its
+ * last follower was. A target that is gone from mlops.yaml is reported through `onProblem`.
+ */
+export function resumeRemoteRuns(o: Pick<RemoteRunOptions, 'layout' | 'onOutput'>, onProblem?: (message: string) => void): RemoteRun[] {
+  const runs = fs.existsSync(o.layout.runsDir) ? fs.readdirSync(o.layout.runsDir) : [];
+  const resumed: RemoteRun[] = [];
+  for (const runId of runs) {
+    if (!fs.existsSync(path.join(o.layout.runDir(runId), REMOTE_JOB_FILE)) || hasEnded(o.layout.eventsFile(runId))) continue;
+    try {
+      const run = RemoteRun.resume(o, runId);
+      if (run) resumed.push(run);
+    } catch (err) {
+      onProblem?.(`Cannot resume run ${runId}: ${(err as Error).message}`);
+    }
+  }
+  return resumed;
+}
+
+/** Whether the run's log ends with its end (read from the tail only: logs can be long). */
+function hasEnded(eventsFile: string): boolean {
+  try {
+    const fd = fs.openSync(eventsFile, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const tail = Buffer.alloc(Math.min(size, 4096));
+      fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+      return tail.includes('"type":"run_end"');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return true; // no log: nothing to resume
+  }
 }
 
 /** The remote job behind a local run, or undefined for a run that ran here. */
@@ -212,10 +289,11 @@ export function readRemoteJob(layout: MlopsLayout, runId: string): RemoteJob | u
 }
 
 /**
- * Ends a job: its process group on an ssh host (TERM, then KILL after a grace period), or
- * scancel on Slurm; a job Slurm never started gets its `exit` written here so its follower ends.
+ * Ends a job: its process group on an ssh host or in a Kubernetes pod (TERM, then KILL after a
+ * grace period), or scancel on Slurm; a job Slurm never started gets its `exit` written here so its follower ends.
  */
 export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void> {
+  if (target.type === 'kubernetes') return cancelKubernetesJob(target, k8sRef(job));
   const dir = shQuote(job.dir);
   const script = job.slurmJob
     ? `scancel ${shQuote(job.slurmJob)} && i=0 && while [ ! -e ${dir}/exit ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done; `
@@ -224,4 +302,46 @@ export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void
   const shell = shellOf(target);
   const result = await runOnTarget(shell, script);
   if (result.code !== 0) throw targetFailure(shell, result, job.slurmJob ? 'scancel' : 'Cancel');
+}
+
+/** Ships the job folder to an ssh host (started detached by runner.py) or a Slurm submit host (sbatch). */
+async function startOverShell(target: SshTarget | SlurmTarget, runId: string, argv: string[], files: TarEntry[]): Promise<RemoteJob> {
+  const command = argv.map(shQuote).join(' ');
+  const slurm = target.type === 'slurm' ? target : undefined;
+  // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
+  if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
+  const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1', ...jobEnv() };
+  const script = [
+    'set -e',
+    `command -v python3 >/dev/null 2>&1 || { echo "python3 is not on the PATH of a non-interactive shell on $(uname -n); install Python 3 or add it to PATH" >&2; exit 3; }`,
+    `mkdir -p ${remotePath(target.workdir ?? '~/.mlops-runs')}/${runId}/run/artifacts`,
+    `cd ${remotePath(target.workdir ?? '~/.mlops-runs')}/${runId}`,
+    'J=$(pwd)',
+    'tar -xf -',
+    ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
+    'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
+    `echo "dir $J"`,
+    slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
+      : `exec python3 runner.py start "$J" -- ${command}`,
+  ].join('\n');
+  const shell = shellOf(target);
+  const result = await runOnTarget(shell, script, tarStream(files));
+  const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
+  const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
+  if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
+  return { target: target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+}
+
+async function startKubernetes(target: KubernetesTarget, runId: string, argv: string[], files: TarEntry[], progress?: (line: string) => void): Promise<RemoteJob> {
+  const ref = await submitKubernetesJob(target, runId, argv, files, jobEnv(), progress);
+  return { target: target.name, host: ref.node, dir: K8S_JOB_DIR, k8sJob: ref.name, pod: ref.pod };
+}
+
+/** What the runner on the host reads from its environment: how often to sample the GPUs. */
+export function jobEnv(): Record<string, string> {
+  return { [GPU_SAMPLE_ENV]: String(gpuSampleSeconds(process.env)) };
+}
+
+function k8sRef(job: RemoteJob): KubernetesJobRef {
+  return { name: job.k8sJob!, pod: job.pod!, node: job.host };
 }

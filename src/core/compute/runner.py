@@ -12,11 +12,16 @@ Offsets say where the next read starts, so a dropped connection reattaches where
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+
+GPU_QUERY = ["--query-gpu=index,utilization.gpu,memory.used,power.draw", "--format=csv,noheader,nounits"]
+GPU_METRICS = ("utilization", "memory_used_mib", "power_w")
 
 
 def start(job, command):
@@ -44,14 +49,60 @@ def run(job, command):
     signal.signal(signal.SIGTERM, lambda *_: None)
     signal.signal(signal.SIGHUP, lambda *_: None)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.join(job, "client"), os.environ.get("PYTHONPATH")])))
+    done = threading.Event()
+    sampler = threading.Thread(target=sample_gpus, args=(os.path.join(job, "run", "events.jsonl"), done), daemon=True)
+    sampler.start()
     try:
         code = subprocess.call(command, cwd=os.path.join(job, "code"), env=env)
         result = {"code": code} if code >= 0 else {"code": None, "signal": -code}
     except OSError as e:
         result = {"code": None, "error": "cannot start %s: %s" % (command[0], e.strerror)}
+    done.set()
+    sampler.join(10)
     with open(os.path.join(job, "exit.tmp"), "w") as f:
         json.dump(result, f)
     os.rename(os.path.join(job, "exit.tmp"), os.path.join(job, "exit"))
+
+
+def sample_gpus(events, done):
+    """Appends nvidia-smi's utilisation, memory and power as system metrics every
+    MLOPS_GPU_SAMPLE_SECONDS (default 10; 0: off) until `done`; a host without nvidia-smi is not sampled."""
+    try:
+        seconds = float(os.environ.get("MLOPS_GPU_SAMPLE_SECONDS") or 10)
+    except ValueError:
+        seconds = 10
+    smi = shutil.which("nvidia-smi")
+    step = 0
+    while seconds > 0 and smi and not done.is_set():
+        try:
+            out = subprocess.run([smi] + GPU_QUERY, capture_output=True, text=True, timeout=15)
+        except subprocess.TimeoutExpired:
+            done.wait(seconds)  # a slow answer only loses this sample
+            continue
+        except OSError:
+            return
+        if out.returncode != 0:
+            return
+        now = int(time.time() * 1000)
+        points = []
+        for line in out.stdout.splitlines():
+            cells = [c.strip() for c in line.split(",")]
+            if len(cells) < 4 or not cells[0].isdigit():
+                continue
+            for name, text in zip(GPU_METRICS, cells[1:]):
+                try:
+                    points.append(["system/gpu%s/%s" % (cells[0], name), float(text), step, now])
+                except ValueError:
+                    pass  # "[N/A]": this GPU cannot say
+        if points:
+            line = json.dumps({"type": "metrics", "time": now, "points": points}) + "\n"
+            fd = os.open(events, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(fd, line.encode("utf-8"))  # one O_APPEND write: whole lines beside the client's
+            finally:
+                os.close(fd)
+        step += 1
+        done.wait(seconds)
 
 
 def _new_bytes(path, offset):

@@ -1,8 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Target } from './targets';
+import type { SlurmTarget, SshTarget, Target } from './targets';
 
 /** A target that takes shell commands: this machine, or a host over the system ssh client. */
 export type ShellTarget = Extract<Target, { type: 'local' | 'ssh' }>;
+
+/** Where a target's shell commands run: the ssh host itself, or a Slurm target's submit host (here without `host`). */
+export function shellOf(t: SshTarget | SlurmTarget): ShellTarget {
+  if (t.type === 'ssh') return t;
+  return t.host ? { name: t.name, type: 'ssh', host: t.host, config: t.config } : { name: t.name, type: 'local' };
+}
 
 export interface ShellResult { code: number | null; stdout: string; stderr: string }
 
@@ -27,8 +33,15 @@ export function spawnOnTarget(target: ShellTarget, script: string): ChildProcess
 
 /** Runs `script` on the target and collects its output; `input` goes to its stdin. */
 export function runOnTarget(target: ShellTarget, script: string, input?: NodeJS.ReadableStream | string): Promise<ShellResult> {
+  return collectOutput(spawnOnTarget(target, script), input);
+}
+
+/**
+ * Feeds `input` to a started command and collects its output; a command that cannot start
+ * resolves with code null and why (`missing` for one not installed).
+ */
+export function collectOutput(child: ChildProcess, input?: NodeJS.ReadableStream | string, missing?: string): Promise<ShellResult> {
   return new Promise((resolve) => {
-    const child = spawnOnTarget(target, script);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (c: Buffer) => out.push(c));
@@ -40,7 +53,7 @@ export function runOnTarget(target: ShellTarget, script: string, input?: NodeJS.
     const done = (code: number | null, spawnError?: string): void => resolve({
       code, stdout: Buffer.concat(out).toString('utf8'), stderr: spawnError ?? Buffer.concat(err).toString('utf8'),
     });
-    child.on('error', (e: NodeJS.ErrnoException) => done(null, e.code === 'ENOENT' ? `"${e.path}" is not installed on this machine.` : e.message));
+    child.on('error', (e: NodeJS.ErrnoException) => done(null, e.code === 'ENOENT' ? missing ?? `"${e.path}" is not installed on this machine.` : e.message));
     child.on('close', (code) => done(code));
   });
 }

@@ -33,9 +33,25 @@ export interface SlurmTarget {
   memory?: string;
 }
 
-export type Target = LocalTarget | SshTarget | SlurmTarget;
+/** A Kubernetes cluster through kubectl: each run is a Job whose container needs sh, tar and python3. */
+export interface KubernetesTarget {
+  name: string;
+  type: 'kubernetes';
+  /** A context of the kubeconfig (default: kubectl's current context). */
+  context?: string;
+  namespace?: string;
+  /** The container image the Job runs in; it must have sh, tar and python3. */
+  image: string;
+  /** `nvidia.com/gpu` requested (and limited) per run. */
+  gpus?: number;
+  /** Kubernetes quantities, e.g. cpus "4" or "500m", memory "16Gi". */
+  cpus?: string;
+  memory?: string;
+}
 
-const TYPES: Target['type'][] = ['local', 'ssh', 'slurm'];
+export type Target = LocalTarget | SshTarget | SlurmTarget | KubernetesTarget;
+
+const TYPES: Target['type'][] = ['local', 'ssh', 'slurm', 'kubernetes'];
 const EXAMPLE = 'targets:\n  gpu-box:\n    type: ssh\n    host: gpu-box   # a Host in ~/.ssh/config';
 
 /** `local` is always there; mlops.yaml's `targets:` adds (or overrides) the rest. */
@@ -94,6 +110,7 @@ function parseTarget(name: string, value: unknown, file: string, root: string): 
   };
   if (type === 'local') return { name, type };
   if (type === 'ssh') return { name, type, host: text('host', true)!, config: configFile(), workdir: text('workdir') };
+  if (type === 'kubernetes') return kubernetesTarget(name, v, where, text);
   const cpus = v.cpus;
   if (cpus !== undefined && !(Number.isInteger(cpus) && (cpus as number) > 0)) throw new ConfigError(`${where}: "cpus" must be a whole number above 0.`);
   const time = text('time');
@@ -102,4 +119,22 @@ function parseTarget(name: string, value: unknown, file: string, root: string): 
     name, type, host: text('host'), config: configFile(), workdir: text('workdir'), partition: text('partition'), gpus: text('gpus'),
     time, cpus: cpus as number | undefined, memory: text('memory'),
   };
+}
+
+const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
+const K8S_EXAMPLE = 'targets:\n  cluster:\n    type: kubernetes\n    image: python:3.12-slim\n    gpus: 1';
+
+function kubernetesTarget(name: string, v: Record<string, unknown>, where: string, text: (key: string) => string | undefined): KubernetesTarget {
+  const image = text('image');
+  if (!image) throw new ConfigError(`${where} (kubernetes) needs "image": one with sh, tar and python3, e.g.\n${K8S_EXAMPLE}`);
+  const gpus = v.gpus;
+  if (gpus !== undefined && !(Number.isInteger(gpus) && (gpus as number) >= 0)) throw new ConfigError(`${where}: "gpus" must be a whole number of nvidia.com/gpu (0 or more).`);
+  const quantity = (key: string, example: string): string | undefined => {
+    const q = text(key);
+    if (q !== undefined && !QUANTITY.test(q)) throw new ConfigError(`${where}: "${key}" must be a Kubernetes quantity such as ${example} (got ${JSON.stringify(q)}).`);
+    return q;
+  };
+  const namespace = text('namespace');
+  if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new ConfigError(`${where}: "namespace" must be a Kubernetes name (lower-case letters, digits and "-").`);
+  return { name, type: 'kubernetes', context: text('context'), namespace, image, gpus: gpus as number | undefined, cpus: quantity('cpus', '4 or 500m'), memory: quantity('memory', '16Gi') };
 }

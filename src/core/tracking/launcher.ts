@@ -10,6 +10,7 @@ import { captureEnvironment, isPythonCommand } from './capture';
 import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunSource, type RunStatus } from './events';
 import { appendEvents, newRunId } from './eventWriter';
 import { findCli, pythonPathWithClient } from './bundledFiles';
+import { gpuSampleSeconds, startGpuSampler } from './gpuSampler';
 import { nextRunName, runNameBase } from './runNaming';
 import type { RunInput } from './store';
 
@@ -152,6 +153,9 @@ export class TrackedProcess {
       child.on('close', (code, signal) => resolve({ code, signal }));
     });
 
+    // GPU usage while the run is active, as system metrics beside the script's own.
+    const sampler = startGpuSampler(events, this.child?.pid ? gpuSampleSeconds({ ...process.env, ...o.env }) : 0);
+
     const captured = captureEnvironment({
       argv: [o.command, ...o.args],
       cwd: o.cwd,
@@ -165,6 +169,7 @@ export class TrackedProcess {
     });
 
     const { code, signal } = await exited;
+    await sampler.stop();
     await captured;
     log.end();
     await streamFinished(log).catch(() => undefined);

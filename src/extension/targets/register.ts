@@ -1,0 +1,119 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { cancelRemoteRun } from '../../core/compute/cancelRun';
+import { resumeRemoteRuns, type RemoteRun } from '../../core/compute/remoteRun';
+import type { TargetTreeNode } from '../../core/compute/targetTree';
+import { findTarget, type Target } from '../../core/compute/targets';
+import { DEFAULT_GPU_SAMPLE_SECONDS, GPU_SAMPLE_ENV } from '../../core/tracking/gpuSampler';
+import { MlopsLayout } from '../../core/workspace/layout';
+import { registerCommand } from '../commandErrors';
+import type { TrackingService } from '../trackingService';
+import { TargetsTreeProvider } from './tree';
+
+const RESUME_EVERY_MS = 60_000;
+
+const EXAMPLE = `targets:
+  gpu-box:
+    type: ssh
+    host: gpu-box            # a Host in ~/.ssh/config
+  # cluster:
+  #   type: slurm
+  #   host: login1
+  #   partition: gpu
+  #   gpus: "a100:1"
+  # k8s:
+  #   type: kubernetes
+  #   context: my-cluster
+  #   image: python:3.12-slim
+  #   gpus: 1
+`;
+
+/**
+ * The Targets view and its commands (Refresh, Test Connection, Open Terminal, Cancel a run, Add a
+ * Target), the GPU sampling setting, and following remote runs that lost their follower.
+ */
+export function registerTargets(context: vscode.ExtensionContext, service: TrackingService): TargetsTreeProvider {
+  const tree = new TargetsTreeProvider(service);
+  const view = vscode.window.createTreeView<TargetTreeNode>('mlops.targets', { treeDataProvider: tree, showCollapseAll: true });
+  const pick = async (node: TargetTreeNode | undefined, why: string, filter: (t: Target) => boolean = () => true): Promise<Target | undefined> => {
+    const chosen = node ?? view.selection[0];
+    if (chosen?.target) return findTarget(service.root, chosen.target);
+    const targets = tree.targets().filter(filter);
+    const picked = await vscode.window.showQuickPick(targets.map((t) => ({ label: t.name, description: t.type })), { title: why });
+    return picked && targets.find((t) => t.name === picked.label);
+  };
+
+  const testConnection = async (node?: TargetTreeNode) => {
+    const target = await pick(node, 'Test the connection to…');
+    if (!target) return undefined;
+    const status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: reaching ${target.name}…` }, () => tree.probe(target));
+    if (!status.reachable) void vscode.window.showErrorMessage(`MLOps: ${status.detail}`);
+    else if (status.problems.length) void vscode.window.showWarningMessage(`MLOps: ${target.name} (${status.detail}) answers, but: ${status.problems.join(' ')}`);
+    else void vscode.window.showInformationMessage(`MLOps: ${target.name} answers (${status.detail})${status.gpus ? `, ${status.gpus.length} GPU(s)` : ''}.`);
+    return status;
+  };
+
+  const openTerminal = async (node?: TargetTreeNode) => {
+    const target = await pick(node, 'Open a terminal on…', (t) => t.type !== 'kubernetes');
+    if (!target) return undefined;
+    if (target.type === 'kubernetes') throw new Error(`${target.name} is a Kubernetes target: open a shell in a run's pod with "kubectl exec -it <pod> -- sh".`);
+    const host = target.type === 'local' ? undefined : target.host;
+    if (target.type === 'slurm' && !host) throw new Error(`${target.name} submits from this machine: use an ordinary terminal.`);
+    const config = target.type !== 'local' && target.config ? ['-F', target.config] : [];
+    const terminal = host
+      ? vscode.window.createTerminal({ name: `MLOps: ${target.name}`, shellPath: 'ssh', shellArgs: [...config, '--', host] })
+      : vscode.window.createTerminal({ name: `MLOps: ${target.name}`, cwd: service.root });
+    terminal.show();
+    return terminal;
+  };
+
+  const cancel = async (node?: TargetTreeNode) => {
+    const runId = node?.runId ?? view.selection[0]?.runId;
+    if (!runId) throw new Error('Select a running run under a target in the Targets view first.');
+    const { job } = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: cancelling run ${runId.slice(0, 8)}…` },
+      () => cancelRemoteRun(new MlopsLayout(service.root), runId));
+    service.queueRefresh();
+    void vscode.window.showInformationMessage(`MLOps: cancelled run ${runId.slice(0, 8)} on ${job.target} (${job.host}).`);
+  };
+
+  const openConfig = async () => {
+    const file = path.join(service.root, 'mlops.yaml');
+    if (!fs.existsSync(file)) fs.writeFileSync(file, EXAMPLE);
+    else if (!/^targets:/m.test(fs.readFileSync(file, 'utf8'))) fs.appendFileSync(file, `\n${EXAMPLE}`);
+    await vscode.window.showTextDocument(vscode.Uri.file(file));
+  };
+
+  // Tracked runs started here sample their GPUs as often as the setting says (runner.py and the launcher read the variable).
+  const launchEnv = service.launchEnv;
+  service.launchEnv = () => ({ ...launchEnv(), [GPU_SAMPLE_ENV]: String(vscode.workspace.getConfiguration('mlops.runs').get<number>('gpuSampleSeconds', DEFAULT_GPU_SAMPLE_SECONDS)) });
+
+  // Remote runs whose follower ended (an editor closed, an `mlops run` killed) are picked up here.
+  const followed: RemoteRun[] = [];
+  const resume = () => void service.project().then((project) => {
+    for (const run of resumeRemoteRuns({ layout: project.layout }, (m) => void vscode.window.showWarningMessage(`MLOps: ${m}`))) {
+      followed.push(run);
+      void run.finished.then(() => {
+        const i = followed.indexOf(run);
+        if (i >= 0) followed.splice(i, 1);
+      });
+    }
+  }, () => undefined);
+  resume();
+  const resumeTimer = setInterval(resume, RESUME_EVERY_MS);
+
+  const config = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(service.root, 'mlops.yaml'));
+  const reprobe = () => tree.refresh(true);
+  context.subscriptions.push(
+    tree, view, config, config.onDidChange(reprobe), config.onDidCreate(reprobe), config.onDidDelete(reprobe),
+    service.onDidChange(() => tree.refresh()),
+    registerCommand('mlops.refreshTargets', reprobe),
+    registerCommand('mlops.testTargetConnection', testConnection),
+    registerCommand('mlops.openTargetTerminal', openTerminal),
+    registerCommand('mlops.cancelTargetRun', cancel),
+    registerCommand('mlops.addTarget', openConfig),
+    // Closing the window leaves remote jobs running; the next window resumes following them.
+    { dispose: () => { clearInterval(resumeTimer); for (const run of [...followed]) void run.detach(); } },
+  );
+  return tree;
+}

@@ -1,0 +1,58 @@
+// The Targets view in the real extension host: empty (the welcome view) without targets; with
+// targets, each probed, an unreachable ssh host said so, and this machine's GPU with its process
+// as nvidia-smi reports it. No GPU exists here: a STAND-IN nvidia-smi on the extension host's PATH
+// prints the H200 host's real outputs (test/fixtures/nvidia-smi-stand-in).
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { TargetTreeNode } from '../../../src/core/compute/targetTree';
+import { api, waitFor, workspaceRoot } from './workbench';
+
+const REPO = path.resolve(__dirname, '..', '..', '..', '..');
+
+describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
+  const yaml = () => path.join(workspaceRoot(), 'mlops.yaml');
+  let original = '';
+  const savedPath = process.env.PATH;
+  before(() => {
+    original = fs.readFileSync(yaml(), 'utf8');
+    process.env.PATH = `${path.join(REPO, 'test', 'fixtures', 'nvidia-smi-stand-in')}${path.delimiter}${savedPath}`;
+  });
+  after(() => {
+    fs.writeFileSync(yaml(), original);
+    process.env.PATH = savedPath;
+  });
+
+  it('is empty without targets, then shows each target with reachability, GPUs and processes; Test Connection reaches one', async function () {
+    this.timeout(120_000);
+    const tree = (await api()).targets;
+    assert.deepStrictEqual(tree.getChildren(), [], 'no targets: the welcome view shows');
+
+    fs.writeFileSync(yaml(), `${original}\ntargets:\n  this-box:\n    type: local\n  nowhere:\n    host: nowhere.invalid\n`);
+    await vscode.commands.executeCommand('mlops.refreshTargets');
+    const find = (label: string, nodes: TargetTreeNode[]) => nodes.find((n) => n.label === label);
+    const box = await waitFor('this-box probed', () => {
+      const node = find('this-box', tree.getChildren());
+      return node && !/checking/.test(node.description ?? '') && node;
+    }, 60_000);
+    const gpus = find('GPUs', tree.getChildren(box))!;
+    const gpu = tree.getChildren(gpus)[0];
+    assert.strictEqual(gpu.label, 'GPU 0: NVIDIA H200');
+    assert.strictEqual(gpu.description, '0 / 143771 MiB · 0 %');
+    assert.deepStrictEqual(tree.getChildren(gpu).map((p) => `${p.label} ${p.description}`), ['773 python3 966 MiB']);
+    const item = tree.getTreeItem(box);
+    assert.strictEqual(item.contextValue, 'target.local.terminal');
+    assert.strictEqual(item.collapsibleState, vscode.TreeItemCollapsibleState.Expanded);
+
+    const nowhere = await waitFor('the unreachable host probed', () => {
+      const node = find('nowhere', tree.getChildren());
+      return node?.state === 'error' && node;
+    }, 60_000);
+    assert.match(tree.getChildren(nowhere)[0].description!, /Cannot reach target "nowhere" \(nowhere\.invalid\)/);
+
+    const status = await vscode.commands.executeCommand<{ reachable: boolean; gpus?: unknown[] }>('mlops.testTargetConnection', box);
+    assert.strictEqual(status?.reachable, true);
+    assert.strictEqual(status?.gpus?.length, 1);
+  });
+});

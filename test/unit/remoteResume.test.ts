@@ -1,0 +1,65 @@
+// Picking a remote run back up after its follower ended: the `mlops run --target` process is
+// killed mid-run (as when the editor or terminal closes), the job goes on on a real sshd host,
+// and a new follower resumes from the offsets the first one saved, losing and repeating nothing.
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { resumeRemoteRuns } from '../../src/core/compute/remoteRun';
+import { Tracking } from '../../src/core/tracking/tracking';
+import { cliPath } from './helpers';
+import { gitProject, until } from './remoteHelpers';
+import { startSshd, type TestSshd } from './sshd';
+
+const TRAIN = `
+import os, sys, time
+import mlops_workbench as mw
+mw.log_metric("loss", 0.9, step=0)
+mw.flush()
+print("epoch 0 done", flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.05)
+mw.log_metric("loss", 0.4, step=1)
+print("epoch 1 done", flush=True)
+open("model.txt", "w").write("w")
+mw.log_artifact("model.txt")
+`;
+
+describe('a remote run whose follower was killed (real sshd target)', () => {
+  let sshd: TestSshd;
+  before(async () => { sshd = await startSshd(); });
+  after(async () => { await sshd?.stop(); });
+
+  it('is resumed by a new follower from where the old one was, and ends FINISHED with every metric once', async () => {
+    const t = sshd.target();
+    const ws = gitProject(`targets:\n  ${t.name}:\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n`, { 'train.py': TRAIN });
+    const release = path.join(ws.root, 'release');
+    const cli = spawn(process.execPath, [cliPath, 'run', '--target', t.name, '--', 'python3', 'train.py', release], { cwd: ws.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    cli.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const runId = await until('the run to start', () => /run ([0-9a-f]{32}) started/.exec(stderr)?.[1]);
+    const events = ws.eventsFile(runId);
+    await until('the first loss to stream back', () => /"key":"loss"/.test(fs.readFileSync(events, 'utf8')) || undefined);
+    await until('the first output to stream back', () => fs.readFileSync(path.join(ws.artifactsDir(runId), 'output.log'), 'utf8').includes('epoch 0') || undefined);
+    await new Promise((r) => setTimeout(r, 500)); // the follower saves its offsets once per burst
+    cli.kill('SIGKILL');
+    await new Promise((r) => cli.once('close', r));
+
+    fs.writeFileSync(release, '');
+    const resumed = resumeRemoteRuns({ layout: ws });
+    assert.deepEqual(resumed.map((r) => r.runId), [runId]);
+    assert.deepEqual(resumeRemoteRuns({ layout: ws }), [], 'a run already followed here is not followed twice');
+    assert.equal((await resumed[0].finished).status, 'FINISHED');
+    assert.deepEqual(resumeRemoteRuns({ layout: ws }), [], 'an ended run is not resumed');
+
+    const output = fs.readFileSync(path.join(ws.artifactsDir(runId), 'output.log'), 'utf8');
+    assert.equal(output, 'epoch 0 done\nepoch 1 done\n', 'output neither lost nor repeated');
+    const tracking = await Tracking.open(ws.root);
+    const detail = tracking.getRun(runId)!;
+    tracking.close();
+    assert.equal(detail.status, 'FINISHED');
+    assert.equal(detail.metrics.find((m) => m.key === 'loss')!.count, 2, 'each loss once');
+    assert.ok(detail.artifacts.some((a) => a.path === 'model.txt'));
+  });
+});
