@@ -35,6 +35,8 @@ const builds = [
   { ...common, entryPoints: ['src/core/mlflow/batchWorker.ts'], outfile: 'dist/batchWorker.js' },
   // One deployment's model server process, started by the serving supervisor from beside it (src/core/serving/supervisor.ts).
   { ...common, entryPoints: ['src/core/serving/modelServer.ts'], outfile: 'dist/modelServer.js' },
+  // The mlops.yaml language server, started by the extension's language client (src/extension/language/register.ts).
+  { ...common, entryPoints: ['src/language/server.ts'], outfile: 'dist/languageServer.js' },
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
   { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
 ];
