@@ -17,3 +17,10 @@ export function mermaid(p: Pipeline): string {
   for (const name of p.order) for (const u of p.upstream.get(name) ?? []) lines.push(`  ${id(u)} --> ${id(name)}`);
   return lines.join('\n') + '\n';
 }
+
+/** Each stage's column in a left-to-right drawing: one more than its furthest upstream stage. */
+export function layers(p: Pick<Pipeline, 'order' | 'upstream'>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const name of p.order) out.set(name, Math.max(-1, ...(p.upstream.get(name) ?? []).map((u) => out.get(u) ?? 0)) + 1);
+  return out;
+}

@@ -26,6 +26,10 @@ export interface PipelineRunOptions {
   /** Run the chosen stages even when up to date. */
   force?: boolean;
   experiment?: string;
+  /** Extra environment for the stages' commands (the extension's MLflow endpoint). */
+  env?: NodeJS.ProcessEnv;
+  /** The workspace's engine when the caller has it open (the extension); otherwise opened for the run. */
+  project?: Project;
   signal?: AbortSignal;
   onEvent?: (event: PipelineEvent) => void;
 }
@@ -50,7 +54,7 @@ export async function runPipeline(root: string, options: PipelineRunOptions = {}
   const id = randomBytes(6).toString('hex');
   const start = Date.now();
   const emit = options.onEvent ?? (() => undefined);
-  const project = await Project.open(root, { waitMs: 0 });
+  const project = options.project ?? (await Project.open(root, { waitMs: 0 }));
   const results = new Map<string, StageResult>();
   const live = new Set<TrackedProcess>();
   const stopAll = (): void => void [...live].forEach((p) => void p.stop());
@@ -83,7 +87,7 @@ export async function runPipeline(root: string, options: PipelineRunOptions = {}
     }
   } finally {
     options.signal?.removeEventListener('abort', stopAll);
-    project.close();
+    if (!options.project) project.close();
   }
   const stages = chosen.map((n) => results.get(n)!);
   const status = options.signal?.aborted ? 'cancelled' : stages.some((s) => s.outcome === 'failed' || s.outcome === 'not-run') ? 'failed' : 'succeeded';
@@ -148,6 +152,7 @@ async function execute(ctx: StageContext, s: Stage, reasons: string[], deps: Rec
     experiment: ctx.options.experiment,
     source: 'command',
     inputs,
+    env: ctx.options.env,
     capturePackages: false,
     tags: { [PIPELINE_RUN_TAG]: ctx.pipelineRun, [PIPELINE_STAGE_TAG]: s.name },
     onOutput: (text) => emit({ type: 'output', stage: s.name, text }),
