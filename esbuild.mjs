@@ -39,6 +39,7 @@ const builds = [
   { ...common, entryPoints: ['src/language/server.ts'], outfile: 'dist/languageServer.js' },
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
   { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
+  { ...web, entryPoints: ['webview/pipelines/main.ts'], outfile: 'dist/webview/pipelines.js' },
 ];
 
 if (watch) {

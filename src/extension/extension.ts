@@ -8,6 +8,7 @@ import { registerLanguageServer } from './language/register';
 import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
 import { registerNotebookTracking } from './notebooks/register';
+import { registerPipelines, type PipelinesApi } from './pipelines/register';
 import { registerPanels, type PanelManager } from './panels';
 import { RunCommands } from './runCommands';
 import { RunsTreeProvider, type RunsNode } from './runsTree';
@@ -26,6 +27,7 @@ export interface MlopsApi {
   panels: PanelManager;
   mlflow: MlflowEndpoint;
   deployments: DeploymentsTreeProvider;
+  pipelines: PipelinesApi;
 }
 
 /**
@@ -66,12 +68,13 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   context.subscriptions.push({ dispose: stopHearingDamage });
   putCliOnPath(context, (line) => log.appendLine(line));
   const deployments = registerDeployments(context, service, log);
+  const pipelines = registerPipelines(context, service, log);
   registerLanguageServer(context, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, pipelines };
 }
 
 export function deactivate(): void {
