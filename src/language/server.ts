@@ -8,6 +8,7 @@ import { definition } from './definition';
 import { diagnose } from './diagnostics';
 import { hover } from './hover';
 import { MlopsSchema } from './schema';
+import { stageState } from './stageState';
 import { WorkspaceFacts } from './workspaceFacts';
 import { YamlDocument } from './yamlDocument';
 
@@ -87,7 +88,7 @@ documents.onDidClose((e) => {
 connection.onDidChangeWatchedFiles(() => documents.all().forEach(validateSoon));
 
 connection.onCompletion((p) => onDocument(p.textDocument.uri, [], (yaml, _root, facts) => complete(yaml, p.position, schema, facts)));
-connection.onHover((p) => onDocument(p.textDocument.uri, null, (yaml, _root, facts) => hover(yaml, p.position, schema, facts)));
+connection.onHover((p) => onDocument(p.textDocument.uri, null, (yaml, root, facts) => hover(yaml, p.position, schema, facts, (stage) => stageState(root, stage))));
 connection.onDefinition((p) => onDocument(p.textDocument.uri, null, (yaml, root) => definition(yaml, p.position, root)));
 connection.onCodeLens((p) => onDocument(p.textDocument.uri, [], (yaml, _root, facts) => codeLenses(yaml, facts)));
 connection.onShutdown(() => {

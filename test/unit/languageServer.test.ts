@@ -208,7 +208,7 @@ describe('the mlops.yaml language server over LSP (dist/languageServer.js, stdio
     const inGate = hoverText(await client.hover(file, positionOf(GOOD, 'accuracy >= 0.8', 3)));
     assert.match(inGate, /metric `accuracy`/);
     const stage = hoverText(await client.hover(file, positionOf(GOOD, 'train:\n    cmd', 2)));
-    assert.match(stage, /stage `train`[\s\S]*python3 train\.py --lr 0\.01/);
+    assert.match(stage, /stage `train`\*\*: changed \(never run[\s\S]*python3 train\.py --lr 0\.01/, 'the pipelines engine\'s state: it never ran');
   });
 
   test('go to definition: a stage\'s cmd opens its script, a dep opens the file', async () => {
