@@ -31,6 +31,13 @@ module.exports = {
       from: { path: '^webview/' },
       to: { path: '^src/', pathNot: '^src/protocol/' },
     },
+    {
+      name: 'language-over-core',
+      severity: 'error',
+      comment: 'The mlops.yaml language server is its own process outside VS Code: src/language imports core only, never vscode, the extension or the CLI.',
+      from: { path: '^src/language/' },
+      to: { path: '^(vscode|node_modules/@types/vscode/.*|src/(extension|cli)/.*)$' },
+    },
   ],
   options: {
     // Our code, and vscode (resolved to its type package) so that the core rule can see it.

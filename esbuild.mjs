@@ -37,8 +37,11 @@ const builds = [
   { ...common, entryPoints: ['src/core/serving/modelServer.ts'], outfile: 'dist/modelServer.js' },
   // The thread that warms up sql.js's WebAssembly before the extension host queries (src/core/tracking/sqlite.ts).
   { ...common, entryPoints: ['src/core/tracking/sqliteWarmup.ts'], outfile: 'dist/sqliteWarmup.js' },
+  // The mlops.yaml language server, started by the extension's language client (src/extension/language/register.ts).
+  { ...common, entryPoints: ['src/language/server.ts'], outfile: 'dist/languageServer.js' },
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
   { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
+  { ...web, entryPoints: ['webview/pipelines/main.ts'], outfile: 'dist/webview/pipelines.js' },
 ];
 
 if (watch) {

@@ -4,9 +4,11 @@ import { DataCommands } from './dataCommands';
 import { registerValidationCommands } from './validation/register';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
 import { registerDeployments } from './deployments/register';
+import { registerLanguageServer } from './language/register';
 import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
 import { registerNotebookTracking } from './notebooks/register';
+import { registerPipelines, type PipelinesApi } from './pipelines/register';
 import { registerPanels, type PanelManager } from './panels';
 import { RunCommands } from './runCommands';
 import { RunsTreeProvider, type RunsNode } from './runsTree';
@@ -31,6 +33,7 @@ export interface MlopsApi {
   deployments: DeploymentsTreeProvider;
   sweeps: SweepsTreeProvider;
   targets: TargetsTreeProvider;
+  pipelines: PipelinesApi;
 }
 
 /**
@@ -73,11 +76,13 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   const deployments = registerDeployments(context, service, log);
   const sweeps = registerSweeps(context, folder.uri.fsPath, panels, log);
   const targets = registerTargets(context, service);
+  const pipelines = registerPipelines(context, service, log);
+  registerLanguageServer(context, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, sweeps, targets };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, sweeps, targets, pipelines };
 }
 
 export function deactivate(): void {

@@ -82,7 +82,8 @@ export function findTarget(root: string, name: string): Target {
   return target;
 }
 
-function parseTarget(name: string, value: unknown, file: string, root: string): Target {
+/** One entry of `targets:`; a ConfigError naming the target and the fix when it is wrong (the language server shows it in place). */
+export function parseTarget(name: string, value: unknown, file: string, root: string): Target {
   const where = `${file}: target "${name}"`;
   if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw new ConfigError(`${where}: a name may hold letters, digits, ".", "_" and "-" only.`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where} must be a mapping, e.g.\n${EXAMPLE}`);

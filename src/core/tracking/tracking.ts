@@ -42,6 +42,8 @@ export interface OpenOptions {
   mustExist?: boolean;
   /** Messages a person should see (a rebuilt index, skipped lines). */
   onMessage?: (message: string) => void;
+  /** Never take the lock, even when it is free (the language server): read the index, save nothing. */
+  readOnly?: boolean;
 }
 
 /**
@@ -75,7 +77,7 @@ export class Tracking {
     const onMessage = options.onMessage ?? (() => undefined);
     const folderInstead = isFolder(layout.trackingDb);
     if (folderInstead) onMessage(`${layout.trackingDb} is a folder, not the index file; move it away and the index is rebuilt from the run logs. Until then nothing is saved.`);
-    const taken = folderInstead ? 'tracking.db is a folder' : await TrackingLock.acquire(layout.trackingLock, options.waitMs ?? 0);
+    const taken = folderInstead ? 'tracking.db is a folder' : options.readOnly ? 'it was opened read-only' : await TrackingLock.acquire(layout.trackingLock, options.waitMs ?? 0);
     const lock = typeof taken === 'string' ? undefined : taken;
     const { store, problem } = await TrackingStore.open(layout.trackingDb, !!lock);
     const tracking = new Tracking(layout, store, new Ingestor(store, layout, !!lock), lock, typeof taken === 'string' ? taken : undefined, onMessage);

@@ -10,11 +10,16 @@ export interface Objective {
 /** Objectives by metric name; none when mlops.yaml declares none. */
 export function readObjectives(root: string): Map<string, Objective> {
   const { file, doc } = readConfigDocument(root);
+  return parseObjectives(doc.objectives, file);
+}
+
+/** `objectives:`'s value (of `file`, for messages) by metric name; a ConfigError naming the objective and the fix when one is wrong. */
+export function parseObjectives(objectives: unknown, file: string): Map<string, Objective> {
   const out = new Map<string, Objective>();
-  if (doc.objectives === undefined || doc.objectives === null) return out;
+  if (objectives === undefined || objectives === null) return out;
   const example = 'objectives:\n  val_accuracy: {goal: maximize, target: 0.95}';
-  if (typeof doc.objectives !== 'object' || Array.isArray(doc.objectives)) throw new ConfigError(`${file}: "objectives" must map metric names to a goal, e.g.\n${example}`);
-  for (const [metric, value] of Object.entries(doc.objectives as Record<string, unknown>)) {
+  if (typeof objectives !== 'object' || Array.isArray(objectives)) throw new ConfigError(`${file}: "objectives" must map metric names to a goal, e.g.\n${example}`);
+  for (const [metric, value] of Object.entries(objectives as Record<string, unknown>)) {
     const o = (value ?? {}) as Record<string, unknown>;
     if (typeof value !== 'object' || (o.goal !== 'maximize' && o.goal !== 'minimize')) {
       throw new ConfigError(`${file}: objective "${metric}" needs goal: maximize or goal: minimize, e.g.\n${example}`);
