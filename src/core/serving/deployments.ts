@@ -196,7 +196,8 @@ export class Deployments {
     if (!live || !status?.url) throw new DeploymentError(`Deployment "${name}" is not running; start it (mlops serve … --name ${name}) before a load test.`);
     const res = await fetch(`${status.url}/v2/models/${encodeURIComponent(name)}`, { headers: status.token ? { Authorization: `Bearer ${status.token}` } : {} });
     const meta = (await res.json()) as { name: string; inputs: TensorMetadata[] };
-    const report = await loadTest({ ...options, url: status.url, token: status.token, pid: status.pid }, meta.name, meta.inputs);
+    const served = (await this.adminRoutes(status)).variants.map(({ model, version, variant, registered }) => ({ model, version, variant, ...(registered ? { registered } : {}) }));
+    const report = { deployment: name, served, ...(await loadTest({ ...options, url: status.url, token: status.token, pid: status.pid }, meta.name, meta.inputs)) };
     writeFileAtomic(path.join(this.dir(name), 'capacity.json'), JSON.stringify(report, null, 2));
     this.audit.append('loadtest', [`deployment:${name}`], { maxRps: Math.round(report.maxRps), p99Ms: report.p99Ms, p99TargetMs: report.p99TargetMs, rpsPerCore: report.rpsPerCore });
     return report;
