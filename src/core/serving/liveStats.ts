@@ -164,3 +164,11 @@ export async function readLiveStats(url: string, options: ReadLiveStatsOptions =
   const scrape = await scrapeMetrics(url, options.timeoutMs);
   return { stats: liveStats(before, scrape), scrape };
 }
+
+/** The figures as one line: "12.5 req/s · p50 1.2 ms · p99 4.0 ms · 0.8% errors". */
+export function trafficSummary(s: TrafficStats): string {
+  const ms = (v: number | undefined) => (v === undefined ? '–' : v < 10 ? v.toFixed(1) : String(Math.round(v)));
+  const rps = s.rps < 10 ? s.rps.toFixed(1) : String(Math.round(s.rps));
+  if (!s.requests) return `${rps} req/s`;
+  return `${rps} req/s · p50 ${ms(s.p50Ms)} ms · p99 ${ms(s.p99Ms)} ms · ${((s.errorRate ?? 0) * 100).toFixed(1)}% errors`;
+}

@@ -6,6 +6,7 @@ import { deploymentSpec, type Deployments } from '../../core/serving/deployments
 import { predictionLogFiles } from '../../core/serving/predictionLog';
 import { registerCommand } from '../commandErrors';
 import type { TrackingService } from '../trackingService';
+import { LiveStatsPoller } from './liveStats';
 import { DeploymentsTreeProvider, type DeploymentNode } from './tree';
 
 type VersionArg = { kind: 'version'; version: ModelVersion } | vscode.Uri | undefined;
@@ -17,9 +18,11 @@ type DeploymentArg = DeploymentNode | string | undefined;
  * logs. Deployments started here stop with the window (the CLI's --detach outlives it).
  */
 export function registerDeployments(context: vscode.ExtensionContext, service: TrackingService, log: vscode.OutputChannel): DeploymentsTreeProvider {
-  const tree = new DeploymentsTreeProvider(service);
-  const view = vscode.window.createTreeView<DeploymentNode>('mlops.deployments', { treeDataProvider: tree });
   const deployments = async (): Promise<Deployments> => (await service.project()).deployments;
+  const poller = new LiveStatsPoller(deployments, () => tree.refresh());
+  const tree = new DeploymentsTreeProvider(service, (name) => poller.stats(name));
+  const view = vscode.window.createTreeView<DeploymentNode>('mlops.deployments', { treeDataProvider: tree });
+  poller.follow(view);
   const nameOf = (arg: DeploymentArg): string => {
     if (typeof arg === 'string') return arg;
     if (arg?.kind === 'deployment') return arg.view.deployment.spec.name;
@@ -83,7 +86,7 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
   const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(service.root, '.mlops/{deployments.jsonl,serving/*/status.json,serving/*/capacity.json}'));
   const refresh = () => tree.refresh();
   context.subscriptions.push(
-    tree, view, watcher, watcher.onDidChange(refresh), watcher.onDidCreate(refresh), watcher.onDidDelete(refresh),
+    tree, view, poller, watcher, watcher.onDidChange(refresh), watcher.onDidCreate(refresh), watcher.onDidDelete(refresh),
     cmd('mlops.deployModel', (arg: VersionArg, name?: string) => deploy(arg, name)),
     cmd('mlops.refreshDeployments', refresh),
     cmd('mlops.stopDeployment', async (arg: DeploymentArg) => { await (await deployments()).stop(nameOf(arg)); refresh(); }),
