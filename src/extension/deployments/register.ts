@@ -7,6 +7,7 @@ import { predictionLogFiles } from '../../core/serving/predictionLog';
 import { registerCommand } from '../commandErrors';
 import type { TrackingService } from '../trackingService';
 import { LiveStatsPoller } from './liveStats';
+import { resumeDeployments } from './resume';
 import { DeploymentsTreeProvider, type DeploymentNode } from './tree';
 
 type VersionArg = { kind: 'version'; version: ModelVersion } | vscode.Uri | undefined;
@@ -15,7 +16,8 @@ type DeploymentArg = DeploymentNode | string | undefined;
 /**
  * The Deployments view and its commands: deploy a model version or an .onnx file, stop,
  * restart, switch version, load test, copy a curl example, open the server and prediction
- * logs. Deployments started here stop with the window (the CLI's --detach outlives it).
+ * logs. Deployments started here stop with the window and start again when it reopens (the
+ * CLI's --detach outlives it).
  */
 export function registerDeployments(context: vscode.ExtensionContext, service: TrackingService, log: vscode.OutputChannel): DeploymentsTreeProvider {
   const deployments = async (): Promise<Deployments> => (await service.project()).deployments;
@@ -41,7 +43,7 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     if (!target) throw new Error('Deploy a model version from the Data & Models view, or an .onnx file from the Explorer.');
     const d = await deployments();
     const running = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: deploying ${target}…` }, () =>
-      d.deploy(deploymentSpec(name ?? (arg instanceof vscode.Uri ? path.basename(arg.fsPath, '.onnx') : (arg as { version: ModelVersion }).version.model), target), { onStatus: onStatus(target) }));
+      d.deploy(deploymentSpec(name ?? (arg instanceof vscode.Uri ? path.basename(arg.fsPath, '.onnx') : (arg as { version: ModelVersion }).version.model), target), { owner: 'editor', onStatus: onStatus(target) }));
     tree.refresh();
     void vscode.window.showInformationMessage(`MLOps: ${running.name} serves ${target} at ${running.status.url}`);
     return running.status;
@@ -51,7 +53,7 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     const name = nameOf(arg);
     const { deployment, live } = d.get(name);
     if (live) await d.stop(name);
-    const running = await d.deploy({ ...deployment.spec, target: deployment.target }, { onStatus: onStatus(name) });
+    const running = await d.deploy({ ...deployment.spec, target: deployment.target }, { owner: 'editor', onStatus: onStatus(name) });
     tree.refresh();
     return running.status;
   };
@@ -101,8 +103,9 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     cmd('mlops.copyDeploymentCurl', copyCurl),
     cmd('mlops.openDeploymentLog', async (arg: DeploymentArg) => openFile(path.join((await deployments()).dir(nameOf(arg)), 'server.log'), 'server log')),
     cmd('mlops.openPredictionLog', async (arg: DeploymentArg) => openFile(predictionLogFiles((await deployments()).dir(nameOf(arg))).pop(), 'prediction log')),
-    // Deployments started in this window stop with it.
+    // Deployments started in this window stop with it, and come back when it reopens.
     { dispose: () => void service.project().then((p) => p.deployments.stopAll(), () => {}) },
   );
+  if (vscode.workspace.getConfiguration('mlops').get<boolean>('deployments.restartOnOpen', true)) void resumeDeployments(deployments, onStatus, log).finally(refresh);
   return tree;
 }
