@@ -3,29 +3,16 @@
 // per variant under an A/B split with a shadow; and the arithmetic on known expositions
 // (histogram quantiles as Prometheus interpolates them, a server restart between scrapes).
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { Deployments, deploymentSpec } from '../../src/core/serving/deployments';
+import { describe, it } from 'node:test';
 import { liveStats, parseScrape, readLiveStats } from '../../src/core/serving/liveStats';
-import { tmpWorkspace } from './helpers';
-import { breastCancer, MODEL, NORM, post } from './servingHelpers';
+import { breastCancer, deployedFixture, post } from './servingHelpers';
 
 const { rows } = breastCancer();
 const good = (i: number) => ({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: rows[i % rows.length] }] });
 const bad = { inputs: [{ name: 'input', shape: [1, 29], datatype: 'FP32', data: rows[0].slice(0, 29) }] };
 
 describe('live stats of a running deployment', async () => {
-  let stopAll = async () => {};
-  after(() => stopAll());
-  const layout = tmpWorkspace();
-  fs.copyFileSync(MODEL, path.join(layout.root, 'cancer.onnx'));
-  fs.copyFileSync(MODEL, path.join(layout.root, 'challenger.onnx'));
-  const deployments = await Deployments.open(layout.root);
-  stopAll = () => deployments.stopAll();
-  const running = await deployments.deploy(deploymentSpec('live', 'cancer.onnx', { processing: { standardize: NORM } }));
-  const url = running.status.url!;
-  const infer = `${url}/v2/models/cancer/infer`;
+  const { deployments, url, infer } = await deployedFixture('live');
 
   it('counts the requests, errors and latency served between two scrapes', async () => {
     const first = await readLiveStats(url, { intervalMs: 50 });

@@ -5,11 +5,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { Deployments, deploymentSpec } from '../../src/core/serving/deployments';
+import { describe, it } from 'node:test';
 import { compareVariants } from '../../src/core/serving/variantComparison';
 import { tmpWorkspace } from './helpers';
-import { breastCancer, fixtureProbabilities, MODEL, NORM, post } from './servingHelpers';
+import { breastCancer, deployedFixture, fixtureProbabilities, post } from './servingHelpers';
 
 const { rows } = breastCancer();
 const body = (i: number) => ({ inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: rows[i] }] });
@@ -22,15 +21,7 @@ async function logged(dir: string, n: number): Promise<void> {
 }
 
 describe('variant comparison of a real deployment', async () => {
-  let stopAll = async () => {};
-  after(() => stopAll());
-  const ws = tmpWorkspace();
-  fs.copyFileSync(MODEL, path.join(ws.root, 'cancer.onnx'));
-  fs.copyFileSync(MODEL, path.join(ws.root, 'challenger.onnx'));
-  const deployments = await Deployments.open(ws.root);
-  stopAll = () => deployments.stopAll();
-  const running = await deployments.deploy(deploymentSpec('ab', 'cancer.onnx', { processing: { standardize: NORM } }));
-  const infer = `${running.status.url}/v2/models/cancer/infer`;
+  const { deployments, infer } = await deployedFixture('ab');
   const dir = deployments.dir('ab');
 
   it('pairs each shadow answer with the served one and reports their agreement and distributions', { timeout: 60_000 }, async () => {

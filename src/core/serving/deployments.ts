@@ -60,6 +60,11 @@ export interface ResumedDeployment {
   error?: string;
 }
 
+/** What a deployment serves, in words: "cancer:1", or "cancer:1 50% · cancer:2 50%" under a split. */
+export function servingText(d: Deployment): string {
+  return d.split ? `${d.target} ${Math.round((1 - d.split.weight) * 100)}% · ${d.split.target} ${Math.round(d.split.weight * 100)}%` : d.target;
+}
+
 /** A deployment supervised by this process; stop() stops it here without recording a stop. */
 export interface RunningDeployment {
   name: string;

@@ -37,8 +37,10 @@ export interface Agreement {
  */
 export interface VariantComparison {
   deployment: string;
-  /** The output compared, and what its score is ("probabilities[1]", "value", "top score"). */
+  /** The output compared, and what its score is ("probabilities: score of class 1", "value"). */
   output: string;
+  /** The outputs the log has, any of which can be compared. */
+  outputs: string[];
   score: string | undefined;
   classes: string[];
   /** Histogram bin edges (bins + 1 numbers). */
@@ -208,7 +210,7 @@ export function compareVariants(dir: string, deployment: string, options: Compar
   };
   const distance = arms.length >= 2 ? (classes.length ? totalVariation(arms[0].classShares, arms[1].classShares) : totalVariation(share(arms[0].histogram), share(arms[1].histogram))) : undefined;
   return {
-    deployment, output, score: reading.score && reading.score !== 'value' ? `${output}: ${reading.score}` : reading.score ? output : undefined,
+    deployment, output, outputs, score: reading.score && reading.score !== 'value' ? `${output}: ${reading.score}` : reading.score ? output : undefined,
     classes, bins, variants,
     agreement: pairRows ? { rows: pairRows, agreed, rate: agreed / pairRows, ...(diffRows ? { meanAbsDifference: absDiff / diffRows } : {}) } : undefined,
     distance, records: records.length, from: records[0].time, to: records[records.length - 1].time, skippedLines: skipped,

@@ -4,11 +4,13 @@ import type { ModelVersion } from '../../core/registry/registry';
 import { curlExample } from '../../core/serving/curl';
 import { deploymentSpec, type Deployments } from '../../core/serving/deployments';
 import { predictionLogFiles } from '../../core/serving/predictionLog';
+import { VARIANTS_VIEW_TYPE } from '../../protocol/variants';
 import { registerCommand } from '../commandErrors';
 import type { TrackingService } from '../trackingService';
 import { LiveStatsPoller } from './liveStats';
 import { resumeDeployments } from './resume';
 import { DeploymentsTreeProvider, type DeploymentNode } from './tree';
+import { VariantsPanels } from './variantsPanel';
 
 type VersionArg = { kind: 'version'; version: ModelVersion } | vscode.Uri | undefined;
 type DeploymentArg = DeploymentNode | string | undefined;
@@ -84,6 +86,16 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     if (!file) throw new Error(`No ${what} yet.`);
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
   };
+  /** From the palette: the deployments with a split or a shadow first. */
+  const pickSplitDeployment = async (): Promise<string | undefined> => {
+    const all = (await deployments()).list().map((v) => v.deployment);
+    if (!all.length) throw new Error('There are no deployments yet; deploy a model version first.');
+    const items = all
+      .map((d) => ({ label: d.spec.name, description: [d.split ? `split with ${d.split.target}` : '', d.shadow ? `shadow ${d.shadow}` : ''].filter(Boolean).join(' · ') || `serves ${d.target} only` }))
+      .sort((a, b) => Number(a.description.startsWith('serves')) - Number(b.description.startsWith('serves')) || a.label.localeCompare(b.label));
+    return (await vscode.window.showQuickPick(items, { title: 'Compare the variants of…' }))?.label;
+  };
+  const variants = new VariantsPanels(context.extensionUri, deployments, (line) => log.appendLine(line));
   const cmd = registerCommand;
   const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(service.root, '.mlops/{deployments.jsonl,serving/*/status.json,serving/*/capacity.json}'));
   const refresh = () => tree.refresh();
@@ -101,6 +113,12 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
       return report;
     }),
     cmd('mlops.copyDeploymentCurl', copyCurl),
+    variants,
+    cmd('mlops.compareVariants', async (arg: DeploymentArg) => {
+      const name = arg || view.selection[0] ? nameOf(arg) : await pickSplitDeployment();
+      return name ? variants.show(name) : undefined;
+    }),
+    vscode.window.registerWebviewPanelSerializer(VARIANTS_VIEW_TYPE, { deserializeWebviewPanel: async (panel, state: unknown) => variants.restore(panel, state) }),
     cmd('mlops.openDeploymentLog', async (arg: DeploymentArg) => openFile(path.join((await deployments()).dir(nameOf(arg)), 'server.log'), 'server log')),
     cmd('mlops.openPredictionLog', async (arg: DeploymentArg) => openFile(predictionLogFiles((await deployments()).dir(nameOf(arg))).pop(), 'prediction log')),
     // Deployments started in this window stop with it, and come back when it reopens.

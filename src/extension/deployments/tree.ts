@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { deploymentState, type DeploymentView } from '../../core/serving/deployments';
+import { deploymentState, servingText, type DeploymentView } from '../../core/serving/deployments';
 import { trafficSummary, type LiveStats } from '../../core/serving/liveStats';
 import type { TrackingService } from '../trackingService';
 
@@ -57,7 +57,7 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     const detail = (label: string, description: string, icon: string): DeploymentNode => ({ kind: 'detail', name, label, description, icon });
     const capacity = deployments.capacity(name);
     return [
-      detail('serving', d.split ? `${d.target} ${Math.round((1 - d.split.weight) * 100)}% · ${d.split.target} ${Math.round(d.split.weight * 100)}%` : d.target, 'package'),
+      detail('serving', servingText(d), 'package'),
       ...(d.shadow ? [detail('shadow', d.shadow, 'eye')] : []),
       detail('batching', d.spec.batching.maxBatch > 1 ? `up to ${d.spec.batching.maxBatch} rows, ${d.spec.batching.maxDelayMs} ms` : 'off', 'layers'),
       ...(status?.restarts ? [detail('restarts', `${status.restarts}${status.lastError ? ` · ${status.lastError}` : ''}`, 'debug-restart')] : []),
