@@ -33,7 +33,7 @@ export function predictionRows(c: VariantComparisonData): string[][] {
 /** The one line that answers "do they agree?". */
 export function agreementText(c: VariantComparisonData): string {
   if (c.agreement) {
-    const diff = c.agreement.meanAbsDifference === null ? '' : `; mean |difference| of ${c.score ?? 'the score'}: ${c.agreement.meanAbsDifference.toPrecision(3)}`;
+    const diff = c.agreement.meanAbsDifference === null ? '' : `; mean absolute difference of their scores: ${c.agreement.meanAbsDifference.toPrecision(3)}`;
     return `The shadow agreed with the served answer on ${pct(c.agreement.rate)} of ${count(c.agreement.rows)} rows answered by both${diff}.`;
   }
   if (c.distance !== null) {

@@ -76,7 +76,7 @@ export class VariantsPanels implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    return this.adopt(vscode.window.createWebviewPanel(VARIANTS_VIEW_TYPE, `Variants: ${name}`, vscode.ViewColumn.Active, {}), name);
+    return this.adopt(vscode.window.createWebviewPanel(VARIANTS_VIEW_TYPE, `Variants: ${name}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {}), name);
   }
 
   /** After a window reload: the webview's saved state names its deployment. */

@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DeploymentNode } from '../../../src/extension/deployments/tree';
 import type { VariantsPanel } from '../../../src/extension/deployments/variantsPanel';
+import { requestUi, uiAvailable } from './uiBridge';
 import { api, waitFor, workspaceRoot } from './workbench';
 
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');
@@ -59,7 +60,7 @@ describe('deployments', () => {
   });
 
   it('shows live traffic in the view and compares a shadow with the served version in a panel', async function () {
-    this.timeout(180_000);
+    this.timeout(300_000);
     const mlops = await api();
     const project = await mlops.service.project();
     const file = path.join(workspaceRoot(), 'variants-demo.onnx');
@@ -87,10 +88,12 @@ describe('deployments', () => {
 
     const panel = await vscode.commands.executeCommand<VariantsPanel>('mlops.compareVariants', 'variants-demo');
     try {
+      assert.ok(panel.panel.visible, 'the panel opens in view');
       const shown = await waitFor('the comparison with agreement and drawn charts', async () => {
         const i = await panel.inspect();
         return i.agreement?.includes('The shadow agreed with the served answer on 100.0%') && i.canvases.some((c) => c.drawnPixels > 0) && i;
-      }, 60_000);
+      }, 120_000);
+      if (uiAvailable()) await requestUi({ action: 'screenshot', webview: true, element: 'body[data-panel="variants"] #app', screenshot: 'panel-variants.png' });
       assert.strictEqual(shown.deployment, 'variants-demo');
       assert.deepStrictEqual(shown.traffic.map((r) => r[0]), ['primary · variants-demo 1', 'shadow · variants-demo 2']);
       assert.deepStrictEqual(shown.predictions.map((r) => r[0]), ['primary · variants-demo 1', 'shadow · variants-demo 2']);
