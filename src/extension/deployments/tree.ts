@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { deploymentState, type DeploymentView } from '../../core/serving/deployments';
+import { deploymentState, servingText, type DeploymentView } from '../../core/serving/deployments';
+import { trafficSummary, type LiveStats } from '../../core/serving/liveStats';
 import type { TrackingService } from '../trackingService';
 
 export type DeploymentNode =
@@ -15,7 +16,8 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
   private readonly emitter = new vscode.EventEmitter<DeploymentNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
 
-  constructor(private readonly service: TrackingService) {}
+  /** `liveStats`: a running deployment's figures of the last few seconds, when known. */
+  constructor(private readonly service: TrackingService, private readonly liveStats: (name: string) => LiveStats | undefined = () => undefined) {}
 
   refresh(): void {
     this.emitter.fire(undefined);
@@ -36,10 +38,12 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     const state = deploymentState(node.view);
     const item = new vscode.TreeItem(deployment.spec.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `deployment:${deployment.spec.name}`;
-    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}`;
+    const live = node.view.live ? this.liveStats(deployment.spec.name) : undefined;
+    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}${live ? ` · ${trafficSummary(live)}` : ''}`;
     const [icon, color] = STATE_ICONS[state];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}`;
+    const perVariant = live && live.variants.length > 1 ? live.variants.map((v) => `\n  ${v.variant} (${v.model} ${v.version}): ${trafficSummary(v)}`).join('') : '';
+    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${live ? `\nlast ${Math.round(live.seconds)} s: ${trafficSummary(live)}${perVariant}` : ''}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}`;
     item.contextValue = `deployment.${state}`;
     return item;
   }
@@ -53,7 +57,7 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     const detail = (label: string, description: string, icon: string): DeploymentNode => ({ kind: 'detail', name, label, description, icon });
     const capacity = deployments.capacity(name);
     return [
-      detail('serving', d.split ? `${d.target} ${Math.round((1 - d.split.weight) * 100)}% · ${d.split.target} ${Math.round(d.split.weight * 100)}%` : d.target, 'package'),
+      detail('serving', servingText(d), 'package'),
       ...(d.shadow ? [detail('shadow', d.shadow, 'eye')] : []),
       detail('batching', d.spec.batching.maxBatch > 1 ? `up to ${d.spec.batching.maxBatch} rows, ${d.spec.batching.maxDelayMs} ms` : 'off', 'layers'),
       ...(status?.restarts ? [detail('restarts', `${status.restarts}${status.lastError ? ` · ${status.lastError}` : ''}`, 'debug-restart')] : []),
