@@ -37,6 +37,7 @@ const builds = [
   { ...common, entryPoints: ['src/core/serving/modelServer.ts'], outfile: 'dist/modelServer.js' },
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
   { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
+  { ...web, entryPoints: ['webview/drift/main.ts'], outfile: 'dist/webview/drift.js' },
 ];
 
 if (watch) {

@@ -6,6 +6,7 @@ import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
 import { registerDeployments } from './deployments/register';
 import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
+import { registerMonitoring, type MonitoringUi } from './monitoring/register';
 import { registerNotebookTracking } from './notebooks/register';
 import { registerPanels, type PanelManager } from './panels';
 import { RunCommands } from './runCommands';
@@ -25,6 +26,7 @@ export interface MlopsApi {
   panels: PanelManager;
   mlflow: MlflowEndpoint;
   deployments: DeploymentsTreeProvider;
+  monitoring: MonitoringUi;
 }
 
 /**
@@ -65,11 +67,12 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   context.subscriptions.push({ dispose: stopHearingDamage });
   putCliOnPath(context, (line) => log.appendLine(line));
   const deployments = registerDeployments(context, service, log);
+  const monitoring = registerMonitoring(context, service, deployments, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, monitoring };
 }
 
 export function deactivate(): void {

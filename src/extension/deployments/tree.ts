@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { deploymentState, type DeploymentView } from '../../core/serving/deployments';
+import { driftBadge } from '../monitoring/badge';
 import type { TrackingService } from '../trackingService';
 
 export type DeploymentNode =
@@ -36,10 +37,11 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     const state = deploymentState(node.view);
     const item = new vscode.TreeItem(deployment.spec.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `deployment:${deployment.spec.name}`;
-    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}`;
-    const [icon, color] = STATE_ICONS[state];
+    const badge = driftBadge(this.service.root, deployment.spec.name);
+    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}${badge ? ` · ${badge.text}` : ''}`;
+    const [icon, color] = badge?.alert ? ['warning', 'list.warningForeground'] : STATE_ICONS[state];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}`;
+    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}${badge ? `\n${badge.tooltip}` : ''}`;
     item.contextValue = `deployment.${state}`;
     return item;
   }
