@@ -12,6 +12,7 @@ import { isProcessAlive } from '../workspace/processes';
 import { raiseAlert, type AlertDelivery } from './alerts';
 import { readMonitoringConfig, type MonitoringConfig } from './config';
 import { computeDrift, type ColumnDrift, type DriftReport } from './drift';
+import { sortLargeColumns } from './parallelSort';
 import { parseWindow, readPredictionWindow } from './predictionWindow';
 import { chooseReference, MonitoringError } from './reference';
 import { linesFromEnd } from './linesFromEnd';
@@ -119,6 +120,7 @@ export async function checkDeployment(root: string, deployment: string, options:
   const reference = await openDriftSide(choice.source, { root, snapshots: openSnapshots });
   const windowText = options.window ?? config.window ?? DEFAULT_WINDOW;
   const current = readPredictionWindow(path.join(layout.dir, 'serving', deployment), `deployment ${deployment}`, { window: parseWindow(windowText), featureNames: [...reference.columns.keys()] });
+  await sortLargeColumns([reference, current]);
   const report = computeDrift(reference, current, { columnTests: config.columnTests, driftShare: config.driftShare, predictions: [...reference.predictions, ...current.predictions] });
   const previous = latestVerdict(root, deployment);
   const counters = options.live === false ? undefined : await liveCounters(layout, deployment);
