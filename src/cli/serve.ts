@@ -56,7 +56,7 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
   if (values.detach) return detach(root, name, argv.filter((a) => a !== '--detach'));
 
   const deployments = await Deployments.open(root);
-  const running = await deployments.deploy(spec, { onStatus: (s) => { if (s.state !== 'running' && s.state !== 'stopped') printError(`mlops: ${name}: ${s.state}${s.lastError ? `: ${s.lastError}` : ''}\n`); } });
+  const running = await deployments.deploy(spec, { owner: process.env[DETACHED_ENV] ? 'detached' : 'cli', onStatus: (s) => { if (s.state !== 'running' && s.state !== 'stopped') printError(`mlops: ${name}: ${s.state}${s.lastError ? `: ${s.lastError}` : ''}\n`); } });
   print(`${name} serving ${target} at ${running.status.url}\n`);
   if (running.status.token) print(`token: ${running.status.token}\n`);
   if (!process.env[DETACHED_ENV]) printError(`mlops: Open Inference Protocol at ${running.status.url}/v2, MLflow scoring at ${running.status.url}/invocations, metrics at ${running.status.url}/metrics. Ctrl-C stops it.\n`);

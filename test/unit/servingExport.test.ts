@@ -9,9 +9,10 @@ import { parse } from 'yaml';
 import { Deployment as K8sDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Deployments, deploymentSpec } from '../../src/core/serving/deployments';
-import { exportDocker, exportKubernetes } from '../../src/core/serving/export';
+import { exportDocker, exportKubernetes, kubernetesManifests } from '../../src/core/serving/export';
 import type { ServerConfig } from '../../src/core/serving/server';
-import { repoRoot, tmpWorkspace } from './helpers';
+import { crdValidator } from './crdSchema';
+import { fixtures, repoRoot, tmpWorkspace } from './helpers';
 import { breastCancer, fixtureProbabilities, MODEL, NORM, post } from './servingHelpers';
 
 describe('deployment export and load test', async () => {
@@ -37,6 +38,37 @@ describe('deployment export and load test', async () => {
     const isvc = read('inferenceservice.yaml');
     assert.equal(isvc.apiVersion, 'serving.kserve.io/v1beta1');
     assert.equal(isvc.spec.predictor.containers[0].image, 'registry.example/cancer:1');
+  });
+
+  it('writes a KServe InferenceService that passes KServe\'s own CRD schema, with unknown fields refused', () => {
+    const out = path.join(layout.root, 'k8s-kserve');
+    exportKubernetes(deployments!, 'cancer', out, { image: 'registry.example/cancer:1' });
+    const isvc = parse(fs.readFileSync(path.join(out, 'inferenceservice.yaml'), 'utf8'));
+    const validate = crdValidator(path.join(fixtures, 'kserve', 'inferenceservice-v1beta1.schema.json'));
+    assert.deepEqual(validate(isvc), []);
+    assert.equal(isvc.kind, 'InferenceService');
+    assert.equal(isvc.spec.predictor.containers[0].ports[0].containerPort, 8080);
+    // Mistakes the schema catches, so the check above is not vacuous: a misspelt field, a wrong type, a missing required one.
+    const container = isvc.spec.predictor.containers[0];
+    assert.match(validate({ ...isvc, spec: { predictor: { containers: [{ ...container, imagePullPolicyy: 'Always' }] } } }).join('\n'), /imagePullPolicyy/);
+    assert.match(validate({ ...isvc, spec: { predictor: { ...isvc.spec.predictor, minReplicas: 'one' } } }).join('\n'), /minReplicas must be integer/);
+    assert.match(validate({ ...isvc, spec: { predictor: { containers: [{ ...container, name: undefined }] } } }).join('\n'), /must have required property 'name'/);
+    assert.match(validate({ ...isvc, spec: {} }).join('\n'), /must have required property 'predictor'/);
+  });
+
+  it('names the Kubernetes objects of a deployment whose name Kubernetes would refuse by a valid one', () => {
+    const validate = crdValidator(path.join(fixtures, 'kserve', 'inferenceservice-v1beta1.schema.json'));
+    for (const [deployment, expected] of [['Cancer_v2.1', 'cancer-v2-1'], ['2024-churn', 'm-2024-churn'], ['a'.repeat(62) + '_b', 'a'.repeat(62)]]) {
+      const manifests = kubernetesManifests(deployment, 'img:1', 1);
+      for (const object of Object.values(manifests)) {
+        const name = (object.metadata as { name: string }).name;
+        assert.equal(name, expected);
+        assert.match(name, /^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'a DNS-1035 label, as Services and KServe require');
+      }
+      new K8sDeployment(JSON.parse(JSON.stringify(manifests['deployment.yaml']))).validate();
+      new Service(JSON.parse(JSON.stringify(manifests['service.yaml']))).validate();
+      assert.deepEqual(validate(JSON.parse(JSON.stringify(manifests['inferenceservice.yaml']))), []);
+    }
   });
 
   it('writes a Docker build context whose server bundle, config and model serve on their own', { timeout: 60_000 }, async () => {

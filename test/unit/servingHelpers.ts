@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after } from 'node:test';
-import { readNormalisation } from '../../src/core/serving/processing';
+import { Deployments, deploymentSpec } from '../../src/core/serving/deployments';
+import { readNormalisation, type Processing } from '../../src/core/serving/processing';
 import { ModelServer, newAdminToken, type ServerConfig } from '../../src/core/serving/server';
-import { fixtures } from './helpers';
+import { fixtures, tmpWorkspace } from './helpers';
 
 export const MODEL = path.join(fixtures, 'models', 'breast_cancer_mlp.onnx');
 export const ALL_TYPES = path.join(fixtures, 'models', 'all_types.onnx');
@@ -66,4 +67,20 @@ export async function post(url: string, body: unknown, headers: Record<string, s
     json = { text };
   }
   return { status: res.status, json };
+}
+
+/**
+ * A workspace holding the fixture model twice (cancer.onnx, challenger.onnx: same weights),
+ * with `name` deployed from cancer.onnx in its own server process; stopped when the test file ends.
+ */
+export async function deployedFixture(name: string, processing: Processing = { standardize: NORM }) {
+  let stopAll = async () => {};
+  after(() => stopAll()); // registered first: runs before the workspace is removed
+  const ws = tmpWorkspace();
+  fs.copyFileSync(MODEL, path.join(ws.root, 'cancer.onnx'));
+  fs.copyFileSync(MODEL, path.join(ws.root, 'challenger.onnx'));
+  const deployments = await Deployments.open(ws.root);
+  stopAll = () => deployments.stopAll();
+  const running = await deployments.deploy(deploymentSpec(name, 'cancer.onnx', { processing }));
+  return { ws, deployments, url: running.status.url!, infer: `${running.status.url}/v2/models/cancer/infer` };
 }

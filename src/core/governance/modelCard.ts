@@ -4,6 +4,7 @@ import { formatBytes, formatDuration, formatTime } from '../format';
 import { markdownCode, markdownCodeBlock, markdownText as cell } from '../hostileText';
 import { lineageText, modelLineage } from '../registry/lineage';
 import type { ModelRegistry } from '../registry/registry';
+import { capacityCardSection, capacityReportsFor } from '../serving/cardSection';
 import type { SnapshotStore } from '../snapshots';
 import type { Tracking } from '../tracking/tracking';
 import { evaluationCardSection } from '../validation/cardSection';
@@ -100,6 +101,7 @@ export async function writeModelCard(
 
   const evaluated = latestEvaluation(tracking, v.model, v.version);
   if (evaluated) lines.push(...evaluationCardSection(evaluated.runId, evaluated.evaluation, cell));
+  lines.push(...capacityCardSection(capacityReportsFor(layout, v.model, v.version), v.model, v.version, cell));
 
   lines.push('## Data', '');
   if (run?.inputs.length) {

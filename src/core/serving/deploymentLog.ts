@@ -26,9 +26,15 @@ export interface DeploymentSpec {
 
 export interface SplitSpec { target: string; weight: number; stickyKey?: string }
 
+/**
+ * Who started a deployment: the editor (it comes back when the editor reopens), a CLI in a
+ * terminal (it ends with it), or a detached `mlops serve` (it outlives both).
+ */
+export type DeploymentOwner = 'editor' | 'cli' | 'detached';
+
 type Stamp = { name: string; time: number; user: string };
 export type DeploymentEvent =
-  | ({ type: 'deploy'; spec: DeploymentSpec } & Stamp)
+  | ({ type: 'deploy'; spec: DeploymentSpec; owner?: DeploymentOwner } & Stamp)
   | ({ type: 'switch'; target: string; reason?: string } & Stamp)
   | ({ type: 'split'; split: SplitSpec | null } & Stamp)
   | ({ type: 'shadow'; target: string | null } & Stamp)
@@ -42,6 +48,8 @@ export interface Deployment {
   split?: SplitSpec;
   shadow?: string;
   state: 'running' | 'stopped';
+  /** Who started it (unknown for deployments from before this was recorded). */
+  owner?: DeploymentOwner;
   created: number;
   updated: number;
 }
@@ -83,7 +91,7 @@ export class DeploymentLog {
         continue; // a torn last line from a crash mid-write: the entries before it stand
       }
       if (e.type === 'deploy') {
-        out.set(e.name, { spec: e.spec, target: e.spec.target, state: 'running', created: e.time, updated: e.time });
+        out.set(e.name, { spec: e.spec, target: e.spec.target, state: 'running', ...(e.owner ? { owner: e.owner } : {}), created: e.time, updated: e.time });
         continue;
       }
       const d = out.get(e.name);

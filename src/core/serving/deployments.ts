@@ -8,7 +8,7 @@ import { SnapshotStore } from '../snapshots';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import { MlopsLayout } from '../workspace/layout';
 import { isProcessAlive } from '../workspace/processes';
-import { DeploymentLog, type Deployment, type DeploymentSpec, type SplitSpec } from './deploymentLog';
+import { DeploymentLog, type Deployment, type DeploymentOwner, type DeploymentSpec, type SplitSpec } from './deploymentLog';
 import { loadTest, type CapacityReport, type LoadTestOptions } from './loadTest';
 import type { TensorMetadata } from './modelSession';
 import { DEFAULT_PREDICTION_LOG } from './predictionLog';
@@ -49,6 +49,20 @@ export function deploymentState(v: DeploymentView): 'running' | 'restarting' | '
   if (v.live) return 'running';
   if (v.deployment.state === 'stopped') return 'stopped';
   return v.status?.state === 'restarting' ? 'restarting' : 'down';
+}
+
+/** What resume() did with a deployment that should be running. */
+export interface ResumedDeployment {
+  name: string;
+  /** restarted here · attached (another live process supervises it) · left (another owner's, down) · failed (with the reason). */
+  action: 'restarted' | 'attached' | 'left' | 'failed';
+  url?: string;
+  error?: string;
+}
+
+/** What a deployment serves, in words: "cancer:1", or "cancer:1 50% · cancer:2 50%" under a split. */
+export function servingText(d: Deployment): string {
+  return d.split ? `${d.target} ${Math.round((1 - d.split.weight) * 100)}% · ${d.split.target} ${Math.round(d.split.weight * 100)}%` : d.target;
 }
 
 /** A deployment supervised by this process; stop() stops it here without recording a stop. */
@@ -109,34 +123,78 @@ export class Deployments {
    * Starts a deployment's server, supervised by this process; resolves once it serves. A model
    * that cannot load fails here with the reason, and nothing is recorded.
    */
-  async deploy(spec: DeploymentSpec, options: { token?: string; onStatus?: (s: DeploymentStatus) => void } = {}): Promise<RunningDeployment> {
+  async deploy(spec: DeploymentSpec, options: { token?: string; owner?: DeploymentOwner; onStatus?: (s: DeploymentStatus) => void } = {}): Promise<RunningDeployment> {
     if (!NAME.test(spec.name)) throw new DeploymentError(`"${spec.name}" is not a valid deployment name: letters, digits, ".", "_" or "-" (up to 63), starting with a letter or digit.`);
     const existing = this.log.fold().get(spec.name);
     if (existing && this.view(existing).live) {
       throw new DeploymentError(`Deployment "${spec.name}" is already running at ${this.view(existing).status?.url}; switch it (mlops deployments switch ${spec.name} <model:version>) or stop it first.`);
     }
     const primary = await this.resolve(spec.target, 'primary');
-    let deployment: Deployment = { spec, target: spec.target, state: 'running', created: Date.now(), updated: Date.now() };
-    const tokens = { adminToken: newAdminToken(), token: options.token ?? (spec.token ? randomBytes(16).toString('hex') : undefined) };
-    // Restarts rebuild from the log (what serves after switches and splits), on the first port.
+    const deployment: Deployment = { spec, target: spec.target, state: 'running', created: Date.now(), updated: Date.now() };
+    const token = options.token ?? (spec.token ? randomBytes(16).toString('hex') : undefined);
+    const running = await this.supervise(deployment, spec.port, { token, onStatus: options.onStatus, primary });
+    this.log.append({ type: 'deploy', spec, ...(options.owner ? { owner: options.owner } : {}), ...this.log.stamp(spec.name) });
+    this.audit.append('deploy', [`deployment:${spec.name}`, ...this.subject(primary)], { target: spec.target, url: running.status.url, batching: spec.batching, sampleRate: spec.sampleRate });
+    return running;
+  }
+
+  /**
+   * Starts `deployment`'s server under a supervisor in this process. Restarts rebuild it from
+   * the log (what serves after switches and splits), on the port first served.
+   */
+  private async supervise(deployment: Deployment, port: number, options: { token?: string; onStatus?: (s: DeploymentStatus) => void; primary?: VariantSpec }): Promise<RunningDeployment> {
+    const name = deployment.spec.name;
+    const tokens = { adminToken: newAdminToken(), token: options.token };
     let started = false;
-    const makeConfig = async (port: number): Promise<ServerConfig> => {
-      if (started) deployment = this.log.fold().get(spec.name) ?? deployment;
-      return this.serverConfig(deployment, port, tokens, started ? undefined : primary);
+    const makeConfig = async (p: number): Promise<ServerConfig> => {
+      if (started) deployment = this.log.fold().get(name) ?? deployment;
+      return this.serverConfig(deployment, p, tokens, started ? undefined : options.primary);
     };
-    const supervisor = new Supervisor(this.dir(spec.name), makeConfig, options.onStatus);
-    const status = await supervisor.start(spec.port);
+    const supervisor = new Supervisor(this.dir(name), makeConfig, options.onStatus);
+    const status = await supervisor.start(port);
     started = true;
-    this.log.append({ type: 'deploy', spec, ...this.log.stamp(spec.name) });
-    this.audit.append('deploy', [`deployment:${spec.name}`, ...this.subject(primary)], { target: spec.target, url: status.url, batching: spec.batching, sampleRate: spec.sampleRate });
-    const follow = setInterval(() => void this.followAlias(spec.name).catch(() => {}), FOLLOW_MS);
+    const follow = setInterval(() => void this.followAlias(name).catch(() => {}), FOLLOW_MS);
     follow.unref();
-    this.local.set(spec.name, { supervisor, follow });
-    return {
-      name: spec.name,
-      status,
-      stop: () => this.stopLocal(spec.name),
-    };
+    this.local.set(name, { supervisor, follow });
+    return { name, status, stop: () => this.stopLocal(name) };
+  }
+
+  /**
+   * When an owner comes back (the editor reopening): its deployments that should be running
+   * but are not start again as the log left them (version, split, shadow), on their last port
+   * and with their token when those are still free; ones another live process supervises (a
+   * detached `mlops serve`, another window) are attached to as they are. Others' dead
+   * deployments are left down: a CLI's ended with its terminal.
+   */
+  async resume(owner: DeploymentOwner, options: { onStatus?: (name: string) => (s: DeploymentStatus) => void } = {}): Promise<ResumedDeployment[]> {
+    const out: ResumedDeployment[] = [];
+    for (const deployment of this.log.fold().values()) {
+      const name = deployment.spec.name;
+      if (deployment.state !== 'running' || this.local.has(name)) continue;
+      const { live, status } = this.view(deployment);
+      if (live) {
+        out.push({ name, action: 'attached', url: status?.url });
+        continue;
+      }
+      if (deployment.owner !== owner) {
+        out.push({ name, action: 'left' });
+        continue;
+      }
+      const token = deployment.spec.token ? (status?.token ?? randomBytes(16).toString('hex')) : undefined;
+      const start = (port: number) => this.supervise(deployment, port, { token, onStatus: options.onStatus?.(name) });
+      try {
+        // The last port keeps clients and scrapers working; taken meanwhile, any free one.
+        const running = await start(status?.port ?? deployment.spec.port).catch((err) => {
+          if (!status?.port || status.port === deployment.spec.port) throw err;
+          return start(deployment.spec.port);
+        });
+        this.audit.append('resume', [`deployment:${name}`], { target: deployment.target, url: running.status.url, owner });
+        out.push({ name, action: 'restarted', url: running.status.url });
+      } catch (err) {
+        out.push({ name, action: 'failed', error: (err as Error).message });
+      }
+    }
+    return out;
   }
 
   /**
@@ -196,7 +254,8 @@ export class Deployments {
     if (!live || !status?.url) throw new DeploymentError(`Deployment "${name}" is not running; start it (mlops serve … --name ${name}) before a load test.`);
     const res = await fetch(`${status.url}/v2/models/${encodeURIComponent(name)}`, { headers: status.token ? { Authorization: `Bearer ${status.token}` } : {} });
     const meta = (await res.json()) as { name: string; inputs: TensorMetadata[] };
-    const report = await loadTest({ ...options, url: status.url, token: status.token, pid: status.pid }, meta.name, meta.inputs);
+    const served = (await this.adminRoutes(status)).variants.map(({ model, version, variant, registered }) => ({ model, version, variant, ...(registered ? { registered } : {}) }));
+    const report = { deployment: name, served, ...(await loadTest({ ...options, url: status.url, token: status.token, pid: status.pid }, meta.name, meta.inputs)) };
     writeFileAtomic(path.join(this.dir(name), 'capacity.json'), JSON.stringify(report, null, 2));
     this.audit.append('loadtest', [`deployment:${name}`], { maxRps: Math.round(report.maxRps), p99Ms: report.p99Ms, p99TargetMs: report.p99TargetMs, rpsPerCore: report.rpsPerCore });
     return report;

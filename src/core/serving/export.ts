@@ -81,8 +81,18 @@ export async function exportDocker(deployments: Deployments, name: string, outDi
   return written;
 }
 
+/**
+ * A deployment's name as Kubernetes objects take it: a DNS-1035 label (lower-case letters,
+ * digits and "-", starting with a letter, up to 63), which Services and KServe require.
+ */
+export function kubernetesName(deployment: string): string {
+  const n = deployment.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return (/^[a-z]/.test(n) ? n : `m-${n}`).slice(0, 63).replace(/-+$/, '');
+}
+
 /** The Kubernetes objects of a deployment: Deployment, Service and a KServe InferenceService. */
-export function kubernetesManifests(name: string, image: string, threads: number): Record<string, Record<string, unknown>> {
+export function kubernetesManifests(deployment: string, image: string, threads: number): Record<string, Record<string, unknown>> {
+  const name = kubernetesName(deployment);
   const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mlops-workbench' };
   const probe = (p: string) => ({ httpGet: { path: p, port: PORT }, periodSeconds: 5 });
   const container = {

@@ -37,6 +37,9 @@ export interface LoadStep {
 /** What an early deployment tells you about capacity and cost. */
 export interface CapacityReport {
   time: number;
+  /** The deployment measured and the model versions it served then (the model card finds its version here). */
+  deployment?: string;
+  served?: { model: string; version: string; variant: string; registered?: boolean }[];
   p99TargetMs: number;
   steps: LoadStep[];
   /** The highest offered rate answered in full, with p99 under the target. */

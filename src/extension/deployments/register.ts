@@ -4,9 +4,13 @@ import type { ModelVersion } from '../../core/registry/registry';
 import { curlExample } from '../../core/serving/curl';
 import { deploymentSpec, type Deployments } from '../../core/serving/deployments';
 import { predictionLogFiles } from '../../core/serving/predictionLog';
+import { VARIANTS_VIEW_TYPE } from '../../protocol/variants';
 import { registerCommand } from '../commandErrors';
 import type { TrackingService } from '../trackingService';
+import { LiveStatsPoller } from './liveStats';
+import { resumeDeployments } from './resume';
 import { DeploymentsTreeProvider, type DeploymentNode } from './tree';
+import { VariantsPanels } from './variantsPanel';
 
 type VersionArg = { kind: 'version'; version: ModelVersion } | vscode.Uri | undefined;
 type DeploymentArg = DeploymentNode | string | undefined;
@@ -14,12 +18,15 @@ type DeploymentArg = DeploymentNode | string | undefined;
 /**
  * The Deployments view and its commands: deploy a model version or an .onnx file, stop,
  * restart, switch version, load test, copy a curl example, open the server and prediction
- * logs. Deployments started here stop with the window (the CLI's --detach outlives it).
+ * logs. Deployments started here stop with the window and start again when it reopens (the
+ * CLI's --detach outlives it).
  */
 export function registerDeployments(context: vscode.ExtensionContext, service: TrackingService, log: vscode.OutputChannel): DeploymentsTreeProvider {
-  const tree = new DeploymentsTreeProvider(service);
-  const view = vscode.window.createTreeView<DeploymentNode>('mlops.deployments', { treeDataProvider: tree });
   const deployments = async (): Promise<Deployments> => (await service.project()).deployments;
+  const poller = new LiveStatsPoller(deployments, () => tree.refresh());
+  const tree = new DeploymentsTreeProvider(service, (name) => poller.stats(name));
+  const view = vscode.window.createTreeView<DeploymentNode>('mlops.deployments', { treeDataProvider: tree });
+  poller.follow(view);
   const nameOf = (arg: DeploymentArg): string => {
     if (typeof arg === 'string') return arg;
     if (arg?.kind === 'deployment') return arg.view.deployment.spec.name;
@@ -38,7 +45,7 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     if (!target) throw new Error('Deploy a model version from the Data & Models view, or an .onnx file from the Explorer.');
     const d = await deployments();
     const running = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: deploying ${target}…` }, () =>
-      d.deploy(deploymentSpec(name ?? (arg instanceof vscode.Uri ? path.basename(arg.fsPath, '.onnx') : (arg as { version: ModelVersion }).version.model), target), { onStatus: onStatus(target) }));
+      d.deploy(deploymentSpec(name ?? (arg instanceof vscode.Uri ? path.basename(arg.fsPath, '.onnx') : (arg as { version: ModelVersion }).version.model), target), { owner: 'editor', onStatus: onStatus(target) }));
     tree.refresh();
     void vscode.window.showInformationMessage(`MLOps: ${running.name} serves ${target} at ${running.status.url}`);
     return running.status;
@@ -48,7 +55,7 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     const name = nameOf(arg);
     const { deployment, live } = d.get(name);
     if (live) await d.stop(name);
-    const running = await d.deploy({ ...deployment.spec, target: deployment.target }, { onStatus: onStatus(name) });
+    const running = await d.deploy({ ...deployment.spec, target: deployment.target }, { owner: 'editor', onStatus: onStatus(name) });
     tree.refresh();
     return running.status;
   };
@@ -79,11 +86,21 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     if (!file) throw new Error(`No ${what} yet.`);
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
   };
+  /** From the palette: the deployments with a split or a shadow first. */
+  const pickSplitDeployment = async (): Promise<string | undefined> => {
+    const all = (await deployments()).list().map((v) => v.deployment);
+    if (!all.length) throw new Error('There are no deployments yet; deploy a model version first.');
+    const items = all
+      .map((d) => ({ label: d.spec.name, description: [d.split ? `split with ${d.split.target}` : '', d.shadow ? `shadow ${d.shadow}` : ''].filter(Boolean).join(' · ') || `serves ${d.target} only` }))
+      .sort((a, b) => Number(a.description.startsWith('serves')) - Number(b.description.startsWith('serves')) || a.label.localeCompare(b.label));
+    return (await vscode.window.showQuickPick(items, { title: 'Compare the variants of…' }))?.label;
+  };
+  const variants = new VariantsPanels(context.extensionUri, deployments, (line) => log.appendLine(line));
   const cmd = registerCommand;
   const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(service.root, '.mlops/{deployments.jsonl,serving/*/status.json,serving/*/capacity.json}'));
   const refresh = () => tree.refresh();
   context.subscriptions.push(
-    tree, view, watcher, watcher.onDidChange(refresh), watcher.onDidCreate(refresh), watcher.onDidDelete(refresh),
+    tree, view, poller, watcher, watcher.onDidChange(refresh), watcher.onDidCreate(refresh), watcher.onDidDelete(refresh),
     cmd('mlops.deployModel', (arg: VersionArg, name?: string) => deploy(arg, name)),
     cmd('mlops.refreshDeployments', refresh),
     cmd('mlops.stopDeployment', async (arg: DeploymentArg) => { await (await deployments()).stop(nameOf(arg)); refresh(); }),
@@ -96,10 +113,17 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
       return report;
     }),
     cmd('mlops.copyDeploymentCurl', copyCurl),
+    variants,
+    cmd('mlops.compareVariants', async (arg: DeploymentArg) => {
+      const name = arg || view.selection[0] ? nameOf(arg) : await pickSplitDeployment();
+      return name ? variants.show(name) : undefined;
+    }),
+    vscode.window.registerWebviewPanelSerializer(VARIANTS_VIEW_TYPE, { deserializeWebviewPanel: async (panel, state: unknown) => variants.restore(panel, state) }),
     cmd('mlops.openDeploymentLog', async (arg: DeploymentArg) => openFile(path.join((await deployments()).dir(nameOf(arg)), 'server.log'), 'server log')),
     cmd('mlops.openPredictionLog', async (arg: DeploymentArg) => openFile(predictionLogFiles((await deployments()).dir(nameOf(arg))).pop(), 'prediction log')),
-    // Deployments started in this window stop with it.
+    // Deployments started in this window stop with it, and come back when it reopens.
     { dispose: () => void service.project().then((p) => p.deployments.stopAll(), () => {}) },
   );
+  if (vscode.workspace.getConfiguration('mlops').get<boolean>('deployments.restartOnOpen', true)) void resumeDeployments(deployments, onStatus, log).finally(refresh);
   return tree;
 }

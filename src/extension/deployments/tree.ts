@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { deploymentState, type DeploymentView } from '../../core/serving/deployments';
+import { deploymentState, servingText, type DeploymentView } from '../../core/serving/deployments';
+import { trafficSummary, type LiveStats } from '../../core/serving/liveStats';
 import { driftBadge } from '../monitoring/badge';
 import type { TrackingService } from '../trackingService';
 
@@ -16,7 +17,8 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
   private readonly emitter = new vscode.EventEmitter<DeploymentNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
 
-  constructor(private readonly service: TrackingService) {}
+  /** `liveStats`: a running deployment's figures of the last few seconds, when known. */
+  constructor(private readonly service: TrackingService, private readonly liveStats: (name: string) => LiveStats | undefined = () => undefined) {}
 
   refresh(): void {
     this.emitter.fire(undefined);
@@ -37,11 +39,13 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     const state = deploymentState(node.view);
     const item = new vscode.TreeItem(deployment.spec.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `deployment:${deployment.spec.name}`;
+    const live = node.view.live ? this.liveStats(deployment.spec.name) : undefined;
     const badge = driftBadge(this.service.root, deployment.spec.name);
-    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}${badge ? ` · ${badge.text}` : ''}`;
+    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}${live ? ` · ${trafficSummary(live)}` : ''}${badge ? ` · ${badge.text}` : ''}`;
     const [icon, color] = badge?.alert ? ['warning', 'list.warningForeground'] : STATE_ICONS[state];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}${badge ? `\n${badge.tooltip}` : ''}`;
+    const perVariant = live && live.variants.length > 1 ? live.variants.map((v) => `\n  ${v.variant} (${v.model} ${v.version}): ${trafficSummary(v)}`).join('') : '';
+    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${live ? `\nlast ${Math.round(live.seconds)} s: ${trafficSummary(live)}${perVariant}` : ''}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}${badge ? `\n${badge.tooltip}` : ''}`;
     item.contextValue = `deployment.${state}`;
     return item;
   }
@@ -55,7 +59,7 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     const detail = (label: string, description: string, icon: string): DeploymentNode => ({ kind: 'detail', name, label, description, icon });
     const capacity = deployments.capacity(name);
     return [
-      detail('serving', d.split ? `${d.target} ${Math.round((1 - d.split.weight) * 100)}% · ${d.split.target} ${Math.round(d.split.weight * 100)}%` : d.target, 'package'),
+      detail('serving', servingText(d), 'package'),
       ...(d.shadow ? [detail('shadow', d.shadow, 'eye')] : []),
       detail('batching', d.spec.batching.maxBatch > 1 ? `up to ${d.spec.batching.maxBatch} rows, ${d.spec.batching.maxDelayMs} ms` : 'off', 'layers'),
       ...(status?.restarts ? [detail('restarts', `${status.restarts}${status.lastError ? ` · ${status.lastError}` : ''}`, 'debug-restart')] : []),
