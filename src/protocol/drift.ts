@@ -61,6 +61,8 @@ export interface DriftData {
   /** Why the deployment alerts now, if it does. */
   reasons: string[];
   serving?: ServingFigures;
+  /** A running deployment's traffic of the last seconds ("12.5 req/s · p50 1.2 ms · p99 4.0 ms · 0.8% errors"). */
+  live?: { summary: string; seconds: number };
   notices: string[];
 }
 

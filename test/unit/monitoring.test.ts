@@ -11,13 +11,15 @@ import { AuditLog } from '../../src/core/governance/audit';
 import { ALERT_ACTION, type AlertPayload } from '../../src/core/monitoring/alerts';
 import { readMonitoringConfig } from '../../src/core/monitoring/config';
 import { checkDeployment, latestVerdict, latestReport, readChecks } from '../../src/core/monitoring/monitor';
-import { judgeServing, requestCounters } from '../../src/core/monitoring/servingObjectives';
+import { judgeServing } from '../../src/core/monitoring/servingObjectives';
+import { parseScrape } from '../../src/core/serving/liveStats';
 import { DeploymentLog } from '../../src/core/serving/deploymentLog';
 import { Deployments, deploymentSpec } from '../../src/core/serving/deployments';
 import { ServingMetrics } from '../../src/core/serving/metrics';
 import type { ModelRegistry } from '../../src/core/registry/registry';
 import { seededRandom } from '../../src/core/validation/random';
 import { currentUser } from '../../src/core/workspace/user';
+import { loadDriftData } from '../../src/extension/monitoring/driftModel';
 import { tmpWorkspace, writeRun } from './helpers';
 import { breastCancer, MODEL, NORM, post } from './servingHelpers';
 import { FEATURES, writeCsv } from './validationHelpers';
@@ -164,6 +166,15 @@ describe('checking a deployment', async () => {
     assert.match(delivery!.webhook!.error!, /could not reach the webhook: ECONNREFUSED/);
     assert.equal(latestVerdict(root, 'web')?.time, verdict.time);
   });
+
+  it('gives the drift panel the live traffic of the running deployment beside the latest check', { timeout: 120_000 }, async () => {
+    const sending = send(100, (r) => r);
+    const data = await loadDriftData({ root, snapshots: async () => snapshots, registry: async () => registry }, { kind: 'deployment', deployment: 'web' });
+    await sending;
+    assert.match(data.live?.summary ?? '', /^[\d.]+ req\/s/);
+    assert.ok(data.timeline.length >= 5);
+    assert.equal(data.features.length, 30);
+  });
 });
 
 describe('monitoring without a server', () => {
@@ -193,21 +204,17 @@ describe('monitoring without a server', () => {
     assert.equal(verdict.alert, true);
   });
 
-  it('measures the error rate from the server counters since the previous check', () => {
+  it('measures the error rate from the server counters since the previous check', async () => {
     const metrics = new ServingMetrics('api');
     for (let i = 0; i < 90; i++) metrics.request('m', '1', 'primary', 'success', 0.001);
-    for (let i = 0; i < 10; i++) metrics.request('m', '1', 'primary', 'server_error', 0.001);
+    for (let i = 0; i < 9; i++) metrics.request('m', '1', 'primary', 'server_error', 0.001);
     metrics.request('m', '1', 'primary', 'client_error');
-    return metrics.text().then(async (text) => {
-      const first = requestCounters(text)!;
-      assert.equal(first.total, 101);
-      assert.equal(first.failed, 10);
-      const judged = judgeServing(new Float64Array(0), first, undefined, { errorRate: 0.05 });
-      assert.equal(judged.errorRate?.crossed, true);
-      for (let i = 0; i < 100; i++) metrics.request('m', '1', 'primary', 'success', 0.001);
-      const later = judgeServing(new Float64Array(0), requestCounters(await metrics.text())!, first, { errorRate: 0.05 });
-      assert.deepEqual([later.errorRate?.value, later.errorRate?.requests, later.errorRate?.crossed], [0, 100, false], 'only the requests since the last check');
-    });
+    const first = parseScrape(await metrics.text());
+    const judged = judgeServing(new Float64Array(0), first, undefined, { errorRate: 0.05 });
+    assert.deepEqual([judged.errorRate?.value, judged.errorRate?.requests, judged.errorRate?.crossed], [0.1, 100, true], 'since the server started: every answer that was not a success');
+    for (let i = 0; i < 100; i++) metrics.request('m', '1', 'primary', 'success', 0.001);
+    const later = judgeServing(new Float64Array(0), parseScrape(await metrics.text()), first, { errorRate: 0.05 });
+    assert.deepEqual([later.errorRate?.value, later.errorRate?.requests, later.errorRate?.crossed], [0, 100, false], 'only the requests since the last check');
   });
 
   it('reads schedule, thresholds, reference and webhook from mlops.yaml, refusing bad ones with the fix', () => {

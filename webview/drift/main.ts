@@ -266,12 +266,14 @@ class DriftView {
 
   private renderServing(): void {
     const s = this.data?.serving;
+    const live = this.data?.live;
     const rows = [
-      s?.p99Ms ? `p99 latency ${s.p99Ms.value.toFixed(1)} ms${s.p99Ms.threshold !== undefined ? ` (threshold ${s.p99Ms.threshold} ms)` : ''}${s.p99Ms.crossed ? ' ✗' : ''}` : null,
-      s?.errorRate ? `error rate ${percent(s.errorRate.value)} of ${s.errorRate.requests} requests${s.errorRate.threshold !== undefined ? ` (threshold ${percent(s.errorRate.threshold)})` : ''}${s.errorRate.crossed ? ' ✗' : ''}` : null,
+      live ? `live, last ${Math.round(live.seconds)} s: ${live.summary}` : null,
+      s?.p99Ms ? `at the last check: p99 latency ${s.p99Ms.value.toFixed(1)} ms${s.p99Ms.threshold !== undefined ? ` (threshold ${s.p99Ms.threshold} ms)` : ''}${s.p99Ms.crossed ? ' ✗' : ''}` : null,
+      s?.errorRate ? `at the last check: error rate ${percent(s.errorRate.value)} of ${s.errorRate.requests} requests${s.errorRate.threshold !== undefined ? ` (threshold ${percent(s.errorRate.threshold)})` : ''}${s.errorRate.crossed ? ' ✗' : ''}` : null,
     ].filter((r): r is string => r !== null);
     this.serving.hidden = rows.length === 0;
-    this.serving.replaceChildren(el('h2', { text: 'Serving at the last check' }), el('ul', {}, ...rows.map((r) => el('li', { text: r }))));
+    this.serving.replaceChildren(el('h2', { text: 'Serving' }), el('ul', {}, ...rows.map((r) => el('li', { text: r }))));
   }
 
   private inspect(): DriftInspection {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { AuditLog } from '../governance/audit';
 import { ModelRegistry } from '../registry/registry';
 import { DeploymentLog } from '../serving/deploymentLog';
+import { scrapeMetrics, type MetricsScrape } from '../serving/liveStats';
 import { readStatus } from '../serving/supervisor';
 import { SnapshotStore } from '../snapshots';
 import { appendRecord } from '../workspace/appendLog';
@@ -16,7 +17,7 @@ import { sortLargeColumns } from './parallelSort';
 import { parseWindow, readPredictionWindow } from './predictionWindow';
 import { chooseReference, MonitoringError } from './reference';
 import { linesFromEnd } from './linesFromEnd';
-import { judgeServing, requestCounters, type RequestCounters, type ServingReadings } from './servingObjectives';
+import { judgeServing, type ServingReadings } from './servingObjectives';
 import { DEFAULT_WINDOW, openDriftSide } from './sources';
 import type { ColumnVerdict, MonitoringVerdict } from './verdict';
 
@@ -89,16 +90,16 @@ function kinds(reasons: string[]): string {
   return reasons.map((r) => r.split(/[:\d]/)[0].trim()).sort().join('|');
 }
 
-/** The running server's request counters from its /metrics; undefined when it is not running or does not answer. */
-async function liveCounters(layout: MlopsLayout, deployment: string): Promise<RequestCounters | undefined> {
-  const status = readStatus(path.join(layout.dir, 'serving', deployment));
-  if (!status?.url || status.state !== 'running' || !status.pid || !isProcessAlive(status.pid)) return undefined;
-  try {
-    const res = await fetch(`${status.url}/metrics`, { signal: AbortSignal.timeout(5000) });
-    return res.ok ? requestCounters(await res.text()) : undefined;
-  } catch {
-    return undefined;
-  }
+/** The URL of a deployment's server when it runs (its status file says so and its process lives). */
+export function runningUrl(root: string, deployment: string): string | undefined {
+  const status = readStatus(path.join(new MlopsLayout(root).dir, 'serving', deployment));
+  return status?.url && status.state === 'running' && status.pid && isProcessAlive(status.pid) ? status.url : undefined;
+}
+
+/** The running server's counters from its /metrics; undefined when it is not running or does not answer. */
+async function liveScrape(root: string, deployment: string): Promise<MetricsScrape | undefined> {
+  const url = runningUrl(root, deployment);
+  return url ? scrapeMetrics(url, 5000).catch(() => undefined) : undefined;
 }
 
 /**
@@ -123,8 +124,8 @@ export async function checkDeployment(root: string, deployment: string, options:
   await sortLargeColumns([reference, current]);
   const report = computeDrift(reference, current, { columnTests: config.columnTests, driftShare: config.driftShare, predictions: [...reference.predictions, ...current.predictions] });
   const previous = latestVerdict(root, deployment);
-  const counters = options.live === false ? undefined : await liveCounters(layout, deployment);
-  const serving = judgeServing(current.latencies, counters, previous?.serving.counters, config.thresholds);
+  const scrape = options.live === false ? undefined : await liveScrape(root, deployment);
+  const serving = judgeServing(current.latencies, scrape, previous?.serving.scrape, config.thresholds);
   const reasons = reasonsOf(report, serving);
   const alert = reasons.length > 0;
   const verdict: MonitoringVerdict = {

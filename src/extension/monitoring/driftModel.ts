@@ -9,14 +9,17 @@ import type { DriftData, DriftFeature, DriftSubject } from '../../protocol/drift
 import { formatNumber } from '../../core/format';
 import { driftBetween, type DriftReport } from '../../core/monitoring';
 import type { ColumnDrift } from '../../core/monitoring/drift';
-import { checkDeployment, latestReport, latestVerdict, readChecks, severity, type CheckOptions } from '../../core/monitoring/monitor';
+import { checkDeployment, latestReport, latestVerdict, readChecks, runningUrl, severity, type CheckOptions } from '../../core/monitoring/monitor';
 import { MonitoringError, runInputs } from '../../core/monitoring/reference';
 import type { ModelRegistry } from '../../core/registry/registry';
+import { readLiveStats, trafficSummary } from '../../core/serving/liveStats';
 import type { SnapshotStore } from '../../core/snapshots';
 import { MlopsLayout } from '../../core/workspace/layout';
 
 /** Checks kept on the timeline: enough for weeks of 15-minute checks, small to send. */
 const TIMELINE = 500;
+/** The live figures are the traffic between two scrapes this far apart. */
+const LIVE_INTERVAL_MS = 1000;
 
 export interface DriftSources {
   root: string;
@@ -71,6 +74,11 @@ async function deploymentData(sources: DriftSources, deployment: string, check: 
   data.checkedAt = verdict.time;
   data.reasons = verdict.reasons;
   const { p99Ms, errorRate } = verdict.serving;
+  const url = runningUrl(root, deployment);
+  if (url) {
+    const live = await readLiveStats(url, { intervalMs: LIVE_INTERVAL_MS }).catch(() => undefined);
+    if (live) data.live = { summary: trafficSummary(live.stats), seconds: live.stats.seconds };
+  }
   data.serving = {
     ...(p99Ms ? { p99Ms: { value: p99Ms.value, threshold: p99Ms.threshold, crossed: p99Ms.crossed } } : {}),
     ...(errorRate ? { errorRate: { value: errorRate.value, threshold: errorRate.threshold, crossed: errorRate.crossed, requests: errorRate.requests } } : {}),
