@@ -42,6 +42,7 @@ const builds = [
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },
   { ...web, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/webview/compare.js' },
   { ...web, entryPoints: ['webview/pipelines/main.ts'], outfile: 'dist/webview/pipelines.js' },
+  { ...web, entryPoints: ['webview/drift/main.ts'], outfile: 'dist/webview/drift.js' },
   { ...web, entryPoints: ['webview/variants/main.ts'], outfile: 'dist/webview/variants.js' },
 ];
 

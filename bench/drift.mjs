@@ -27,6 +27,8 @@ if (process.argv.includes('--build') || !fs.existsSync(path.join(out, 'monitorin
   if (spawnSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' }).status !== 0) process.exit(0);
 }
 const { computeDrift } = require(path.join(out, 'monitoring', 'drift.js'));
+const { sortLargeColumns } = require(path.join(out, 'monitoring', 'parallelSort.js'));
+const { readPredictionWindow } = require(path.join(out, 'monitoring', 'predictionWindow.js'));
 const { driftBetween } = require(path.join(out, 'monitoring', 'index.js'));
 const { seededGaussian } = require(path.join(out, 'validation', 'random.js'));
 
@@ -61,15 +63,19 @@ print(json.dumps({'ks': tks * 1000, 'psi': tpsi * 1000, 'ksStat': ks, 'psiStat':
 
   const table = (label, cols) => ({ label, rows: ROWS, columns: new Map(cols.map((v, c) => [`c${c}`, { kind: 'numeric', values: v, missing: 0 }])) });
   const tests = (test) => Object.fromEntries(ref.map((_, c) => [`c${c}`, { test }]));
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
   let t = now();
-  const ks = computeDrift(table('ref', ref), table('cur', cur), { columnTests: tests('ks') });
+  const refTable = table('ref', ref), curTable = table('cur', cur);
+  const threads = await sortLargeColumns([refTable, curTable]);
+  const tSort = now() - t;
+  const ks = computeDrift(refTable, curTable, { columnTests: tests('ks') });
   const tKs = now() - t;
   t = now();
-  const psi = computeDrift(table('ref', ref), table('cur', cur), { columnTests: tests('psi') });
+  const psi = computeDrift(refTable, curTable, { columnTests: tests('psi') });
   const tPsi = now() - t;
   const ours = tKs + tPsi;
   console.log(`KS + PSI, ${ROWS.toLocaleString('en')} rows × ${COLUMNS} columns a side`);
-  console.log(`  engine              ${s(ours)}  (KS incl. sorting ${s(tKs)}, PSI ${s(tPsi)}; one thread)`);
+  console.log(`  engine              ${s(ours)}  (KS incl. sorting ${s(tKs)} of which sorting ${s(tSort)} on ${threads || 1} thread${threads > 1 ? 's' : ''}, PSI ${s(tPsi)})`);
   if (scipy) {
     const base = scipy.ks + scipy.psi;
     const agree = ks.columns.every((c, i) => Math.abs(c.statistic - scipy.ksStat[i]) <= 1e-9 * Math.max(1, scipy.ksStat[i]))
@@ -107,8 +113,12 @@ print(json.dumps({'ks': tks * 1000, 'psi': tpsi * 1000, 'ksStat': ks, 'psiStat':
   t = now();
   const report = await driftBetween(tmp, { reference: 'train.csv', current: 'deployment:bench', window: String(WINDOW) });
   const window = now() - t;
+  t = now();
+  readPredictionWindow(dir, 'bench', { window: { rows: WINDOW }, featureNames: features });
+  const windowOnly = now() - t;
   console.log(`\nDrift over a ${WINDOW.toLocaleString('en')}-row prediction-log window (20 features, against a 20,000-row CSV)`);
   console.log(`  mlops drift engine  ${s(window)}  (${report.current.rows.toLocaleString('en')} rows, ${report.dataset.drifted}/${report.dataset.features} drifted)  goal ≤ 1 s: ${verdict(window <= 1000)}`);
+  console.log(`  of which the window  ${s(windowOnly)} (read again alone); the rest is the 20,000-row CSV and the tests`);
   console.log(`  read + JSON.parse of the same lines alone ${s(floor)}  ratio ${ratio(window, floor)}`);
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { registerDeployments } from './deployments/register';
 import { registerLanguageServer } from './language/register';
 import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
+import { registerMonitoring, type MonitoringUi } from './monitoring/register';
 import { registerNotebookTracking } from './notebooks/register';
 import { registerPipelines, type PipelinesApi } from './pipelines/register';
 import { registerPanels, type PanelManager } from './panels';
@@ -34,6 +35,7 @@ export interface MlopsApi {
   sweeps: SweepsTreeProvider;
   targets: TargetsTreeProvider;
   pipelines: PipelinesApi;
+  monitoring: MonitoringUi;
 }
 
 /**
@@ -78,11 +80,12 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   const targets = registerTargets(context, service);
   const pipelines = registerPipelines(context, service, log);
   registerLanguageServer(context, log);
+  const monitoring = registerMonitoring(context, service, deployments, log);
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);
   });
-  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, sweeps, targets, pipelines };
+  return { service, tree, commands, dataTree, dataCommands, panels, mlflow, deployments, sweeps, targets, pipelines, monitoring };
 }
 
 export function deactivate(): void {

@@ -63,3 +63,20 @@ export function runColorsById(runIds: string[]): Map<string, string> {
 export function onThemeChange(onChange: () => void): void {
   new MutationObserver(() => onChange()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 }
+
+/** A colour with transparency, whatever CSS colour syntax it came in (the canvas normalises it). */
+const colorProbe = document.createElement('canvas').getContext('2d');
+export function withAlpha(color: string, alpha: number): string {
+  if (!colorProbe) return color;
+  colorProbe.fillStyle = '#000';
+  colorProbe.fillStyle = color;
+  const c = String(colorProbe.fillStyle);
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c);
+  if (hex) return `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${alpha})`;
+  const rgba = /^rgba?\(([^)]+)\)$/.exec(c);
+  if (rgba) {
+    const [r, g, b] = rgba[1].split(',').map((p) => p.trim());
+    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+  }
+  return color;
+}

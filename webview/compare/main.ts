@@ -14,7 +14,7 @@ import { canvasInfos, pngBase64 } from '../common/canvas';
 import { el, notice } from '../common/dom';
 import { durationSeconds, formatNumber, formatSeconds, formatTime } from '../common/format';
 import { connect, loadState, saveState, type WebviewEndpoint } from '../common/host';
-import { onThemeChange, runColorsById, themeColors, type ThemeColors } from '../common/theme';
+import { onThemeChange, runColorsById, themeColors, withAlpha, type ThemeColors } from '../common/theme';
 import { button, checkbox, dropdown, registerToolkit, slider, tabs, type Dropdown } from '../common/toolkit';
 import { digitsToTellApart, forLogScale, formatTick, hoverLines, seriesPoints, smoothedPoints, type Point } from './curves';
 import { goalLabel, goalLinePlugin, targetOf } from './goalLine';
@@ -965,23 +965,6 @@ function fieldText(run: CompareRun, field: Field): string {
   const v = fieldValue(run, field);
   if (v === undefined) return '(none)';
   return field.numeric ? formatNumber(v) : field.categories[v] ?? '';
-}
-
-/** A colour with transparency, whatever CSS colour syntax it came in (the canvas normalises it). */
-const colorProbe = document.createElement('canvas').getContext('2d');
-function withAlpha(color: string, alpha: number): string {
-  if (!colorProbe) return color;
-  colorProbe.fillStyle = '#000';
-  colorProbe.fillStyle = color;
-  const c = String(colorProbe.fillStyle);
-  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c);
-  if (hex) return `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${alpha})`;
-  const rgba = /^rgba?\(([^)]+)\)$/.exec(c);
-  if (rgba) {
-    const [r, g, b] = rgba[1].split(',').map((p) => p.trim());
-    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
-  }
-  return color;
 }
 
 new CompareView(document.getElementById('app')!);

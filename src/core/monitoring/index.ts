@@ -1,5 +1,6 @@
 import type { SnapshotStore } from '../snapshots';
 import { readMonitoringConfig, type MonitoringConfig } from './config';
+import { sortLargeColumns } from './parallelSort';
 import { computeDrift, type ColumnTest, type DriftReport } from './drift';
 import { isDeploymentSource, openDriftSide } from './sources';
 
@@ -26,9 +27,12 @@ export async function driftBetween(root: string, request: DriftRequest, snapshot
   const first = await openDriftSide(logFirst ? request.current : request.reference, { root, window, snapshots });
   const second = await openDriftSide(logFirst ? request.reference : request.current, { root, window, snapshots, featureNames: [...first.columns.keys()] });
   const [reference, current] = logFirst ? [second, first] : [first, second];
+  await sortLargeColumns([reference, current]);
   return computeDrift(reference, current, {
     columnTests: { ...config.columnTests, ...request.columnTests },
     driftShare: config.driftShare,
     predictions: [...reference.predictions, ...current.predictions],
   });
 }
+export { checkDeployment, latestReport, latestVerdict, monitoringDir, readChecks, MonitoringError, type CheckOptions, type CheckResult, type ColumnVerdict, type MonitoringVerdict } from './monitor';
+export { readMonitoringConfig, durationMs, type MonitoringConfig } from './config';

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { deploymentState, servingText, type DeploymentView } from '../../core/serving/deployments';
 import { trafficSummary, type LiveStats } from '../../core/serving/liveStats';
+import { driftBadge } from '../monitoring/badge';
 import type { TrackingService } from '../trackingService';
 
 export type DeploymentNode =
@@ -39,11 +40,12 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     const item = new vscode.TreeItem(deployment.spec.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `deployment:${deployment.spec.name}`;
     const live = node.view.live ? this.liveStats(deployment.spec.name) : undefined;
-    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}${live ? ` · ${trafficSummary(live)}` : ''}`;
-    const [icon, color] = STATE_ICONS[state];
+    const badge = driftBadge(this.service.root, deployment.spec.name);
+    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}${live ? ` · ${trafficSummary(live)}` : ''}${badge ? ` · ${badge.text}` : ''}`;
+    const [icon, color] = badge?.alert ? ['warning', 'list.warningForeground'] : STATE_ICONS[state];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     const perVariant = live && live.variants.length > 1 ? live.variants.map((v) => `\n  ${v.variant} (${v.model} ${v.version}): ${trafficSummary(v)}`).join('') : '';
-    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${live ? `\nlast ${Math.round(live.seconds)} s: ${trafficSummary(live)}${perVariant}` : ''}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}`;
+    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${live ? `\nlast ${Math.round(live.seconds)} s: ${trafficSummary(live)}${perVariant}` : ''}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}${badge ? `\n${badge.tooltip}` : ''}`;
     item.contextValue = `deployment.${state}`;
     return item;
   }
