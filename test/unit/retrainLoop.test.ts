@@ -1,0 +1,62 @@
+// The retraining loop on the monitoring example (examples/monitoring), with real components:
+// Python training runs, the registry, onnxruntime evaluation, a supervised model server and
+// the example's own traffic script as a bounded load. New-scanner cases arrive → the loop
+// retrains → the gates pass → v2 shadows real traffic → blue/green switch with no failed
+// request; and a variant whose gate cannot pass keeps the champion and says why.
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readLoops } from '../../src/core/pipelines/loopRun';
+import { runRetrainLoop } from '../../src/core/pipelines/retrain';
+import { exampleWorkspace, traffic } from './monitoringExample';
+import { post } from './servingHelpers';
+
+const row = Array.from({ length: 30 }, () => 1);
+const infer = (url: string) => post(`${url}/v2/models/cancer/infer`, { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
+
+describe('retraining loop', () => {
+  it('retrains on the new data, passes the gates, shadows v2 and switches to it with no failed request', { timeout: 300_000 }, async () => {
+    const example = await exampleWorkspace();
+    example.prepare('--arrive');
+    const load = traffic(example, 40);
+    const steps: string[] = [];
+    const result = await runRetrainLoop(example.project, 'cancer', { trigger: 'manual', reason: 'new scanner', onStep: (s) => steps.push(`${s.step}:${s.status}`) });
+    const sent = await load;
+
+    assert.equal(result.outcome, 'promoted', result.reason);
+    assert.deepEqual(steps, ['snapshot:done', 'train:done', 'register:done', 'gates:done', 'rollout:done', 'promote:done', 'switch:done']);
+    assert.equal(result.version, 2);
+    assert.equal(sent.failed, 0, `failed requests during the loop: ${JSON.stringify(sent)}`);
+    assert.ok(sent.versions['1'] > 0 && sent.versions['2'] > 0, `both versions answered: ${JSON.stringify(sent.versions)}`);
+    const { project } = example;
+    assert.deepEqual({ ...project.registry.model('cancer').aliases }, { champion: 2, challenger: 2 });
+    assert.equal((await infer(example.url)).json.model_version, '2');
+    const accuracy = Object.fromEntries(result.gates!.gates.map((g) => [g.gate, g.value]));
+    assert.ok(accuracy['accuracy >= champion + 0.02']! > 0.95, `v2 is good on the new scanner: ${JSON.stringify(result.gates)}`);
+
+    // One loop run whose tags are its timeline; the training and evaluation runs hang under it.
+    const loopRun = project.tracking.getRun(result.loop)!;
+    assert.equal(loopRun.status, 'FINISHED');
+    assert.deepEqual(Object.keys(loopRun.tags).filter((k) => k.startsWith('mlops.loop.step.')).sort(), [
+      'mlops.loop.step.01.snapshot', 'mlops.loop.step.02.train', 'mlops.loop.step.03.register', 'mlops.loop.step.04.gates',
+      'mlops.loop.step.05.rollout', 'mlops.loop.step.06.promote', 'mlops.loop.step.07.switch',
+    ]);
+    const children = project.tracking.listRuns().filter((r) => project.tracking.getRun(r.id)!.tags['mlflow.parentRunId'] === result.loop);
+    assert.equal(children.length, 3, 'the training run and the two evaluation runs');
+    const actions = project.audit.entries().map((e) => e.action);
+    for (const a of ['retrain', 'register', 'evaluate', 'shadow', 'promote', 'switch', 'retrain.end']) assert.ok(actions.includes(a), `audited: ${a}`);
+    assert.equal(readLoops(project.layout).at(-1)!.state, 'promoted');
+  });
+
+  it('keeps the champion when the new version fails a gate, and says which', { timeout: 300_000 }, async () => {
+    const example = await exampleWorkspace((yaml) => yaml.replace('accuracy >= champion + 0.02', 'accuracy >= champion + 0.5'));
+    example.prepare('--arrive');
+    const result = await runRetrainLoop(example.project, 'cancer', { trigger: 'manual' });
+    assert.equal(result.outcome, 'kept');
+    assert.match(result.reason, /champion stays: v2 failed 1 gate\(s\): accuracy >= champion \+ 0\.5/);
+    assert.deepEqual(result.steps.map((s) => s.step), ['snapshot', 'train', 'register', 'gates']);
+    assert.equal(example.project.registry.model('cancer').aliases.champion, 1);
+    assert.equal(example.project.registry.model('cancer').aliases.challenger, 2);
+    assert.equal((await infer(example.url)).json.model_version, '1');
+    assert.equal(example.project.deployments.get('cancer').deployment.shadow, undefined, 'no traffic reached v2');
+  });
+});
