@@ -14,6 +14,7 @@ import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
 import { TO_CHANGE, TO_WRITE, withProject, withTracking } from './open';
 import { reindexCommand } from './reindex';
+import { reportCommand } from './report';
 import { reproduceCommand } from './reproduce';
 import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
@@ -196,5 +197,11 @@ export const COMMANDS: readonly Command[] = [
   { name: 'runs cancel', args: '<run-id>', section: TARGETS, summary: 'stop a run on its target (kills its process group there, or scancel)', run: runsCancel },
   { name: 'targets list', args: '[--json]', section: TARGETS, summary: 'the targets of mlops.yaml (local, ssh, slurm)', run: (root, argv) => targetsCommand(root, 'list', argv) },
   { name: 'targets test', args: '<target> [--json]', section: TARGETS, summary: 'reach a target and check it has python3 and tar', run: (root, argv) => targetsCommand(root, 'test', argv) },
+  {
+    name: 'report', args: '<run-id… | model:version | model@alias | deployment> [-o report.html] [--json]', section: MONITORING,
+    summary: 'one self-contained HTML file: runs compared, model card, gates, drift, retraining history',
+    details: ['No network needed to open it (styles and charts inline, no script); small for large data (histograms, not rows).'],
+    run: (root, argv) => withProject(root, (p) => reportCommand(p, argv), TO_CHANGE),
+  },
   { name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs and their processes, from nvidia-smi', run: (root, argv) => targetsCommand(root, 'gpus', argv) },
 ];

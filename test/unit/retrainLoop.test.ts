@@ -4,9 +4,13 @@
 // retrains → the gates pass → v2 shadows real traffic → blue/green switch with no failed
 // request; and a variant whose gate cannot pass keeps the champion and says why.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { readLoops } from '../../src/core/pipelines/loopRun';
 import { runRetrainLoop } from '../../src/core/pipelines/retrain';
+import { writeReport } from '../../src/core/reports';
+import { openInChromium } from './reportBrowser';
 import { exampleWorkspace, traffic } from './monitoringExample';
 import { post } from './servingHelpers';
 
@@ -45,6 +49,17 @@ describe('retraining loop', () => {
     const actions = project.audit.entries().map((e) => e.action);
     for (const a of ['retrain', 'register', 'evaluate', 'shadow', 'promote', 'switch', 'retrain.end']) assert.ok(actions.includes(a), `audited: ${a}`);
     assert.equal(readLoops(project.layout).at(-1)!.state, 'promoted');
+
+    // The deployment's shareable report: every section, no network.
+    const file = path.join(example.root, 'report.html');
+    await writeReport(project, ['cancer'], file);
+    const opened = await openInChromium(file);
+    assert.deepEqual(opened.requests.filter((u) => !u.startsWith('file://')), [], 'no network request');
+    assert.deepEqual(opened.sections, { runs: 'Runs compared', card: 'Model card', gates: 'Gates', drift: 'Drift', loops: 'Retraining history' });
+    const html = fs.readFileSync(file, 'utf8');
+    assert.match(html, /cancer v2 <span class="ok">passes its gates/);
+    assert.match(html, /promoted/);
+    assert.ok(opened.charts >= 30, `a histogram per feature: ${opened.charts}`);
   });
 
   it('keeps the champion when the new version fails a gate, and says which', { timeout: 300_000 }, async () => {
