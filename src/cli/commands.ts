@@ -12,6 +12,7 @@ import { importMlflowCommand } from './importMlflow';
 import { loadtestCommand } from './loadtest';
 import { modelsCommand } from './models';
 import { notebookCommand } from './notebook';
+import { pipelineDag, pipelineRun, pipelineStatusCommand } from './pipeline';
 import { TO_CHANGE, TO_WRITE, withProject, withTracking } from './open';
 import { reindexCommand } from './reindex';
 import { reportCommand } from './report';
@@ -31,6 +32,7 @@ const SERVING = 'Serving';
 const TARGETS = 'Targets';
 const VALIDATION = 'Data checks and model gates';
 const MONITORING = 'Monitoring';
+const PIPELINES = 'Pipelines';
 
 const models = (sub: string) => (root: string, argv: string[]) =>
   withProject(root, (p) => modelsCommand(p, sub, argv), sub === 'list' || sub === 'lineage' ? undefined : TO_CHANGE);
@@ -204,4 +206,22 @@ export const COMMANDS: readonly Command[] = [
     run: (root, argv) => withProject(root, (p) => reportCommand(p, argv), TO_CHANGE),
   },
   { name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs and their processes, from nvidia-smi', run: (root, argv) => targetsCommand(root, 'gpus', argv) },
+  {
+    name: 'pipeline run', args: '[stage] [--downstream] [--parallel N] [--force] [--experiment E] [--json]', section: PIPELINES,
+    summary: 'run the out-of-date stages of mlops.yaml in dependency order',
+    details: [
+      'A stage whose cmd, deps and params are unchanged is skipped; its missing outs come back from the snapshot of its last run.',
+      'Each stage that runs is a tracked run tagged mlops.pipeline.run; its outs are snapshotted when it succeeds.',
+      '[stage]: that stage and what it depends on; with --downstream, that stage and everything after it.',
+      '--parallel N   independent stages at once (default 2)      --force   run even what is up to date',
+      'Exit code 1 when a stage failed (the stages after it do not run). Runs here only: --target is not supported for pipelines.',
+    ],
+    run: pipelineRun,
+  },
+  {
+    name: 'pipeline status', args: '[--json]', section: PIPELINES,
+    summary: 'each stage: up to date or changed, and why (which dep, param or cmd)',
+    run: pipelineStatusCommand,
+  },
+  { name: 'pipeline dag', args: '[--mermaid]', section: PIPELINES, summary: 'the stages and what each runs after, as text or a Mermaid flowchart', run: pipelineDag },
 ];

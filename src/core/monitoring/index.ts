@@ -32,3 +32,5 @@ export async function driftBetween(root: string, request: DriftRequest, snapshot
     predictions: [...reference.predictions, ...current.predictions],
   });
 }
+export { checkDeployment, latestReport, latestVerdict, monitoringDir, readChecks, MonitoringError, type CheckOptions, type CheckResult, type ColumnVerdict, type MonitoringVerdict } from './monitor';
+export { readMonitoringConfig, durationMs, type MonitoringConfig } from './config';

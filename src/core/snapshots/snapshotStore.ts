@@ -6,6 +6,7 @@ import { isReadOnlyError, isWritableFolder, type MlopsLayout } from '../workspac
 import { storeBlobs } from './blobWriter';
 import { atomicGitFs, RepoPaths } from './gitFs';
 import { formatMessage, parseMessage, person } from './message';
+import { fingerprintFiles } from './fingerprint';
 import { corrupt, ObjectStore } from './objects';
 import { removeAbandonedTemps } from './abandonedTemps';
 import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets } from './refs';
@@ -221,6 +222,12 @@ export class SnapshotStore {
       id = facts.parents[0];
     }
     return undefined;
+  }
+
+  /** Blob ids of the workspace files under `paths` (each must exist), through the stat cache: an unchanged file is not read. */
+  async fingerprint(paths: string[]): Promise<BlobEntry[]> {
+    const sel = new Selection(this.layout.root);
+    return fingerprintFiles(sel, sel.normalise(paths), StatCache.load(statCacheFile(this.layout), this.storeId));
   }
 
   // ------------------------------------------------------------------ reading
