@@ -5,9 +5,11 @@
 --new-scanner sends the cases as the new scanner measures them (sizes 40% larger: the shift
 prepare.py injects). Every 5 seconds it prints what it sent, how many failed, and which
 model versions answered; --json prints one JSON summary at the end instead. A request that
-does not get a 200 counts as failed. Exit code 1 when any failed.
+does not get a 200 counts as failed. Ctrl-C (or SIGTERM) ends it early, with the summary.
+Exit code 1 when any failed.
 """
 import json
+import signal
 import sys
 import threading
 import time
@@ -24,6 +26,15 @@ stats = {'sent': 0, 'failed': 0, 'versions': {}}
 lock = threading.Lock()
 end = time.time() + seconds
 CLIENTS = 4
+
+
+def stop(*_):
+    global end
+    end = 0
+
+
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
 
 
 def client(k):

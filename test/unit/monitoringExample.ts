@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after } from 'node:test';
+import { runPipeline } from '../../src/core/pipelines/run';
 import { Project } from '../../src/core/project';
 import { deploymentSpec } from '../../src/core/serving/deployments';
 import { repoRoot } from './helpers';
@@ -19,7 +20,7 @@ export interface ExampleWorkspace {
   prepare(...args: string[]): void;
 }
 
-/** A copy of the example (beside the quickstart data it reads) with v1 trained, champion, and deployed as "cancer". */
+/** A copy of the example (beside the quickstart data it reads) with v1 trained by its pipeline, champion, and deployed as "cancer". */
 export async function exampleWorkspace(edit?: (yaml: string) => string): Promise<ExampleWorkspace> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-example-'));
   const root = path.join(tmp, 'examples', 'monitoring');
@@ -30,10 +31,9 @@ export async function exampleWorkspace(edit?: (yaml: string) => string): Promise
   const prepare = (...args: string[]) => void execFileSync(PYTHON, ['prepare.py', ...args], { cwd: root });
   prepare();
   const project = await Project.open(root);
-  const run = await project.launch({ command: PYTHON, args: ['train.py'], cwd: root, source: 'command' });
-  const outcome = await run.finished;
-  if (outcome.status !== 'FINISHED') throw new Error(`the example's first training failed: ${fs.readFileSync(path.join(run.runDir, 'artifacts', 'output.log'), 'utf8')}`);
-  await project.registerModel('cancer', 'model.onnx', run.runId);
+  const first = await runPipeline(root, { project });
+  if (first.status !== 'succeeded') throw new Error(`the example's first training failed: ${JSON.stringify(first.stages)}`);
+  await project.registerModel('cancer', 'model.onnx', first.stages[0].run);
   project.registry.setAlias('cancer', 'champion', 1);
   const running = await project.deployments.deploy(deploymentSpec('cancer', 'cancer@champion', { batching: { maxBatch: 8, maxDelayMs: 2 } }));
   after(async () => {
@@ -46,17 +46,34 @@ export async function exampleWorkspace(edit?: (yaml: string) => string): Promise
 
 export interface TrafficSummary { sent: number; failed: number; versions: Record<string, number> }
 
-/** The example's traffic.py for `seconds` at `rate` requests/s (4 clients); resolves with its JSON summary. */
-export function traffic(example: ExampleWorkspace, seconds: number, rate = 40, newScanner = true): Promise<TrafficSummary> {
+/** The example's traffic.py for up to `seconds` at `rate` requests/s (4 clients); `stop()` ends it and resolves with its JSON summary. */
+export function traffic(example: ExampleWorkspace, seconds: number, rate = 40, newScanner = true): { stop(): Promise<TrafficSummary> } {
   const child = spawn(PYTHON, ['traffic.py', example.url, '--seconds', String(seconds), '--rate', String(rate), '--json', ...(newScanner ? ['--new-scanner'] : [])], { cwd: example.root });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d; });
   child.stderr.on('data', (d: Buffer) => { out += d; });
-  return new Promise((resolve, reject) => child.on('close', () => {
+  const done = new Promise<TrafficSummary>((resolve, reject) => child.on('close', () => {
     try {
       resolve(JSON.parse(out.trim().split('\n').pop()!) as TrafficSummary);
     } catch {
       reject(new Error(`traffic.py printed no summary: ${out}`));
     }
   }));
+  after(() => { child.kill('SIGKILL'); });
+  return {
+    stop: () => {
+      child.kill('SIGTERM');
+      return done;
+    },
+  };
+}
+
+/** Waits until the deployment's prediction log holds at least `rows` predictions. */
+export async function predictionsLogged(example: ExampleWorkspace, rows: number): Promise<void> {
+  const file = path.join(example.root, '.mlops', 'serving', 'cancer', 'predictions.jsonl');
+  const deadline = Date.now() + 120_000;
+  while (!(fs.existsSync(file) && fs.readFileSync(file, 'utf8').split('\n').length > rows)) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${rows} predictions logged in 2 minutes`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -48,7 +48,7 @@ describe('shareable report', () => {
     const project = await Project.open(layout.root);
     try {
       const data = await collectReport(project, [runId]);
-      data.drift.push({ deployment: 'weather', report: computeDrift(table('seattle 2012', 0, 1), table('seattle 2015', 1, 2)) });
+      data.drift.push({ deployment: 'weather', report: computeDrift(table('seattle 2012', 0, 1), table('seattle 2015', 1, 2)), checks: [] });
       const html = renderReport(data);
       const bytes = Buffer.byteLength(html);
       assert.ok(bytes < 2 * 1024 * 1024, `report is ${bytes} bytes`);

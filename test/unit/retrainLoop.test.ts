@@ -1,31 +1,39 @@
 // The retraining loop on the monitoring example (examples/monitoring), with real components:
 // Python training runs, the registry, onnxruntime evaluation, a supervised model server and
-// the example's own traffic script as a bounded load. New-scanner cases arrive → the loop
-// retrains → the gates pass → v2 shadows real traffic → blue/green switch with no failed
-// request; and a variant whose gate cannot pass keeps the champion and says why.
+// the example's own traffic script as a bounded load. New-scanner traffic → the drift check
+// alerts → the loop retrains (the pipeline's train stage) → the gates pass → v2 shadows real
+// traffic → blue/green switch with no failed request; the report of it opens in Chromium with
+// no request; and a variant whose gate cannot pass keeps the champion and says why.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { readLoops } from '../../src/core/pipelines/loopRun';
+import { monitorDeployments } from '../../src/core/pipelines/monitorRun';
 import { runRetrainLoop } from '../../src/core/pipelines/retrain';
 import { writeReport } from '../../src/core/reports';
 import { openInChromium } from './reportBrowser';
-import { exampleWorkspace, traffic } from './monitoringExample';
+import { mlops } from './helpers';
+import { exampleWorkspace, predictionsLogged, traffic } from './monitoringExample';
 import { post } from './servingHelpers';
 
 const row = Array.from({ length: 30 }, () => 1);
 const infer = (url: string) => post(`${url}/v2/models/cancer/infer`, { inputs: [{ name: 'input', shape: [1, 30], datatype: 'FP32', data: row }] });
 
 describe('retraining loop', () => {
-  it('retrains on the new data, passes the gates, shadows v2 and switches to it with no failed request', { timeout: 300_000 }, async () => {
+  it('drift alert → retrain (pipeline stage) → gates → v2 shadows real traffic → blue/green switch with no failed request', { timeout: 300_000 }, async () => {
     const example = await exampleWorkspace();
+    const load = traffic(example, 300);
+    await predictionsLogged(example, 500);
     example.prepare('--arrive');
-    const load = traffic(example, 40);
     const steps: string[] = [];
-    const result = await runRetrainLoop(example.project, 'cancer', { trigger: 'manual', reason: 'new scanner', onStep: (s) => steps.push(`${s.step}:${s.status}`) });
-    const sent = await load;
+    const [checked] = await monitorDeployments(example.project, { onStep: (s) => steps.push(`${s.step}:${s.status}`) });
+    await new Promise((r) => setTimeout(r, 1000));
+    const sent = await load.stop();
 
+    assert.equal(checked.verdict?.alert, true, JSON.stringify(checked));
+    assert.match(checked.verdict!.reasons.join(), /data drift: \d+ of 30 features drifted.*mean_radius/);
+    const result = checked.loop!;
     assert.equal(result.outcome, 'promoted', result.reason);
     assert.deepEqual(steps, ['snapshot:done', 'train:done', 'register:done', 'gates:done', 'rollout:done', 'promote:done', 'switch:done']);
     assert.equal(result.version, 2);
@@ -45,10 +53,13 @@ describe('retraining loop', () => {
       'mlops.loop.step.05.rollout', 'mlops.loop.step.06.promote', 'mlops.loop.step.07.switch',
     ]);
     const children = project.tracking.listRuns().filter((r) => project.tracking.getRun(r.id)!.tags['mlflow.parentRunId'] === result.loop);
-    assert.equal(children.length, 3, 'the training run and the two evaluation runs');
+    assert.equal(children.length, 3, 'the train stage\'s run and the two evaluation runs');
+    assert.equal(project.registry.version('cancer', 2).run_id, result.steps.find((s) => s.step === 'train')!.run, 'v2 links to the stage run that trained it');
     const actions = project.audit.entries().map((e) => e.action);
     for (const a of ['retrain', 'register', 'evaluate', 'shadow', 'promote', 'switch', 'retrain.end']) assert.ok(actions.includes(a), `audited: ${a}`);
     assert.equal(readLoops(project.layout).at(-1)!.state, 'promoted');
+    const status = JSON.parse(mlops(example.root, 'monitor', 'status', '--json').stdout) as { deployment: string; verdict: { alert: boolean }; loop: { state: string; trigger: string } }[];
+    assert.deepEqual(status.map((s) => [s.deployment, s.verdict.alert, s.loop.state, s.loop.trigger]), [['cancer', true, 'promoted', 'alert']]);
 
     // The deployment's shareable report: every section, no network.
     const file = path.join(example.root, 'report.html');
@@ -62,8 +73,8 @@ describe('retraining loop', () => {
     assert.ok(opened.charts >= 30, `a histogram per feature: ${opened.charts}`);
   });
 
-  it('keeps the champion when the new version fails a gate, and says which', { timeout: 300_000 }, async () => {
-    const example = await exampleWorkspace((yaml) => yaml.replace('accuracy >= champion + 0.02', 'accuracy >= champion + 0.5'));
+  it('keeps the champion when the new version (trained by a plain command) fails a gate, and says which', { timeout: 300_000 }, async () => {
+    const example = await exampleWorkspace((yaml) => yaml.replace('accuracy >= champion + 0.02', 'accuracy >= champion + 0.5').replace('  stage: train', '  cmd: /usr/bin/python3 train.py'));
     example.prepare('--arrive');
     const result = await runRetrainLoop(example.project, 'cancer', { trigger: 'manual' });
     assert.equal(result.outcome, 'kept');

@@ -80,12 +80,14 @@ export async function runRetrainLoop(project: Project, deploymentName: string, o
     if (options.signal?.aborted) throw new Stop('failed', 'stopped by the user');
 
     // 2. Training, a tracked run.
-    const trained = await trainChallenger(project, config, loop.id, snap ? [{ snapshot: snap.id, paths: snap.paths }] : [], options.onOutput);
-    step('train', trained.file ? 'done' : 'failed', trained.detail, trained.run);
+    const trained = await trainChallenger(project, config, loop.id, snap ? [{ snapshot: snap.id, paths: snap.paths }] : [], options.onOutput, options.signal);
+    for (const run of trained.runs) if (run !== trained.producer) loop.adopt(run);
+    step('train', trained.file ? 'done' : trained.unchanged ? 'kept' : 'failed', trained.detail, trained.producer ?? trained.runs[0]);
+    if (trained.unchanged) throw new Stop('kept', `the champion stays: ${trained.detail}`);
     if (!trained.file) throw new Stop('failed', `training failed: ${trained.detail}`);
 
     // 3. The new version, as challenger.
-    const v = await project.registerModel(config.model, trained.file, trained.run, { description: `Retrained by loop ${loop.id.slice(0, 8)} (${options.trigger})` });
+    const v = await project.registerModel(config.model, trained.file, trained.producer, { description: `Retrained by loop ${loop.id.slice(0, 8)} (${options.trigger})` });
     version = v.version;
     project.registry.setAlias(config.model, 'challenger', v.version);
     step('register', 'done', `${config.model} v${v.version} registered as challenger${oldChampion !== undefined ? ` (champion: v${oldChampion})` : ''}`);

@@ -1,3 +1,4 @@
+import { durationMs } from '../monitoring/config';
 import { ConfigError, readConfigDocument, readProjectConfig } from '../workspace/config';
 
 /** How the challenger meets real traffic before it takes over. */
@@ -20,7 +21,7 @@ export interface RetrainConfig {
   model: string;
   /** What retrains: a pipeline stage (with what it depends on), the whole pipeline, or a plain command. */
   train: { kind: 'stage'; stage: string } | { kind: 'pipeline' } | { kind: 'cmd'; cmd: string };
-  /** Where it runs (a target of mlops.yaml); undefined: here. */
+  /** Where a `cmd` runs (an ssh or Slurm target of mlops.yaml); undefined: here. Pipeline stages run here. */
   target?: string;
   /** Paths snapshotted before training: the data the new version learns from. */
   data: string[];
@@ -39,12 +40,6 @@ const EXAMPLE = `retrain:
   output: model.onnx
   holdout: {data: holdout.csv, label: target}
   rollout: {mode: shadow, requests: 200, timeout: 10m}`;
-
-/** "90s", "10m", "1h" in ms. */
-function durationOf(t: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)$/.exec(t.trim());
-  return m ? Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5 }[m[2] as 's' | 'm' | 'h'] : undefined;
-}
 
 const ROLLOUT_DEFAULTS: RolloutConfig = { mode: 'shadow', requests: 100, weight: 0.1, timeoutMs: 10 * 60_000, maxErrorRate: 0.01 };
 
@@ -65,7 +60,7 @@ function rollout(value: unknown, file: string): RolloutConfig {
   if (typeof requests !== 'number' || !Number.isInteger(requests) || requests < 1) throw new ConfigError(`${file}: retrain.rollout.requests is a whole number ≥ 1 (requests the challenger answers before the switch).`);
   const weight = r.weight ?? ROLLOUT_DEFAULTS.weight;
   if (typeof weight !== 'number' || !(weight > 0 && weight < 1)) throw new ConfigError(`${file}: retrain.rollout.weight is the challenger's share of traffic in an A/B split, between 0 and 1 (e.g. 0.2).`);
-  const timeoutMs = r.timeout === undefined ? ROLLOUT_DEFAULTS.timeoutMs : durationOf(String(r.timeout));
+  const timeoutMs = r.timeout === undefined ? ROLLOUT_DEFAULTS.timeoutMs : durationMs(String(r.timeout));
   if (timeoutMs === undefined) throw new ConfigError(`${file}: retrain.rollout.timeout is a duration: 90s, 10m, 1h.`);
   const maxErrorRate = r.max_error_rate ?? ROLLOUT_DEFAULTS.maxErrorRate;
   if (typeof maxErrorRate !== 'number' || !(maxErrorRate >= 0 && maxErrorRate < 1)) throw new ConfigError(`${file}: retrain.rollout.max_error_rate is a share from 0 to 1 (e.g. 0.01).`);
@@ -85,6 +80,7 @@ export function readRetrainConfig(root: string): RetrainConfig {
   const pipeline = text(c.pipeline, 'pipeline', file);
   const cmd = text(c.cmd, 'cmd', file);
   if ([stage, pipeline, cmd].filter(Boolean).length !== 1) throw new ConfigError(`${file}: retrain needs exactly one of stage (a stage of stages:), pipeline: all, or cmd (a command), e.g.\n${EXAMPLE}`);
+  if (c.target !== undefined && !cmd) throw new ConfigError(`${file}: retrain.target goes with retrain.cmd (pipeline stages run in the workspace); move the training command into cmd to run it on a target.`);
   if (pipeline && pipeline !== 'all') throw new ConfigError(`${file}: retrain.pipeline is "all" (every stage); for one stage write stage: ${pipeline}.`);
   const output = text(c.output, 'output', file);
   if (!output) throw new ConfigError(`${file}: retrain.output is the model file training writes (registered as the new version), e.g. output: model.onnx.`);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { writeModelCard } from '../governance/modelCard';
-import { driftBetween, type DriftReport } from '../monitoring';
+import { driftBetween, latestReport, readChecks, readMonitoringConfig, type DriftReport } from '../monitoring';
+import { chooseReference } from '../monitoring/reference';
 import { readLoops, type LoopSummary } from '../pipelines/loopRun';
 import type { Project } from '../project';
 import type { ModelVersion } from '../registry/registry';
@@ -26,7 +27,8 @@ export interface ReportData {
   runs?: RunsComparison;
   cards: { model: string; version: number; markdown: string }[];
   gates: (ValidationReport | { model: string; version: number; error: string })[];
-  drift: ({ deployment: string; report: DriftReport } | { deployment: string; error: string })[];
+  /** Each deployment's latest drift report, and its checks' dataset drift share over time. */
+  drift: ({ deployment: string; report: DriftReport; checks: { time: number; share: number; alert: boolean }[] } | { deployment: string; error: string })[];
   loops: LoopSummary[];
 }
 
@@ -77,11 +79,16 @@ function compareRuns(project: Project, ids: string[]): RunsComparison {
   return { runs: runs.map(({ id, name, experiment, status, start_time, end_time }) => ({ id, name, experiment, status, start_time, end_time })), params, metrics, curves };
 }
 
-/** The data a deployment's version was trained on: the first data snapshot of its training run. */
-function trainingData(project: Project, v: ModelVersion | undefined): string | undefined {
-  const run = v?.run_id ? project.tracking.getRun(v.run_id) : undefined;
-  const input = run?.inputs[0];
-  return input ? input.snapshot : undefined;
+/** Checks drawn in the drift timeline. */
+const MAX_CHECKS = 500;
+
+/** The latest check's drift report (what monitoring saw), else one made now against the reference a check would use. */
+async function deploymentDrift(project: Project, name: string, target: string): Promise<DriftReport> {
+  const root = project.layout.root;
+  const latest = latestReport(root, name);
+  if (latest) return latest;
+  const choice = chooseReference(name, target, readMonitoringConfig(root), project.layout, project.registry);
+  return driftBetween(root, { reference: choice.source, current: `deployment:${name}` }, async () => project.snapshots);
 }
 
 /**
@@ -119,10 +126,10 @@ export async function collectReport(project: Project, subjects: string[]): Promi
   }
   const deployments = resolved.flatMap((s) => (s.kind === 'deployment' ? [s] : []));
   for (const d of deployments) {
-    const reference = trainingData(project, d.version);
     try {
-      if (!reference) throw new Error(`no training data is known for what ${d.name} serves (its version's run recorded no data snapshot)`);
-      data.drift.push({ deployment: d.name, report: await driftBetween(project.layout.root, { reference, current: `deployment:${d.name}` }, async () => project.snapshots) });
+      const report = await deploymentDrift(project, d.name, project.deployments.get(d.name).deployment.target);
+      const checks = readChecks(project.layout.root, d.name, MAX_CHECKS).map((c) => ({ time: c.time, share: c.drift.share, alert: c.alert }));
+      data.drift.push({ deployment: d.name, report, checks });
     } catch (err) {
       data.drift.push({ deployment: d.name, error: (err as Error).message });
     }

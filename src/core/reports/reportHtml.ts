@@ -62,7 +62,14 @@ function severity(c: ColumnDrift): number {
   return (c.drift ? 1e6 : 0) + Math.min(ratio, 1e5);
 }
 
-function driftSection(deployment: string, r: DriftReport): string {
+function checksChart(checks: { time: number; share: number; alert: boolean }[]): string {
+  if (checks.length < 2) return '';
+  const t0 = checks[0].time;
+  const chart = lineChart('share of features drifted per check', [{ label: 'drifted share', xs: checks.map((c) => (c.time - t0) / 60_000), ys: checks.map((c) => c.share) }]);
+  return `<figure>${chart}<figcaption>Share of features drifted at each of the last ${checks.length} checks (minutes since ${e(formatTime(t0))}); ${checks.filter((c) => c.alert).length} alerted.</figcaption></figure>`;
+}
+
+function driftSection(deployment: string, r: DriftReport, checks: { time: number; share: number; alert: boolean }[]): string {
   const cols = [...r.columns].sort((a, b) => severity(b) - severity(a));
   const d = r.dataset;
   const rows = cols.map((c) => `<tr><td>${e(c.column)}</td><td>${c.role}</td><td>${e(c.test)}</td><td class="n">${e(num(c.statistic))}</td><td class="n">${e(num(c.pValue))}</td><td class="n">${e(num(c.threshold))}</td><td class="${c.drift ? 'bad' : 'ok'}">${c.drift ? '✗ drift' : '✓'}</td></tr>`).join('');
@@ -71,7 +78,7 @@ function driftSection(deployment: string, r: DriftReport): string {
 <p>${d.drifted} of ${d.features} features drifted (${(d.share * 100).toFixed(0)}%, threshold ${(d.threshold * 100).toFixed(0)}%)${r.predictionDrift !== undefined ? `; prediction drift: ${r.predictionDrift ? 'yes' : 'no'}` : ''}.
 <span class="muted">Reference: ${e(r.reference.label)} (${r.reference.rows} rows); current: ${e(r.current.label)} (${r.current.rows} rows).</span></p>
 <table><tr><th>column</th><th>role</th><th>test</th><th>statistic</th><th>p-value</th><th>threshold</th><th></th></tr>${rows}</table>
-<div class="charts">${charts}</div>`;
+<div class="charts">${checksChart(checks)}${charts}</div>`;
 }
 
 function loopsSection(loops: LoopSummary[]): string {
@@ -93,7 +100,7 @@ export function renderReport(data: ReportData): string {
   if (data.runs) sections.push({ id: 'runs', title: 'Runs', html: runsSection(data.runs) });
   if (data.cards.length) sections.push({ id: 'card', title: 'Model card', html: `<section id="card"><h2>Model card</h2>${data.cards.map((c) => `<div class="card">${markdown.render(c.markdown)}</div>`).join('')}</section>` });
   if (data.gates.length) sections.push({ id: 'gates', title: 'Gates', html: `<section id="gates"><h2>Gates</h2>${data.gates.map(gateTable).join('')}</section>` });
-  if (data.drift.length) sections.push({ id: 'drift', title: 'Drift', html: `<section id="drift"><h2>Drift</h2>${data.drift.map((d) => ('error' in d ? `<h3>${e(d.deployment)}</h3><p class="muted">No drift report: ${e(d.error)}</p>` : driftSection(d.deployment, d.report))).join('')}</section>` });
+  if (data.drift.length) sections.push({ id: 'drift', title: 'Drift', html: `<section id="drift"><h2>Drift</h2>${data.drift.map((d) => ('error' in d ? `<h3>${e(d.deployment)}</h3><p class="muted">No drift report: ${e(d.error)}</p>` : driftSection(d.deployment, d.report, d.checks))).join('')}</section>` });
   if (data.cards.length || data.drift.length) sections.push({ id: 'loops', title: 'Retraining', html: `<section id="loops"><h2>Retraining history</h2>${loopsSection(data.loops)}</section>` });
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

@@ -105,7 +105,8 @@ export class SnapshotStore {
     for (const f of files) {
       // The stat cache speaks of workspace paths; files taken from another folder are hashed afresh.
       const oid = f.linkTarget === undefined && !options.from ? cache.lookup(f.rel, f.key) : undefined;
-      if (oid) {
+      // fingerprint() caches ids of files it only hashed: a cached id is reused only when its blob is stored.
+      if (oid && this.objects.hasQuick(oid)) {
         blobs.push({ path: f.rel, oid, mode: f.mode });
         doneBytes += f.key.size;
       } else {
