@@ -4,6 +4,7 @@ import { DataCommands } from './dataCommands';
 import { registerValidationCommands } from './validation/register';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
 import { registerDeployments } from './deployments/register';
+import { registerRetraining } from './retraining/register';
 import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
 import { registerNotebookTracking } from './notebooks/register';
@@ -65,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   context.subscriptions.push({ dispose: stopHearingDamage });
   putCliOnPath(context, (line) => log.appendLine(line));
   const deployments = registerDeployments(context, service, log);
+  context.subscriptions.push(...registerRetraining(service, log));
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);

@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { readLoops } from '../../src/core/pipelines/loopRun';
 import { monitorDeployments } from '../../src/core/pipelines/monitorRun';
-import { runRetrainLoop } from '../../src/core/pipelines/retrain';
 import { writeReport } from '../../src/core/reports';
 import { openInChromium } from './reportBrowser';
 import { mlops } from './helpers';
@@ -73,13 +72,22 @@ describe('retraining loop', () => {
     assert.ok(opened.charts >= 30, `a histogram per feature: ${opened.charts}`);
   });
 
-  it('keeps the champion when the new version (trained by a plain command) fails a gate, and says which', { timeout: 300_000 }, async () => {
+  it('mlops monitor run: no alert on today\'s traffic (exit 0); forced, a new version failing a gate keeps the champion and says which', { timeout: 300_000 }, async () => {
     const example = await exampleWorkspace((yaml) => yaml.replace('accuracy >= champion + 0.02', 'accuracy >= champion + 0.5').replace('  stage: train', '  cmd: /usr/bin/python3 train.py'));
+    const load = traffic(example, 300, 40, false);
+    await predictionsLogged(example, 500);
+    const quiet = mlops(example.root, 'monitor', 'run');
+    await load.stop();
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.match(quiet.stdout, /^cancer: no alert \(\d+ of 30 features drifted\)$/m);
+
     example.prepare('--arrive');
-    const result = await runRetrainLoop(example.project, 'cancer', { trigger: 'manual' });
-    assert.equal(result.outcome, 'kept');
-    assert.match(result.reason, /champion stays: v2 failed 1 gate\(s\): accuracy >= champion \+ 0\.5/);
-    assert.deepEqual(result.steps.map((s) => s.step), ['snapshot', 'train', 'register', 'gates']);
+    const forced = mlops(example.root, 'monitor', 'run', '--force', '--json');
+    assert.equal(forced.code, 0, forced.stderr);
+    const [outcome] = JSON.parse(forced.stdout) as { deployment: string; loop: { outcome: string; reason: string; steps: { step: string }[] } }[];
+    assert.equal(outcome.loop.outcome, 'kept');
+    assert.match(outcome.loop.reason, /champion stays: v2 failed 1 gate\(s\): accuracy >= champion \+ 0\.5/);
+    assert.deepEqual(outcome.loop.steps.map((s) => s.step), ['snapshot', 'train', 'register', 'gates']);
     assert.equal(example.project.registry.model('cancer').aliases.champion, 1);
     assert.equal(example.project.registry.model('cancer').aliases.challenger, 2);
     assert.equal((await infer(example.url)).json.model_version, '1');
