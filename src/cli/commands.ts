@@ -11,10 +11,12 @@ import { exportCommand } from './export';
 import { importMlflowCommand } from './importMlflow';
 import { loadtestCommand } from './loadtest';
 import { modelsCommand } from './models';
+import { monitorCommand } from './monitor';
 import { notebookCommand } from './notebook';
 import { pipelineDag, pipelineRun, pipelineStatusCommand } from './pipeline';
 import { TO_CHANGE, TO_WRITE, withProject, withTracking } from './open';
 import { reindexCommand } from './reindex';
+import { reportCommand } from './report';
 import { reproduceCommand } from './reproduce';
 import { runCommand } from './run';
 import { runsList, runsShow } from './runs';
@@ -199,6 +201,23 @@ export const COMMANDS: readonly Command[] = [
   { name: 'runs cancel', args: '<run-id>', section: TARGETS, summary: 'stop a run on its target (kills its process group there, or scancel)', run: runsCancel },
   { name: 'targets list', args: '[--json]', section: TARGETS, summary: 'the targets of mlops.yaml (local, ssh, slurm, kubernetes)', run: (root, argv) => targetsCommand(root, 'list', argv) },
   { name: 'targets test', args: '<target> [--json]', section: TARGETS, summary: 'reach a target and check it has python3 and tar', run: (root, argv) => targetsCommand(root, 'test', argv) },
+  {
+    name: 'monitor run', args: '[deployment…] [--force] [--approve] [--json]', section: MONITORING,
+    summary: 'check each deployment for drift and serving objectives; run the retraining loop where an alert fires',
+    details: [
+      'The loop (retrain: in mlops.yaml): snapshot data → train (a stage or a command) → register as challenger → gates → shadow or A/B → promote → blue/green switch.',
+      '--force runs the loop without an alert; --approve approves a loop that asks for it (retrain.approval: manual).',
+      'Exit code 0 when no alert stands (none fired, or the loop put a better version in place); 1 otherwise. For cron and CI.',
+    ],
+    run: (root, argv) => withProject(root, (p) => monitorCommand(p, 'run', argv), TO_CHANGE),
+  },
+  { name: 'monitor status', args: '[--json]', section: MONITORING, summary: 'each deployment\'s latest verdict and retraining loop', run: (root, argv) => withProject(root, (p) => monitorCommand(p, 'status', argv)) },
+  {
+    name: 'report', args: '<run-id… | model:version | model@alias | deployment> [-o report.html] [--json]', section: MONITORING,
+    summary: 'one self-contained HTML file: runs compared, model card, gates, drift, retraining history',
+    details: ['No network needed to open it (styles and charts inline, no script); small for large data (histograms, not rows).'],
+    run: (root, argv) => withProject(root, (p) => reportCommand(p, argv), TO_CHANGE),
+  },
   { name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs and their processes, from nvidia-smi', run: (root, argv) => targetsCommand(root, 'gpus', argv) },
   {
     name: 'sweep run', args: '<sweep> [--json]', section: TARGETS, summary: 'run a hyperparameter sweep of mlops.yaml (resumes one cut short)',

@@ -68,3 +68,8 @@ export function markdownCode(text: string, inTable = false): string {
   const pad = /^[` ]|[` ]$/.test(t) ? ' ' : '';
   return `${fence}${pad}${t}${pad}${fence}`;
 }
+
+/** Text inside HTML or SVG (element content or a quoted attribute): &, <, >, " and ' escaped. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}

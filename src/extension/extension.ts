@@ -5,6 +5,7 @@ import { registerValidationCommands } from './validation/register';
 import { DataModelsTreeProvider, type DataNode } from './dataModelsTree';
 import { registerDeployments } from './deployments/register';
 import { registerLanguageServer } from './language/register';
+import { registerRetraining } from './retraining/register';
 import type { DeploymentsTreeProvider } from './deployments/tree';
 import { MlflowEndpoint } from './mlflowEndpoint';
 import { registerMonitoring, type MonitoringUi } from './monitoring/register';
@@ -81,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): MlopsApi | undefined
   const pipelines = registerPipelines(context, service, log);
   registerLanguageServer(context, log);
   const monitoring = registerMonitoring(context, service, deployments, log);
+  context.subscriptions.push(...registerRetraining(service, log));
   service.ready.catch((err: Error) => {
     log.appendLine(`Opening the tracking store failed: ${err.message}`);
     void vscode.window.showErrorMessage(`MLOps: cannot open the tracking store in ${folder.uri.fsPath}/.mlops: ${err.message}`);

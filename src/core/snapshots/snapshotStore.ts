@@ -92,7 +92,11 @@ export class SnapshotStore {
     progress.report({ phase: 'scan', files: 0, bytes: 0 }, true);
     // The stat cache speaks of workspace paths; files taken from another folder are hashed afresh.
     const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
-    const knownBlob = options.from ? undefined : (rel: string, st: StatKey) => cache.lookup(rel, st);
+    // fingerprint() caches ids of files it only hashed: a cached id is reused only when its blob is stored.
+    const knownBlob = options.from ? undefined : (rel: string, st: StatKey) => {
+      const oid = cache.lookup(rel, st);
+      return oid && this.objects.hasQuick(oid) ? oid : undefined;
+    };
     const { files: todo, known, totalBytes, knownBytes } = await scanSelection(sel, rels, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), signal, knownBlob);
     const fileCount = todo.length + known.length;
     progress.report({ phase: 'scan', files: fileCount, bytes: totalBytes }, true);
