@@ -17,6 +17,8 @@ export interface RunRow extends RunAttributes {
   params: (string | null)[];
   /** Three entries per metric key: latest, min, max of metricKeys[i] at 3i, 3i+1, 3i+2. */
   metrics: WireNumber[];
+  /** The pipeline run a stage's run belongs to (its mlops.pipeline.run tag); absent for other runs. */
+  pipeline?: string;
 }
 
 export interface RunsTableData {

@@ -12,6 +12,7 @@ export interface RunRecord extends RunAttributes {
   params: (string | null)[];
   /** latest, min, max per metric key (3 per key); undefined when missing. */
   metrics: (number | undefined)[];
+  pipeline?: string;
 }
 
 export type ColumnKind = 'attr' | 'param' | 'metric';
@@ -38,6 +39,7 @@ const ATTRIBUTES: { key: string; label: string; width: number }[] = [
   { key: 'duration', label: 'Duration', width: 80 },
   { key: 'source', label: 'Source', width: 76 },
   { key: 'id', label: 'Run ID', width: 110 },
+  { key: 'pipeline', label: 'Pipeline', width: 110 },
 ];
 
 export function columnsOf(paramKeys: string[], metricKeys: string[]): Column[] {
@@ -65,7 +67,7 @@ export interface ColumnLayout {
 export const DEFAULT_LAYOUT: ColumnLayout = { order: [], hidden: [], shown: [], pinned: ['attr:name'] };
 
 function hiddenByDefault(col: Column): boolean {
-  return col.id === 'attr:id' || (col.kind === 'metric' && col.agg !== 'latest');
+  return col.id === 'attr:id' || col.id === 'attr:pipeline' || (col.kind === 'metric' && col.agg !== 'latest');
 }
 
 export function isVisible(col: Column, layout: ColumnLayout): boolean {
@@ -154,7 +156,7 @@ export class RunStore {
 function decode(row: RunRow): RunRecord {
   const metrics = new Array<number | undefined>(row.metrics.length);
   for (let i = 0; i < row.metrics.length; i++) metrics[i] = fromWire(row.metrics[i]);
-  return { id: row.id, name: row.name, experiment: row.experiment, status: row.status, source: row.source, start: row.start, end: row.end, params: row.params, metrics };
+  return { id: row.id, name: row.name, experiment: row.experiment, status: row.status, source: row.source, start: row.start, end: row.end, params: row.params, metrics, pipeline: row.pipeline };
 }
 
 const AGG_OFFSET: Record<MetricAgg, number> = { latest: 0, min: 1, max: 2 };
@@ -176,6 +178,7 @@ export function cellValue(row: RunRecord, col: Column, now: number): number | st
         case 'start': return row.start ?? undefined;
         case 'duration': return durationSeconds(row.start, row.end, now);
         case 'source': return row.source;
+        case 'pipeline': return row.pipeline;
         default: return row.id;
       }
   }
@@ -236,12 +239,14 @@ export type TableItem =
 export function groupLabel(groupBy: string): string {
   if (groupBy === 'experiment') return 'Experiment';
   if (groupBy === 'status') return 'Status';
+  if (groupBy === 'pipeline') return 'Pipeline run';
   return `params.${groupBy.replace(/^param:/, '')}`;
 }
 
 function groupValue(row: RunRecord, groupBy: string, store: RunStore): string {
   if (groupBy === 'experiment') return row.experiment;
   if (groupBy === 'status') return row.status;
+  if (groupBy === 'pipeline') return row.pipeline ?? '(not in a pipeline)';
   const i = store.paramKeys.indexOf(groupBy.replace(/^param:/, ''));
   const v = i < 0 ? null : row.params[i];
   return v === null || v === undefined ? '(none)' : v;

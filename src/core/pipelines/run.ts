@@ -9,11 +9,9 @@ import { appendPipelineRun, type PipelineRunRecord, type StageResult } from './h
 import { loadPipeline, selectStages, type Pipeline } from './load';
 import { readLock, recordStage } from './lockFile';
 import type { Stage } from './stages';
+import { PIPELINE_RUN_TAG, PIPELINE_STAGE_TAG } from './tags';
 import { stageChanges } from './status';
 
-/** Tags on a stage's tracked run: the pipeline run it belongs to, and its stage. */
-export const PIPELINE_RUN_TAG = 'mlops.pipeline.run';
-export const PIPELINE_STAGE_TAG = 'mlops.pipeline.stage';
 export const DEFAULT_PARALLEL = 2;
 
 export interface PipelineRunOptions {
