@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelVersion } from '../core/registry/registry';
 import type { MetricSummary, RunDetail, RunSummary } from '../core/tracking/store';
+import { PIPELINE_RUN_TAG } from '../core/pipelines/tags';
 import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
 import { judgeObjectives, readObjectivesOrNone, verdictText, type ObjectivesVerdict } from '../core/workspace/objectives';
 import { runTooltip } from './tooltips';
@@ -12,7 +13,11 @@ export type RunsNode =
   | { kind: 'experiment'; name: string; runCount: number }
   | { kind: 'run'; run: RunSummary; keyMetric?: MetricSummary; objectives?: ObjectivesVerdict }
   | { kind: 'section'; runId: string; section: Section; count: number }
-  | { kind: 'entry'; runId: string; section: Section; label: string; description: string; tooltip?: string; file?: string };
+  | { kind: 'entry'; runId: string; section: Section; label: string; description: string; tooltip?: string; file?: string }
+  | PipelineRunNode;
+
+/** The stage runs of one pipeline run, grouped under their experiment. */
+type PipelineRunNode = { kind: 'pipeline'; experiment: string; pipelineRun: string; runs: RunSummary[] };
 
 type Section = 'params' | 'metrics' | 'tags' | 'artifacts' | 'inputs' | 'models' | 'cells';
 
@@ -31,6 +36,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private readonly subscription: vscode.Disposable;
   /** Nodes handed out, by id, so reveal() and getParent() find the same objects. */
   private readonly runNodes = new Map<string, RunsNode & { kind: 'run' }>();
+  /** The pipeline-run node each stage run sits under. */
+  private readonly pipelineNodes = new Map<string, PipelineRunNode>();
 
   constructor(private readonly service: TrackingService) {
     this.subscription = service.onDidChange(() => this.refresh());
@@ -52,6 +59,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       }
       case 'run':
         return this.runItem(node);
+      case 'pipeline':
+        return pipelineItem(node);
       case 'section': {
         const item = new vscode.TreeItem(SECTION_TITLES[node.section], vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `${node.runId}:${node.section}`;
@@ -93,6 +102,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (!tracking) return [];
     if (!node) {
       this.runNodes.clear();
+      this.pipelineNodes.clear();
       return tracking.listExperiments().filter((e) => e.runCount > 0).map((e) => ({ kind: 'experiment', name: e.name, runCount: e.runCount }));
     }
     if (node.kind === 'experiment') {
@@ -101,14 +111,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       const objectives = readObjectivesOrNone(this.service.root);
       // The setting wins; else the first objective of mlops.yaml; else the first metric logged.
       const keyName = vscode.workspace.getConfiguration('mlops').get<string>('runs.keyMetric', '') || ([...objectives.keys()][0] ?? '');
-      return runs.map((run) => {
+      const runNodes = runs.map((run) => {
         const list = metrics.get(run.id) ?? [];
         const verdict = judgeObjectives(objectives, (key) => list.find((m) => m.key === key)?.latest);
         const runNode: RunsNode & { kind: 'run' } = { kind: 'run', run, keyMetric: list.find((m) => m.key === keyName) ?? list[0], ...(verdict ? { objectives: verdict } : {}) };
         this.runNodes.set(run.id, runNode);
         return runNode;
       });
+      return this.groupPipelineRuns(node.name, runNodes, tracking.tagsOf(runs.map((r) => r.id)));
     }
+    if (node.kind === 'pipeline') return node.runs.map((r) => this.runNodes.get(r.id)).filter((n): n is RunsNode & { kind: 'run' } => !!n);
     if (node.kind === 'run') {
       const detail = tracking.getRun(node.run.id);
       return detail ? sections(detail, this.service.modelsOfRun(detail.id)) : [];
@@ -120,7 +132,31 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return [];
   }
 
+  /** Runs of one pipeline run become one node, where the newest of them would be; its stages inside, oldest first. */
+  private groupPipelineRuns(experiment: string, runNodes: (RunsNode & { kind: 'run' })[], tags: Map<string, Record<string, string>>): RunsNode[] {
+    const groups = new Map<string, PipelineRunNode>();
+    const out: RunsNode[] = [];
+    for (const n of runNodes) {
+      const id = tags.get(n.run.id)?.[PIPELINE_RUN_TAG];
+      if (!id) {
+        out.push(n);
+        continue;
+      }
+      let group = groups.get(id);
+      if (!group) {
+        group = { kind: 'pipeline', experiment, pipelineRun: id, runs: [] };
+        groups.set(id, group);
+        out.push(group);
+      }
+      group.runs.unshift(n.run);
+      this.pipelineNodes.set(n.run.id, group);
+    }
+    return out;
+  }
+
   getParent(node: RunsNode): RunsNode | undefined {
+    if (node.kind === 'run' && this.pipelineNodes.has(node.run.id)) return this.pipelineNodes.get(node.run.id);
+    if (node.kind === 'pipeline') return { kind: 'experiment', name: node.experiment, runCount: 0 };
     if (node.kind === 'run') return { kind: 'experiment', name: node.run.experiment, runCount: 0 };
     if (node.kind === 'section' || node.kind === 'entry') return this.runNodes.get(node.runId);
     return undefined;
@@ -139,6 +175,19 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     this.subscription.dispose();
     this.emitter.dispose();
   }
+}
+
+/** "Pipeline run 1a2b3c…": its stages, when it started, and the worst status among them. */
+function pipelineItem(node: PipelineRunNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(`Pipeline run ${node.pipelineRun}`, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = `pipeline:${node.experiment}:${node.pipelineRun}`;
+  const first = node.runs[0];
+  const status = (['RUNNING', 'FAILED', 'KILLED'] as const).find((s) => node.runs.some((r) => r.status === s)) ?? 'FINISHED';
+  item.description = [`${node.runs.length} stage${node.runs.length === 1 ? '' : 's'}`, first ? formatTime(first.start_time).slice(5, 16) : undefined].filter(Boolean).join(' · ');
+  item.iconPath = status === 'FINISHED' ? new vscode.ThemeIcon('type-hierarchy', new vscode.ThemeColor('testing.iconPassed')) : STATUS_ICONS[status];
+  item.tooltip = `Pipeline run ${node.pipelineRun}: ${node.runs.map((r) => `${r.name} ${r.status}`).join(', ')}`;
+  item.contextValue = 'pipelineRun';
+  return item;
 }
 
 function sections(run: RunDetail, models: ModelVersion[]): RunsNode[] {

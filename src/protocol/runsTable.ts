@@ -19,6 +19,8 @@ export interface RunRow extends RunAttributes {
   metrics: WireNumber[];
   /** "✓", or "✗ " and the missed metrics, against mlops.yaml's objectives; absent when none applies. */
   objectives?: string;
+  /** The pipeline run a stage's run belongs to (its mlops.pipeline.run tag); absent for other runs. */
+  pipeline?: string;
 }
 
 export interface RunsTableData {

@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { runPipeline, PIPELINE_RUN_TAG, PIPELINE_STAGE_TAG } from '../../src/core/pipelines/run';
+import { runPipeline } from '../../src/core/pipelines/run';
+import { PIPELINE_RUN_TAG, PIPELINE_STAGE_TAG } from '../../src/core/pipelines/tags';
 import { pipelineStatus } from '../../src/core/pipelines/status';
 import { Tracking } from '../../src/core/tracking/tracking';
 import { mlops, repoRoot, tmpWorkspace } from './helpers';
@@ -111,6 +112,19 @@ describe('pipeline runs (sh stages)', () => {
     assert.match(r.stderr, /Stage "a" failed: its command exited with code 3/);
     assert.match(r.stderr, /stage b: not-run \(upstream stage "a" did not succeed\)/);
     assert.ok(!fs.existsSync(path.join(root, 'b.txt')));
+  });
+
+  it('a cancel stops the running stage\'s process and runs nothing after it', async () => {
+    const root = tmpWorkspace().root;
+    fs.writeFileSync(path.join(root, 'mlops.yaml'), 'stages:\n  slow:\n    cmd: sleep 30; echo late > slow.txt\n    outs: [slow.txt]\n  after:\n    cmd: cp slow.txt after.txt\n    deps: [slow.txt]\n    outs: [after.txt]\n');
+    const stop = new AbortController();
+    const t = Date.now();
+    const r = await runPipeline(root, { signal: stop.signal, onEvent: (e) => { if (e.type === 'stage' && e.state === 'running') stop.abort(); } });
+    assert.ok(Date.now() - t < 20_000, 'the sleep was stopped, not waited for');
+    assert.equal(r.status, 'cancelled');
+    assert.deepEqual(outcomes(r), { slow: 'failed', after: 'not-run' });
+    assert.match(r.stages[0].error!, /it was stopped/);
+    assert.ok(!fs.existsSync(path.join(root, 'slow.txt')));
   });
 
   it('refuses a stage that does not write a declared out', async () => {

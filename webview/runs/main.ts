@@ -305,6 +305,7 @@ class RunsTableView {
       { value: '', label: 'None' },
       { value: 'experiment', label: 'Experiment' },
       { value: 'status', label: 'Status' },
+      { value: 'pipeline', label: 'Pipeline run' },
       ...this.store.paramKeys.map((k) => ({ value: `param:${k}`, label: `params.${k}` })),
     ];
     this.groupBy.setOptions(options, this.state.groupBy ?? '');

@@ -14,6 +14,8 @@ export interface RunRecord extends RunAttributes {
   metrics: (number | undefined)[];
   /** "✓" or "✗ …" against mlops.yaml's objectives, from the host. */
   objectives?: string;
+  /** The pipeline run this run is a stage of. */
+  pipeline?: string;
 }
 
 export type ColumnKind = 'attr' | 'param' | 'metric';
@@ -40,6 +42,7 @@ const ATTRIBUTES: { key: string; label: string; width: number }[] = [
   { key: 'duration', label: 'Duration', width: 80 },
   { key: 'source', label: 'Source', width: 76 },
   { key: 'id', label: 'Run ID', width: 110 },
+  { key: 'pipeline', label: 'Pipeline', width: 110 },
 ];
 
 /** Shown after Status when mlops.yaml declares objectives with targets. */
@@ -71,7 +74,7 @@ export interface ColumnLayout {
 export const DEFAULT_LAYOUT: ColumnLayout = { order: [], hidden: [], shown: [], pinned: ['attr:name'] };
 
 function hiddenByDefault(col: Column): boolean {
-  return col.id === 'attr:id' || (col.kind === 'metric' && col.agg !== 'latest');
+  return col.id === 'attr:id' || col.id === 'attr:pipeline' || (col.kind === 'metric' && col.agg !== 'latest');
 }
 
 export function isVisible(col: Column, layout: ColumnLayout): boolean {
@@ -162,7 +165,7 @@ export class RunStore {
 function decode(row: RunRow): RunRecord {
   const metrics = new Array<number | undefined>(row.metrics.length);
   for (let i = 0; i < row.metrics.length; i++) metrics[i] = fromWire(row.metrics[i]);
-  return { id: row.id, name: row.name, experiment: row.experiment, status: row.status, source: row.source, start: row.start, end: row.end, params: row.params, metrics, ...(row.objectives ? { objectives: row.objectives } : {}) };
+  return { id: row.id, name: row.name, experiment: row.experiment, status: row.status, source: row.source, start: row.start, end: row.end, params: row.params, metrics, pipeline: row.pipeline, ...(row.objectives ? { objectives: row.objectives } : {}) };
 }
 
 const AGG_OFFSET: Record<MetricAgg, number> = { latest: 0, min: 1, max: 2 };
@@ -185,6 +188,7 @@ export function cellValue(row: RunRecord, col: Column, now: number): number | st
         case 'duration': return durationSeconds(row.start, row.end, now);
         case 'source': return row.source;
         case 'objectives': return row.objectives;
+        case 'pipeline': return row.pipeline;
         default: return row.id;
       }
   }
@@ -245,12 +249,14 @@ export type TableItem =
 export function groupLabel(groupBy: string): string {
   if (groupBy === 'experiment') return 'Experiment';
   if (groupBy === 'status') return 'Status';
+  if (groupBy === 'pipeline') return 'Pipeline run';
   return `params.${groupBy.replace(/^param:/, '')}`;
 }
 
 function groupValue(row: RunRecord, groupBy: string, store: RunStore): string {
   if (groupBy === 'experiment') return row.experiment;
   if (groupBy === 'status') return row.status;
+  if (groupBy === 'pipeline') return row.pipeline ?? '(not in a pipeline)';
   const i = store.paramKeys.indexOf(groupBy.replace(/^param:/, ''));
   const v = i < 0 ? null : row.params[i];
   return v === null || v === undefined ? '(none)' : v;

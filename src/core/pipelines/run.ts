@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Project } from '../project';
+import { SnapshotError } from '../snapshots';
 import type { TrackedProcess } from '../tracking/launcher';
 import type { RunInput } from '../tracking/store';
 import { outChanges, pathDigests } from './fingerprint';
@@ -9,11 +10,9 @@ import { appendPipelineRun, type PipelineRunRecord, type StageResult } from './h
 import { loadPipeline, selectStages, type Pipeline } from './load';
 import { readLock, recordStage } from './lockFile';
 import type { Stage } from './stages';
+import { PIPELINE_RUN_TAG, PIPELINE_STAGE_TAG } from './tags';
 import { stageChanges } from './status';
 
-/** Tags on a stage's tracked run: the pipeline run it belongs to, and its stage. */
-export const PIPELINE_RUN_TAG = 'mlops.pipeline.run';
-export const PIPELINE_STAGE_TAG = 'mlops.pipeline.stage';
 export const DEFAULT_PARALLEL = 2;
 
 export interface PipelineRunOptions {
@@ -114,6 +113,7 @@ async function runStage(ctx: StageContext, s: Stage): Promise<StageResult> {
     return r;
   };
   try {
+    if (ctx.options.signal?.aborted) return done({ name: s.name, outcome: 'not-run', reasons: ['the pipeline run was cancelled'] });
     const entry = readLock(project.layout)[s.name];
     const changes = await stageChanges(project.snapshots, root, s, entry);
     if (changes.paramError) return done({ name: s.name, outcome: 'failed', reasons: changes.reasons, error: changes.paramError.message });
@@ -144,6 +144,8 @@ async function restoreOuts(ctx: StageContext, s: Stage, locked: Record<string, s
 async function execute(ctx: StageContext, s: Stage, reasons: string[], deps: Record<string, string>, params: Record<string, string>): Promise<StageResult> {
   const { root, project, emit } = ctx;
   const inputs = await snapshotDeps(project, s);
+  // Cancelled while its deps were snapshotted: nothing is started.
+  if (ctx.options.signal?.aborted) return { name: s.name, outcome: 'not-run', reasons: ['the pipeline run was cancelled'] };
   const run = await project.launch({
     command: '/bin/sh',
     args: ['-c', s.cmd],
@@ -180,6 +182,12 @@ async function execute(ctx: StageContext, s: Stage, reasons: string[], deps: Rec
 /** The stage's deps as the run's data snapshot (unchanged files cost a stat), so its lineage names them. */
 async function snapshotDeps(project: Project, s: Stage): Promise<RunInput[]> {
   if (!s.deps.length) return [];
-  const info = await project.snapshot(s.deps, { message: `Deps of pipeline stage "${s.name}"`, reuseUnchanged: true });
-  return [{ snapshot: info.id, paths: info.paths }];
+  try {
+    const info = await project.snapshot(s.deps, { message: `Deps of pipeline stage "${s.name}"`, reuseUnchanged: true });
+    return [{ snapshot: info.id, paths: info.paths }];
+  } catch (err) {
+    // Deps that are only empty folders: there is nothing to record, and nothing stops the stage.
+    if (err instanceof SnapshotError && err.code === 'nothing-to-snapshot') return [];
+    throw err;
+  }
 }

@@ -46,10 +46,12 @@ export async function pipelineStatus(root: string): Promise<PipelineStatus> {
   const states = new Map<string, StageState>();
   const stages: StageStatus[] = [];
   const paramFiles = new Map<string, unknown>();
+  // Every stage's paths in one walk: the stat cache is read once, however many stages there are.
+  const digests = await pathDigests(store, root, [...new Set(pipeline.stages.flatMap((s) => [...s.deps, ...s.outs]))]);
   for (const name of pipeline.order) {
     const s = pipeline.byName.get(name)!;
     const entry = lock[name];
-    const changes = await stageChanges(store, root, s, entry, paramFiles);
+    const changes = await stageChanges(store, root, s, entry, paramFiles, digests);
     const { outs } = changes;
     // A dep missing only because an upstream stage's outs will be restored is no change.
     const restored = (pipeline.upstream.get(name) ?? []).filter((u) => states.get(u) === 'restorable').flatMap((u) => pipeline.byName.get(u)!.outs);
@@ -69,10 +71,12 @@ export async function pipelineStatus(root: string): Promise<PipelineStatus> {
   return { file: pipeline.file, stages };
 }
 
-/** A stage's input changes against its lock entry, and its outs' digests now. A param that cannot be read is a reason. */
-export async function stageChanges(store: SnapshotStore, root: string, s: Stage, entry: StageLock | undefined, paramFiles = new Map<string, unknown>()) {
-  const deps = await pathDigests(store, root, s.deps);
-  const outs = await pathDigests(store, root, s.outs);
+/** A stage's input changes against its lock entry, and its outs' digests now (`known`: digests of its paths already taken). A param that cannot be read is a reason. */
+export async function stageChanges(store: SnapshotStore, root: string, s: Stage, entry: StageLock | undefined, paramFiles = new Map<string, unknown>(), known?: Record<string, string>) {
+  const digests = known ?? (await pathDigests(store, root, [...s.deps, ...s.outs]));
+  const pick = (paths: string[]): Record<string, string> => Object.fromEntries(paths.map((p) => [p, digests[p]]));
+  const deps = pick(s.deps);
+  const outs = pick(s.outs);
   let params: Record<string, string>;
   try {
     params = paramValues(root, s, paramFiles);

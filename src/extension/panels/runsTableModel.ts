@@ -9,6 +9,7 @@ import { filterRunIds } from '../../core/tracking/runQuery';
 import type { MetricSummary, RunSummary } from '../../core/tracking/store';
 import type { Tracking } from '../../core/tracking/tracking';
 import { judgeObjectives, readObjectivesOrNone, verdictText, type Objective } from '../../core/workspace/objectives';
+import { PIPELINE_RUN_TAG } from '../../core/pipelines/tags';
 
 export type CompileQuery = (text: string) => CompiledRunQuery;
 
@@ -111,13 +112,13 @@ export class RunsTableModel {
       const params = allParams.get(run.id) ?? {};
       const tags = allTags.get(run.id) ?? {};
       const list = metrics.get(run.id) ?? [];
-      rows.push(this.row(run, params, list));
+      rows.push(this.row(run, params, list, tags[PIPELINE_RUN_TAG]));
       this.known.set(run.id, { summary: run, query: queryRunOf(run, params, list, tags) });
     }
     return rows;
   }
 
-  private row(run: RunSummary, params: Record<string, string>, metrics: MetricSummary[]): RunRow {
+  private row(run: RunSummary, params: Record<string, string>, metrics: MetricSummary[], pipeline: string | undefined): RunRow {
     const p: (string | null)[] = [];
     for (const [key, value] of Object.entries(params)) {
       const i = this.paramKeys.indexOf(key);
@@ -135,7 +136,7 @@ export class RunsTableModel {
     const verdict = judgeObjectives(this.objectives, (key) => metrics.find((x) => x.key === key)?.latest);
     return {
       id: run.id, name: run.name, experiment: run.experiment, status: run.status, source: run.source,
-      start: run.start_time, end: run.end_time, params: p, metrics: m,
+      start: run.start_time, end: run.end_time, params: p, metrics: m, ...(pipeline ? { pipeline } : {}),
       ...(verdict ? { objectives: verdictText(verdict) } : {}),
     };
   }

@@ -43,9 +43,9 @@ export class PipelineModel {
   get stages(): StageView[] {
     return this.statuses.map((s) => {
       const l = this.live.get(s.name);
-      // What the last run in this window did stays shown while it still holds: a failure until
-      // the stage is up to date, a success until something changes.
-      const holds = l && (l.state === 'running' || ((l.state === 'failed' || l.state === 'not-run') === (s.state !== 'up-to-date')));
+      // During a run its events are what is shown. After it, what it did stays shown while it
+      // still holds: a failure until the stage is up to date, a success until something changes.
+      const holds = l && (this.running || l.state === 'running' || ((l.state === 'failed' || l.state === 'not-run') === (s.state !== 'up-to-date')));
       if (l && holds) return { ...s, shown: l.state, why: l.error ? [l.error, ...l.reasons] : l.reasons, liveRun: l.run, error: l.error };
       // A stage that failed last time and has not run since shows as failed until it runs again.
       if (s.state !== 'up-to-date' && s.last?.outcome === 'failed') {
