@@ -224,7 +224,7 @@ describe('MLflow endpoint fuzz', () => {
     assert.deepEqual(fs.readdirSync(outside), []);
     assert.deepEqual(fs.readdirSync(sandbox).sort(), ['outside', 'workspace']);
     assert.deepEqual(fs.readdirSync(root), ['.mlops']);
-    const allowedTop = new Set(['runs', 'index', 'tracking.db', 'tracking.lock', 'experiments.jsonl', 'tmp']);
+    const allowedTop = new Set(['runs', 'index', 'tracking.db', 'tracking.db.sha256', 'tracking.lock', 'experiments.jsonl', 'tmp']);
     for (const name of fs.readdirSync(path.join(root, '.mlops'))) assert.ok(allowedTop.has(name), `unexpected .mlops/${name}`);
     for (const run of fs.readdirSync(path.join(root, '.mlops', 'runs'))) {
       assert.match(run, /^[0-9a-f]{32}$/, `a run folder named ${run}`);

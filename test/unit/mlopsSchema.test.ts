@@ -44,10 +44,18 @@ train:
 stages:
   train: {cmd: python3 train.py, deps: train.py, params: [train.lr], outs: [model.onnx]}
 retrain: {stage: train}
-sweeps: {lr: {}}
+sweeps:
+  lr:
+    cmd: python3 train.py
+    method: tpe
+    budget: 12
+    parallel: 3
+    early_stopping: {rule: asha, min_steps: 3, eta: 3}
+    space: {lr: {loguniform: [0.0001, 0.1]}, batch: [16, 32], layers: {int: [1, 4]}}
 `;
   assert.deepEqual(errorsOf(sound), []);
   assert.notDeepEqual(errorsOf('data: 3\n'), []);
+  assert.notDeepEqual(errorsOf('sweeps:\n  s: {cmd: x, budjet: 3, space: {lr: [1]}}\n'), [], 'a misspelt sweep key');
   assert.notDeepEqual(errorsOf('objectives:\n  accuracy: {goal: up}\n'), []);
   assert.notDeepEqual(errorsOf('stages:\n  train: {deps: [a]}\n'), [], 'a stage needs cmd');
   assert.notDeepEqual(errorsOf('targets:\n  box: {type: ftp}\n'), []);

@@ -83,7 +83,9 @@ export class CompareModel {
   prepare(): void {
     this.prepared = undefined;
     if (!this.tracking()) return;
+    const ids = this.ids;
     const { metricKeys: keys, runs, objectives } = this.load();
+    this.ids = ids; // the panel's own load still names the deleted runs
     const metric = defaultMetric(keys, objectives);
     if (metric === null) return;
     const request = { metric, maxPoints: pointsPerRun(USUAL_CHART_WIDTH, runs.length) };

@@ -96,8 +96,11 @@ describe('drift monitoring', function () {
     const last = seen.rows[seen.rows.length - 1].column;
     assert.strictEqual((await panel.select(last)).selected, last);
 
-    // Retrain without the retraining loop installed: said plainly, nothing run.
-    assert.strictEqual(await mlops.monitoring.retrain('drift-demo'), false);
+    // Retrain hands the deployment to the retraining loop's command; without retrain: in
+    // mlops.yaml the loop says what to add and trains nothing.
+    const versions = project.registry.model('drift-demo').versions.length;
+    assert.strictEqual(await mlops.monitoring.retrain('drift-demo'), true);
+    assert.strictEqual(project.registry.model('drift-demo').versions.length, versions, 'no version trained without retrain:');
   });
 
   it('the rendered drift panel shows the features and charts; a screenshot is saved', async function () {

@@ -34,9 +34,13 @@ describe('sweeps', () => {
       assert.deepStrictEqual(trials.map((t) => t.label), ['trial 2 ★', 'trial 1'], 'newest first, the best starred');
       assert.match(String(trials[0].description), /lr=0\.3/);
 
-      const shown = await vscode.commands.executeCommand<{ tab: string; runIds: string[] }>('mlops.sweeps.compare', 'ui-sweep');
-      assert.strictEqual(shown?.tab, 'parallel');
-      assert.strictEqual(shown?.runIds.length, 2);
+      await vscode.commands.executeCommand('mlops.sweeps.compare', 'ui-sweep');
+      const shown = await waitFor('the trials on parallel coordinates', async () => {
+        const i = await mlops.panels.compareRunsPanel?.inspect();
+        return i && i.runIds.length === 2 ? i : undefined;
+      });
+      assert.strictEqual(shown.tab, 'parallel');
+      assert.deepStrictEqual([...shown.runIds].sort(), tree.getChildren(done).map((n) => (n as Extract<SweepNode, { kind: 'trial' }>).trial.runId).sort());
     } finally {
       mlops.panels.compareRunsPanel?.dispose();
       fs.writeFileSync(config, before);
