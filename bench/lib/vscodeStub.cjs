@@ -3,6 +3,8 @@
 // return disposables, events never fire on their own, the tree view never asks for
 // children. It exists to time the extension's own work during activation.
 'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
 const Module = require('node:module');
 
 const disposable = () => ({ dispose() {} });
@@ -21,6 +23,13 @@ class ThemeColor { constructor(id) { this.id = id; } }
 class TreeItem { constructor(label, collapsibleState) { this.label = label; this.collapsibleState = collapsibleState; } }
 class MarkdownString { constructor(value = '', supportThemeIcons) { this.value = value; this.supportThemeIcons = supportThemeIcons; } appendMarkdown(v) { this.value += v; return this; } appendText(v) { this.value += v; return this; } }
 class RelativePattern { constructor(base, pattern) { this.base = base; this.pattern = pattern; } }
+// Classes the language client extends when it loads (its bundled copy reads them before activate).
+class Plain { constructor(...args) { this.args = args; } }
+const LANGUAGE_CLIENT_BASES = Object.fromEntries(
+  ['CallHierarchyItem', 'CancellationError', 'CodeAction', 'CodeLens', 'CompletionItem', 'Diagnostic', 'DocumentLink', 'InlayHint', 'SymbolInformation', 'TypeHierarchyItem']
+    .map((name) => [name, class extends Plain {}]),
+);
+
 const Uri = {
   file: (p) => ({ scheme: 'file', fsPath: p, path: p, toString: () => `file://${p}` }),
   parse: (s) => ({ scheme: s.split(':')[0], fsPath: s, path: s, toString: () => s }),
@@ -57,10 +66,11 @@ function lenient(name, obj) {
 function createStub(workspaceRoot) {
   const registered = [];
   const vscode = {
-    EventEmitter, Disposable, ThemeIcon, ThemeColor, TreeItem, MarkdownString, RelativePattern, Uri,
+    EventEmitter, Disposable, ThemeIcon, ThemeColor, TreeItem, MarkdownString, RelativePattern, Uri, ...LANGUAGE_CLIENT_BASES,
     TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
     StatusBarAlignment: { Left: 1, Right: 2 },
     UIKind: { Desktop: 1, Web: 2 },
+    version: '1.96.4', // the language client checks the host's version
     env: { uiKind: 1, remoteName: undefined, clipboard: { writeText: async () => undefined } },
     extensions: { getExtension: () => undefined },
     commands: {
@@ -72,7 +82,7 @@ function createStub(workspaceRoot) {
       withProgress: async (_options, task) => task({ report() {} }, { isCancellationRequested: false, onCancellationRequested: event() }),
       showOpenDialog: async () => undefined,
       showTextDocument: async () => undefined,
-      createOutputChannel: () => ({ append() {}, appendLine() {}, show() {}, clear() {}, dispose() {} }),
+      createOutputChannel: () => ({ append() {}, appendLine() {}, show() {}, clear() {}, dispose() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} }),
       createTreeView: () => ({ reveal: async () => undefined, onDidChangeVisibility: event(), onDidChangeSelection: event(), dispose() {} }),
       createStatusBarItem: () => ({ show() {}, hide() {}, dispose() {} }),
       createTerminal: () => ({ show() {}, dispose() {} }),
@@ -95,6 +105,10 @@ function createStub(workspaceRoot) {
       openTextDocument: async () => ({}),
     },
   };
+  // The bundle copies the module's own properties once (esbuild's ESM interop), so a name the
+  // lenient proxy would answer must exist up front: every vscode.<Name> the bundle reads.
+  const bundle = fs.readFileSync(path.join(__dirname, '..', '..', 'dist', 'extension.js'), 'utf8');
+  for (const m of bundle.matchAll(/\b(?:code|vscode)\d*(?:_\d+)?\.([A-Za-z]\w*)/g)) if (!(m[1] in vscode)) vscode[m[1]] = anything(`vscode.${m[1]}`);
   for (const ns of ['commands', 'window', 'workspace', 'env', 'extensions']) vscode[ns] = lenient(`vscode.${ns}`, vscode[ns]);
   return { vscode: lenient('vscode', vscode), registered };
 }
@@ -114,6 +128,7 @@ function fakeContext(storageDir) {
   return {
     subscriptions: [],
     extensionPath: storageDir,
+    asAbsolutePath: (relative) => require('node:path').join(storageDir, relative),
     globalStorageUri: Uri.file(storageDir),
     storageUri: Uri.file(storageDir),
     workspaceState: { get: () => undefined, update: async () => undefined, keys: () => [] },
