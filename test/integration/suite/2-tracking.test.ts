@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { MlopsApi } from '../../../src/extension/extension';
 import type { RunsNode } from '../../../src/extension/runsTree';
-import { requestUi, skipUnlessUi } from './uiBridge';
+import { findRevealedRun, requestUi, skipUnlessUi } from './uiBridge';
 import { api, waitFor } from './workbench';
 
 function workspaceFile(...parts: string[]): vscode.Uri {
@@ -75,8 +75,7 @@ describe('run tracking', () => {
 
   it('shows the run, its params and metrics as rows of the Runs view in the workbench', async function () {
     skipUnlessUi(this);
-    await vscode.commands.executeCommand('mlops.revealRun', trainRunId);
-    const runs = await requestUi({ action: 'find', texts: ['train', 'loss='], revealViewContainer: 'mlops', screenshot: 'runs-view.png' });
+    const runs = await findRevealedRun(trainRunId, ['train', 'loss='], 'runs-view.png');
     assert.ok(runs.ok, `rows: ${JSON.stringify(runs.rowTexts)} ${runs.error ?? ''}`);
     const clicked = await requestUi({ action: 'click-text', text: 'Metrics' });
     assert.ok(clicked.ok, clicked.error);

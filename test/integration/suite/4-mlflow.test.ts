@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { MlopsApi } from '../../../src/extension/extension';
 import type { RunsNode } from '../../../src/extension/runsTree';
-import { requestUi, skipUnlessUi } from './uiBridge';
+import { findRevealedRun, skipUnlessUi } from './uiBridge';
 
 const EXTENSION_ID = 'mlops-workbench.mlops-workbench';
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');
@@ -128,8 +128,7 @@ describe('MLflow endpoint', () => {
 
   it('shows the MLflow run as a row of the Runs view in the workbench', async function () {
     skipUnlessUi(this);
-    await vscode.commands.executeCommand('mlops.revealRun', runId);
-    const rows = await requestUi({ action: 'find', texts: ['mlflow-run'], revealViewContainer: 'mlops', screenshot: 'runs-view-mlflow.png' });
+    const rows = await findRevealedRun(runId, ['mlflow-run'], 'runs-view-mlflow.png');
     assert.ok(rows.ok, `rows: ${JSON.stringify(rows.rowTexts)} ${rows.error ?? ''}`);
   });
 

@@ -114,3 +114,17 @@ function writeAtomically(file: string, text: string): void {
   fs.writeFileSync(`${file}.tmp`, text);
   fs.renameSync(`${file}.tmp`, file);
 }
+
+/**
+ * Reveals a run in the Runs view and finds `texts` among the rendered rows. The view is a few
+ * rows high beside the other MLOps views, so a run that another test starts meanwhile can push
+ * the revealed row out of sight: the reveal is repeated, up to three times.
+ */
+export async function findRevealedRun(runId: string, texts: string[], screenshot: string): Promise<UiResult> {
+  let result: UiResult = { ok: false };
+  for (let attempt = 0; attempt < 3 && !result.ok; attempt++) {
+    await vscode.commands.executeCommand('mlops.revealRun', runId);
+    result = await requestUi({ action: 'find', texts, revealViewContainer: 'mlops', screenshot, timeoutMs: 5000 });
+  }
+  return result;
+}
