@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { findSweep, readSweeps } from '../core/pipelines/sweeps/config';
 import { bestTrial, runSweep, type SweepEvent } from '../core/pipelines/sweeps/runSweep';
-import type { Params } from '../core/pipelines/sweeps/space';
+import { paramsText } from '../core/pipelines/sweeps/space';
 import { readSweepState, requestStop, sweepOwner, type Trial } from '../core/pipelines/sweeps/sweepLog';
 import { formatNumber } from '../core/format';
 import { MlopsLayout } from '../core/workspace/layout';
@@ -69,8 +69,4 @@ function trialTable(trials: Trial[], best: Trial | undefined): string {
   return table(['TRIAL', 'STATUS', 'VALUE', 'PARAMS', 'RUN'], trials.map((t) => [
     `${t.trial}${t === best ? ' ★' : ''}`, t.status, t.value === undefined ? '-' : formatNumber(t.value), paramsText(t.params), t.runId.slice(0, 12),
   ]));
-}
-
-function paramsText(params: Params): string {
-  return Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v, 4) : String(v)}`).join(' ');
 }

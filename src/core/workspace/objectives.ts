@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ConfigError, readConfigDocument } from './config';
 
 /** A project KPI from `objectives:` in mlops.yaml, e.g. `val_accuracy: {goal: maximize, target: 0.95}`. */
@@ -63,12 +65,26 @@ export function verdictText(verdict: ObjectivesVerdict): string {
   return verdict.met ? '✓' : `✗ ${verdict.missed.join(', ')}`;
 }
 
+/** The last read per workspace, by mlops.yaml's size and mtime: the views ask on every refresh. */
+const shown = new Map<string, { size: number; mtimeMs: number; objectives: Map<string, Objective> }>();
+
 /** Objectives for display: a broken mlops.yaml shows none (the language server and the CLI name the problem). */
 export function readObjectivesOrNone(root: string): Map<string, Objective> {
+  let stat: fs.Stats;
   try {
-    return readObjectives(root);
-  } catch (err) {
-    if (err instanceof ConfigError) return new Map();
-    throw err;
+    stat = fs.statSync(path.join(root, 'mlops.yaml'));
+  } catch {
+    return new Map();
   }
+  const last = shown.get(root);
+  if (last && last.size === stat.size && last.mtimeMs === stat.mtimeMs) return last.objectives;
+  let objectives: Map<string, Objective>;
+  try {
+    objectives = readObjectives(root);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    objectives = new Map();
+  }
+  shown.set(root, { size: stat.size, mtimeMs: stat.mtimeMs, objectives });
+  return objectives;
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { readSweeps, type Sweep } from '../../core/pipelines/sweeps/config';
 import { bestTrial } from '../../core/pipelines/sweeps/runSweep';
+import { paramsText } from '../../core/pipelines/sweeps/space';
 import { readSweepState, sweepOwner, type Trial } from '../../core/pipelines/sweeps/sweepLog';
 import { formatNumber } from '../../core/format';
 import { ConfigError } from '../../core/workspace/config';
@@ -20,7 +21,6 @@ const TRIAL_ICONS: Record<Trial['status'], vscode.ThemeIcon> = {
   LOST: new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('disabledForeground')),
 };
 
-const params = (t: Trial) => Object.entries(t.params).map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v, 4) : String(v)}`).join(' ');
 
 /** The Sweeps view: each sweep of mlops.yaml with its progress and best trial, then its trials. */
 export class SweepsTreeProvider implements vscode.TreeDataProvider<SweepNode>, vscode.Disposable {
@@ -54,9 +54,9 @@ export class SweepsTreeProvider implements vscode.TreeDataProvider<SweepNode>, v
     const { trial, best } = node;
     const item = new vscode.TreeItem(`trial ${trial.trial}${best ? ' ★' : ''}`);
     item.id = `sweep:${node.sweep.name}:${trial.trial}`;
-    item.description = [trial.value !== undefined ? `${node.sweep.objective}=${formatNumber(trial.value)}` : '', params(trial)].filter(Boolean).join(' · ');
+    item.description = [trial.value !== undefined ? `${node.sweep.objective}=${formatNumber(trial.value)}` : '', paramsText(trial.params)].filter(Boolean).join(' · ');
     item.iconPath = TRIAL_ICONS[trial.status];
-    item.tooltip = `${trial.status}${trial.stopReason ? ` — stopped early: ${trial.stopReason}` : ''}\nparams: ${params(trial)}\nrun ${trial.runId}`;
+    item.tooltip = `${trial.status}${trial.stopReason ? ` — stopped early: ${trial.stopReason}` : ''}\nparams: ${paramsText(trial.params)}\nrun ${trial.runId}`;
     item.contextValue = 'sweep.trial';
     item.command = { command: 'mlops.revealRun', title: 'Reveal Run', arguments: [trial.runId] };
     return item;

@@ -1,6 +1,8 @@
 // A sweep's search space: what each hyperparameter may take, how to draw it at
 // random, how to enumerate it for a grid, and how to map it onto [0, 1] for TPE.
 
+import { formatNumber } from '../../format';
+
 export type ParamValue = string | number | boolean;
 
 export type Dimension =
@@ -99,6 +101,11 @@ export function gridPoints(space: Dimension[]): Params[] {
     out = out.flatMap((p) => axes[i].map((v) => ({ ...p, [d.name]: v })));
   });
   return out;
+}
+
+/** Params as a person reads them: `lr=0.01 batch=32` (numbers to 4 significant digits). */
+export function paramsText(params: Params): string {
+  return Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v, 4) : String(v)}`).join(' ');
 }
 
 /** Params as command-line options, the way argparse reads them: `--lr 0.01 --batch 32`. */
