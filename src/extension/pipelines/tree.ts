@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { DagStageState } from '../../protocol/pipelines';
 import type { PipelineModel, StageView } from './model';
+import { problemItem } from '../problemItem';
 
 /** Nodes of the Pipelines view: stages in dependency order, or what stops the pipeline. */
 export type PipelineNode =
@@ -40,9 +41,7 @@ export class PipelinesTreeProvider implements vscode.TreeDataProvider<PipelineNo
 
   getTreeItem(node: PipelineNode): vscode.TreeItem {
     if (node.kind === 'problem') {
-      const item = new vscode.TreeItem(node.message.split('\n')[0], vscode.TreeItemCollapsibleState.None);
-      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-      item.tooltip = node.message;
+      const item = problemItem(node.message.split('\n')[0], node.message);
       item.command = { command: 'mlops.pipelines.openStage', title: 'Open in mlops.yaml', arguments: [node.line] };
       item.contextValue = 'pipelineProblem';
       return item;

@@ -5,6 +5,7 @@ import { paramsText } from '../../core/pipelines/sweeps/space';
 import { readSweepState, sweepOwner, type Trial } from '../../core/pipelines/sweeps/sweepLog';
 import { formatNumber } from '../../core/format';
 import { ConfigError } from '../../core/workspace/config';
+import { problemItem } from '../problemItem';
 import type { MlopsLayout } from '../../core/workspace/layout';
 
 export type SweepNode =
@@ -34,12 +35,7 @@ export class SweepsTreeProvider implements vscode.TreeDataProvider<SweepNode>, v
   }
 
   getTreeItem(node: SweepNode): vscode.TreeItem {
-    if (node.kind === 'problem') {
-      const item = new vscode.TreeItem(node.message);
-      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-      item.tooltip = node.message;
-      return item;
-    }
+    if (node.kind === 'problem') return problemItem(node.message, node.message);
     if (node.kind === 'sweep') {
       const { sweep, trials, running, best } = node;
       const item = new vscode.TreeItem(sweep.name, trials.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
