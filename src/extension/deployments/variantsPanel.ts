@@ -5,17 +5,18 @@
 import * as vscode from 'vscode';
 import type { Deployments } from '../../core/serving/deployments';
 import { VARIANTS_PANEL, VARIANTS_VIEW_TYPE, type VariantsContract, type VariantsInspection, type VariantsRestoreState } from '../../protocol/variants';
-import { PanelHost } from '../panels/panelHost';
+import { HostedPanel, PanelHost } from '../panels/panelHost';
 import { variantsData } from './variantsData';
 
 const REFRESH_MS = 5000;
 
-export class VariantsPanel implements vscode.Disposable {
+export class VariantsPanel extends HostedPanel<VariantsContract> {
   readonly host: PanelHost<VariantsContract>;
   private output: string | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly deployments: () => Promise<Deployments>, readonly deployment: string, log: (line: string) => void) {
+    super();
     panel.title = `Variants: ${deployment}`;
     this.host = new PanelHost<VariantsContract>(panel, extensionUri, {
       panel: VARIANTS_PANEL,
@@ -52,13 +53,9 @@ export class VariantsPanel implements vscode.Disposable {
     return this.host.request('view/inspect', {});
   }
 
-  get onDidClose(): vscode.Event<void> {
-    return this.host.onDidClose;
-  }
-
-  dispose(): void {
+  override dispose(): void {
     clearInterval(this.timer);
-    this.host.dispose();
+    super.dispose();
   }
 }
 

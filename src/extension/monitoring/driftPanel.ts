@@ -4,13 +4,14 @@
 
 import * as vscode from 'vscode';
 import { DRIFT_PANEL, type DriftContract, type DriftData, type DriftInspection, type DriftSubject } from '../../protocol/drift';
-import { PanelHost } from '../panels/panelHost';
+import { HostedPanel, PanelHost } from '../panels/panelHost';
 import { loadDriftData, type DriftSources } from './driftModel';
 
-export class DriftPanel implements vscode.Disposable {
+export class DriftPanel extends HostedPanel<DriftContract> {
   readonly host: PanelHost<DriftContract>;
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, readonly subject: DriftSubject, private readonly sources: DriftSources, retrain: (deployment: string) => Promise<void>, log: (line: string) => void) {
+    super();
     this.host = new PanelHost<DriftContract>(panel, extensionUri, {
       panel: DRIFT_PANEL,
       title: 'Drift',
@@ -48,18 +49,6 @@ export class DriftPanel implements vscode.Disposable {
 
   select(column: string): Promise<DriftInspection> {
     return this.host.request('drift/select', { column });
-  }
-
-  reveal(): void {
-    this.host.reveal();
-  }
-
-  get onDidClose(): vscode.Event<void> {
-    return this.host.onDidClose;
-  }
-
-  dispose(): void {
-    this.host.dispose();
   }
 }
 

@@ -6,14 +6,15 @@ import type { SaveFileResult } from '../../protocol/common';
 import { COMPARE_PANEL, type CompareContract, type CompareInspection } from '../../protocol/compare';
 import type { RunSummary } from '../../core/tracking/store';
 import { CompareModel } from './compareModel';
-import { PanelHost } from './panelHost';
+import { HostedPanel, PanelHost } from './panelHost';
 import type { PanelServices } from './services';
 
-export class ComparePanel implements vscode.Disposable {
+export class ComparePanel extends HostedPanel<CompareContract> {
   readonly host: PanelHost<CompareContract>;
   readonly model: CompareModel;
 
   constructor(panel: vscode.WebviewPanel, private readonly services: PanelServices, runIds: string[], pickRuns: (current: string[]) => Promise<string[] | undefined>) {
+    super();
     this.model = new CompareModel(() => services.tracking(), runIds);
     this.host = new PanelHost<CompareContract>(panel, services.extensionUri, {
       panel: COMPARE_PANEL,
@@ -90,21 +91,9 @@ export class ComparePanel implements vscode.Disposable {
     return this.host.request('compare/hover', { x });
   }
 
-  reveal(): void {
-    this.host.reveal();
-  }
-
-  get onDidClose(): vscode.Event<void> {
-    return this.host.onDidClose;
-  }
-
   private updateTitle(): void {
     const n = this.model.runIds.length;
     this.host.panel.title = n === 1 ? 'Compare 1 Run' : `Compare ${n} Runs`;
-  }
-
-  dispose(): void {
-    this.host.dispose();
   }
 }
 

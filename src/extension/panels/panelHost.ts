@@ -160,3 +160,20 @@ export class PanelHost<C extends PanelContract> implements vscode.Disposable {
     this.closed.dispose();
   }
 }
+
+/** What every panel class hands to its host: showing, closing and disposing the panel. */
+export abstract class HostedPanel<C extends PanelContract> implements vscode.Disposable {
+  abstract readonly host: PanelHost<C>;
+
+  reveal(): void {
+    this.host.reveal();
+  }
+
+  get onDidClose(): vscode.Event<void> {
+    return this.host.onDidClose;
+  }
+
+  dispose(): void {
+    this.host.dispose();
+  }
+}

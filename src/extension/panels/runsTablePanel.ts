@@ -5,15 +5,16 @@ import * as vscode from 'vscode';
 import type { SaveFileResult } from '../../protocol/common';
 import { RUNS_TABLE_PANEL, type FilterResult, type RunsTableContract, type RunsTableInspection } from '../../protocol/runsTable';
 import type { RunSummary } from '../../core/tracking/store';
-import { PanelHost } from './panelHost';
+import { HostedPanel, PanelHost } from './panelHost';
 import { RunsTableModel, type CompileQuery } from './runsTableModel';
 import type { PanelServices } from './services';
 
-export class RunsTablePanel implements vscode.Disposable {
+export class RunsTablePanel extends HostedPanel<RunsTableContract> {
   readonly host: PanelHost<RunsTableContract>;
   readonly model: RunsTableModel;
 
   constructor(panel: vscode.WebviewPanel, services: PanelServices, compile: CompileQuery) {
+    super();
     this.model = new RunsTableModel(() => services.tracking(), compile);
     this.host = new PanelHost<RunsTableContract>(panel, services.extensionUri, {
       panel: RUNS_TABLE_PANEL,
@@ -75,17 +76,5 @@ export class RunsTablePanel implements vscode.Disposable {
 
   select(runIds: string[]): Promise<string[]> {
     return this.host.request('runs/select', { runIds });
-  }
-
-  reveal(): void {
-    this.host.reveal();
-  }
-
-  get onDidClose(): vscode.Event<void> {
-    return this.host.onDidClose;
-  }
-
-  dispose(): void {
-    this.host.dispose();
   }
 }

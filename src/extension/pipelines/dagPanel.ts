@@ -3,13 +3,14 @@
 
 import * as vscode from 'vscode';
 import { PIPELINE_DAG_PANEL, type PipelineDagContract } from '../../protocol/pipelines';
-import { PanelHost } from '../panels/panelHost';
+import { HostedPanel, PanelHost } from '../panels/panelHost';
 import type { PipelineModel } from './model';
 
-export class PipelineDagPanel implements vscode.Disposable {
+export class PipelineDagPanel extends HostedPanel<PipelineDagContract> {
   readonly host: PanelHost<PipelineDagContract>;
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, model: PipelineModel, log: (line: string) => void) {
+    super();
     this.host = new PanelHost<PipelineDagContract>(panel, extensionUri, {
       panel: PIPELINE_DAG_PANEL,
       title: 'Pipeline',
@@ -34,9 +35,5 @@ export class PipelineDagPanel implements vscode.Disposable {
 
   update(data: ReturnType<PipelineModel['dagData']>): void {
     this.host.notify('dag/update', data);
-  }
-
-  dispose(): void {
-    this.host.dispose();
   }
 }
