@@ -39,7 +39,7 @@ const PIPELINES = 'Pipelines';
 const models = (sub: string) => (root: string, argv: string[]) =>
   withProject(root, (p) => modelsCommand(p, sub, argv), sub === 'list' || sub === 'lineage' ? undefined : TO_CHANGE);
 const deployments = (sub: string) => async (root: string, argv: string[]) => deploymentsCommand(await Deployments.open(root), sub, argv);
-const exporting = (kind: string) => async (root: string, argv: string[]) => exportCommand(await Deployments.open(root), kind, argv);
+const exporting = (kind: 'docker' | 'k8s') => async (root: string, argv: string[]) => exportCommand(await Deployments.open(root), kind, argv);
 const snapshots = (sub: string) => (root: string, argv: string[]) => withProject(root, (p) => snapshotsCommand(p, sub, argv));
 
 export const COMMANDS: readonly Command[] = [

@@ -5,8 +5,6 @@ import { Project } from '../core/project';
 import { printJson, table } from './output';
 import { UsageError } from './usage';
 
-const USAGE = 'Usage: mlops drift <reference> <current> [--json] [--column-test col=test[:threshold]…] [--window ROWS|30m|6h|7d]';
-
 function columnTests(specs: string[] = []): Record<string, ColumnTest> {
   return Object.fromEntries(specs.map((spec) => {
     const at = spec.indexOf('=');
@@ -42,7 +40,7 @@ export async function driftCommand(root: string, argv: string[]): Promise<number
     args: argv, allowPositionals: true,
     options: { json: { type: 'boolean' }, 'column-test': { type: 'string', multiple: true }, window: { type: 'string' } },
   });
-  if (positionals.length !== 2) throw new UsageError(USAGE);
+  if (positionals.length !== 2) throw new UsageError('drift needs a reference and a current: a file, a snapshot id or deployment:<name> each.');
   let project: Project | undefined;
   try {
     const report = await driftBetween(root, { reference: positionals[0], current: positionals[1], columnTests: columnTests(values['column-test']), window: values.window },

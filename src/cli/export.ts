@@ -5,12 +5,10 @@ import { exportDocker, exportKubernetes } from '../core/serving/export';
 import { UsageError } from './usage';
 import { print, printError } from './output';
 
-const USAGE = 'mlops export docker|k8s <deployment> [-o DIR] [--image NAME]';
-
 /** `mlops export`: a Docker build context, or Kubernetes manifests, for a deployment. */
-export async function exportCommand(deployments: Deployments, kind: string | undefined, argv: string[]): Promise<number> {
+export async function exportCommand(deployments: Deployments, kind: 'docker' | 'k8s', argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { out: { type: 'string', short: 'o' }, image: { type: 'string' } }, allowPositionals: true });
-  if (positionals.length !== 1 || (kind !== 'docker' && kind !== 'k8s')) throw new UsageError(`Usage: ${USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`export ${kind} needs one deployment name.`);
   const name = positionals[0];
   const out = path.resolve(values.out ?? path.join('deploy', name, kind));
   const files = kind === 'docker' ? await exportDocker(deployments, name, out) : exportKubernetes(deployments, name, out, { image: values.image });

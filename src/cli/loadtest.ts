@@ -3,8 +3,6 @@ import type { Deployments } from '../core/serving/deployments';
 import { print, printError, printJson } from './output';
 import { UsageError } from './usage';
 
-const USAGE = 'mlops loadtest <deployment> [--p99-ms 50] [--target-rps N] [--core-hour-usd PRICE] [--step-seconds 3] [--json]';
-
 function positive(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -19,7 +17,7 @@ export async function loadtestCommand(deployments: Deployments, argv: string[]):
     options: { 'p99-ms': { type: 'string' }, 'target-rps': { type: 'string' }, 'core-hour-usd': { type: 'string' }, 'step-seconds': { type: 'string' }, json: { type: 'boolean' } },
     allowPositionals: true,
   });
-  if (positionals.length !== 1) throw new UsageError(`Usage: ${USAGE}`);
+  if (positionals.length !== 1) throw new UsageError('loadtest needs one deployment name.');
   const report = await deployments.loadTest(positionals[0], {
     p99Ms: positive('p99-ms', values['p99-ms']), targetRps: positive('target-rps', values['target-rps']),
     coreHourUsd: positive('core-hour-usd', values['core-hour-usd']), stepSeconds: positive('step-seconds', values['step-seconds']),
