@@ -10,6 +10,7 @@ import { readProjectConfig } from '../core/workspace/config';
 import { registerCommand } from './commandErrors';
 import type { DataModelsTreeProvider, DataNode } from './dataModelsTree';
 import { LINEAGE_SCHEME, LineageContentProvider, lineageUri } from './lineageContent';
+import { ReportDocuments } from './reportDocuments';
 import { showRunTerminal } from './runTerminal';
 import type { RunsNode } from './runsTree';
 import { snapshotUri } from './snapshotContent';
@@ -23,6 +24,8 @@ const REMOTE_KEY = 'mlops.snapshots.lastRemote';
 
 /** Commands of the Data & Models view: snapshots, the model registry, lineage, cards and reproduction. */
 export class DataCommands {
+  private readonly reports = new ReportDocuments();
+
   constructor(
     private readonly service: TrackingService,
     private readonly tree: DataModelsTreeProvider,
@@ -46,6 +49,7 @@ export class DataCommands {
       cmd('mlops.showLineage', (v: VersionArg) => this.lineage(v)),
       cmd('mlops.reproduceRun', (run: RunsNode | string | undefined) => this.reproduce(run)),
       vscode.workspace.registerTextDocumentContentProvider(LINEAGE_SCHEME, new LineageContentProvider(this.service)),
+      this.reports,
     ];
   }
 
@@ -117,8 +121,7 @@ export class DataCommands {
     section('Added', diff.added.map((f) => `- \`${f.path}\` ${formatBytes(f.size)}`));
     section('Removed', diff.removed.map((f) => `- \`${f.path}\` ${formatBytes(f.size)}`));
     section('Changed', diff.changed.map((c) => `- \`${c.path}\` ${formatBytes(c.before.size)} → ${formatBytes(c.after.size)}`));
-    const doc = await vscode.workspace.openTextDocument({ content: lines.join('\n'), language: 'markdown' });
-    await vscode.window.showTextDocument(doc, { preview: true });
+    await this.reports.show(`Snapshot ${from.slice(0, 10)} to ${to.slice(0, 10)}`, lines.join('\n'));
     const changed = diff.changed.filter((c) => c.after.size < 5 * 1024 * 1024);
     if (changed.length) {
       await vscode.commands.executeCommand('vscode.changes', `Snapshot ${from.slice(0, 10)} ↔ ${to.slice(0, 10)}`,
@@ -266,12 +269,9 @@ export class DataCommands {
     term.done(`reproduction ${result.outcome.status}`);
     this.service.refresh();
     const rows = result.comparison.map((c) => `| ${c.key} | ${formatNumber(c.original)} | ${formatNumber(c.reproduced)} |`);
-    const doc = await vscode.workspace.openTextDocument({
-      language: 'markdown',
-      content: [`# Reproduction of ${original?.name ?? runId}`, '', `Original \`${runId}\` · reproduction \`${result.runId}\` (${result.outcome.status})`, '',
-        '| metric | original | reproduced |', '| --- | --- | --- |', ...rows, ''].join('\n'),
-    });
-    await vscode.window.showTextDocument(doc, { preview: true });
+    await this.reports.show(`Reproduction of ${original?.name ?? runId}`, [
+      `# Reproduction of ${original?.name ?? runId}`, '', `Original \`${runId}\` · reproduction \`${result.runId}\` (${result.outcome.status})`, '',
+      '| metric | original | reproduced |', '| --- | --- | --- |', ...rows, ''].join('\n'));
     return result.runId;
   }
 }

@@ -62,6 +62,7 @@ describe('data and models', () => {
       assert.strictEqual(diff.changed[0].after.size - diff.changed[0].before.size, 6);
       const summary = vscode.workspace.textDocuments.find((d) => d.getText().startsWith(`# Snapshot ${first.id.slice(0, 10)}`));
       assert.ok(summary, 'a summary document is open');
+      assert.ok(summary.uri.scheme === 'mlops-report' && !summary.isDirty, 'the summary closes without asking to save');
       assert.match(summary.getText(), /## Changed \(1\)\n\n- `data\/breast_cancer\.csv`/);
     } finally {
       fs.writeFileSync(csv, original);
@@ -126,6 +127,7 @@ describe('data and models', () => {
     assert.strictEqual(val(run), val(original), 'same code, data and params give the same result');
     const comparison = vscode.workspace.textDocuments.find((d) => d.getText().startsWith('# Reproduction of train'));
     assert.match(comparison!.getText(), /\| val_accuracy \| 0\.958\d* \| 0\.958\d* \|/);
+    assert.ok(comparison!.uri.scheme === 'mlops-report' && !comparison!.isDirty, 'the comparison closes without asking to save');
     assert.strictEqual(mlops.service.current && (await mlops.service.project()).audit.verify().ok, true);
   });
 });
