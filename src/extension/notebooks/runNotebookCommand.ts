@@ -4,7 +4,7 @@ import { parameterDefaults, parseParameterArgs, parseParameterValue, readNoteboo
 import { checkNotebookInterpreter, describeInterpreterCheck, requireNotebookInterpreter, USUAL_NOTEBOOK_INTERPRETERS } from '../../core/notebooks/notebookInterpreter';
 import { describeFailure, NotebookError, prepareNotebookRun, type NotebookRunOutcome } from '../../core/notebooks/runNotebook';
 import { knownPythonInterpreters, pythonInterpreter } from '../pythonInterpreter';
-import { showRunTerminal } from '../runTerminal';
+import { showRunTerminal } from '../runs/runTerminal';
 import type { TrackingService } from '../trackingService';
 
 /** Options of `mlops.runNotebookAsExperiment` for callers that do not want prompts (tests, keybindings, other extensions). */

@@ -9,7 +9,7 @@ import { COMPARE_VIEW_TYPE, type CompareRestoreState } from '../../protocol/comp
 import { RUNS_TABLE_VIEW_TYPE } from '../../protocol/runsTable';
 import { compileRunQuery } from '../../core/tracking/runQuery';
 import type { RunSummary } from '../../core/tracking/store';
-import type { RunsNode } from '../runsTree';
+import type { RunsNode } from '../runs/runsTree';
 import type { TrackingService } from '../trackingService';
 import { ComparePanel } from './comparePanel';
 import { RunsTablePanel } from './runsTablePanel';

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { ModelVersion } from '../../core/registry/registry';
 import type { ValidationReport } from '../../core/validation/modelValidation';
 import { registerCommand } from '../commandErrors';
-import type { DataModelsTreeProvider, DataNode } from '../dataModelsTree';
+import type { DataModelsTreeProvider, DataNode } from '../data/dataModelsTree';
 import type { TrackingService } from '../trackingService';
 
 const fmt = (v: number | undefined) => (v === undefined ? '–' : Number.isInteger(v) ? String(v) : v.toPrecision(4));

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { MlopsApi } from '../../../src/extension/extension';
-import type { RunsNode } from '../../../src/extension/runsTree';
+import type { RunsNode } from '../../../src/extension/runs/runsTree';
 import { findRevealedRun, requestUi, skipUnlessUi } from './uiBridge';
 import { api, waitFor } from './workbench';
 

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { SnapshotDiff, SnapshotInfo } from '../../../src/core/snapshots';
-import type { DataNode } from '../../../src/extension/dataModelsTree';
+import type { DataNode } from '../../../src/extension/data/dataModelsTree';
 import type { MlopsApi } from '../../../src/extension/extension';
 import type { ModelVersion } from '../../../src/core/registry/registry';
 import { requestUi, skipUnlessUi } from './uiBridge';

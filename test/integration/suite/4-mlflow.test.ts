@@ -6,7 +6,7 @@ import * as http from 'http';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { MlopsApi } from '../../../src/extension/extension';
-import type { RunsNode } from '../../../src/extension/runsTree';
+import type { RunsNode } from '../../../src/extension/runs/runsTree';
 import { findRevealedRun, skipUnlessUi } from './uiBridge';
 
 const EXTENSION_ID = 'mlops-workbench.mlops-workbench';

@@ -12,7 +12,7 @@ import { appendEvents, newRunId } from '../../../src/core/tracking/eventWriter';
 import type { MlopsApi } from '../../../src/extension/extension';
 import type { ComparePanel } from '../../../src/extension/panels/comparePanel';
 import type { RunsTablePanel } from '../../../src/extension/panels/runsTablePanel';
-import type { RunsNode } from '../../../src/extension/runsTree';
+import type { RunsNode } from '../../../src/extension/runs/runsTree';
 import { requestUi, skipUnlessUi, uiAvailable } from './uiBridge';
 import { api, waitFor } from './workbench';
 

@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import type { NotebookRunOutcome } from '../../../src/core/notebooks/runNotebook';
 import type { RunDetail } from '../../../src/core/tracking/store';
 import type { MlopsApi } from '../../../src/extension/extension';
-import type { RunsNode } from '../../../src/extension/runsTree';
+import type { RunsNode } from '../../../src/extension/runs/runsTree';
 import { EXTENSION_ID, api, waitFor, workspaceRoot } from './workbench';
 
 const root = workspaceRoot;

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { MlopsApi } from '../../../src/extension/extension';
-import type { RunsNode } from '../../../src/extension/runsTree';
+import type { RunsNode } from '../../../src/extension/runs/runsTree';
 import { EXTENSION_ID, api, waitFor, workspaceRoot } from './workbench';
 
 /** The run named `name` under experiment `experiment`, as the Runs view shows it now. */

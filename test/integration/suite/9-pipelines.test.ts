@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { PipelineRunRecord } from '../../../src/core/pipelines/history';
-import type { RunsNode } from '../../../src/extension/runsTree';
+import type { RunsNode } from '../../../src/extension/runs/runsTree';
 import { api, waitFor, workspaceRoot } from './workbench';
 
 const STAGES = [

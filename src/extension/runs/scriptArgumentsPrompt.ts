@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { hasOption, joinArguments, optionName, scriptOptions, splitArguments, withOptions, type ScriptOption } from '../core/tracking/scriptArguments';
+import { hasOption, joinArguments, optionName, scriptOptions, splitArguments, withOptions, type ScriptOption } from '../../core/tracking/scriptArguments';
 
 /**
  * Asks for the arguments of `script` (run by `python`; none: a command that is not

@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
-import { formatBytes, formatNumber, formatTime } from '../core/format';
-import { modelLineage, type LineageNode } from '../core/registry/lineage';
-import type { Model, ModelVersion } from '../core/registry/registry';
-import type { SnapshotFile, SnapshotInfo } from '../core/snapshots';
+import { formatBytes, formatNumber, formatTime } from '../../core/format';
+import { modelLineage, type LineageNode } from '../../core/registry/lineage';
+import type { Model, ModelVersion } from '../../core/registry/registry';
+import type { SnapshotFile, SnapshotInfo } from '../../core/snapshots';
 import { snapshotUri } from './snapshotContent';
-import { modelVersionTooltip } from './tooltips';
-import type { TrackingService } from './trackingService';
+import { modelVersionTooltip } from '../tooltips';
+import type { TrackingService } from '../trackingService';
 
 /** Nodes of the Data & Models view: snapshots → files; models → versions → lineage. */
 export type DataNode =

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { formatDuration, formatNumber } from '../core/format';
-import type { TrackingService } from './trackingService';
+import { formatDuration, formatNumber } from '../../core/format';
+import type { TrackingService } from '../trackingService';
 
 /** While a run is active: its name, elapsed time and its first metric's latest value; click reveals it. */
 export class RunStatusBar implements vscode.Disposable {

@@ -1,16 +1,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { appendEvents } from '../core/tracking/eventWriter';
-import { registerCommand } from './commandErrors';
-import { isProcessAlive } from '../core/workspace/processes';
-import type { RunSource } from '../core/tracking/events';
-import type { RunSummary } from '../core/tracking/store';
-import { joinArguments, lastRecordedArguments, scriptCommand } from '../core/tracking/scriptArguments';
-import { pythonInterpreter } from './pythonInterpreter';
+import { appendEvents } from '../../core/tracking/eventWriter';
+import { registerCommand } from '../commandErrors';
+import { isProcessAlive } from '../../core/workspace/processes';
+import type { RunSource } from '../../core/tracking/events';
+import type { RunSummary } from '../../core/tracking/store';
+import { joinArguments, lastRecordedArguments, scriptCommand } from '../../core/tracking/scriptArguments';
+import { pythonInterpreter } from '../pythonInterpreter';
 import { showRunTerminal } from './runTerminal';
 import { promptScriptArguments } from './scriptArgumentsPrompt';
 import type { RunsNode, RunsTreeProvider } from './runsTree';
-import type { TrackingService } from './trackingService';
+import type { TrackingService } from '../trackingService';
 
 /** workspaceState key: the arguments each script last ran with, by file path. */
 const ARGUMENTS_KEY = 'mlops.scriptArguments';

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ModelVersion } from '../core/registry/registry';
-import type { MetricSummary, RunDetail, RunSummary } from '../core/tracking/store';
-import { PIPELINE_RUN_TAG } from '../core/pipelines/tags';
-import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
-import { judgeObjectives, readObjectivesOrNone, verdictText, type ObjectivesVerdict } from '../core/workspace/objectives';
-import { runTooltip } from './tooltips';
-import type { TrackingService } from './trackingService';
+import type { ModelVersion } from '../../core/registry/registry';
+import type { MetricSummary, RunDetail, RunSummary } from '../../core/tracking/store';
+import { PIPELINE_RUN_TAG } from '../../core/pipelines/tags';
+import { formatBytes, formatDuration, formatNumber, formatTime } from '../../core/format';
+import { judgeObjectives, readObjectivesOrNone, verdictText, type ObjectivesVerdict } from '../../core/workspace/objectives';
+import { runTooltip } from '../tooltips';
+import type { TrackingService } from '../trackingService';
 
 /** Nodes of the Runs view: experiments → runs → sections → entries. */
 export type RunsNode =

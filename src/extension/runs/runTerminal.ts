@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { TrackedProcess } from '../core/tracking/launcher';
+import type { TrackedProcess } from '../../core/tracking/launcher';
 
 /** A terminal that shows tracked runs' output live. */
 export interface RunTerminal {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { lineageText, modelLineage } from '../core/registry/lineage';
-import type { TrackingService } from './trackingService';
+import { lineageText, modelLineage } from '../../core/registry/lineage';
+import type { TrackingService } from '../trackingService';
 
 export const LINEAGE_SCHEME = 'mlops-lineage';
 
