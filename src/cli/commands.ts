@@ -200,7 +200,14 @@ export const COMMANDS: readonly Command[] = [
   { name: 'export k8s', args: '<deployment> [-o DIR] [--image NAME]', section: SERVING, summary: 'Kubernetes Deployment + Service and a KServe InferenceService', run: exporting('k8s') },
   { name: 'runs cancel', args: '<run-id>', section: TARGETS, summary: 'stop a run on its target (kills its process group there, or scancel)', run: runsCancel },
   { name: 'targets list', args: '[--json]', section: TARGETS, summary: 'the targets of mlops.yaml (local, ssh, slurm, kubernetes)', run: (root, argv) => targetsCommand(root, 'list', argv) },
-  { name: 'targets test', args: '<target> [--json]', section: TARGETS, summary: 'reach a target and check it has python3 and tar', run: (root, argv) => targetsCommand(root, 'test', argv) },
+  {
+    name: 'targets test', args: '<target> [--json]', section: TARGETS, summary: 'reach a target (any type) and check what a run needs there',
+    details: [
+      'local, ssh: the host name, python3, tar and nvidia-smi. slurm: the same on the submit host, the GPUs per node (sinfo) and your jobs in the queue.',
+      'kubernetes: the kubectl context, the nvidia.com/gpu per node, and the Jobs MLOps made. Exit code 1 when something is missing (each problem named with its fix).',
+    ],
+    run: (root, argv) => targetsCommand(root, 'test', argv),
+  },
   {
     name: 'monitor run', args: '[deployment…] [--force] [--approve] [--json]', section: MONITORING,
     summary: 'check each deployment for drift and serving objectives; run the retraining loop where an alert fires',
@@ -218,7 +225,15 @@ export const COMMANDS: readonly Command[] = [
     details: ['No network needed to open it (styles and charts inline, no script); small for large data (histograms, not rows).'],
     run: (root, argv) => withProject(root, (p) => reportCommand(p, argv), TO_CHANGE),
   },
-  { name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs and their processes, from nvidia-smi', run: (root, argv) => targetsCommand(root, 'gpus', argv) },
+  {
+    name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs: nvidia-smi on a host, per node on a cluster',
+    details: [
+      'local, ssh: each GPU with memory, utilisation and its processes (nvidia-smi).',
+      'slurm: each node with its GPUs from sinfo\'s GRES, the models, how many jobs hold, and its partitions.',
+      'kubernetes: each node with its nvidia.com/gpu capacity and allocatable, and the model (label nvidia.com/gpu.product).',
+    ],
+    run: (root, argv) => targetsCommand(root, 'gpus', argv),
+  },
   {
     name: 'sweep run', args: '<sweep> [--json]', section: TARGETS, summary: 'run a hyperparameter sweep of mlops.yaml (resumes one cut short)',
     details: [
