@@ -31,6 +31,9 @@ export interface RemoteRunOptions {
   args: string[];
   name?: string;
   experiment?: string;
+  /** Tags and params recorded at start (a sweep's trial: its sweep, its number, the values it was given). */
+  tags?: Record<string, string>;
+  params?: Record<string, string>;
   /** Called with the job's stdout and stderr as they stream back (and why a start is waiting). */
   onOutput?: (text: string) => void;
 }
@@ -126,6 +129,8 @@ export class RemoteRun {
       { type: 'tag', key: 'mlops.target', value: job.target },
       { type: 'tag', key: 'mlops.host', value: job.host },
       { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}) } },
+      ...Object.entries(o.tags ?? {}).map(([key, value]) => ({ type: 'tag' as const, key, value })),
+      ...Object.entries(o.params ?? {}).map(([key, value]) => ({ type: 'param' as const, key, value })),
     ]);
     return new RemoteRun(o, runId, job, { events: 0, output: 0 });
   }

@@ -97,7 +97,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepResult> {
       const tags = { 'mlops.sweep': sweep.name, 'mlops.sweep.trial': String(n) };
       const proc = target.type === 'local'
         ? launchTrackedRun({ layout, command, args, cwd: o.cwd, experiment: sweep.name, nameBase: sweep.name, source: 'command', tags, params: text })
-        : await startRemoteRun({ layout, target, command, args, name: `${sweep.name}-${n}`, experiment: sweep.name });
+        : await startRemoteRun({ layout, target, command, args, name: `${sweep.name}-${n}`, experiment: sweep.name, tags, params: text });
       const trial: Trial = { trial: n, runId: proc.runId, params, status: 'RUNNING' };
       trials.push(trial);
       appendSweepRecord(layout, sweep.name, { type: 'trial', time: Date.now(), trial: n, run_id: proc.runId, params });
