@@ -247,14 +247,15 @@ export const COMMANDS: readonly Command[] = [
   { name: 'sweep status', args: '[<sweep>] [--json]', section: TARGETS, summary: 'trials of a sweep with their state and objective, best first marked ★', run: (root, argv) => sweepCommand(root, 'status', argv) },
   { name: 'sweep stop', args: '<sweep>', section: TARGETS, summary: 'stop a running sweep and its running trials', run: (root, argv) => sweepCommand(root, 'stop', argv) },
   {
-    name: 'pipeline run', args: '[stage] [--downstream] [--parallel N] [--force] [--experiment E] [--json]', section: PIPELINES,
+    name: 'pipeline run', args: '[stage] [--downstream] [--parallel N] [--force] [--experiment E] [--target T] [--json]', section: PIPELINES,
     summary: 'run the out-of-date stages of mlops.yaml in dependency order',
     details: [
       'A stage whose cmd, deps and params are unchanged is skipped; its missing outs come back from the snapshot of its last run.',
       'Each stage that runs is a tracked run tagged mlops.pipeline.run; its outs are snapshotted when it succeeds.',
       '[stage]: that stage and what it depends on; with --downstream, that stage and everything after it.',
       '--parallel N   independent stages at once (default 2)      --force   run even what is up to date',
-      'Exit code 1 when a stage failed (the stages after it do not run). Runs here only: --target is not supported for pipelines.',
+      '--target T   each stage\'s cmd runs on target T as a tracked remote run (its deps shipped with the code); its outs come back to their workspace paths.',
+      'Exit code 1 when a stage failed (the stages after it do not run).',
     ],
     run: pipelineRun,
   },

@@ -31,6 +31,8 @@ export interface RemoteRunOptions {
   args: string[];
   name?: string;
   experiment?: string;
+  /** Workspace paths shipped besides what git lists, even where git ignores them (a pipeline stage's deps). */
+  files?: string[];
   /** Tags and params recorded at start (a sweep's trial: its sweep, its number, the values it was given). */
   tags?: Record<string, string>;
   params?: Record<string, string>;
@@ -110,7 +112,7 @@ export class RemoteRun {
   static async start(o: RemoteRunOptions): Promise<RemoteRun> {
     const root = o.layout.root;
     const runId = newRunId();
-    const files = await jobFiles(root);
+    const files = await jobFiles(root, o.files);
     const job = o.target.type === 'kubernetes' ? await startKubernetes(o.target, runId, [o.command, ...o.args], files, o.onOutput)
       : await startOverShell(o.target, runId, [o.command, ...o.args], files);
 
