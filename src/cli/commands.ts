@@ -77,9 +77,12 @@ export const COMMANDS: readonly Command[] = [
     run: (root, argv) => withTracking(root, (t) => runsShow(t, argv)),
   },
   {
-    name: 'notebook run', args: '<file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]', section: TRACKING,
+    name: 'notebook run', args: '<file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P | --target T] [--cell-timeout S]', section: TRACKING,
     summary: 'run a notebook headless through a Jupyter kernel as a tracked run',
-    details: ['Exit code 1 when a cell failed, naming it (docs/notebooks.md).'],
+    details: [
+      '--target T runs it on a target of mlops.yaml with the python3 there (no Jupyter needed): code cells in order in one namespace, outputs captured, the executed notebook back as an artifact.',
+      'Exit code 1 when a cell failed, naming it (docs/notebooks.md).',
+    ],
     run: (root, argv) => notebookCommand(new MlopsLayout(root), 'run', argv),
   },
   {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { captureGit } from '../tracking/capture';
-import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunStatus } from '../tracking/events';
+import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunSource, type RunStatus } from '../tracking/events';
 import { appendEvents, newRunId } from '../tracking/eventWriter';
 import type { RunOutcome } from '../tracking/launcher';
 import { nextRunName, runNameBase } from '../tracking/runNaming';
@@ -31,6 +31,8 @@ export interface RemoteRunOptions {
   args: string[];
   name?: string;
   experiment?: string;
+  /** What started the run (default: a command). */
+  source?: RunSource;
   /** Workspace paths shipped besides what git lists, even where git ignores them (a pipeline stage's deps). */
   files?: string[];
   /** Tags and params recorded at start (a sweep's trial: its sweep, its number, the values it was given). */
@@ -126,7 +128,7 @@ export class RemoteRun {
     appendEvents(o.layout.eventsFile(runId), [
       {
         type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: runId, name: o.name || nextRunName(o.layout.runsDir, runNameBase(o.command, o.args)),
-        experiment: o.experiment || 'Default', source: 'command',
+        experiment: o.experiment || 'Default', source: o.source ?? 'command',
       },
       { type: 'tag', key: 'mlops.target', value: job.target },
       { type: 'tag', key: 'mlops.host', value: job.host },
