@@ -87,4 +87,14 @@ describe('a two-stage pipeline on a real sshd target', () => {
     assert.deepEqual([again.prepare.outcome, again.train.outcome], ['ran', 'ran']);
     assert.equal(read('model/weights.txt'), '60');
   });
+
+  it('fails a stage that wrote no out on the host, though an older copy is in the workspace', () => {
+    fs.writeFileSync(path.join(root, 'prepare.py'), 'print("forgot to write")\n');
+    const r = mlops(root, 'pipeline', 'run', '--target', 'gpu-box', '--json');
+    assert.equal(r.code, 1);
+    const stages = (JSON.parse(r.stdout) as { stages: (StageJson & { error?: string })[] }).stages;
+    assert.deepEqual(stages.map((s) => [s.name, s.outcome]), [['prepare', 'failed'], ['train', 'not-run']]);
+    assert.match(stages[0].error!, /Stage "prepare" finished but did not write "data\/clean\.csv", declared in its outs/);
+    assert.equal(read('data/clean.csv'), '20\n40\nmade in code\n', 'the older copy is left as it was');
+  });
 });

@@ -51,17 +51,23 @@ export function remoteStageScript(cmd: string, outs: string[]): string {
 
 /**
  * Moves the outs the run brought back to their workspace paths, each replacing what was
- * there (as the stage's command does when it runs here); outs it did not write stay as they are.
+ * there (as the stage's command does when it runs here). Returns the outs it did not write:
+ * an older copy in the workspace must not pass for what this run made.
  */
-export function bringOutsHome(runDir: string, root: string, outs: string[]): void {
+export function bringOutsHome(runDir: string, root: string, outs: string[]): string[] {
   const carried = path.join(runDir, 'artifacts', OUTS_DIR);
+  const missing: string[] = [];
   for (const out of outs) {
     const from = path.join(carried, ...out.split('/'));
-    if (!fs.existsSync(from)) continue;
+    if (!fs.existsSync(from)) {
+      missing.push(out);
+      continue;
+    }
     const to = path.join(root, ...out.split('/'));
     fs.rmSync(to, { recursive: true, force: true });
     fs.mkdirSync(path.dirname(to), { recursive: true });
     fs.renameSync(from, to);
   }
   fs.rmSync(carried, { recursive: true, force: true });
+  return missing;
 }

@@ -175,12 +175,11 @@ async function execute(ctx: StageContext, s: Stage, reasons: string[], deps: Rec
   ctx.live.add(run);
   emit({ type: 'stage', stage: s.name, state: 'running', run: run.runId, reasons });
   const outcome = await run.finished.finally(() => ctx.live.delete(run));
-  if (ctx.target && outcome.status === 'FINISHED') bringOutsHome(run.runDir, root, s.outs);
   if (outcome.status !== 'FINISHED') {
     const why = outcome.error ?? (outcome.status === 'KILLED' ? 'it was stopped' : `its command exited with code ${outcome.exitCode}`);
     return { name: s.name, outcome: 'failed', run: run.runId, reasons, error: `Stage "${s.name}" failed: ${why} (run ${run.runId}, output in ${path.join(run.runDir, 'artifacts', 'output.log')}).` };
   }
-  const absent = s.outs.filter((p) => !fs.existsSync(path.join(root, ...p.split('/'))));
+  const absent = ctx.target ? bringOutsHome(run.runDir, root, s.outs) : s.outs.filter((p) => !fs.existsSync(path.join(root, ...p.split('/'))));
   if (absent.length) {
     return { name: s.name, outcome: 'failed', run: run.runId, reasons, error: `Stage "${s.name}" finished but did not write ${absent.map((p) => `"${p}"`).join(', ')}, declared in its outs (mlops.yaml line ${s.line}). Fix its cmd or its outs.` };
   }
