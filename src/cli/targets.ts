@@ -29,7 +29,7 @@ function printTest(s: TargetStatus, json: boolean): number {
   else {
     const shell = check && `python3 ${check.python ?? 'missing'}; tar ${check.tar ? 'yes' : 'missing'}${target.type === 'slurm' ? '' : `; nvidia-smi ${check.nvidiaSmi ? 'yes' : 'no'}`}`;
     const cluster = nodes && `${nodes.length} node${nodes.length === 1 ? '' : 's'} with ${nodes.reduce((sum, n) => sum + n.gpus, 0)} GPUs`;
-    const jobs = queue && `${queue.length} ${target.type === 'slurm' ? 'jobs of yours' : 'MLOps Jobs'} in the queue`;
+    const jobs = queue && `${queue.length} ${target.type === 'slurm' ? 'job' : 'MLOps Job'}${queue.length === 1 ? '' : 's'}${target.type === 'slurm' ? ' of yours' : ''} in the queue`;
     print(`${target.name}: reached ${target.type === 'slurm' ? `submit host ${s.detail}` : s.detail}; ${[shell, cluster, jobs].filter(Boolean).join('; ')}\n`);
     if (nodes === undefined && s.gpuNote && target.type !== 'local' && target.type !== 'ssh') print(`note: ${s.gpuNote}\n`);
     for (const p of s.problems) print(`problem: ${p}\n`);

@@ -62,7 +62,7 @@ describe('targets test and gpus on a real Slurm cluster with two GRES GPUs', () 
 
     const test = mlops(ws.root, 'targets', 'test', 'cluster');
     assert.equal(test.code, 0, test.stderr);
-    assert.match(test.stdout, new RegExp(`^cluster: reached submit host ${host}; python3 3\\.\\d+\\.\\d+; tar yes; 1 node with 2 GPUs; 1 jobs of yours in the queue\\n$`));
+    assert.match(test.stdout, new RegExp(`^cluster: reached submit host ${host}; python3 3\\.\\d+\\.\\d+; tar yes; 1 node with 2 GPUs; 1 job of yours in the queue\\n$`));
   });
 
   it('the Targets view shows the same node row with its GPUs and the job in the queue', async () => {
