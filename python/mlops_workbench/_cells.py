@@ -137,7 +137,7 @@ def execute(args, result, events_file, artifacts):
             except CellTimeout:
                 error = "timed out after %s s" % args.timeout
                 result.update(status="timeout")
-            except Exception as failure:
+            except (Exception, SystemExit) as failure:  # sys.exit() in a cell ends the cell, as in a kernel
                 tb = cell_traceback(failure)
                 hint = " (IPython syntax such as %magic or !shell cannot run on a target)" if isinstance(failure, SyntaxError) and (failure.text or "").lstrip()[:1] in "%!" else ""
                 error = "%s: %s%s" % (type(failure).__name__, failure, hint)
