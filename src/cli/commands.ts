@@ -77,9 +77,12 @@ export const COMMANDS: readonly Command[] = [
     run: (root, argv) => withTracking(root, (t) => runsShow(t, argv)),
   },
   {
-    name: 'notebook run', args: '<file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]', section: TRACKING,
+    name: 'notebook run', args: '<file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P | --target T] [--cell-timeout S]', section: TRACKING,
     summary: 'run a notebook headless through a Jupyter kernel as a tracked run',
-    details: ['Exit code 1 when a cell failed, naming it (docs/notebooks.md).'],
+    details: [
+      '--target T runs it on a target of mlops.yaml with the python3 there (no Jupyter needed): code cells in order in one namespace, outputs captured, the executed notebook back as an artifact.',
+      'Exit code 1 when a cell failed, naming it (docs/notebooks.md).',
+    ],
     run: (root, argv) => notebookCommand(new MlopsLayout(root), 'run', argv),
   },
   {
@@ -200,7 +203,14 @@ export const COMMANDS: readonly Command[] = [
   { name: 'export k8s', args: '<deployment> [-o DIR] [--image NAME]', section: SERVING, summary: 'Kubernetes Deployment + Service and a KServe InferenceService', run: exporting('k8s') },
   { name: 'runs cancel', args: '<run-id>', section: TARGETS, summary: 'stop a run on its target (kills its process group there, or scancel)', run: runsCancel },
   { name: 'targets list', args: '[--json]', section: TARGETS, summary: 'the targets of mlops.yaml (local, ssh, slurm, kubernetes)', run: (root, argv) => targetsCommand(root, 'list', argv) },
-  { name: 'targets test', args: '<target> [--json]', section: TARGETS, summary: 'reach a target and check it has python3 and tar', run: (root, argv) => targetsCommand(root, 'test', argv) },
+  {
+    name: 'targets test', args: '<target> [--json]', section: TARGETS, summary: 'reach a target (any type) and check what a run needs there',
+    details: [
+      'local, ssh: the host name, python3, tar and nvidia-smi. slurm: the same on the submit host, the GPUs per node (sinfo) and your jobs in the queue.',
+      'kubernetes: the kubectl context, the nvidia.com/gpu per node, and the Jobs MLOps made. Exit code 1 when something is missing (each problem named with its fix).',
+    ],
+    run: (root, argv) => targetsCommand(root, 'test', argv),
+  },
   {
     name: 'monitor run', args: '[deployment…] [--force] [--approve] [--json]', section: MONITORING,
     summary: 'check each deployment for drift and serving objectives; run the retraining loop where an alert fires',
@@ -218,7 +228,15 @@ export const COMMANDS: readonly Command[] = [
     details: ['No network needed to open it (styles and charts inline, no script); small for large data (histograms, not rows).'],
     run: (root, argv) => withProject(root, (p) => reportCommand(p, argv), TO_CHANGE),
   },
-  { name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs and their processes, from nvidia-smi', run: (root, argv) => targetsCommand(root, 'gpus', argv) },
+  {
+    name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs: nvidia-smi on a host, per node on a cluster',
+    details: [
+      'local, ssh: each GPU with memory, utilisation and its processes (nvidia-smi).',
+      'slurm: each node with its GPUs from sinfo\'s GRES, the models, how many jobs hold, and its partitions.',
+      'kubernetes: each node with its nvidia.com/gpu capacity and allocatable, and the model (label nvidia.com/gpu.product).',
+    ],
+    run: (root, argv) => targetsCommand(root, 'gpus', argv),
+  },
   {
     name: 'sweep run', args: '<sweep> [--json]', section: TARGETS, summary: 'run a hyperparameter sweep of mlops.yaml (resumes one cut short)',
     details: [
@@ -232,14 +250,15 @@ export const COMMANDS: readonly Command[] = [
   { name: 'sweep status', args: '[<sweep>] [--json]', section: TARGETS, summary: 'trials of a sweep with their state and objective, best first marked ★', run: (root, argv) => sweepCommand(root, 'status', argv) },
   { name: 'sweep stop', args: '<sweep>', section: TARGETS, summary: 'stop a running sweep and its running trials', run: (root, argv) => sweepCommand(root, 'stop', argv) },
   {
-    name: 'pipeline run', args: '[stage] [--downstream] [--parallel N] [--force] [--experiment E] [--json]', section: PIPELINES,
+    name: 'pipeline run', args: '[stage] [--downstream] [--parallel N] [--force] [--experiment E] [--target T] [--json]', section: PIPELINES,
     summary: 'run the out-of-date stages of mlops.yaml in dependency order',
     details: [
       'A stage whose cmd, deps and params are unchanged is skipped; its missing outs come back from the snapshot of its last run.',
       'Each stage that runs is a tracked run tagged mlops.pipeline.run; its outs are snapshotted when it succeeds.',
       '[stage]: that stage and what it depends on; with --downstream, that stage and everything after it.',
       '--parallel N   independent stages at once (default 2)      --force   run even what is up to date',
-      'Exit code 1 when a stage failed (the stages after it do not run). Runs here only: --target is not supported for pipelines.',
+      '--target T   each stage\'s cmd runs on target T as a tracked remote run (its deps shipped with the code); its outs come back to their workspace paths.',
+      'Exit code 1 when a stage failed (the stages after it do not run).',
     ],
     run: pipelineRun,
   },

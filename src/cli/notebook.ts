@@ -2,13 +2,15 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseParameterArgs } from '../core/notebooks/notebookFile';
 import { checkNotebookInterpreter } from '../core/notebooks/notebookInterpreter';
-import { describeFailure, runNotebook } from '../core/notebooks/runNotebook';
+import { runNotebookOnTarget } from '../core/notebooks/remoteNotebook';
+import { describeFailure, runNotebook, type NotebookRunOutcome } from '../core/notebooks/runNotebook';
+import { findTarget } from '../core/compute/targets';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { UsageError } from './usage';
 import { followRun, snapshotInputs } from './run';
 import { printError } from './output';
 
-const NOTEBOOK_USAGE = 'mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P] [--cell-timeout S]';
+const NOTEBOOK_USAGE = 'mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P | --target T] [--cell-timeout S]';
 
 /**
  * `mlops notebook run`: executes a notebook headless through a Jupyter kernel as a
@@ -25,6 +27,7 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
       experiment: { type: 'string' },
       python: { type: 'string' },
       'cell-timeout': { type: 'string' },
+      target: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -34,6 +37,15 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
   const timeout = values['cell-timeout'] === undefined ? undefined : Number(values['cell-timeout']);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--cell-timeout needs a number of seconds above 0');
   const parameters = parseParameterArgs(values.param ?? []);
+  const target = values.target ? findTarget(layout.root, values.target) : undefined;
+  if (target && target.type !== 'local') {
+    if (values.python) throw new UsageError('--python chooses the interpreter here; on a target the notebook runs with its python3 (leave out --python or --target).');
+    layout.ensure();
+    const { run, outcome } = await runNotebookOnTarget(layout, target, {
+      notebook, parameters, name: values.name, experiment: values.experiment, cellTimeoutS: timeout, onOutput: (text) => process.stdout.write(text),
+    });
+    return report(layout, run.runId, await followRun(run, outcome));
+  }
   const python = values.python || process.env.MLOPS_PYTHON || (await defaultNotebookPython());
   layout.ensure();
   const inputs = await snapshotInputs(layout.root);
@@ -47,10 +59,14 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
     inputs,
     onOutput: (text) => process.stdout.write(text),
   });
-  const outcome = await followRun(run, finished);
-  const saved = outcome.artifact ? ` Executed notebook: ${path.join(layout.artifactsDir(run.runId), outcome.artifact)}` : '';
+  return report(layout, run.runId, await followRun(run, finished));
+}
+
+/** Says how the notebook went: exit 0 when every cell ran, 1 naming the failed cell or why it did not run. */
+function report(layout: MlopsLayout, runId: string, outcome: NotebookRunOutcome): number {
+  const saved = outcome.artifact ? ` Executed notebook: ${path.join(layout.artifactsDir(runId), outcome.artifact)}` : '';
   if (outcome.ok) {
-    printError(`mlops: run ${run.runId} ${outcome.status}. ${outcome.message}${saved}\n`);
+    printError(`mlops: run ${runId} ${outcome.status}. ${outcome.message}${saved}\n`);
     return 0;
   }
   if (outcome.failedCell) {
@@ -61,7 +77,7 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
   } else {
     printError(`mlops: ${outcome.message}\n`);
   }
-  printError(`mlops: run ${run.runId} ${outcome.status}.${saved}\n`);
+  printError(`mlops: run ${runId} ${outcome.status}.${saved}\n`);
   return 1;
 }
 

@@ -6,11 +6,11 @@ import { pipelineStatus } from '../core/pipelines/status';
 import { print, printError, printJson, table } from './output';
 import { UsageError } from './usage';
 
-/** `mlops pipeline run [stage] [--downstream] [--parallel N] [--force] [--json]`: exit 1 when a stage failed. */
+/** `mlops pipeline run [stage] [--downstream] [--parallel N] [--force] [--target T] [--json]`: exit 1 when a stage failed. */
 export async function pipelineRun(root: string, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { downstream: { type: 'boolean' }, parallel: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' }, experiment: { type: 'string' } },
+    options: { downstream: { type: 'boolean' }, parallel: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' }, experiment: { type: 'string' }, target: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
@@ -24,7 +24,7 @@ export async function pipelineRun(root: string, argv: string[]): Promise<number>
   process.on('SIGTERM', onSignal);
   try {
     const record = await runPipeline(root, {
-      stage: positionals[0], downstream: values.downstream, parallel, force: values.force, experiment: values.experiment,
+      stage: positionals[0], downstream: values.downstream, parallel, force: values.force, experiment: values.experiment, target: values.target,
       signal: stop.signal, onEvent: values.json ? undefined : printEvent(parallel > 1),
     });
     if (values.json) printJson(record);

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { targetGpus, testTarget } from '../core/compute/inventory';
 import { cancelRemoteRun } from '../core/compute/cancelRun';
-import type { ShellTarget } from '../core/compute/shell';
+import { probeTarget, type TargetStatus } from '../core/compute/targetStatus';
 import { findTarget, readTargets, type Target } from '../core/compute/targets';
 import { print, printJson, table } from './output';
 import { MlopsLayout } from '../core/workspace/layout';
@@ -18,19 +17,41 @@ export async function targetsCommand(root: string, sub: string | undefined, argv
   }
   if (sub !== 'test' && sub !== 'gpus') throw new UsageError(`Unknown "targets ${sub ?? ''}": use "targets list", "targets test <target>" or "targets gpus <target>".`);
   if (positionals.length !== 1) throw new UsageError(`targets ${sub} needs one target name: mlops targets ${sub} <target> [--json]`);
-  const target = shellTarget(findTarget(root, positionals[0]));
-  if (sub === 'test') {
-    const check = await testTarget(target);
-    if (values.json) printJson(check);
-    else {
-      print(`${target.name}: reached ${check.host}; python3 ${check.python ?? 'missing'}; tar ${check.tar ? 'yes' : 'missing'}; nvidia-smi ${check.nvidiaSmi ? 'yes' : 'no'}\n`);
-      for (const p of check.problems) print(`problem: ${p}\n`);
-    }
-    return check.problems.length ? 1 : 0;
+  // The same probe as the Targets view, so the terminal and the editor agree on every target type.
+  const status = await probeTarget(findTarget(root, positionals[0]));
+  if (!status.reachable) throw new Error(status.detail);
+  return sub === 'test' ? printTest(status, !!values.json) : printGpus(status, !!values.json);
+}
+
+function printTest(s: TargetStatus, json: boolean): number {
+  const { target, check, queue, nodes } = s;
+  if (json) printJson({ target: target.name, type: target.type, reachable: s.reachable, detail: s.detail, ...check, problems: s.problems, queue, nodes, gpuNote: s.gpuNote });
+  else {
+    const shell = check && `python3 ${check.python ?? 'missing'}; tar ${check.tar ? 'yes' : 'missing'}${target.type === 'slurm' ? '' : `; nvidia-smi ${check.nvidiaSmi ? 'yes' : 'no'}`}`;
+    const cluster = nodes && `${nodes.length} node${nodes.length === 1 ? '' : 's'} with ${nodes.reduce((sum, n) => sum + n.gpus, 0)} GPUs`;
+    const jobs = queue && `${queue.length} ${target.type === 'slurm' ? 'job' : 'MLOps Job'}${queue.length === 1 ? '' : 's'}${target.type === 'slurm' ? ' of yours' : ''} in the queue`;
+    print(`${target.name}: reached ${target.type === 'slurm' ? `submit host ${s.detail}` : s.detail}; ${[shell, cluster, jobs].filter(Boolean).join('; ')}\n`);
+    if (nodes === undefined && s.gpuNote && target.type !== 'local' && target.type !== 'ssh') print(`note: ${s.gpuNote}\n`);
+    for (const p of s.problems) print(`problem: ${p}\n`);
   }
-  const { gpus } = await targetGpus(target);
-  if (values.json) printJson(gpus);
-  else if (!gpus.length) print(`${target.name}: nvidia-smi lists no GPUs.\n`);
+  return s.problems.length ? 1 : 0;
+}
+
+/** GPUs from nvidia-smi on a host, or per node from the scheduler of a cluster. */
+function printGpus(s: TargetStatus, json: boolean): number {
+  const name = s.target.name;
+  if (s.nodes) {
+    if (json) printJson(s.nodes);
+    else if (!s.nodes.length) print(`${name}: the cluster lists no nodes.\n`);
+    else print(table(['NODE', 'STATE', 'GPUS', 'MODEL', s.target.type === 'slurm' ? 'IN USE' : 'ALLOCATABLE', ...(s.target.type === 'slurm' ? ['PARTITIONS'] : [])], s.nodes.map((n) => [
+      n.node, n.state, String(n.gpus), n.models.join(', ') || '-', String(n.used ?? n.allocatable ?? '-'), ...(s.target.type === 'slurm' ? [n.partitions?.join(',') || '-'] : []),
+    ])));
+    return 0;
+  }
+  if (!s.gpus) throw new Error(`Target "${name}" lists no GPUs: ${s.gpuNote ?? 'it did not say why'}.`);
+  const { gpus } = s;
+  if (json) printJson(gpus);
+  else if (!gpus.length) print(`${name}: nvidia-smi lists no GPUs.\n`);
   else {
     print(table(['GPU', 'MODEL', 'MEMORY USED/TOTAL', 'UTIL', 'PROCESSES'], gpus.map((g) => [
       String(g.index), g.name ?? '', `${g.memory_used_mib ?? '?'} / ${g.memory_total_mib ?? '?'} MiB`, `${g.utilization_gpu_pct ?? '?'} %`,
@@ -48,13 +69,6 @@ function where(t: Target): string {
   const config = t.config ? ` (ssh -F ${t.config})` : '';
   if (t.type === 'ssh') return t.host + config;
   return [t.host ? `sbatch on ${t.host}${config}` : 'sbatch here', t.partition && `partition ${t.partition}`, t.gpus && `gpus ${t.gpus}`].filter(Boolean).join(', ');
-}
-
-/** Targets that take shell commands; testing and inventory of a Slurm target are not supported yet. */
-function shellTarget(t: Target): ShellTarget {
-  if (t.type === 'kubernetes') throw new Error(`Target "${t.name}" is a Kubernetes target; "targets test" and "targets gpus" work on local and ssh targets only so far (runs work: mlops run --target ${t.name}).`);
-  if (t.type === 'slurm') throw new Error(`Target "${t.name}" is a Slurm target; "targets test" and "targets gpus" work on local and ssh targets only so far (runs work: mlops run --target ${t.name}).`);
-  return t;
 }
 
 /** `mlops runs cancel <run>`: ends a remote run on its target; its follower records it as KILLED. */

@@ -15,6 +15,7 @@ import { startRemoteRun } from '../../src/core/compute/remoteRun';
 import { readTargets, type KubernetesTarget } from '../../src/core/compute/targets';
 import { Tracking } from '../../src/core/tracking/tracking';
 import { cliPath, fixtures, tmpWorkspace } from './helpers';
+import { noClusterKubeconfig } from './kubeconfig';
 import { gitProject, until } from './remoteHelpers';
 
 const TARGET: KubernetesTarget = { name: 'cluster', type: 'kubernetes', context: 'stand-in', namespace: 'ml', image: 'python:3.12-slim', gpus: 2, cpus: '4', memory: '16Gi' };
@@ -72,13 +73,7 @@ describe('the Job manifest of a run, validated offline against the Kubernetes sc
 });
 
 describe('kubectl errors from the real kubectl (no cluster behind it)', () => {
-  const kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kube-')), 'config');
-  fs.writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: nowhere',
-    'clusters:', '- name: nowhere', '  cluster:', '    server: https://127.0.0.1:1',
-    'contexts:', '- name: nowhere', '  context:', '    cluster: nowhere', '    user: me',
-    'users:', '- name: me', '  user:', '    token: x', '',
-  ].join('\n'));
+  const kubeconfig = noClusterKubeconfig();
   const saved = { KUBECONFIG: process.env.KUBECONFIG, PATH: process.env.PATH };
   before(() => { process.env.KUBECONFIG = kubeconfig; });
   after(() => { process.env.KUBECONFIG = saved.KUBECONFIG; process.env.PATH = saved.PATH; fs.rmSync(path.dirname(kubeconfig), { recursive: true, force: true }); });

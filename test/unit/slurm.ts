@@ -13,8 +13,12 @@ function daemon(command: string, args: string[], env: NodeJS.ProcessEnv): { chil
   return { child, exited: new Promise((r) => child.on('exit', () => r())), log: () => log };
 }
 
-/** A real single-node Slurm cluster (munged, slurmctld, slurmd) in a temp folder; clients find it through SLURM_CONF. */
-export async function startSlurm(): Promise<TestSlurm> {
+/**
+ * A real single-node Slurm cluster (munged, slurmctld, slurmd) in a temp folder; clients find it through SLURM_CONF.
+ * `gpus` declares that many GPUs of a type as GRES, backed by plain files (slurmd logs that they are not devices and
+ * counts them): no GPU exists here, but sinfo, sbatch --gres and the scheduler treat them as GPUs.
+ */
+export async function startSlurm(gpus?: { type: string; count: number }): Promise<TestSlurm> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-slurm-'));
   const host = os.hostname();
   for (const sub of ['munge', 'state', 'spool']) fs.mkdirSync(path.join(dir, sub), { mode: 0o755 });
@@ -31,9 +35,14 @@ export async function startSlurm(): Promise<TestSlurm> {
     'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none', 'JobAcctGatherType=jobacct_gather/none',
     'AccountingStorageType=accounting_storage/none', 'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core',
     'ReturnToService=2', 'MinJobAge=300', 'KillWait=5',
-    `NodeName=${host} NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000`,
+    ...(gpus ? ['GresTypes=gpu'] : []),
+    `NodeName=${host} NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000${gpus ? ` Gres=gpu:${gpus.type}:${gpus.count}` : ''}`,
     `PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP`, '',
   ].join('\n'));
+  if (gpus) {
+    for (let i = 0; i < gpus.count; i++) fs.writeFileSync(path.join(dir, `gpu${i}`), '');
+    fs.writeFileSync(path.join(dir, 'gres.conf'), `AutoDetect=off\nNodeName=${host} Name=gpu Type=${gpus.type} File=${dir}/gpu[0-${gpus.count - 1}]\n`);
+  }
   const env = { ...process.env, SLURM_CONF: conf };
   const munged = daemon('/usr/sbin/munged', ['-F', `--key-file=${dir}/munge.key`, `--socket=${socket}`, `--log-file=${dir}/munged.log`, `--pid-file=${dir}/munged.pid`, `--seed-file=${dir}/munge.seed`], env);
   const daemons = [munged];

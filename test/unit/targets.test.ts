@@ -56,7 +56,7 @@ describe('targets in mlops.yaml', () => {
     const gpus = spawnSync(process.execPath, [cliPath, 'targets', 'gpus', 'local'], { cwd: ws.root, encoding: 'utf8', env: { ...process.env, PATH: '/usr/bin:/bin' } });
     if (!fs.existsSync('/usr/bin/nvidia-smi')) {
       assert.equal(gpus.status, 1);
-      assert.match(gpus.stderr, /Target "local" has no nvidia-smi on its PATH/);
+      assert.match(gpus.stderr, /Target "local" lists no GPUs: no nvidia-smi on its PATH/);
     }
     const unknown = cli(ws.root, 'targets', 'test', 'nope');
     assert.equal(unknown.status, 1);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { captureGit } from '../tracking/capture';
-import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunStatus } from '../tracking/events';
+import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunSource, type RunStatus } from '../tracking/events';
 import { appendEvents, newRunId } from '../tracking/eventWriter';
 import type { RunOutcome } from '../tracking/launcher';
 import { nextRunName, runNameBase } from '../tracking/runNaming';
@@ -31,6 +31,13 @@ export interface RemoteRunOptions {
   args: string[];
   name?: string;
   experiment?: string;
+  /** What started the run (default: a command). */
+  source?: RunSource;
+  /** Workspace paths shipped besides what git lists, even where git ignores them (a pipeline stage's deps). */
+  files?: string[];
+  /** Tags and params recorded at start (a sweep's trial: its sweep, its number, the values it was given). */
+  tags?: Record<string, string>;
+  params?: Record<string, string>;
   /** Called with the job's stdout and stderr as they stream back (and why a start is waiting). */
   onOutput?: (text: string) => void;
 }
@@ -107,7 +114,7 @@ export class RemoteRun {
   static async start(o: RemoteRunOptions): Promise<RemoteRun> {
     const root = o.layout.root;
     const runId = newRunId();
-    const files = await jobFiles(root);
+    const files = await jobFiles(root, o.files);
     const job = o.target.type === 'kubernetes' ? await startKubernetes(o.target, runId, [o.command, ...o.args], files, o.onOutput)
       : await startOverShell(o.target, runId, [o.command, ...o.args], files);
 
@@ -121,11 +128,13 @@ export class RemoteRun {
     appendEvents(o.layout.eventsFile(runId), [
       {
         type: 'run_start', schema: EVENT_SCHEMA_VERSION, run_id: runId, name: o.name || nextRunName(o.layout.runsDir, runNameBase(o.command, o.args)),
-        experiment: o.experiment || 'Default', source: 'command',
+        experiment: o.experiment || 'Default', source: o.source ?? 'command',
       },
       { type: 'tag', key: 'mlops.target', value: job.target },
       { type: 'tag', key: 'mlops.host', value: job.host },
       { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}) } },
+      ...Object.entries(o.tags ?? {}).map(([key, value]) => ({ type: 'tag' as const, key, value })),
+      ...Object.entries(o.params ?? {}).map(([key, value]) => ({ type: 'param' as const, key, value })),
     ]);
     return new RemoteRun(o, runId, job, { events: 0, output: 0 });
   }

@@ -1,4 +1,5 @@
-import { targetGpus, testTarget, type GpuInventory } from './inventory';
+import { kubernetesNodeGpus, slurmNodeGpus, type NodeGpus } from './clusterGpus';
+import { targetGpus, testTarget, type GpuInventory, type TargetCheck } from './inventory';
 import { checkKubectl, kubectl, kubectlFailure } from './kubectl';
 import { runOnTarget, shellOf, targetFailure, type ShellTarget } from './shell';
 import type { KubernetesTarget, SlurmTarget, Target } from './targets';
@@ -13,9 +14,13 @@ export interface TargetStatus {
   /** What answered (host name, kubectl context) or why nothing did. */
   detail: string;
   problems: string[];
+  /** What the target's shell has (python3, tar, nvidia-smi): local, ssh and a Slurm submit host. */
+  check?: TargetCheck;
   /** The GPUs with their processes, where the target's shell has nvidia-smi. */
   gpus?: GpuInventory['gpus'];
-  /** Why no GPUs are listed. */
+  /** The GPUs per node as a cluster's scheduler counts them (Slurm GRES, Kubernetes nvidia.com/gpu). */
+  nodes?: NodeGpus[];
+  /** Why no GPUs are listed, or how many a run asks for. */
   gpuNote?: string;
   /** Slurm jobs of this user, or the Kubernetes Jobs MLOps made. */
   queue?: QueueEntry[];
@@ -27,10 +32,10 @@ export async function probeTarget(target: Target): Promise<TargetStatus> {
     if (target.type === 'kubernetes') return await probeKubernetes(target);
     const shell: ShellTarget = target.type === 'local' || target.type === 'ssh' ? target : shellOf(target);
     const check = await testTarget(shell);
-    const status: TargetStatus = { target, reachable: true, detail: check.host, problems: check.problems };
+    const status: TargetStatus = { target, reachable: true, detail: check.host, problems: check.problems, check };
     if (target.type === 'slurm') {
       status.queue = await slurmQueue(target);
-      status.gpuNote = 'GPUs are on the compute nodes: see the queue, or sinfo -o "%N %G"';
+      await clusterNodes(status, () => slurmNodeGpus(target));
     } else if (!check.nvidiaSmi) {
       status.gpuNote = 'no nvidia-smi on its PATH (no NVIDIA GPU or driver)';
     } else {
@@ -67,11 +72,22 @@ async function probeKubernetes(target: KubernetesTarget): Promise<TargetStatus> 
   const context = await checkKubectl(target);
   const got = await kubectl(target, ['get', 'jobs', '-l', 'app.kubernetes.io/managed-by=mlops-workbench', '-o', 'json', '--request-timeout=15s']);
   if (got.code !== 0) throw kubectlFailure(target, got, 'kubectl get jobs');
-  return {
+  const status: TargetStatus = {
     target, reachable: true, detail: `context ${context}${target.namespace ? `, namespace ${target.namespace}` : ''}`, problems: [],
     gpuNote: target.gpus ? `${target.gpus} nvidia.com/gpu per run` : 'runs ask for no GPU (set "gpus")',
     queue: parseKubernetesJobs(got.stdout),
   };
+  await clusterNodes(status, () => kubernetesNodeGpus(target));
+  return status;
+}
+
+/** Adds a cluster's GPUs per node; a cluster that will not say (no sinfo, RBAC forbids listing nodes) is still reachable. */
+async function clusterNodes(status: TargetStatus, read: () => Promise<NodeGpus[]>): Promise<void> {
+  try {
+    status.nodes = await read();
+  } catch (err) {
+    status.gpuNote = `cannot list the nodes' GPUs: ${(err as Error).message}`;
+  }
 }
 
 /** MLOps's Jobs from `kubectl get jobs -o json`, with their state and run. */

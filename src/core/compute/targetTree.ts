@@ -1,3 +1,4 @@
+import type { NodeGpus } from './clusterGpus';
 import type { RunStatus } from '../tracking/events';
 import type { Tracking } from '../tracking/tracking';
 import type { TargetStatus } from './targetStatus';
@@ -65,6 +66,13 @@ function targetNode(t: Target, s: TargetStatus | undefined, runs: TargetRun[]): 
         })),
       })),
     });
+  } else if (s?.nodes) {
+    const total = s.nodes.reduce((sum, n) => sum + n.gpus, 0);
+    children.push({
+      id: `${base}:gpus`, label: 'GPUs', description: [`${total} on ${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}`, s.gpuNote].filter(Boolean).join(' · '),
+      icon: 'circuit-board', target: t.name,
+      children: s.nodes.map((n) => ({ id: `${base}:node:${n.node}`, label: n.node, description: nodeGpusText(n), icon: 'server', target: t.name })),
+    });
   } else if (s?.reachable) {
     children.push({ id: `${base}:gpus`, label: 'GPUs', description: s.gpus ? 'nvidia-smi lists none' : s.gpuNote ?? 'none', icon: 'circuit-board', target: t.name });
   }
@@ -85,6 +93,14 @@ function targetNode(t: Target, s: TargetStatus | undefined, runs: TargetRun[]): 
     });
   }
   return node;
+}
+
+/** One node's GPUs in a line: "4 × h200 · 1 in use · mix". */
+export function nodeGpusText(n: NodeGpus): string {
+  return [
+    `${n.gpus}${n.models.length ? ` × ${n.models.join(', ')}` : ''} GPU${n.gpus === 1 ? '' : 's'}`,
+    n.used !== undefined && `${n.used} in use`, n.allocatable !== undefined && `${n.allocatable} allocatable`, n.state,
+  ].filter(Boolean).join(' · ');
 }
 
 const RUN_ICONS: Record<RunStatus, string> = { RUNNING: 'sync~spin', FINISHED: 'pass', FAILED: 'error', KILLED: 'circle-slash' };

@@ -55,8 +55,8 @@ export interface NotebookRunOutcome {
   artifact?: string;
 }
 
-/** The runner's result file (src/core/notebooks/run_notebook.py writes it). */
-interface HelperResult {
+/** The runner's result file (src/core/notebooks/run_notebook.py writes it; python/mlops_workbench/_cells.py on a target). */
+export interface HelperResult {
   status: 'ok' | 'cell_error' | 'kernel_died' | 'timeout' | 'invalid_notebook' | 'missing_dependency' | 'stopped' | 'error';
   message: string;
   cells_run: number;
@@ -136,7 +136,7 @@ export async function runNotebook(layout: MlopsLayout, request: NotebookRunReque
   return { run, outcome: prepared.outcome(run) };
 }
 
-function readResult(file: string): HelperResult | undefined {
+export function readResult(file: string): HelperResult | undefined {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as HelperResult;
   } catch {
@@ -144,7 +144,7 @@ function readResult(file: string): HelperResult | undefined {
   }
 }
 
-function toOutcome(runId: string, ended: RunOutcome, result: HelperResult | undefined, runDir: string): NotebookRunOutcome {
+export function toOutcome(runId: string, ended: RunOutcome, result: HelperResult | undefined, runDir: string): NotebookRunOutcome {
   const base = { runId, status: ended.status, cellsRun: result?.cells_run ?? 0, kernelDied: result?.status === 'kernel_died' };
   const artifactsDir = path.join(runDir, 'artifacts');
   const artifact = result?.output && fs.existsSync(result.output) ? path.relative(artifactsDir, result.output).split(path.sep).join('/') : undefined;

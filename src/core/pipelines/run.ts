@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { JobTarget } from '../compute/remoteRun';
+import { findTarget } from '../compute/targets';
 import { Project } from '../project';
 import { SnapshotError } from '../snapshots';
 import type { TrackedProcess } from '../tracking/launcher';
@@ -12,6 +14,7 @@ import { readLock, recordStage } from './lockFile';
 import type { Stage } from './stages';
 import { PIPELINE_RUN_TAG, PIPELINE_STAGE_TAG } from './tags';
 import { stageChanges } from './status';
+import { bringOutsHome, startRemoteStage } from './remoteStage';
 
 export const DEFAULT_PARALLEL = 2;
 
@@ -25,6 +28,8 @@ export interface PipelineRunOptions {
   /** Run the chosen stages even when up to date. */
   force?: boolean;
   experiment?: string;
+  /** A target of mlops.yaml the stages' commands run on (default: here); their outs come back into the workspace. */
+  target?: string;
   /** Extra environment for the stages' commands (the extension's MLflow endpoint). */
   env?: NodeJS.ProcessEnv;
   /** The workspace's engine when the caller has it open (the extension); otherwise opened for the run. */
@@ -48,6 +53,7 @@ export type PipelineEvent =
  */
 export async function runPipeline(root: string, options: PipelineRunOptions = {}): Promise<PipelineRunRecord> {
   const pipeline = loadPipeline(root);
+  const target = options.target ? findTarget(root, options.target) : undefined;
   const chosen = selectStages(pipeline, options.stage, options.downstream);
   const parallel = Math.max(1, Math.floor(options.parallel ?? DEFAULT_PARALLEL));
   const id = randomBytes(6).toString('hex');
@@ -55,12 +61,12 @@ export async function runPipeline(root: string, options: PipelineRunOptions = {}
   const emit = options.onEvent ?? (() => undefined);
   const project = options.project ?? (await Project.open(root, { waitMs: 0 }));
   const results = new Map<string, StageResult>();
-  const live = new Set<TrackedProcess>();
+  const live = new Set<Pick<TrackedProcess, 'stop'>>();
   const stopAll = (): void => void [...live].forEach((p) => void p.stop());
   options.signal?.addEventListener('abort', stopAll);
   try {
     emit({ type: 'start', pipelineRun: id, stages: chosen });
-    const ctx: StageContext = { root, project, pipeline, pipelineRun: id, options, live, emit };
+    const ctx: StageContext = { root, project, pipeline, pipelineRun: id, options, live, emit, ...(target && target.type !== 'local' ? { target } : {}) };
     const running = new Map<string, Promise<void>>();
     const waiting = [...chosen];
     while (waiting.length || running.size) {
@@ -102,7 +108,9 @@ interface StageContext {
   pipeline: Pipeline;
   pipelineRun: string;
   options: PipelineRunOptions;
-  live: Set<TrackedProcess>;
+  live: Set<Pick<TrackedProcess, 'stop'>>;
+  /** Where the stages run when not here. */
+  target?: JobTarget;
   emit: (event: PipelineEvent) => void;
 }
 
@@ -146,20 +154,24 @@ async function execute(ctx: StageContext, s: Stage, reasons: string[], deps: Rec
   const inputs = await snapshotDeps(project, s);
   // Cancelled while its deps were snapshotted: nothing is started.
   if (ctx.options.signal?.aborted) return { name: s.name, outcome: 'not-run', reasons: ['the pipeline run was cancelled'] };
-  const run = await project.launch({
-    command: '/bin/sh',
-    args: ['-c', s.cmd],
-    cwd: root,
-    nameBase: s.name,
-    experiment: ctx.options.experiment,
-    source: 'command',
-    inputs,
-    env: ctx.options.env,
-    capturePackages: false,
-    tags: { [PIPELINE_RUN_TAG]: ctx.pipelineRun, [PIPELINE_STAGE_TAG]: s.name },
-    onOutput: (text) => emit({ type: 'output', stage: s.name, text }),
-    onWarning: (text) => emit({ type: 'output', stage: s.name, text: `mlops: ${text}\n` }),
-  });
+  const tags = { [PIPELINE_RUN_TAG]: ctx.pipelineRun, [PIPELINE_STAGE_TAG]: s.name };
+  const onOutput = (text: string): void => emit({ type: 'output', stage: s.name, text });
+  const run = ctx.target
+    ? await startRemoteStage(project.layout, ctx.target, s, { experiment: ctx.options.experiment, tags, inputs, onOutput })
+    : await project.launch({
+      command: '/bin/sh',
+      args: ['-c', s.cmd],
+      cwd: root,
+      nameBase: s.name,
+      experiment: ctx.options.experiment,
+      source: 'command',
+      inputs,
+      env: ctx.options.env,
+      capturePackages: false,
+      tags,
+      onOutput,
+      onWarning: (text) => emit({ type: 'output', stage: s.name, text: `mlops: ${text}\n` }),
+    });
   ctx.live.add(run);
   emit({ type: 'stage', stage: s.name, state: 'running', run: run.runId, reasons });
   const outcome = await run.finished.finally(() => ctx.live.delete(run));
@@ -167,7 +179,7 @@ async function execute(ctx: StageContext, s: Stage, reasons: string[], deps: Rec
     const why = outcome.error ?? (outcome.status === 'KILLED' ? 'it was stopped' : `its command exited with code ${outcome.exitCode}`);
     return { name: s.name, outcome: 'failed', run: run.runId, reasons, error: `Stage "${s.name}" failed: ${why} (run ${run.runId}, output in ${path.join(run.runDir, 'artifacts', 'output.log')}).` };
   }
-  const absent = s.outs.filter((p) => !fs.existsSync(path.join(root, ...p.split('/'))));
+  const absent = ctx.target ? bringOutsHome(run.runDir, root, s.outs) : s.outs.filter((p) => !fs.existsSync(path.join(root, ...p.split('/'))));
   if (absent.length) {
     return { name: s.name, outcome: 'failed', run: run.runId, reasons, error: `Stage "${s.name}" finished but did not write ${absent.map((p) => `"${p}"`).join(', ')}, declared in its outs (mlops.yaml line ${s.line}). Fix its cmd or its outs.` };
   }

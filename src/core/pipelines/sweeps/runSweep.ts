@@ -5,7 +5,8 @@
 // where it was: finished trials count, interrupted ones run again.
 
 import * as fs from 'node:fs';
-import { startRemoteRun } from '../../compute/remoteRun';
+import { cancelRemoteRun } from '../../compute/cancelRun';
+import { readRemoteJob, startRemoteRun } from '../../compute/remoteRun';
 import { findTarget } from '../../compute/targets';
 import { appendEvents } from '../../tracking/eventWriter';
 import { launchTrackedRun, type RunOutcome } from '../../tracking/launcher';
@@ -65,7 +66,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepResult> {
   const target = findTarget(layout.root, sweep.target);
   const release = claimSweep(layout, sweep.name);
   try {
-    const trials = recover(o);
+    const trials = await recover(o);
     appendSweepRecord(layout, sweep.name, { type: 'sweep_start', time: Date.now(), pid: process.pid });
     const sign: 1 | -1 = sweep.goal === 'maximize' ? -1 : 1;
     const stopper = sweep.earlyStopping ? new EarlyStopper(sweep.earlyStopping) : undefined;
@@ -97,7 +98,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepResult> {
       const tags = { 'mlops.sweep': sweep.name, 'mlops.sweep.trial': String(n) };
       const proc = target.type === 'local'
         ? launchTrackedRun({ layout, command, args, cwd: o.cwd, experiment: sweep.name, nameBase: sweep.name, source: 'command', tags, params: text })
-        : await startRemoteRun({ layout, target, command, args, name: `${sweep.name}-${n}`, experiment: sweep.name });
+        : await startRemoteRun({ layout, target, command, args, name: `${sweep.name}-${n}`, experiment: sweep.name, tags, params: text });
       const trial: Trial = { trial: n, runId: proc.runId, params, status: 'RUNNING' };
       trials.push(trial);
       appendSweepRecord(layout, sweep.name, { type: 'trial', time: Date.now(), trial: n, run_id: proc.runId, params });
@@ -163,7 +164,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepResult> {
  * their event log; those still marked running had their process end with the sweep's,
  * so they are recorded as interrupted (LOST) and run again.
  */
-function recover(o: SweepRunOptions): Trial[] {
+async function recover(o: SweepRunOptions): Promise<Trial[]> {
   const { layout, sweep } = o;
   const trials = readSweepState(layout, sweep.name).trials;
   let finished = 0, interrupted = 0;
@@ -180,8 +181,8 @@ function recover(o: SweepRunOptions): Trial[] {
       if (progress.last !== undefined) t.value = progress.last;
       finished++;
     } else {
-      // Its process outlived the sweep's (trials run in their own process group): end it, and the run.
-      endInterrupted(layout.eventsFile(t.runId), t.params);
+      // Its process outlived the sweep's (trials run in their own process group, or on a target): end it, and the run.
+      await endInterrupted(layout, t.runId, t.params);
       t.status = 'LOST';
       interrupted++;
     }
@@ -191,16 +192,27 @@ function recover(o: SweepRunOptions): Trial[] {
   return trials;
 }
 
-function endInterrupted(file: string, params: Params): void {
-  const pid = Number(/"pid":(\d+)/.exec(fs.readFileSync(file, 'utf8'))?.[1]);
-  if (pid > 1 && isProcessAlive(pid) && isTrialProcess(pid, params)) {
+async function endInterrupted(layout: MlopsLayout, runId: string, params: Params): Promise<void> {
+  const file = layout.eventsFile(runId);
+  let why = 'the sweep stopped while this trial ran; it runs again';
+  if (readRemoteJob(layout, runId)) {
+    // A remote trial's job went on without its follower: end it there, or say why it may still run.
     try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // Gone meanwhile.
+      await cancelRemoteRun(layout, runId);
+    } catch (err) {
+      why += `; its job on the target could not be cancelled (${(err as Error).message})`;
+    }
+  } else {
+    const pid = Number(/"pid":(\d+)/.exec(fs.readFileSync(file, 'utf8'))?.[1]);
+    if (pid > 1 && isProcessAlive(pid) && isTrialProcess(pid, params)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
     }
   }
-  appendEvents(file, [{ type: 'tag', key: 'mlops.sweep.interrupted', value: 'the sweep stopped while this trial ran; it runs again' }, { type: 'run_end', status: 'KILLED', exit_code: null }]);
+  appendEvents(file, [{ type: 'tag', key: 'mlops.sweep.interrupted', value: why }, { type: 'run_end', status: 'KILLED', exit_code: null }]);
 }
 
 /** Whether the pid still is the trial's process (its command line holds the trial's params), not a reuse of it. */
