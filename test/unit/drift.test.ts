@@ -7,6 +7,7 @@ import type { ColumnarTable, ColumnData } from '../../src/core/monitoring/column
 import { computeDrift, type ColumnDrift } from '../../src/core/monitoring/drift';
 import { driftBetween } from '../../src/core/monitoring';
 import { seededGaussian, seededRandom } from '../../src/core/validation/random';
+import { sortNumbers } from '../../src/core/validation/sortNumbers';
 import { cliPath, repoRoot, tmpWorkspace } from './helpers';
 import { breastCancerRows, FEATURES, python, writeCsv } from './validationHelpers';
 
@@ -79,6 +80,20 @@ print(json.dumps({'ks': list(map(float, stats.ks_2samp(a, b))), 'w': stats.wasse
     assert.equal(column(report, 'colour').drift, true);
     assert.ok(sp.chi[0] > 1e6);
     assert.deepEqual(column(report, 'colour').newCategories, { values: ['violet'], rows: 2 });
+  });
+});
+
+describe('sorting a column (radix sort)', () => {
+  it('puts large columns in the built-in sort\'s order: negatives, -0 before 0, infinities, subnormals, ties; a NaN as the built-in sort does', () => {
+    const gauss = seededGaussian(5), pick = seededRandom(5);
+    const special = [-0, 0, Infinity, -Infinity, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_VALUE, 1e-310, -1e-310, 2 ** 53, -(2 ** 53)];
+    const values = Float64Array.from({ length: 50_000 }, (_, i) => (i < special.length ? special[i] : pick() < 0.3 ? Math.round(gauss() * 4) : gauss() * 10 ** Math.floor(gauss() * 5)));
+    const same = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    assert.ok(same(sortNumbers(values.slice()), values.slice().sort()));
+    const withNaN = values.slice();
+    withNaN[777] = NaN;
+    assert.ok(same(sortNumbers(withNaN.slice()), withNaN.slice().sort()));
+    assert.ok(same(sortNumbers(values.slice(0, 100)), values.slice(0, 100).sort()), 'a small column');
   });
 });
 

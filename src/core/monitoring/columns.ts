@@ -1,4 +1,4 @@
-import { readValue } from '../validation/profile';
+import { NUMBER, readValue } from '../validation/profile';
 import type { TableStream } from '../validation/table';
 
 /**
@@ -26,6 +26,8 @@ export class ColumnBuilder {
 
   add(raw: unknown): void {
     if (typeof raw === 'number' && !Number.isNaN(raw) && !this.counts) return this.push(raw);
+    // A CSV cell that is a plain number (no spaces, so readValue would read the same): no Value made.
+    if (typeof raw === 'string' && !this.counts && NUMBER.test(raw)) return this.push(Number(raw));
     const v = readValue(raw);
     if (!v) {
       this.missing++;
