@@ -6,6 +6,9 @@ import { after, describe, it } from 'node:test';
 import type { ColumnarTable, ColumnData } from '../../src/core/monitoring/columns';
 import { computeDrift, type ColumnDrift } from '../../src/core/monitoring/drift';
 import { driftBetween } from '../../src/core/monitoring';
+import { parseWindow, PredictionLogError, readPredictionWindow } from '../../src/core/monitoring/predictionWindow';
+import { readWindow } from '../../src/core/monitoring/windowThread';
+import { isSorted } from '../../src/core/validation/statistics';
 import { seededGaussian, seededRandom } from '../../src/core/validation/random';
 import { sortNumbers } from '../../src/core/validation/sortNumbers';
 import { cliPath, repoRoot, tmpWorkspace } from './helpers';
@@ -166,6 +169,29 @@ describe('a window of a deployment prediction log', () => {
     assert.equal(early.current.rows, 29 * 50, 'the last 30 minutes: 29 batches (the one exactly 30 minutes old is out)');
     const old = await driftBetween(root, { reference: 'deployment:cancer', current: 'train.csv', window: '2h' });
     assert.equal(old.reference.rows, 2000, 'shadow records are left out');
+  });
+
+  it('reads a large window on a worker thread, its columns sorted there, otherwise as read here; a window with no predictions says so', async () => {
+    const root = workspace();
+    const gauss = seededGaussian(13);
+    const now = Date.now();
+    // 12,000 requests of 20 features, one a second: about 6 MB of log, over what is read without a thread.
+    const batches = Array.from({ length: 12_000 }, (_, i) => ({ time: now - (12_000 - i) * 1000, rows: [Array.from({ length: 20 }, () => gauss())] }));
+    const dir = writeLog(root, 'big', batches, 6_000);
+    const options = { window: parseWindow('1d'), featureNames: Array.from({ length: 20 }, (_, i) => `f${i}`) };
+    const here = readPredictionWindow(dir, 'deployment big', options);
+    const threaded = await readWindow(dir, 'deployment big', options);
+    assert.equal(threaded.rows, 12_000);
+    assert.deepEqual([threaded.rows, threaded.from, threaded.to, threaded.skippedLines, threaded.predictions], [here.rows, here.from, here.to, here.skippedLines, here.predictions]);
+    assert.deepEqual([...threaded.latencies], [...here.latencies]);
+    assert.deepEqual([...threaded.columns.keys()], [...here.columns.keys()]);
+    for (const [name, c] of threaded.columns) {
+      const mine = here.columns.get(name)!;
+      assert.ok(c.kind === 'numeric' && mine.kind === 'numeric');
+      assert.ok(isSorted(c.values) && !isSorted(mine.values), `${name}: sorted on the thread`);
+      assert.deepEqual([...c.values], [...mine.values].sort((a, b) => a - b));
+    }
+    await assert.rejects(readWindow(dir, 'deployment big', { window: { since: now + 60_000 } }), (err) => err instanceof PredictionLogError && /deployment big: no predictions in the window/.test(err.message));
   });
 
   it('says so when a deployment has no log', async () => {

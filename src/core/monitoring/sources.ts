@@ -4,7 +4,8 @@ import type { SnapshotStore } from '../snapshots';
 import { openTable } from '../validation/table';
 import { MlopsLayout } from '../workspace/layout';
 import { readColumns, type ColumnarTable } from './columns';
-import { parseWindow, readPredictionWindow } from './predictionWindow';
+import { parseWindow } from './predictionWindow';
+import { readWindow } from './windowThread';
 
 /** A source naming a deployment's prediction log rather than a file or snapshot. */
 const DEPLOYMENT = /^deployment:(.+)$/;
@@ -30,15 +31,31 @@ export function isDeploymentSource(source: string): boolean {
   return DEPLOYMENT.test(source);
 }
 
-/** Reads one side of a comparison: a csv/jsonl file or folder, a snapshot (`id[:path]`), or `deployment:<name>` (a window of its log). */
-export async function openDriftSide(source: string, options: OpenSideOptions): Promise<DriftSide> {
+/** A side being read: a table's column names as soon as its header is read, its columns once all is read. */
+export interface OpeningSide {
+  columns?: string[];
+  done: Promise<DriftSide>;
+}
+
+/**
+ * Starts reading one side of a comparison: a csv/jsonl file or folder, a snapshot
+ * (`id[:path]`), or `deployment:<name>` (a window of its log, a large one on a worker
+ * thread). A table's header comes first, so that a log side read meanwhile can name its
+ * vector input after the table's columns.
+ */
+export async function startDriftSide(source: string, options: OpenSideOptions): Promise<OpeningSide> {
   const deployment = DEPLOYMENT.exec(source)?.[1];
   if (deployment) {
     const dir = path.join(new MlopsLayout(options.root).dir, 'serving', deployment);
     const window = parseWindow(options.window ?? DEFAULT_WINDOW);
-    return readPredictionWindow(dir, `deployment ${deployment}`, { window, featureNames: options.featureNames });
+    return { done: readWindow(dir, `deployment ${deployment}`, { window, featureNames: options.featureNames }) };
   }
   const local = fs.existsSync(path.resolve(options.root, source));
   const table = await openTable(source, options.root, !local && options.snapshots ? await options.snapshots() : undefined);
-  return { ...(await readColumns(table)), predictions: [] };
+  return { columns: table.columns, done: readColumns(table).then((t) => ({ ...t, predictions: [] })) };
+}
+
+/** Reads one side of a comparison (startDriftSide). */
+export async function openDriftSide(source: string, options: OpenSideOptions): Promise<DriftSide> {
+  return (await startDriftSide(source, options)).done;
 }
