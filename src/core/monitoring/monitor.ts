@@ -121,8 +121,8 @@ export async function checkDeployment(root: string, deployment: string, options:
   const choice = chooseReference(deployment, spec.target, config, layout, new ModelRegistry(layout, await openSnapshots(), audit), options.reference);
   const windowText = options.window ?? config.window ?? DEFAULT_WINDOW;
   const window = parseWindow(windowText);
-  // The window (a large one on a worker thread) is read while the reference is.
-  const opening = await startDriftSide(choice.source, { root, snapshots: openSnapshots });
+  // The window (a large one on a worker thread) is read while the reference is (kept between checks).
+  const opening = await startDriftSide(choice.source, { root, snapshots: openSnapshots, cache: layout });
   const [reference, current] = await Promise.all([opening.done, readWindow(path.join(layout.dir, 'serving', deployment), `deployment ${deployment}`, { window, featureNames: opening.columns })]);
   await sortLargeColumns([reference, current]);
   const report = computeDrift(reference, current, { columnTests: config.columnTests, driftShare: config.driftShare, predictions: [...reference.predictions, ...current.predictions] });

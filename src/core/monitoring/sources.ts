@@ -5,6 +5,7 @@ import { openTable } from '../validation/table';
 import { MlopsLayout } from '../workspace/layout';
 import { readColumns, type ColumnarTable } from './columns';
 import { parseWindow } from './predictionWindow';
+import { cachedReference, keepReference, referenceKey } from './referenceCache';
 import { readWindow } from './windowThread';
 
 /** A source naming a deployment's prediction log rather than a file or snapshot. */
@@ -23,6 +24,8 @@ export interface OpenSideOptions {
   featureNames?: string[];
   /** Opened only when a source is a snapshot. */
   snapshots?: () => Promise<SnapshotStore>;
+  /** Keep a table side between reads, its columns sorted (a deployment's reference: referenceCache.ts). */
+  cache?: MlopsLayout;
 }
 
 export const DEFAULT_WINDOW = '10000';
@@ -50,12 +53,16 @@ export async function startDriftSide(source: string, options: OpenSideOptions): 
     const window = parseWindow(options.window ?? DEFAULT_WINDOW);
     return { done: readWindow(dir, `deployment ${deployment}`, { window, featureNames: options.featureNames }) };
   }
+  const { cache } = options;
+  const key = cache && (await referenceKey(options.root, source, options.snapshots));
+  const cached = cache && key ? cachedReference(cache, key) : undefined;
+  if (cached) return { columns: [...cached.columns.keys()], done: Promise.resolve({ ...cached, predictions: [] }) };
   const local = fs.existsSync(path.resolve(options.root, source));
   const table = await openTable(source, options.root, !local && options.snapshots ? await options.snapshots() : undefined);
-  return { columns: table.columns, done: readColumns(table).then((t) => ({ ...t, predictions: [] })) };
-}
-
-/** Reads one side of a comparison (startDriftSide). */
-export async function openDriftSide(source: string, options: OpenSideOptions): Promise<DriftSide> {
-  return (await startDriftSide(source, options)).done;
+  const read = async (): Promise<DriftSide> => {
+    const columns = await readColumns(table);
+    if (cache && key) await keepReference(cache, key, columns);
+    return { ...columns, predictions: [] };
+  };
+  return { columns: table.columns, done: read() };
 }

@@ -8,14 +8,14 @@ import type { WindowReply, WindowRequest } from './windowThread';
 const { dir, label, options } = workerData as WindowRequest;
 let reply: WindowReply;
 try {
-  const window = readPredictionWindow(dir, label, options);
-  const buffers: ArrayBuffer[] = [window.latencies.buffer as ArrayBuffer];
-  for (const c of window.columns.values()) {
+  const read = readPredictionWindow(dir, label, options);
+  const buffers: ArrayBuffer[] = [read.latencies.buffer as ArrayBuffer];
+  for (const c of read.columns.values()) {
     if (c.kind !== 'numeric') continue;
     sortNumbers(c.values);
     buffers.push(c.values.buffer as ArrayBuffer);
   }
-  reply = { window };
+  reply = { window: read };
   parentPort!.postMessage(reply, buffers); // the columns travel without a copy
 } catch (err) {
   reply = { error: (err as Error).message, logError: err instanceof PredictionLogError };
