@@ -8,6 +8,9 @@ import { computeDrift, type ColumnDrift } from '../../src/core/monitoring/drift'
 import { driftBetween } from '../../src/core/monitoring';
 import { parseWindow, PredictionLogError, readPredictionWindow } from '../../src/core/monitoring/predictionWindow';
 import { readWindow } from '../../src/core/monitoring/windowThread';
+import { readPlainCsv } from '../../src/core/monitoring/plainCsv';
+import { readColumns } from '../../src/core/monitoring/columns';
+import { openTable } from '../../src/core/validation/table';
 import { isSorted } from '../../src/core/validation/statistics';
 import { seededGaussian, seededRandom } from '../../src/core/validation/random';
 import { sortNumbers } from '../../src/core/validation/sortNumbers';
@@ -97,6 +100,27 @@ describe('sorting a column (radix sort)', () => {
     withNaN[777] = NaN;
     assert.ok(same(sortNumbers(withNaN.slice()), withNaN.slice().sort()));
     assert.ok(same(sortNumbers(values.slice(0, 100)), values.slice(0, 100).sort()), 'a small column');
+  });
+});
+
+describe('reading a reference CSV', () => {
+  it('reads a plain CSV byte by byte into the columns the CSV parser gives: numbers in every form, text, missing values, CRLF, a BOM, blank lines; a quoted or ragged file is left to the parser', async () => {
+    const root = workspace();
+    const write = (text: string) => fs.writeFileSync(path.join(root, 'plain.csv'), text);
+    const both = async () => [readPlainCsv(path.join(root, 'plain.csv'), 'plain.csv'), await readColumns(await openTable('plain.csv', root))];
+    write('\ufeffa, b ,c,d\r\n1,x,1e3,-0\r\n+2.5,NA,.5,7.\r\n\r\n-3e-2, 4 ,1.00000000000000000001,12345678901234567890\r\n0.1,y,,1e400\r\n1e,2,-.5e-3,0x10\r\n');
+    let [fast, parsed] = await both();
+    assert.ok(fast);
+    assert.deepEqual(fast, parsed);
+    const gauss = seededGaussian(17);
+    const forms = [(x: number) => x.toPrecision(17), (x: number) => x.toExponential(5), (x: number) => x.toFixed(3), (x: number) => String(Math.round(x * 1e6)), (x: number) => String(x * 1e-30)];
+    write(['p,q,r,s,t', ...Array.from({ length: 3000 }, () => forms.map((f) => f(gauss() * 10 ** Math.floor(gauss() * 4))).join(','))].join('\n'));
+    [fast, parsed] = await both();
+    assert.deepEqual(fast, parsed);
+    for (const other of ['a,b\n"1",2\n', 'a,b\n1,2,3\n', 'a,b\n1\n']) {
+      write(other);
+      assert.equal(readPlainCsv(path.join(root, 'plain.csv'), 'plain.csv'), undefined, other);
+    }
   });
 });
 

@@ -42,6 +42,12 @@ export class ColumnBuilder {
     this.count(v.text);
   }
 
+  /** A cell already read as a number (a plain CSV's, plainCsv.ts): what `add` of its text would do. */
+  addNumber(v: number): void {
+    if (this.counts) this.count(String(v));
+    else this.push(v);
+  }
+
   private push(v: number): void {
     if (this.n === this.values.length) {
       const grown = new Float64Array(this.n * 2);

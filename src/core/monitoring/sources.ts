@@ -4,6 +4,7 @@ import type { SnapshotStore } from '../snapshots';
 import { openTable } from '../validation/table';
 import { MlopsLayout } from '../workspace/layout';
 import { readColumns, type ColumnarTable } from './columns';
+import { plainCsvHeader, readPlainCsv } from './plainCsv';
 import { parseWindow } from './predictionWindow';
 import { cachedReference, keepReference, referenceKey } from './referenceCache';
 import { readWindow } from './windowThread';
@@ -57,12 +58,22 @@ export async function startDriftSide(source: string, options: OpenSideOptions): 
   const key = cache && (await referenceKey(options.root, source, options.snapshots));
   const cached = cache && key ? cachedReference(cache, key) : undefined;
   if (cached) return { columns: [...cached.columns.keys()], done: Promise.resolve({ ...cached, predictions: [] }) };
-  const local = fs.existsSync(path.resolve(options.root, source));
-  const table = await openTable(source, options.root, !local && options.snapshots ? await options.snapshots() : undefined);
-  const read = async (): Promise<DriftSide> => {
-    const columns = await readColumns(table);
+  const file = path.resolve(options.root, source);
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  const kept = async (read: () => Promise<ColumnarTable>): Promise<DriftSide> => {
+    const columns = await read();
     if (cache && key) await keepReference(cache, key, columns);
     return { ...columns, predictions: [] };
   };
-  return { columns: table.columns, done: read() };
+  const header = stat?.isFile() && /\.csv$/i.test(file) ? plainCsvHeader(file) : undefined;
+  if (header) {
+    // A plain CSV is read at once, after the other side has started (a log on its thread).
+    const read = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return readPlainCsv(file, source) ?? readColumns(await openTable(source, options.root));
+    };
+    return { columns: header, done: kept(read) };
+  }
+  const table = await openTable(source, options.root, !stat && options.snapshots ? await options.snapshots() : undefined);
+  return { columns: table.columns, done: kept(() => readColumns(table)) };
 }
