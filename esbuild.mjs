@@ -1,4 +1,4 @@
-// Bundles the extension, the CLI, the MLflow endpoint's worker thread and the webviews into dist/.
+// Bundles the extension, the CLI, the worker threads and the webviews into dist/.
 // `vscode` stays external; sql.js's wasm file is copied beside the bundles.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -33,6 +33,8 @@ const builds = [
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // The MLflow endpoint's batch reader thread, started by both from beside them (src/core/mlflow/batchReader.ts).
   { ...common, entryPoints: ['src/core/mlflow/batchWorker.ts'], outfile: 'dist/batchWorker.js' },
+  // The thread that reads a large prediction-log window for a drift check (src/core/monitoring/windowThread.ts).
+  { ...common, entryPoints: ['src/core/monitoring/windowWorker.ts'], outfile: 'dist/windowWorker.js' },
   // One deployment's model server process, started by the serving supervisor from beside it (src/core/serving/supervisor.ts).
   { ...common, entryPoints: ['src/core/serving/modelServer.ts'], outfile: 'dist/modelServer.js' },
   // The thread that warms up sql.js's WebAssembly before the extension host queries (src/core/tracking/sqlite.ts).

@@ -1,12 +1,15 @@
-"""Sends the deployment a steady, bounded stream of cases, as a clinic's software would.
+"""Sends a deployment a steady, bounded stream of cases, as a clinic's (or a weather app's) software would.
 
-  python3 traffic.py http://127.0.0.1:<port> [--new-scanner] [--seconds 60] [--rate 40] [--json]
+  python3 traffic.py http://127.0.0.1:<port> [--new-scanner] [--seconds 60] [--rate 40] [--requests N] [--json]
+  python3 traffic.py http://127.0.0.1:<port> --weather PERIOD [...]
 
---new-scanner sends the cases as the new scanner measures them (sizes 40% larger: the shift
-prepare.py injects). Every 5 seconds it prints what it sent, how many failed, and which
-model versions answered; --json prints one JSON summary at the end instead. A request that
-does not get a 200 counts as failed. Ctrl-C (or SIGTERM) ends it early, with the summary.
-Exit code 1 when any failed.
+To the cancer deployment by default; --new-scanner sends the cases as the new scanner
+measures them (sizes 40% larger: the shift prepare.py injects). --weather PERIOD sends the
+weather deployment the days of a year or season (2014, 2015-summer: weather.py). It stops
+after --seconds, or after --requests in all (the same requests every time). Every 5 seconds
+it prints what it sent, how many failed, and which model versions answered; --json prints
+one JSON summary at the end instead. A request that does not get a 200 counts as failed.
+Ctrl-C (or SIGTERM) ends it early, with the summary. Exit code 1 when any failed.
 """
 import json
 import signal
@@ -15,13 +18,25 @@ import threading
 import time
 import urllib.request
 
-from prepare import rows, shifted
-
 args = sys.argv[1:]
-url = args[0].rstrip('/') + '/v2/models/cancer/infer'
-seconds = float(args[args.index('--seconds') + 1]) if '--seconds' in args else 60.0
-rate = float(args[args.index('--rate') + 1]) if '--rate' in args else 40.0
-cases = [shifted(r) if '--new-scanner' in args else r for r in rows()]
+if not args or args[0].startswith('--'):
+    sys.exit('usage: python3 traffic.py http://127.0.0.1:<port> [--new-scanner | --weather PERIOD] [--seconds 60] [--rate 40] [--requests N] [--json]')
+
+
+def option(name, default):
+    return args[args.index(name) + 1] if name in args else default
+
+
+seconds = float(option('--seconds', 60))
+rate = float(option('--rate', 40))
+requests = int(option('--requests', 0)) or float('inf')
+if '--weather' in args:
+    from weather import days
+    model, cases = 'weather', [d[:4] for d in days(option('--weather', ''))]
+else:
+    from prepare import rows, shifted
+    model, cases = 'cancer', [(shifted(r) if '--new-scanner' in args else r)[:30] for r in rows()]
+url = args[0].rstrip('/') + f'/v2/models/{model}/infer'
 stats = {'sent': 0, 'failed': 0, 'versions': {}}
 lock = threading.Lock()
 end = time.time() + seconds
@@ -38,9 +53,10 @@ signal.signal(signal.SIGINT, stop)
 
 
 def client(k):
-    i = k
-    while time.time() < end:
-        body = json.dumps({'inputs': [{'name': 'input', 'shape': [1, 30], 'datatype': 'FP32', 'data': cases[i % len(cases)][:30]}]}).encode()
+    i = k  # client k sends requests k, k + CLIENTS, …: with --requests, the same set every time
+    while time.time() < end and i < requests:
+        case = cases[i % len(cases)]
+        body = json.dumps({'inputs': [{'name': 'input', 'shape': [1, len(case)], 'datatype': 'FP32', 'data': case}]}).encode()
         version = None
         try:
             req = urllib.request.Request(url, body, {'Content-Type': 'application/json'})

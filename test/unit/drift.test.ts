@@ -6,7 +6,14 @@ import { after, describe, it } from 'node:test';
 import type { ColumnarTable, ColumnData } from '../../src/core/monitoring/columns';
 import { computeDrift, type ColumnDrift } from '../../src/core/monitoring/drift';
 import { driftBetween } from '../../src/core/monitoring';
+import { parseWindow, PredictionLogError, readPredictionWindow } from '../../src/core/monitoring/predictionWindow';
+import { readWindow } from '../../src/core/monitoring/windowThread';
+import { readPlainCsv } from '../../src/core/monitoring/plainCsv';
+import { readColumns } from '../../src/core/monitoring/columns';
+import { openTable } from '../../src/core/validation/table';
+import { isSorted } from '../../src/core/validation/statistics';
 import { seededGaussian, seededRandom } from '../../src/core/validation/random';
+import { sortNumbers } from '../../src/core/validation/sortNumbers';
 import { cliPath, repoRoot, tmpWorkspace } from './helpers';
 import { breastCancerRows, FEATURES, python, writeCsv } from './validationHelpers';
 
@@ -82,6 +89,41 @@ print(json.dumps({'ks': list(map(float, stats.ks_2samp(a, b))), 'w': stats.wasse
   });
 });
 
+describe('sorting a column (radix sort)', () => {
+  it('puts large columns in the built-in sort\'s order: negatives, -0 before 0, infinities, subnormals, ties; a NaN as the built-in sort does', () => {
+    const gauss = seededGaussian(5), pick = seededRandom(5);
+    const special = [-0, 0, Infinity, -Infinity, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_VALUE, 1e-310, -1e-310, 2 ** 53, -(2 ** 53)];
+    const values = Float64Array.from({ length: 50_000 }, (_, i) => (i < special.length ? special[i] : pick() < 0.3 ? Math.round(gauss() * 4) : gauss() * 10 ** Math.floor(gauss() * 5)));
+    const same = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    assert.ok(same(sortNumbers(values.slice()), values.slice().sort()));
+    const withNaN = values.slice();
+    withNaN[777] = NaN;
+    assert.ok(same(sortNumbers(withNaN.slice()), withNaN.slice().sort()));
+    assert.ok(same(sortNumbers(values.slice(0, 100)), values.slice(0, 100).sort()), 'a small column');
+  });
+});
+
+describe('reading a reference CSV', () => {
+  it('reads a plain CSV byte by byte into the columns the CSV parser gives: numbers in every form, text, missing values, CRLF, a BOM, blank lines; a quoted or ragged file is left to the parser', async () => {
+    const root = workspace();
+    const write = (text: string) => fs.writeFileSync(path.join(root, 'plain.csv'), text);
+    const both = async () => [readPlainCsv(path.join(root, 'plain.csv'), 'plain.csv'), await readColumns(await openTable('plain.csv', root))];
+    write('\ufeffa, b ,c,d\r\n1,x,1e3,-0\r\n+2.5,NA,.5,7.\r\n\r\n-3e-2, 4 ,1.00000000000000000001,12345678901234567890\r\n0.1,y,,1e400\r\n1e,2,-.5e-3,0x10\r\n');
+    let [fast, parsed] = await both();
+    assert.ok(fast);
+    assert.deepEqual(fast, parsed);
+    const gauss = seededGaussian(17);
+    const forms = [(x: number) => x.toPrecision(17), (x: number) => x.toExponential(5), (x: number) => x.toFixed(3), (x: number) => String(Math.round(x * 1e6)), (x: number) => String(x * 1e-30)];
+    write(['p,q,r,s,t', ...Array.from({ length: 3000 }, () => forms.map((f) => f(gauss() * 10 ** Math.floor(gauss() * 4))).join(','))].join('\n'));
+    [fast, parsed] = await both();
+    assert.deepEqual(fast, parsed);
+    for (const other of ['a,b\n"1",2\n', 'a,b\n1,2,3\n', 'a,b\n1\n']) {
+      write(other);
+      assert.equal(readPlainCsv(path.join(root, 'plain.csv'), 'plain.csv'), undefined, other);
+    }
+  });
+});
+
 describe('drift verdicts', () => {
   it('flags a shifted feature and not an unshifted one (seeded), reports missing-value changes, and keeps histograms, not rows', () => {
     const gauss = seededGaussian(3), uniform = seededRandom(5);
@@ -151,6 +193,29 @@ describe('a window of a deployment prediction log', () => {
     assert.equal(early.current.rows, 29 * 50, 'the last 30 minutes: 29 batches (the one exactly 30 minutes old is out)');
     const old = await driftBetween(root, { reference: 'deployment:cancer', current: 'train.csv', window: '2h' });
     assert.equal(old.reference.rows, 2000, 'shadow records are left out');
+  });
+
+  it('reads a large window on a worker thread, its columns sorted there, otherwise as read here; a window with no predictions says so', async () => {
+    const root = workspace();
+    const gauss = seededGaussian(13);
+    const now = Date.now();
+    // 12,000 requests of 20 features, one a second: about 6 MB of log, over what is read without a thread.
+    const batches = Array.from({ length: 12_000 }, (_, i) => ({ time: now - (12_000 - i) * 1000, rows: [Array.from({ length: 20 }, () => gauss())] }));
+    const dir = writeLog(root, 'big', batches, 6_000);
+    const options = { window: parseWindow('1d'), featureNames: Array.from({ length: 20 }, (_, i) => `f${i}`) };
+    const here = readPredictionWindow(dir, 'deployment big', options);
+    const threaded = await readWindow(dir, 'deployment big', options);
+    assert.equal(threaded.rows, 12_000);
+    assert.deepEqual([threaded.rows, threaded.from, threaded.to, threaded.skippedLines, threaded.predictions], [here.rows, here.from, here.to, here.skippedLines, here.predictions]);
+    assert.deepEqual([...threaded.latencies], [...here.latencies]);
+    assert.deepEqual([...threaded.columns.keys()], [...here.columns.keys()]);
+    for (const [name, c] of threaded.columns) {
+      const mine = here.columns.get(name)!;
+      assert.ok(c.kind === 'numeric' && mine.kind === 'numeric');
+      assert.ok(isSorted(c.values) && !isSorted(mine.values), `${name}: sorted on the thread`);
+      assert.deepEqual([...c.values], [...mine.values].sort((a, b) => a - b));
+    }
+    await assert.rejects(readWindow(dir, 'deployment big', { window: { since: now + 60_000 } }), (err) => err instanceof PredictionLogError && /deployment big: no predictions in the window/.test(err.message));
   });
 
   it('says so when a deployment has no log', async () => {

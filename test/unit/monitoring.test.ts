@@ -204,6 +204,27 @@ describe('monitoring without a server', () => {
     assert.equal(verdict.alert, true);
   });
 
+  it('keeps the reference between checks (named by the file\'s size and mtime): a changed file is read again', async () => {
+    const layout = loggedDeployment('model.onnx', Array.from({ length: 100 }, () => 4));
+    fs.writeFileSync(path.join(layout.root, 'mlops.yaml'), 'monitoring:\n  reference: ref.csv\n');
+    const ref = path.join(layout.root, 'ref.csv');
+    const stamp = (seconds: number) => fs.utimesSync(ref, seconds, seconds);
+    stamp(1_700_000_000);
+    const first = (await checkDeployment(layout.root, 'api', { live: false })).verdict;
+    assert.equal(first.drift.drift, false);
+    const kept = path.join(layout.dir, 'index', 'drift-references');
+    assert.equal(fs.readdirSync(kept).length, 1);
+    // Other values of the same size and mtime: the kept columns answer, not the file.
+    fs.writeFileSync(ref, fs.readFileSync(ref, 'utf8').replace(/^\d$/gm, '9'));
+    stamp(1_700_000_000);
+    const second = (await checkDeployment(layout.root, 'api', { live: false })).verdict;
+    assert.deepEqual(second.columns, first.columns);
+    stamp(1_700_000_060);
+    const third = (await checkDeployment(layout.root, 'api', { live: false })).verdict;
+    assert.equal(third.drift.drift, true, 'the changed file was read: every reference value is 9');
+    assert.equal(fs.readdirSync(kept).length, 2);
+  });
+
   it('measures the error rate from the server counters since the previous check', async () => {
     const metrics = new ServingMetrics('api');
     for (let i = 0; i < 90; i++) metrics.request('m', '1', 'primary', 'success', 0.001);

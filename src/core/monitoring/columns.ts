@@ -1,4 +1,4 @@
-import { readValue } from '../validation/profile';
+import { NUMBER, readValue } from '../validation/profile';
 import type { TableStream } from '../validation/table';
 
 /**
@@ -26,6 +26,8 @@ export class ColumnBuilder {
 
   add(raw: unknown): void {
     if (typeof raw === 'number' && !Number.isNaN(raw) && !this.counts) return this.push(raw);
+    // A CSV cell that is a plain number (no spaces, so readValue would read the same): no Value made.
+    if (typeof raw === 'string' && !this.counts && NUMBER.test(raw)) return this.push(Number(raw));
     const v = readValue(raw);
     if (!v) {
       this.missing++;
@@ -38,6 +40,12 @@ export class ColumnBuilder {
       this.values = new Float64Array(0);
     }
     this.count(v.text);
+  }
+
+  /** A cell already read as a number (a plain CSV's, plainCsv.ts): what `add` of its text would do. */
+  addNumber(v: number): void {
+    if (this.counts) this.count(String(v));
+    else this.push(v);
   }
 
   private push(v: number): void {

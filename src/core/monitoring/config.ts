@@ -1,6 +1,9 @@
 import { ConfigError, readConfigDocument } from '../workspace/config';
 import { DRIFT_TESTS, type DriftTestName } from '../validation/statistics';
 import type { ColumnTest } from './drift';
+import { durationMs } from './duration';
+
+export { durationMs };
 
 /** Serving objectives a check judges: p99 latency and the share of failed requests. */
 export interface ServingThresholds {
@@ -31,14 +34,6 @@ export function parseColumnTest(text: string, where: string): ColumnTest {
   const t = Number(threshold);
   if (!(t > 0) || !Number.isFinite(t)) throw new ConfigError(`${where}: the threshold "${threshold}" is not a number > 0.`);
   return { test: name as DriftTestName, threshold: t };
-}
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/;
-
-/** "30s", "15m", "6h", "1d" in milliseconds; undefined when it is not a duration. */
-export function durationMs(text: string): number | undefined {
-  const m = DURATION.exec(text.trim());
-  return m ? Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's' | 'm' | 'h' | 'd'] : undefined;
 }
 
 function positive(value: unknown, where: string, example: string): number | undefined {

@@ -1,4 +1,5 @@
 import { binnedShares, driftTest, isSorted, type BinnedShares, type ColumnValues, type DriftTestName } from '../validation/statistics';
+import { sortNumbers } from '../validation/sortNumbers';
 import type { ColumnarTable, ColumnData } from './columns';
 
 /** A column's test and threshold when not the default (`--column-test`, `monitoring.column_tests`). */
@@ -63,7 +64,7 @@ function asCategorical(c: ColumnData): ColumnValues {
 /** Sorts numeric columns in place once, so every test after reads them in linear time. */
 function values(c: ColumnData, categorical: boolean): ColumnValues {
   if (categorical || c.kind === 'categorical') return asCategorical(c);
-  if (!isSorted(c.values)) c.values.sort();
+  if (!isSorted(c.values)) sortNumbers(c.values);
   return { kind: 'numeric', values: c.values };
 }
 

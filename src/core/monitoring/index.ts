@@ -2,7 +2,7 @@ import type { SnapshotStore } from '../snapshots';
 import { readMonitoringConfig, type MonitoringConfig } from './config';
 import { sortLargeColumns } from './parallelSort';
 import { computeDrift, type ColumnTest, type DriftReport } from './drift';
-import { isDeploymentSource, openDriftSide } from './sources';
+import { isDeploymentSource, startDriftSide } from './sources';
 
 export { DriftError, type ColumnDrift, type DriftReport } from './drift';
 export { parseColumnTest } from './config';
@@ -22,11 +22,13 @@ export interface DriftRequest {
 export async function driftBetween(root: string, request: DriftRequest, snapshots?: () => Promise<SnapshotStore>): Promise<DriftReport> {
   const config: MonitoringConfig = readMonitoringConfig(root);
   const window = request.window ?? config.window;
-  // A log's vector input is named after the table's columns, so a table side is read first.
+  // A log's vector input is named after the table's columns, so a table side is opened first;
+  // both are then read at once (a large log on a worker thread).
   const logFirst = isDeploymentSource(request.reference) && !isDeploymentSource(request.current);
-  const first = await openDriftSide(logFirst ? request.current : request.reference, { root, window, snapshots });
-  const second = await openDriftSide(logFirst ? request.reference : request.current, { root, window, snapshots, featureNames: [...first.columns.keys()] });
-  const [reference, current] = logFirst ? [second, first] : [first, second];
+  const first = await startDriftSide(logFirst ? request.current : request.reference, { root, window, snapshots });
+  const second = await startDriftSide(logFirst ? request.reference : request.current, { root, window, snapshots, featureNames: first.columns });
+  const sides = await Promise.all([first.done, second.done]);
+  const [reference, current] = logFirst ? sides.reverse() : sides;
   await sortLargeColumns([reference, current]);
   return computeDrift(reference, current, {
     columnTests: { ...config.columnTests, ...request.columnTests },

@@ -14,11 +14,12 @@ import { raiseAlert, type AlertDelivery } from './alerts';
 import { readMonitoringConfig, type MonitoringConfig } from './config';
 import { computeDrift, type ColumnDrift, type DriftReport } from './drift';
 import { sortLargeColumns } from './parallelSort';
-import { parseWindow, readPredictionWindow } from './predictionWindow';
+import { parseWindow } from './predictionWindow';
 import { chooseReference, MonitoringError } from './reference';
 import { linesFromEnd } from './linesFromEnd';
 import { judgeServing, type ServingReadings } from './servingObjectives';
-import { DEFAULT_WINDOW, openDriftSide } from './sources';
+import { DEFAULT_WINDOW, startDriftSide } from './sources';
+import { readWindow } from './windowThread';
 import type { ColumnVerdict, MonitoringVerdict } from './verdict';
 
 export { MonitoringError } from './reference';
@@ -118,9 +119,11 @@ export async function checkDeployment(root: string, deployment: string, options:
   const openSnapshots = async () => (snapshots ??= await SnapshotStore.open(layout));
   const audit = options.audit ?? new AuditLog(layout);
   const choice = chooseReference(deployment, spec.target, config, layout, new ModelRegistry(layout, await openSnapshots(), audit), options.reference);
-  const reference = await openDriftSide(choice.source, { root, snapshots: openSnapshots });
   const windowText = options.window ?? config.window ?? DEFAULT_WINDOW;
-  const current = readPredictionWindow(path.join(layout.dir, 'serving', deployment), `deployment ${deployment}`, { window: parseWindow(windowText), featureNames: [...reference.columns.keys()] });
+  const window = parseWindow(windowText);
+  // The window (a large one on a worker thread) is read while the reference is (kept between checks).
+  const opening = await startDriftSide(choice.source, { root, snapshots: openSnapshots, cache: layout });
+  const [reference, current] = await Promise.all([opening.done, readWindow(path.join(layout.dir, 'serving', deployment), `deployment ${deployment}`, { window, featureNames: opening.columns })]);
   await sortLargeColumns([reference, current]);
   const report = computeDrift(reference, current, { columnTests: config.columnTests, driftShare: config.driftShare, predictions: [...reference.predictions, ...current.predictions] });
   const previous = latestVerdict(root, deployment);

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { sortNumbers } from '../validation/sortNumbers';
 import { isSorted } from '../validation/statistics';
 import type { ColumnarTable } from './columns';
 
@@ -13,8 +14,9 @@ const WORKER_MIN_ROWS = 200_000;
 /** The worker: sorts the Float64Array it is given in place (shared memory) and says which. */
 const WORKER_CODE = `
 const { parentPort } = require('node:worker_threads');
+const sortNumbers = (${sortNumbers.toString()});
 parentPort.on('message', ({ id, buffer, length }) => {
-  new Float64Array(buffer, 0, length).sort();
+  sortNumbers(new Float64Array(buffer, 0, length));
   parentPort.postMessage(id);
 });`;
 

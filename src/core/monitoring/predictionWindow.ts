@@ -1,6 +1,6 @@
 import { predictionLogFiles } from '../serving/predictionLog';
 import { ColumnBuilder, type ColumnarTable } from './columns';
-import { durationMs } from './config';
+import { durationMs } from './duration';
 import { linesFromEnd } from './linesFromEnd';
 import { BadLine, LineScanner, type ScannedLine, type TensorSink } from './logScanner';
 

@@ -7,7 +7,7 @@ export class MonitoringError extends Error {}
 
 /** Where a check's reference data comes from, and why that one. */
 export interface ReferenceChoice {
-  /** A source `openDriftSide` reads: a file, folder or `snapshot[:path]`. */
+  /** A source `startDriftSide` reads: a file, folder or `snapshot[:path]`. */
   source: string;
   from: 'option' | 'config' | 'lineage';
   /** The model version whose training data it is (lineage). */

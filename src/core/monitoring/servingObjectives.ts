@@ -1,4 +1,5 @@
 import { liveStats, type MetricsScrape } from '../serving/liveStats';
+import { sortNumbers } from '../validation/sortNumbers';
 import type { ServingThresholds } from './config';
 
 /** One serving objective as a check measured it. */
@@ -20,7 +21,7 @@ export interface ServingReadings {
 
 /** p99 by nearest rank over the window's request latencies. */
 export function p99(latencies: Float64Array): number {
-  const sorted = latencies.slice().sort();
+  const sorted = sortNumbers(latencies.slice());
   return sorted[Math.max(0, Math.ceil(0.99 * sorted.length) - 1)];
 }
 

@@ -56,7 +56,8 @@ const STORED_SAMPLE = 1000;
 const QUANTILE_SAMPLE = 10_000;
 const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none']);
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** A number as readValue reads it (after trimming). */
+export const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
 interface Value { kind: ValueKind; num?: number; text: string }

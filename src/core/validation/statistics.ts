@@ -1,3 +1,4 @@
+import { sortNumbers } from './sortNumbers';
 import { chiSquareSf, kolmogorovSf, normalTwoSided } from './special';
 
 /**
@@ -30,7 +31,7 @@ export const DRIFT_TESTS = Object.keys(THRESHOLD) as DriftTestName[];
 
 /** The values in ascending order; a column the caller already sorted (drift monitoring sorts once per column) is used as is. */
 function sorted(values: Float64Array): Float64Array {
-  return isSorted(values) ? values : values.slice().sort();
+  return isSorted(values) ? values : sortNumbers(values.slice());
 }
 
 export function isSorted(values: Float64Array): boolean {
