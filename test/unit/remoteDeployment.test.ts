@@ -16,7 +16,7 @@ import { predictionLogFiles } from '../../src/core/serving/predictionLog';
 import { NodeMissingError } from '../../src/core/serving/remoteDeployment';
 import type { DeploymentStatus } from '../../src/core/serving/supervisor';
 import { isProcessAlive } from '../../src/core/workspace/processes';
-import { tmpWorkspace } from './helpers';
+import { mlops, tmpWorkspace } from './helpers';
 import { until } from './remoteHelpers';
 import { breastCancer, MODEL, NORM, post } from './servingHelpers';
 import { startSshd, type TestSshd } from './sshd';
@@ -56,6 +56,7 @@ describe('a deployment on an ssh target', { timeout: 300_000 }, () => {
     };
     fs.writeFileSync(path.join(layout.root, 'mlops.yaml'), `targets:\n${declare('gpu-box', withNode)}${declare('bare-box', bare)}`);
     fs.copyFileSync(MODEL, path.join(layout.root, 'cancer.onnx'));
+    fs.copyFileSync(MODEL, path.join(layout.root, 'challenger.onnx'));
     deployments = await Deployments.open(layout.root);
     stopAll = () => deployments.stopAll();
   });
@@ -99,6 +100,14 @@ describe('a deployment on an ssh target', { timeout: 300_000 }, () => {
     assert.equal((await post(`${after.url}/v2/models/cancer/infer`, body(6))).status, 200);
   });
 
+  it('switches blue/green there: the new model is shipped to the host first', async () => {
+    const { status } = deployments.get('web');
+    await deployments.switch('web', 'challenger.onnx');
+    const res = await post(`${status!.url}/v2/models/challenger/infer`, body(6));
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.equal(res.json.model_name, 'challenger');
+  });
+
   it('stop ends the server on its host (its port closed, its processes gone) and records the stop', async () => {
     const { status, deployment } = deployments.get('web');
     const placement = deployment.placement!;
@@ -112,6 +121,21 @@ describe('a deployment on an ssh target', { timeout: 300_000 }, () => {
     assert.equal(deployments.get('web').deployment.state, 'stopped');
     assert.ok(new AuditLog(layout).entries().some((e) => e.action === 'stop' && e.subject.includes('deployment:web')));
     assert.ok(logged(deployments.dir('web')).some((r) => r.id === 'row-6'), 'the last predictions came home on stop');
+  });
+
+  it('from the CLI: serve --target --detach, list shows the host, and stop ends it there after its supervisor here died', async () => {
+    const served = mlops(layout.root, 'serve', 'cancer.onnx', '--name', 'cli', '--target', 'gpu-box', '--detach');
+    assert.equal(served.code, 0, served.stderr);
+    const listed = mlops(layout.root, 'deployments', 'list');
+    assert.match(listed.stdout, /^cli\s+running\s+gpu-box \(\S+\)\s+http:\/\/127\.0\.0\.1:\d+/m);
+    const { status, deployment } = deployments.get('cli');
+    process.kill(status!.supervisor, 'SIGKILL'); // its forward goes with it; the server on the host does not
+    await until('the supervisor gone', () => !isProcessAlive(status!.supervisor));
+    assert.equal(isProcessAlive(deployment.placement!.pid), true);
+    const stopped = mlops(layout.root, 'deployments', 'stop', 'cli');
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(isProcessAlive(deployment.placement!.pid), false, 'stopped on the host by where the log placed it');
+    assert.equal(await portOpen(deployment.placement!.port), false);
   });
 
   it('on a host without node fails naming the container exports, writing nothing there and recording nothing', async () => {

@@ -8,22 +8,13 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DEPLOYMENT_FILE, PREDICTIONS_DIR, ROUTES_FILE, type HostStart, type PulledFile } from './hostFiles';
 import type { RoutesSpec } from './routes';
 import type { ServerConfig } from './server';
 import { readStatus, Supervisor } from './supervisor';
 
-/** What the workspace ships: the server config with paths relative to this folder; routes.json, when there, replaces its routes (a later switch). */
-export const DEPLOYMENT_FILE = 'deployment.json';
-export const ROUTES_FILE = 'routes.json';
-export const PREDICTIONS_DIR = 'predictions';
 const PID_FILE = 'pid';
 const START_TIMEOUT_MS = 120_000;
-
-/** What `start` prints: the server's port on the host and the process group to stop. */
-export interface HostStart { ok: boolean; port?: number; pid?: number; group?: number; error?: string }
-
-/** One prediction log file's new whole lines, as `pull` frames them: a JSON header line, then each file's bytes in order. */
-export interface PulledFile { name: string; ino: number; from: number; bytes: number }
 
 function alive(pid: number): boolean {
   try {
@@ -130,4 +121,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) void main();
+void main();

@@ -256,7 +256,10 @@ export class Deployments {
     }
     // A remote server outlives a process here that died without stopping it: end it on its host by where the log placed it.
     const placement = deployment.placement;
-    if (placement && !(status && isProcessAlive(status.supervisor) && status.supervisor !== process.pid)) await stopOnHost(this.sshTarget(placement.target), placement.dir);
+    if (placement && !(status && isProcessAlive(status.supervisor) && status.supervisor !== process.pid)) {
+      if (status?.forward && isProcessAlive(status.forward)) process.kill(status.forward); // an ssh -L its dead owner left behind
+      await stopOnHost(this.sshTarget(placement.target), placement.dir);
+    }
   }
 
   /** The ssh target a remote deployment runs on, from mlops.yaml. */

@@ -5,7 +5,7 @@ import { tarStream, type TarEntry } from '../compute/tarStream';
 import type { SshTarget } from '../compute/targets';
 import { findBundle } from '../tracking/bundledFiles';
 import type { RemotePlacement } from './deploymentLog';
-import { DEPLOYMENT_FILE, PREDICTIONS_DIR, ROUTES_FILE, type HostStart } from './deploymentHost';
+import { DEPLOYMENT_FILE, PREDICTIONS_DIR, ROUTES_FILE, type HostStart } from './hostFiles';
 import { DeploymentError } from './errors';
 import { freePort, PortForward } from './portForward';
 import { pullPredictions } from './remotePredictions';

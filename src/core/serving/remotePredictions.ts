@@ -4,7 +4,7 @@ import { shQuote, spawnOnTarget, targetFailure } from '../compute/shell';
 import type { SshTarget } from '../compute/targets';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import { appendRecord } from '../workspace/appendLog';
-import type { PulledFile } from './deploymentHost';
+import type { PulledFile } from './hostFiles';
 
 /** `.mlops/serving/<deployment>/mirror.json`: each remote log file (by inode) → its name and the bytes already here. */
 const STATE_FILE = 'mirror.json';
