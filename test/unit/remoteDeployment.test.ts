@@ -147,6 +147,7 @@ describe('a deployment on an ssh target', { timeout: 300_000 }, () => {
       return true;
     });
     assert.equal(deployments.log.fold().has('edge'), false);
+    assert.equal(fs.existsSync(deployments.dir('edge')), false);
     assert.deepEqual(fs.readdirSync(bare.workdir), []);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-export-'));
     after(() => fs.rmSync(out, { recursive: true, force: true }));

@@ -154,8 +154,8 @@ export class RemoteServer {
 
   /** Starts it on the host and forwards `localPort` (0: a free one) here; resolves once it answers through the forward. */
   async start(localPort: number): Promise<DeploymentStatus> {
-    fs.mkdirSync(this.dir, { recursive: true });
     const facts = await probeHost(this.target, this.names.deployment, this.names.model);
+    fs.mkdirSync(this.dir, { recursive: true });
     const config = await this.makeConfig(0);
     const { routes, models } = hostRoutes(config.routes);
     const folder = `deployment-${this.names.deployment}`;
