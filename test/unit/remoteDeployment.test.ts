@@ -14,6 +14,8 @@ import { Deployments, deploymentSpec } from '../../src/core/serving/deployments'
 import { exportDocker } from '../../src/core/serving/export';
 import { predictionLogFiles } from '../../src/core/serving/predictionLog';
 import { NodeMissingError } from '../../src/core/serving/remoteDeployment';
+import { pullPredictions } from '../../src/core/serving/remotePredictions';
+import { findBundle } from '../../src/core/tracking/bundledFiles';
 import type { DeploymentStatus } from '../../src/core/serving/supervisor';
 import { isProcessAlive } from '../../src/core/workspace/processes';
 import { mlops, tmpWorkspace } from './helpers';
@@ -86,6 +88,30 @@ describe('a deployment on an ssh target', { timeout: 300_000 }, () => {
       return got.length >= 5 ? got : undefined;
     });
     assert.deepEqual(ids, ['row-0', 'row-1', 'row-2', 'row-3', 'row-4']);
+  });
+
+  it('follows a rotation of the prediction log on the host, bringing no line twice and no line half-written', async () => {
+    const remote = path.join(withNode.workdir, 'rotation');
+    const logs = path.join(remote, 'predictions');
+    fs.mkdirSync(logs, { recursive: true });
+    fs.copyFileSync(findBundle('deploymentHost.js'), path.join(remote, 'deploymentHost.js'));
+    const local = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-mirror-'));
+    after(() => fs.rmSync(local, { recursive: true, force: true }));
+    const target = withNode.target('gpu-box');
+    const current = path.join(logs, 'predictions.jsonl');
+    const ids = (name: string) => fs.readFileSync(path.join(local, name), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id);
+    fs.writeFileSync(current, '{"id":1}\n{"id":2}\n{"id":3');
+    await pullPredictions(target, remote, local);
+    assert.deepEqual(ids('predictions.jsonl'), [1, 2], 'the line still being written waits');
+    fs.appendFileSync(current, '}\n');
+    fs.renameSync(current, path.join(logs, 'predictions-1000.jsonl'));
+    fs.writeFileSync(current, '{"id":4}\n');
+    await pullPredictions(target, remote, local);
+    assert.deepEqual(ids('predictions-1000.jsonl'), [1, 2, 3]);
+    assert.deepEqual(ids('predictions.jsonl'), [4]);
+    fs.rmSync(path.join(logs, 'predictions-1000.jsonl'));
+    await pullPredictions(target, remote, local);
+    assert.deepEqual(predictionLogFiles(local).map((f) => path.basename(f)), ['predictions.jsonl'], 'pruned on the host, pruned here');
   });
 
   it('restores a forward that was killed, and requests succeed again on the same URL', async () => {
