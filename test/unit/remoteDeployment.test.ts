@@ -71,6 +71,7 @@ describe('a deployment on an ssh target', { timeout: 300_000 }, () => {
     assert.equal(placement.target, 'gpu-box');
     assert.ok(placement.dir.startsWith(withNode.workdir), `the server runs in the target's workdir, not ${placement.dir}`);
     assert.notEqual(placement.port, remote.status.port, 'the host port is forwarded to a port of its own here');
+    assert.equal(fs.statSync(path.join(placement.dir, 'deployment.json')).mode & 0o077, 0, 'the config with the admin token is private on the host');
     for (let i = 0; i < 5; i++) {
       const [there, here] = await Promise.all([post(`${remote.status.url}/v2/models/cancer/infer`, body(i)), post(`${local.status.url}/v2/models/cancer/infer`, body(i))]);
       assert.equal(there.status, 200, JSON.stringify(there.json));

@@ -45,6 +45,7 @@ async function stop(): Promise<void> {
 
 async function start(runtime: string): Promise<HostStart> {
   await stop(); // a server left from an earlier start (its owner died) gives way to this one
+  fs.chmodSync(DEPLOYMENT_FILE, 0o600); // it holds the admin token
   fs.rmSync('status.json', { force: true });
   fs.rmSync(ROUTES_FILE, { force: true }); // a fresh start serves what deployment.json says (the workspace's routes now)
   const log = fs.openSync('supervisor.log', 'a');
