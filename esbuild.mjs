@@ -37,6 +37,8 @@ const builds = [
   { ...common, entryPoints: ['src/core/monitoring/windowWorker.ts'], outfile: 'dist/windowWorker.js' },
   // One deployment's model server process, started by the serving supervisor from beside it (src/core/serving/supervisor.ts).
   { ...common, entryPoints: ['src/core/serving/modelServer.ts'], outfile: 'dist/modelServer.js' },
+  // The host side of a remote deployment, shipped beside modelServer.js to an ssh host (src/core/serving/remoteDeployment.ts).
+  { ...common, entryPoints: ['src/core/serving/deploymentHost.ts'], outfile: 'dist/deploymentHost.js' },
   // The thread that warms up sql.js's WebAssembly before the extension host queries (src/core/tracking/sqlite.ts).
   { ...common, entryPoints: ['src/core/tracking/sqliteWarmup.ts'], outfile: 'dist/sqliteWarmup.js' },
   // The mlops.yaml language server, started by the extension's language client (src/extension/language/register.ts).

@@ -183,7 +183,7 @@ export const COMMANDS: readonly Command[] = [
     run: driftCommand,
   },
   {
-    name: 'serve', args: '<model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--detach]', section: SERVING,
+    name: 'serve', args: '<model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--target SSH_TARGET] [--detach]', section: SERVING,
     summary: 'deploy a model as an Open Inference Protocol + /invocations server',
     details: ['Without --detach the deployment stops with this command (Ctrl-C); with it, it keeps serving until "mlops deployments stop".'],
     run: serveCommand,
@@ -199,8 +199,8 @@ export const COMMANDS: readonly Command[] = [
     summary: 'capacity and cost estimate: the highest rate with p99 under the target',
     run: async (root, argv) => loadtestCommand(await Deployments.open(root), argv),
   },
-  { name: 'export docker', args: '<deployment> [-o DIR] [--image NAME]', section: SERVING, summary: 'a Dockerfile with the model and the server bundle', run: exporting('docker') },
-  { name: 'export k8s', args: '<deployment> [-o DIR] [--image NAME]', section: SERVING, summary: 'Kubernetes Deployment + Service and a KServe InferenceService', run: exporting('k8s') },
+  { name: 'export docker', args: '<deployment> [-o DIR] [--image NAME] [--model TARGET]', section: SERVING, summary: 'a Dockerfile with the model and the server bundle', run: exporting('docker') },
+  { name: 'export k8s', args: '<deployment> [-o DIR] [--image NAME] [--model TARGET]', section: SERVING, summary: 'Kubernetes Deployment + Service and a KServe InferenceService', run: exporting('k8s') },
   { name: 'runs cancel', args: '<run-id>', section: TARGETS, summary: 'stop a run on its target (kills its process group there, or scancel)', run: runsCancel },
   { name: 'targets list', args: '[--json]', section: TARGETS, summary: 'the targets of mlops.yaml (local, ssh, slurm, kubernetes)', run: (root, argv) => targetsCommand(root, 'list', argv) },
   {

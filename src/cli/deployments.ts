@@ -11,7 +11,7 @@ const USAGE = 'mlops deployments list|show NAME|switch NAME TARGET|split NAME TA
 function summary(v: DeploymentView) {
   const { deployment: d, status } = v;
   return {
-    name: d.spec.name, state: deploymentState(v),
+    name: d.spec.name, state: deploymentState(v), on: d.spec.remote ?? 'local', host: status?.remote?.host ?? d.placement?.host ?? null,
     url: v.live ? status?.url ?? null : null, target: d.target, split: d.split ?? null, shadow: d.shadow ?? null,
     restarts: status?.restarts ?? 0, lastError: status?.lastError ?? null, tokenRequired: d.spec.token,
     batching: d.spec.batching, sampleRate: d.spec.sampleRate, threads: d.spec.threads, created: d.created, updated: d.updated,
@@ -36,8 +36,8 @@ export async function deploymentsCommand(deployments: Deployments, sub: string |
       const all = deployments.list().map(summary);
       if (values.json) printJson(all);
       else if (!all.length) print('No deployments yet. Deploy one with: mlops serve <model[:version|@alias] | file.onnx>\n');
-      else print(table(['NAME', 'STATE', 'URL', 'SERVING', 'SPLIT', 'SHADOW', 'RESTARTS'], all.map((d) => [
-        d.name, d.state, d.url ?? '-', d.target, d.split ? `${d.split.target} ${Math.round(d.split.weight * 100)}%` : '-', d.shadow ?? '-', String(d.restarts),
+      else print(table(['NAME', 'STATE', 'ON', 'URL', 'SERVING', 'SPLIT', 'SHADOW', 'RESTARTS'], all.map((d) => [
+        d.name, d.state, d.host ? `${d.on} (${d.host})` : d.on, d.url ?? '-', d.target, d.split ? `${d.split.target} ${Math.round(d.split.weight * 100)}%` : '-', d.shadow ?? '-', String(d.restarts),
       ])));
       return 0;
     }
@@ -53,6 +53,7 @@ export async function deploymentsCommand(deployments: Deployments, sub: string |
         `${s.name}: ${s.state}${s.url ? ` at ${s.url}` : ''}`,
         `serving   ${s.target}${s.split ? `; ${Math.round(s.split.weight * 100)}% to ${s.split.target}${s.split.stickyKey ? ` (sticky by ${s.split.stickyKey})` : ''}` : ''}${s.shadow ? `; shadow ${s.shadow}` : ''}`,
         `batching  max ${s.batching.maxBatch} rows, ${s.batching.maxDelayMs} ms; threads ${s.threads}; logging ${Math.round(s.sampleRate * 100)}% of predictions to ${deployments.dir(s.name)}`,
+        ...(s.on !== 'local' ? [`runs on   target ${s.on}${s.host ? ` (${s.host})` : ''}${view.deployment.placement ? `, in ${view.deployment.placement.dir}` : ''}; forwarded to 127.0.0.1 here`] : []),
         `since     ${formatTime(s.created)}; ${s.restarts} restart(s)${s.lastError ? `; last problem: ${s.lastError}` : ''}`,
       ];
       if (s.url) {

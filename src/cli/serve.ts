@@ -8,7 +8,7 @@ import { readStatus } from '../core/serving/supervisor';
 import { UsageError } from './usage';
 import { print, printError } from './output';
 
-const USAGE = 'mlops serve <model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--detach]';
+const USAGE = 'mlops serve <model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--target SSH_TARGET] [--detach]';
 const DETACHED_ENV = 'MLOPS_SERVE_DETACHED';
 
 function count(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -30,6 +30,7 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
       name: { type: 'string' }, port: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' },
       threads: { type: 'string' }, 'sample-rate': { type: 'string' }, normalize: { type: 'string' }, softmax: { type: 'boolean' },
       labels: { type: 'string' }, token: { type: 'boolean' }, 'max-body-bytes': { type: 'string' }, detach: { type: 'boolean' },
+      target: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -47,6 +48,7 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
     ...(sampleRate !== undefined ? { sampleRate } : {}),
     ...(values['max-body-bytes'] !== undefined ? { maxBodyBytes: count('max-body-bytes', values['max-body-bytes'], 1024) } : {}),
     token: !!values.token,
+    ...(values.target && values.target !== 'local' ? { remote: values.target } : {}),
     processing: {
       ...(values.normalize ? { standardize: readNormalisation(path.resolve(values.normalize)) } : {}),
       ...(values.softmax ? { softmax: {} } : {}),
@@ -57,7 +59,8 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
 
   const deployments = await Deployments.open(root);
   const running = await deployments.deploy(spec, { owner: process.env[DETACHED_ENV] ? 'detached' : 'cli', onStatus: (s) => { if (s.state !== 'running' && s.state !== 'stopped') printError(`mlops: ${name}: ${s.state}${s.lastError ? `: ${s.lastError}` : ''}\n`); } });
-  print(`${name} serving ${target} at ${running.status.url}\n`);
+  const remote = running.status.remote;
+  print(`${name} serving ${target} at ${running.status.url}${remote ? ` (forwarded from target ${remote.target}, ${remote.host})` : ''}\n`);
   if (running.status.token) print(`token: ${running.status.token}\n`);
   if (!process.env[DETACHED_ENV]) printError(`mlops: Open Inference Protocol at ${running.status.url}/v2, MLflow scoring at ${running.status.url}/invocations, metrics at ${running.status.url}/metrics. Ctrl-C stops it.\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

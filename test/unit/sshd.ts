@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SshTarget } from '../../src/core/compute/targets';
+import { freePort } from '../../src/core/serving/portForward';
 import { isProcessAlive } from '../../src/core/workspace/processes';
 
 /** What a real remote host needs and nothing more: no node, no rsync on its PATH. */
@@ -16,15 +17,6 @@ export interface TestSshd {
   workdir: string;
   configFile: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    }).on('error', reject);
-  });
 }
 
 function which(tool: string): string {

@@ -20,9 +20,28 @@ export function shQuote(value: string): string {
 /** The command line that runs `script` under sh on the target. */
 export function shellCommand(target: ShellTarget, script: string): { command: string; args: string[] } {
   if (target.type === 'local') return { command: 'sh', args: ['-c', script] };
-  // BatchMode: never wait for a password prompt nobody sees; ssh exits 255 with the reason.
-  const config = target.config ? ['-F', target.config] : [];
-  return { command: 'ssh', args: [...config, '-o', 'BatchMode=yes', '-o', 'ServerAliveInterval=15', '--', target.host, `sh -c ${shQuote(script)}`] };
+  return { command: 'ssh', args: [...sshOptions(target), '-o', 'ServerAliveInterval=15', '--', target.host, `sh -c ${shQuote(script)}`] };
+}
+
+/** The ssh options every connection to the target uses. BatchMode: never wait for a password prompt nobody sees; ssh exits 255 with the reason. */
+function sshOptions(target: Extract<ShellTarget, { type: 'ssh' }>): string[] {
+  return [...(target.config ? ['-F', target.config] : []), '-o', 'BatchMode=yes'];
+}
+
+/**
+ * `ssh -N -L`: 127.0.0.1:`localPort` here reaches 127.0.0.1:`remotePort` on the host. It exits
+ * when the forward cannot be set up or the connection drops (missed keepalives), so its owner can restart it.
+ */
+export function spawnForward(target: Extract<ShellTarget, { type: 'ssh' }>, localPort: number, remotePort: number): ChildProcess {
+  return spawn('ssh', [
+    ...sshOptions(target), '-o', 'ExitOnForwardFailure=yes', '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=3',
+    '-N', '-L', `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`, '--', target.host,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** `~/x` as "$HOME"/'x' so the remote shell expands the home folder and nothing else. */
+export function remotePath(dir: string): string {
+  return dir === '~' ? '"$HOME"' : dir.startsWith('~/') ? `"$HOME"/${shQuote(dir.slice(2))}` : shQuote(dir);
 }
 
 /** Starts `script` on the target; the caller reads and writes its stdio. */

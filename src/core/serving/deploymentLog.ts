@@ -22,6 +22,23 @@ export interface DeploymentSpec {
   maxBodyBytes: number;
   /** Whether clients need a bearer token (the token itself lives in status.json, not in the log). */
   token: boolean;
+  /** The ssh target (mlops.yaml `targets:`) the server runs on, forwarded back to 127.0.0.1 here; absent: this machine. */
+  remote?: string;
+}
+
+/** Where a remote deployment's server runs now: what stopping it needs even when the process that started it is gone. */
+export interface RemotePlacement {
+  target: string;
+  /** The host's own name (as it reports it). */
+  host: string;
+  /** The deployment's folder on the host. */
+  dir: string;
+  /** The process group on the host (its supervisor and server). */
+  group: number;
+  /** The server process on the host. */
+  pid: number;
+  /** The server's port on the host's 127.0.0.1. */
+  port: number;
 }
 
 export interface SplitSpec { target: string; weight: number; stickyKey?: string }
@@ -38,6 +55,7 @@ export type DeploymentEvent =
   | ({ type: 'switch'; target: string; reason?: string } & Stamp)
   | ({ type: 'split'; split: SplitSpec | null } & Stamp)
   | ({ type: 'shadow'; target: string | null } & Stamp)
+  | ({ type: 'placed'; placement: RemotePlacement } & Stamp)
   | ({ type: 'stop' } & Stamp);
 
 /** A deployment as the log folds it: the spec, what it serves now, and whether it should be running. */
@@ -50,12 +68,14 @@ export interface Deployment {
   state: 'running' | 'stopped';
   /** Who started it (unknown for deployments from before this was recorded). */
   owner?: DeploymentOwner;
+  /** A remote deployment's last start on its host. */
+  placement?: RemotePlacement;
   created: number;
   updated: number;
 }
 
 /**
- * `.mlops/deployments.jsonl`: every deploy, switch, split, shadow and stop, append only (the
+ * `.mlops/deployments.jsonl`: every deploy, switch, split, shadow, remote placement and stop, append only (the
  * truth), folded into deployments on read.
  */
 export class DeploymentLog {
@@ -102,6 +122,7 @@ export class DeploymentLog {
         d.split = undefined;
       } else if (e.type === 'split') d.split = e.split ?? undefined;
       else if (e.type === 'shadow') d.shadow = e.target ?? undefined;
+      else if (e.type === 'placed') d.placement = e.placement;
       else if (e.type === 'stop') d.state = 'stopped';
     }
     return out;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { findTarget, type SshTarget } from '../compute/targets';
 import { AuditLog } from '../governance/audit';
 import { pathDigest } from '../registry/pathDigest';
 import { ModelRegistry, type ModelVersion } from '../registry/registry';
@@ -8,15 +9,17 @@ import { SnapshotStore } from '../snapshots';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import { MlopsLayout } from '../workspace/layout';
 import { isProcessAlive } from '../workspace/processes';
+import { DeploymentError } from './errors';
 import { DeploymentLog, type Deployment, type DeploymentOwner, type DeploymentSpec, type SplitSpec } from './deploymentLog';
 import { loadTest, type CapacityReport, type LoadTestOptions } from './loadTest';
 import type { TensorMetadata } from './modelSession';
 import { DEFAULT_PREDICTION_LOG } from './predictionLog';
 import type { RoutesSpec, VariantSpec } from './routes';
 import { newAdminToken, type ServerConfig } from './server';
+import { RemoteServer, shipRoutes, stopOnHost } from './remoteDeployment';
 import { readStatus, Supervisor, type DeploymentStatus } from './supervisor';
 
-export class DeploymentError extends Error {}
+export { DeploymentError };
 
 /**
  * onnxruntime intra-op threads per session. 1 measured best here (bench/serving.mjs): the
@@ -80,7 +83,7 @@ export interface RunningDeployment {
  */
 export class Deployments {
   readonly log: DeploymentLog;
-  private readonly local = new Map<string, { supervisor: Supervisor; follow: NodeJS.Timeout }>();
+  private readonly local = new Map<string, { supervisor: Supervisor | RemoteServer; follow: NodeJS.Timeout }>();
 
   constructor(
     readonly layout: MlopsLayout,
@@ -115,7 +118,8 @@ export class Deployments {
 
   private view(deployment: Deployment): DeploymentView {
     const status = readStatus(this.dir(deployment.spec.name));
-    const live = !!status && status.state === 'running' && isProcessAlive(status.supervisor) && !!status.pid && isProcessAlive(status.pid);
+    // A remote server's process is on its host: the forward's owner here being alive stands for it.
+    const live = !!status && status.state === 'running' && isProcessAlive(status.supervisor) && (status.remote ? !!status.url : !!status.pid && isProcessAlive(status.pid));
     return { deployment, status, live };
   }
 
@@ -134,7 +138,10 @@ export class Deployments {
     const token = options.token ?? (spec.token ? randomBytes(16).toString('hex') : undefined);
     const running = await this.supervise(deployment, spec.port, { token, onStatus: options.onStatus, primary });
     this.log.append({ type: 'deploy', spec, ...(options.owner ? { owner: options.owner } : {}), ...this.log.stamp(spec.name) });
-    this.audit.append('deploy', [`deployment:${spec.name}`, ...this.subject(primary)], { target: spec.target, url: running.status.url, batching: spec.batching, sampleRate: spec.sampleRate });
+    this.recordPlacement(spec.name, running.status);
+    this.audit.append('deploy', [`deployment:${spec.name}`, ...this.subject(primary)], {
+      target: spec.target, url: running.status.url, batching: spec.batching, sampleRate: spec.sampleRate, ...this.where(running.status),
+    });
     return running;
   }
 
@@ -150,7 +157,10 @@ export class Deployments {
       if (started) deployment = this.log.fold().get(name) ?? deployment;
       return this.serverConfig(deployment, p, tokens, started ? undefined : options.primary);
     };
-    const supervisor = new Supervisor(this.dir(name), makeConfig, options.onStatus);
+    const remote = deployment.spec.remote;
+    const supervisor = remote
+      ? new RemoteServer(this.dir(name), this.sshTarget(remote), { deployment: name, model: deployment.target }, makeConfig, options.onStatus)
+      : new Supervisor(this.dir(name), makeConfig, options.onStatus);
     const status = await supervisor.start(port);
     started = true;
     const follow = setInterval(() => void this.followAlias(name).catch(() => {}), FOLLOW_MS);
@@ -188,7 +198,8 @@ export class Deployments {
           if (!status?.port || status.port === deployment.spec.port) throw err;
           return start(deployment.spec.port);
         });
-        this.audit.append('resume', [`deployment:${name}`], { target: deployment.target, url: running.status.url, owner });
+        this.recordPlacement(name, running.status);
+        this.audit.append('resume', [`deployment:${name}`], { target: deployment.target, url: running.status.url, owner, ...this.where(running.status) });
         out.push({ name, action: 'restarted', url: running.status.url });
       } catch (err) {
         out.push({ name, action: 'failed', error: (err as Error).message });
@@ -243,6 +254,31 @@ export class Deployments {
       const deadline = Date.now() + 15_000;
       while (isProcessAlive(status.supervisor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     }
+    // A remote server outlives a process here that died without stopping it: end it on its host by where the log placed it.
+    const placement = deployment.placement;
+    if (placement && !(status && isProcessAlive(status.supervisor) && status.supervisor !== process.pid)) {
+      if (status?.forward && isProcessAlive(status.forward)) process.kill(status.forward); // an ssh -L its dead owner left behind
+      await stopOnHost(this.sshTarget(placement.target), placement.dir);
+    }
+  }
+
+  /** The ssh target a remote deployment runs on, from mlops.yaml. */
+  private sshTarget(name: string): SshTarget {
+    const target = findTarget(this.layout.root, name);
+    if (target.type !== 'ssh') {
+      throw new DeploymentError(`Target "${name}" is ${target.type}; a deployment runs on this machine or an ssh target. For ${target.type === 'kubernetes' ? 'Kubernetes, use: mlops export k8s <deployment>' : 'it, pick an ssh target or export a container: mlops export docker <deployment>'}.`);
+    }
+    return target;
+  }
+
+  /** Records where a remote deployment's server now runs (what stopping it needs when this process is gone). */
+  private recordPlacement(name: string, status: DeploymentStatus): void {
+    if (status.remote) this.log.append({ type: 'placed', placement: status.remote, ...this.log.stamp(name) });
+  }
+
+  /** For the audit trail: the target and host a remote deployment runs on. */
+  private where(status: DeploymentStatus): Record<string, string> {
+    return status.remote ? { remote: status.remote.target, host: status.remote.host } : {};
   }
 
   /**
@@ -295,8 +331,10 @@ export class Deployments {
   /** Puts the routes of `next` on the running server (if it runs): what a switch, split or shadow changes. */
   private async apply(name: string, next: Deployment): Promise<void> {
     const { status, live } = this.get(name);
-    const routes = await this.routesOf(next);
+    let routes = await this.routesOf(next);
     if (!live || !status?.url) return; // a stopped deployment starts with the new routes
+    // A remote server loads what its host has: the models go there first.
+    if (status.remote) routes = await shipRoutes(this.sshTarget(status.remote.target), status.remote.dir, routes);
     const res = await fetch(`${status.url}/admin/routes`, {
       method: 'PUT', body: JSON.stringify(routes), headers: { Authorization: `Bearer ${status.adminToken}`, 'Content-Type': 'application/json' },
     });
@@ -309,9 +347,9 @@ export class Deployments {
     return (await res.json()) as RoutesSpec;
   }
 
-  /** What the deployment serves now, as the server's routes (files resolved). */
-  routes(name: string): Promise<RoutesSpec> {
-    return this.routesOf(this.get(name).deployment);
+  /** What the deployment serves now, as the server's routes (files resolved); with `model`, what one not made yet would serve. */
+  routes(name: string, model?: string): Promise<RoutesSpec> {
+    return this.routesOf(model ? { spec: deploymentSpec(name, model), target: model, state: 'stopped', created: 0, updated: 0 } : this.get(name).deployment);
   }
 
   private async routesOf(d: Deployment, primary?: VariantSpec): Promise<RoutesSpec> {

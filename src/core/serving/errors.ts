@@ -11,3 +11,6 @@ export class RequestError extends Error {
 export function preview(value: unknown, max = 60): string {
   return cut(typeof value === 'string' ? JSON.stringify(value) : value, max);
 }
+
+/** A deployment the user asked for that cannot be made as asked; the message names the problem and the fix. */
+export class DeploymentError extends Error {}

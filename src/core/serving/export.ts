@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import type { Deployments } from './deployments';
+import type { DeploymentSpec } from './deploymentLog';
+import { deploymentSpec, type Deployments } from './deployments';
 import { DEFAULT_PREDICTION_LOG } from './predictionLog';
 import type { RoutesSpec } from './routes';
 import type { ServerConfig } from './server';
@@ -15,12 +16,18 @@ export interface ExportOptions {
   image?: string;
   /** The server bundle (dist/modelServer.js) to copy into the image. */
   serverBundle?: string;
+  /** Exports a model not deployed yet (e.g. for a host without node), with the deployment settings at their defaults. */
+  model?: string;
+}
+
+function specOf(deployments: Deployments, name: string, model?: string): DeploymentSpec {
+  return model ? deploymentSpec(name, model) : deployments.get(name).deployment.spec;
 }
 
 /** The deployment's server config as it runs in a container: all interfaces, any Host, no admin API, models under /srv/models. */
-async function containerConfig(deployments: Deployments, name: string): Promise<{ config: ServerConfig; files: Map<string, string> }> {
-  const { deployment } = deployments.get(name);
-  const routes = await deployments.routes(name);
+async function containerConfig(deployments: Deployments, name: string, model?: string): Promise<{ config: ServerConfig; files: Map<string, string> }> {
+  const spec = specOf(deployments, name, model);
+  const routes = await deployments.routes(name, model);
   const files = new Map<string, string>();
   const inImage = (file: string) => {
     const target = `${APP_DIR}/models/${path.basename(file)}`;
@@ -32,7 +39,6 @@ async function containerConfig(deployments: Deployments, name: string): Promise<
     variants: routes.variants.map((v) => ({ ...v, file: inImage(v.file) })),
     ...(routes.shadow ? { shadow: { ...routes.shadow, file: inImage(routes.shadow.file) } } : {}),
   };
-  const { spec } = deployment;
   return {
     config: {
       deployment: name, host: '0.0.0.0', port: PORT, adminToken: '', allowedHosts: ['*'], maxBodyBytes: spec.maxBodyBytes, threads: spec.threads,
@@ -49,7 +55,7 @@ async function containerConfig(deployments: Deployments, name: string): Promise<
  * installed from npm, the server bundle, the model files, the config). Returns the files written.
  */
 export async function exportDocker(deployments: Deployments, name: string, outDir: string, options: ExportOptions = {}): Promise<string[]> {
-  const { config, files } = await containerConfig(deployments, name);
+  const { config, files } = await containerConfig(deployments, name, options.model);
   const bundle = options.serverBundle ?? SERVER_SCRIPT;
   if (!fs.existsSync(bundle)) throw new Error(`The server bundle ${bundle} is missing; build it with: npm run build`);
   fs.mkdirSync(path.join(outDir, 'models'), { recursive: true });
@@ -124,8 +130,7 @@ export function kubernetesManifests(deployment: string, image: string, threads: 
 
 /** `mlops export k8s`: the manifests as YAML files. */
 export function exportKubernetes(deployments: Deployments, name: string, outDir: string, options: ExportOptions = {}): string[] {
-  const { deployment } = deployments.get(name);
-  const manifests = kubernetesManifests(name, options.image ?? `${name}:latest`, deployment.spec.threads);
+  const manifests = kubernetesManifests(name, options.image ?? `${name}:latest`, specOf(deployments, name, options.model).threads);
   fs.mkdirSync(outDir, { recursive: true });
   return Object.entries(manifests).map(([file, object]) => {
     fs.writeFileSync(path.join(outDir, file), stringify(JSON.parse(JSON.stringify(object))));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../workspace/atomicFile';
+import type { RemotePlacement } from './deploymentLog';
 import type { ServerConfig } from './server';
 
 /** The server process's entry, beside the bundle that starts it (esbuild.mjs), or beside this file when run from out/. */
@@ -24,6 +25,9 @@ export interface DeploymentStatus {
   since: number;
   adminToken: string;
   token?: string;
+  /** A remote deployment: where its server runs (then `url` is the forward here, `pid` absent, `forward` the ssh process carrying it). */
+  remote?: RemotePlacement;
+  forward?: number;
 }
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
@@ -55,10 +59,6 @@ export class Supervisor {
     private readonly onChange: (s: DeploymentStatus) => void = () => {},
   ) {
     this.status = { state: 'starting', supervisor: process.pid, restarts: 0, since: Date.now(), adminToken: '' };
-  }
-
-  get statusFile(): string {
-    return path.join(this.dir, 'status.json');
   }
 
   get logFile(): string {
@@ -145,10 +145,16 @@ export class Supervisor {
 
   private set(patch: Partial<DeploymentStatus>): void {
     this.status = { ...this.status, ...patch, since: Date.now() };
-    writeFileAtomic(this.statusFile, JSON.stringify(this.status, null, 2));
-    fs.chmodSync(this.statusFile, 0o600);
+    writeStatus(this.dir, this.status);
     this.onChange(this.status);
   }
+}
+
+/** Writes status.json (mode 600: it holds the admin token). */
+export function writeStatus(dir: string, status: DeploymentStatus): void {
+  const file = path.join(dir, 'status.json');
+  writeFileAtomic(file, JSON.stringify(status, null, 2));
+  fs.chmodSync(file, 0o600);
 }
 
 /** A deployment's status as its supervisor last wrote it, or undefined. */

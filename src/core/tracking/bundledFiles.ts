@@ -36,6 +36,11 @@ export function findCli(): string {
   return findUp(path.join('dist', 'cli.js'), 'The mlops CLI');
 }
 
+/** A bundle of dist/ (the model server and its host side, shipped to the host of a remote deployment). */
+export function findBundle(name: string): string {
+  return findUp(path.join('dist', name), `The bundle ${name}`);
+}
+
 /** The runner shipped with every remote job (src/core/compute/runner.py). */
 export function findRemoteRunner(): string {
   return findUp(path.join('src', 'core', 'compute', 'runner.py'), 'The remote job runner');

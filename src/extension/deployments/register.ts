@@ -1,8 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { readTargets } from '../../core/compute/targets';
 import type { ModelVersion } from '../../core/registry/registry';
 import { curlExample } from '../../core/serving/curl';
 import { deploymentSpec, type Deployments } from '../../core/serving/deployments';
+import { exportDocker, exportKubernetes } from '../../core/serving/export';
+import { NodeMissingError } from '../../core/serving/remoteDeployment';
 import { predictionLogFiles } from '../../core/serving/predictionLog';
 import { VARIANTS_VIEW_TYPE } from '../../protocol/variants';
 import { registerCommand } from '../commandErrors';
@@ -40,14 +43,45 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     tree.refresh();
   };
 
-  const deploy = async (arg: VersionArg, name?: string) => {
+  /** Where to deploy: this machine first, then the ssh targets of mlops.yaml; no question when there are none. */
+  const pickPlace = async (target: string): Promise<string | undefined> => {
+    const ssh = readTargets(service.root).filter((t) => t.type === 'ssh');
+    if (!ssh.length) return 'local';
+    const items = [
+      { label: 'local', description: 'this machine' },
+      ...ssh.map((t) => ({ label: t.name, description: `ssh ${t.host}: the server runs there, forwarded to 127.0.0.1 here` })),
+    ];
+    return (await vscode.window.showQuickPick(items, { title: `Deploy ${target} on…` }))?.label;
+  };
+  /** A host without node: offer the container exports the error names, written under deploy/<name>/. */
+  const offerExports = async (err: NodeMissingError, name: string, model: string) => {
+    const docker = 'Export for Docker';
+    const k8s = 'Export for Kubernetes';
+    const choice = await vscode.window.showErrorMessage(`MLOps: ${err.message}`, docker, k8s);
+    if (!choice) return;
+    const out = path.join(service.root, 'deploy', name, choice === docker ? 'docker' : 'k8s');
+    const files = choice === docker ? await exportDocker(await deployments(), name, out, { model }) : exportKubernetes(await deployments(), name, out, { model });
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(out, files.includes('Dockerfile') ? 'Dockerfile' : files[0])), { preview: true });
+  };
+  /** `on`: "local" or an ssh target's name; asked when not given. */
+  const deploy = async (arg: VersionArg, name?: string, on?: string) => {
     const target = arg instanceof vscode.Uri ? arg.fsPath : arg?.kind === 'version' ? `${arg.version.model}:${arg.version.version}` : undefined;
     if (!target) throw new Error('Deploy a model version from the Data & Models view, or an .onnx file from the Explorer.');
+    const place = on ?? (await pickPlace(target));
+    if (!place) return undefined;
     const d = await deployments();
-    const running = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: deploying ${target}…` }, () =>
-      d.deploy(deploymentSpec(name ?? (arg instanceof vscode.Uri ? path.basename(arg.fsPath, '.onnx') : (arg as { version: ModelVersion }).version.model), target), { owner: 'editor', onStatus: onStatus(target) }));
+    const deploymentName = name ?? (arg instanceof vscode.Uri ? path.basename(arg.fsPath, '.onnx') : (arg as { version: ModelVersion }).version.model);
+    const spec = deploymentSpec(deploymentName, target, place === 'local' ? {} : { remote: place });
+    const running = await Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: deploying ${target}${place === 'local' ? '' : ` on ${place}`}…` }, () =>
+      d.deploy(spec, { owner: 'editor', onStatus: onStatus(target) }))).catch((err: Error) => {
+      if (!(err instanceof NodeMissingError)) throw err;
+      void offerExports(err, deploymentName, target);
+      return undefined;
+    });
+    if (!running) return undefined;
     tree.refresh();
-    void vscode.window.showInformationMessage(`MLOps: ${running.name} serves ${target} at ${running.status.url}`);
+    const remote = running.status.remote;
+    void vscode.window.showInformationMessage(`MLOps: ${running.name} serves ${target} at ${running.status.url}${remote ? ` (on ${remote.target}, ${remote.host})` : ''}`);
     return running.status;
   };
   const restart = async (arg: DeploymentArg) => {
@@ -101,7 +135,7 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
   const refresh = () => tree.refresh();
   context.subscriptions.push(
     tree, view, poller, watcher, watcher.onDidChange(refresh), watcher.onDidCreate(refresh), watcher.onDidDelete(refresh),
-    cmd('mlops.deployModel', (arg: VersionArg, name?: string) => deploy(arg, name)),
+    cmd('mlops.deployModel', (arg: VersionArg, name?: string, on?: string) => deploy(arg, name, on)),
     cmd('mlops.refreshDeployments', refresh),
     cmd('mlops.stopDeployment', async (arg: DeploymentArg) => { await (await deployments()).stop(nameOf(arg)); refresh(); }),
     cmd('mlops.restartDeployment', restart),

@@ -12,6 +12,12 @@ const STATE_ICONS: Record<string, [string, string?]> = {
   running: ['pass-filled', 'testing.iconPassed'], restarting: ['sync~spin', 'list.warningForeground'], down: ['error', 'list.errorForeground'], stopped: ['circle-slash'],
 };
 
+/** Where a remote deployment runs, in words ("gpu-box (node-7)"); empty for one on this machine. */
+function where(v: DeploymentView): string {
+  const host = v.status?.remote?.host ?? v.deployment.placement?.host;
+  return v.deployment.spec.remote ? `${v.deployment.spec.remote}${host ? ` (${host})` : ''}` : '';
+}
+
 /** The Deployments view: each deployment with its state and URL; under it, what it serves and how it is doing. */
 export class DeploymentsTreeProvider implements vscode.TreeDataProvider<DeploymentNode>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<DeploymentNode | undefined>();
@@ -41,11 +47,11 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     item.id = `deployment:${deployment.spec.name}`;
     const live = node.view.live ? this.liveStats(deployment.spec.name) : undefined;
     const badge = driftBadge(this.service.root, deployment.spec.name);
-    item.description = `${state}${node.view.live && status?.url ? ` · ${status.url}` : ''}${live ? ` · ${trafficSummary(live)}` : ''}${badge ? ` · ${badge.text}` : ''}`;
+    item.description = `${state}${where(node.view) ? ` · on ${where(node.view)}` : ''}${node.view.live && status?.url ? ` · ${status.url}` : ''}${live ? ` · ${trafficSummary(live)}` : ''}${badge ? ` · ${badge.text}` : ''}`;
     const [icon, color] = badge?.alert ? ['warning', 'list.warningForeground'] : STATE_ICONS[state];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     const perVariant = live && live.variants.length > 1 ? live.variants.map((v) => `\n  ${v.variant} (${v.model} ${v.version}): ${trafficSummary(v)}`).join('') : '';
-    item.tooltip = `${deployment.spec.name}: ${state}\nserving ${deployment.target}${live ? `\nlast ${Math.round(live.seconds)} s: ${trafficSummary(live)}${perVariant}` : ''}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}${badge ? `\n${badge.tooltip}` : ''}`;
+    item.tooltip = `${deployment.spec.name}: ${state}${where(node.view) ? ` on ${where(node.view)}, forwarded to 127.0.0.1 here` : ''}\nserving ${deployment.target}${live ? `\nlast ${Math.round(live.seconds)} s: ${trafficSummary(live)}${perVariant}` : ''}${status?.lastError ? `\nlast problem: ${status.lastError}` : ''}${badge ? `\n${badge.tooltip}` : ''}`;
     item.contextValue = `deployment.${state}`;
     return item;
   }
@@ -60,6 +66,7 @@ export class DeploymentsTreeProvider implements vscode.TreeDataProvider<Deployme
     const capacity = deployments.capacity(name);
     return [
       detail('serving', servingText(d), 'package'),
+      ...(d.spec.remote ? [detail('host', `${where(node.view)}${d.placement ? ` · ${d.placement.dir}` : ''}`, 'remote')] : []),
       ...(d.shadow ? [detail('shadow', d.shadow, 'eye')] : []),
       detail('batching', d.spec.batching.maxBatch > 1 ? `up to ${d.spec.batching.maxBatch} rows, ${d.spec.batching.maxDelayMs} ms` : 'off', 'layers'),
       ...(status?.restarts ? [detail('restarts', `${status.restarts}${status.lastError ? ` · ${status.lastError}` : ''}`, 'debug-restart')] : []),
