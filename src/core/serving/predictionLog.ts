@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tensorRows, type TensorValue } from './tensors';
+import { dataJson, type TensorValue } from './tensors';
 import { appendRecord } from '../workspace/appendLog';
 
 /** One served prediction, as drift monitoring reads it back (docs/serving.md, "Prediction log"). */
@@ -31,48 +31,31 @@ export interface PredictionLogOptions {
 export const DEFAULT_PREDICTION_LOG: PredictionLogOptions = { sampleRate: 1, maxFileBytes: 16 * 1024 * 1024, keepFiles: 5 };
 
 /**
- * A record as the server hands it over: tensors, turned into JSON rows only when written; an
- * input may already be JSON rows (the client's own text, which costs nothing to write).
+ * A record as the server hands it over: tensors (turned into JSON rows as the record is
+ * taken), or an input's rows already as JSON (the client's own text, copied as it is).
  */
 export type PendingPrediction = Omit<PredictionRecord, 'inputs' | 'outputs'> & { inputs: Record<string, TensorValue | Buffer>; outputs: Record<string, TensorValue> };
 
 const FLUSH_MS = 200;
 /** Written sooner when this much is buffered, so a burst of large requests neither piles up memory nor stalls one long write. */
 const FLUSH_BYTES = 256 * 1024;
-const FLUSH_RECORDS = 2000;
-
-/** One record's JSONL line, with the same keys in the same order as JSON.stringify of the PredictionRecord. */
-function line(r: PendingPrediction, parts: Buffer[]): void {
-  const { inputs, outputs, id, ...head } = r;
-  let text = `${JSON.stringify(head).slice(0, -1)},"inputs":{`;
-  for (const [i, [name, t]] of Object.entries(inputs).entries()) {
-    text += `${i ? ',' : ''}${JSON.stringify(name)}:`;
-    if (Buffer.isBuffer(t)) {
-      parts.push(Buffer.from(text), t);
-      text = '';
-    } else text += JSON.stringify(tensorRows(t));
-  }
-  const named = Object.entries(outputs).map(([n, t]) => `${JSON.stringify(n)}:${JSON.stringify(tensorRows(t))}`);
-  parts.push(Buffer.from(`${text}},"outputs":{${named.join(',')}}${id !== undefined ? `,"id":${JSON.stringify(id)}` : ''}}\n`));
-}
-
-/** About how many bytes a record's line will take. */
-function estimate(r: PendingPrediction): number {
-  let bytes = 200;
-  for (const t of Object.values(r.inputs)) bytes += Buffer.isBuffer(t) ? t.length : t.data.length * 20;
-  for (const t of Object.values(r.outputs)) bytes += t.data.length * 20;
-  return bytes;
-}
+const CHUNK_BYTES = 64 * 1024;
 
 /**
- * A deployment's prediction log under `.mlops/serving/<deployment>/`: sampled records
- * buffered in memory and written by a timer, never on the request's path; the current file
- * is rotated by size. A failing disk drops records (counted), never requests.
+ * A deployment's prediction log under `.mlops/serving/<deployment>/`. The server hands a
+ * sampled record over once its answer is sent; it becomes its JSONL line at once, so what
+ * waits for the write is bytes, not objects the garbage collector must keep walking. The
+ * buffer is written by a timer, or once it is large; the current file is rotated by size. A
+ * failing disk drops records (counted), never requests.
  */
 export class PredictionLog {
   readonly file: string;
-  private pending: PendingPrediction[] = [];
-  private pendingBytes = 0;
+  /** Filled chunks, then `chunk` up to `used`: whole lines only. */
+  private chunks: Buffer[] = [];
+  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
+  private buffered = 0;
+  private records = 0;
   private size: number;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -92,27 +75,59 @@ export class PredictionLog {
     return this.options.sampleRate >= 1 || Math.random() < this.options.sampleRate;
   }
 
+  /** Buffers the record's line, with the same keys in the same order as JSON.stringify of the PredictionRecord. */
   record(r: PendingPrediction): void {
-    this.pending.push(r);
-    this.pendingBytes += estimate(r);
-    if (this.pending.length >= FLUSH_RECORDS || this.pendingBytes >= FLUSH_BYTES) void this.flush();
+    this.text(`{"time":${r.time},"deployment":${JSON.stringify(r.deployment)},"model":${JSON.stringify(r.model)},"version":${JSON.stringify(r.version)},"variant":${JSON.stringify(r.variant)},"latency_ms":${r.latency_ms},"inputs":{`);
+    let first = true;
+    for (const name in r.inputs) {
+      const t = r.inputs[name];
+      this.text(`${first ? '' : ','}${JSON.stringify(name)}:`);
+      if (Buffer.isBuffer(t)) this.bytes(t);
+      else this.text(dataJson(t, true));
+      first = false;
+    }
+    let outputs = '';
+    for (const name in r.outputs) outputs += `${outputs ? ',' : ''}${JSON.stringify(name)}:${dataJson(r.outputs[name], true)}`;
+    this.text(`},"outputs":{${outputs}}${r.id !== undefined ? `,"id":${JSON.stringify(r.id)}` : ''}}\n`);
+    this.records++;
+    if (this.buffered >= FLUSH_BYTES) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  private text(s: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.used + s.length * 3 > this.chunk.length) this.nextChunk(s.length * 3);
+    const n = this.chunk.write(s, this.used);
+    this.used += n;
+    this.buffered += n;
+  }
+
+  private bytes(b: Buffer): void {
+    if (this.used + b.length > this.chunk.length) this.nextChunk(b.length);
+    this.used += b.copy(this.chunk, this.used);
+    this.buffered += b.length;
+  }
+
+  private nextChunk(room: number): void {
+    if (this.used) this.chunks.push(this.chunk.subarray(0, this.used));
+    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
+    this.used = 0;
   }
 
   /** Writes what is buffered; resolves when it is on disk (or dropped). */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.pending.length) return this.writing;
-    const parts: Buffer[] = [];
-    for (const r of this.pending) line(r, parts);
-    const lines = Buffer.concat(parts);
-    const count = this.pending.length;
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (!this.buffered) return this.writing;
+    this.nextChunk(0);
+    const lines = this.chunks;
+    const bytes = this.buffered;
+    const count = this.records;
+    this.chunks = [];
+    this.buffered = 0;
+    this.records = 0;
     this.writing = this.writing.then(async () => {
       try {
-        const bytes = lines.length;
         if (this.size > 0 && this.size + bytes > this.options.maxFileBytes) await this.rotate();
         appendRecord(this.file, lines); // whole records or none, never after a torn line
         this.size += bytes;
