@@ -39,26 +39,23 @@ export type PendingPrediction = Omit<PredictionRecord, 'inputs' | 'outputs'> & {
 const FLUSH_MS = 200;
 /** Written sooner when this much is buffered, so a burst of large requests neither piles up memory nor stalls one long write. */
 const FLUSH_BYTES = 256 * 1024;
-const CHUNK_BYTES = 64 * 1024;
 
 /**
  * A deployment's prediction log under `.mlops/serving/<deployment>/`. The server hands a
- * sampled record over once its answer is sent; it becomes its JSONL line at once, so what
- * waits for the write is bytes, not objects the garbage collector must keep walking. The
- * buffer is written by a timer, or once it is large; the current file is rotated by size. A
- * failing disk drops records (counted), never requests.
+ * sampled record over once its answer is sent; it becomes its JSONL line at once, in one
+ * buffer that every write empties and the next record reuses, so what waits for the disk is
+ * bytes, not objects for the garbage collector to walk or freed blocks to fragment memory.
+ * The buffer is written by a timer, or once it is large; the current file is rotated by size.
+ * A failing disk drops records (counted), never requests.
  */
 export class PredictionLog {
   readonly file: string;
-  /** Filled chunks, then `chunk` up to `used`: whole lines only. */
-  private chunks: Buffer[] = [];
-  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** Whole lines, up to `used`. */
+  private buffer = Buffer.allocUnsafeSlow(FLUSH_BYTES * 2);
   private used = 0;
-  private buffered = 0;
   private records = 0;
   private size: number;
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
 
   constructor(readonly dir: string, private readonly options: PredictionLogOptions, private readonly onError: (m: string) => void = () => {}) {
     fs.mkdirSync(dir, { recursive: true });
@@ -77,72 +74,53 @@ export class PredictionLog {
 
   /** Buffers the record's line, with the same keys in the same order as JSON.stringify of the PredictionRecord. */
   record(r: PendingPrediction): void {
-    this.text(`{"time":${r.time},"deployment":${JSON.stringify(r.deployment)},"model":${JSON.stringify(r.model)},"version":${JSON.stringify(r.version)},"variant":${JSON.stringify(r.variant)},"latency_ms":${r.latency_ms},"inputs":{`);
+    const parts: (string | Buffer)[] = [`{"time":${r.time},"deployment":${JSON.stringify(r.deployment)},"model":${JSON.stringify(r.model)},"version":${JSON.stringify(r.version)},"variant":${JSON.stringify(r.variant)},"latency_ms":${r.latency_ms},"inputs":{`];
     let first = true;
     for (const name in r.inputs) {
       const t = r.inputs[name];
-      this.text(`${first ? '' : ','}${JSON.stringify(name)}:`);
-      if (Buffer.isBuffer(t)) this.bytes(t);
-      else this.text(dataJson(t, true));
+      parts.push(`${first ? '' : ','}${JSON.stringify(name)}:`, Buffer.isBuffer(t) ? t : dataJson(t, true));
       first = false;
     }
     let outputs = '';
     for (const name in r.outputs) outputs += `${outputs ? ',' : ''}${JSON.stringify(name)}:${dataJson(r.outputs[name], true)}`;
-    this.text(`},"outputs":{${outputs}}${r.id !== undefined ? `,"id":${JSON.stringify(r.id)}` : ''}}\n`);
+    parts.push(`},"outputs":{${outputs}}${r.id !== undefined ? `,"id":${JSON.stringify(r.id)}` : ''}}\n`);
+    // At most 3 UTF-8 bytes per UTF-16 unit: room for the whole line, so a write never splits it.
+    let room = 0;
+    for (const p of parts) room += typeof p === 'string' ? p.length * 3 : p.length;
+    if (this.used + room > this.buffer.length) {
+      this.flush();
+      if (room > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(room);
+    }
+    for (const p of parts) this.used += typeof p === 'string' ? this.buffer.write(p, this.used) : p.copy(this.buffer, this.used);
     this.records++;
-    if (this.buffered >= FLUSH_BYTES) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    if (this.used >= FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
-  private text(s: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.used + s.length * 3 > this.chunk.length) this.nextChunk(s.length * 3);
-    const n = this.chunk.write(s, this.used);
-    this.used += n;
-    this.buffered += n;
-  }
-
-  private bytes(b: Buffer): void {
-    if (this.used + b.length > this.chunk.length) this.nextChunk(b.length);
-    this.used += b.copy(this.chunk, this.used);
-    this.buffered += b.length;
-  }
-
-  private nextChunk(room: number): void {
-    if (this.used) this.chunks.push(this.chunk.subarray(0, this.used));
-    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
-    this.used = 0;
-  }
-
-  /** Writes what is buffered; resolves when it is on disk (or dropped). */
-  flush(): Promise<void> {
+  /** Writes what is buffered (or drops it, reporting why, when the disk fails). */
+  flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.buffered) return this.writing;
-    this.nextChunk(0);
-    const lines = this.chunks;
-    const bytes = this.buffered;
-    const count = this.records;
-    this.chunks = [];
-    this.buffered = 0;
+    if (!this.used) return;
+    const lines = this.buffer.subarray(0, this.used);
+    try {
+      if (this.size > 0 && this.size + lines.length > this.options.maxFileBytes) this.rotate();
+      appendRecord(this.file, lines); // whole records or none, never after a torn line
+      this.size += lines.length;
+    } catch (err) {
+      this.onError(`prediction log: ${this.records} records not written: ${(err as Error).message}`);
+    }
+    this.used = 0;
     this.records = 0;
-    this.writing = this.writing.then(async () => {
-      try {
-        if (this.size > 0 && this.size + bytes > this.options.maxFileBytes) await this.rotate();
-        appendRecord(this.file, lines); // whole records or none, never after a torn line
-        this.size += bytes;
-      } catch (err) {
-        this.onError(`prediction log: ${count} records not written: ${(err as Error).message}`);
-      }
-    });
-    return this.writing;
+    // A one-off large record's buffer is not kept.
+    if (this.buffer.length > FLUSH_BYTES * 2) this.buffer = Buffer.allocUnsafeSlow(FLUSH_BYTES * 2);
   }
 
-  private async rotate(): Promise<void> {
-    await fs.promises.rename(this.file, path.join(this.dir, `predictions-${Date.now()}.jsonl`));
+  private rotate(): void {
+    fs.renameSync(this.file, path.join(this.dir, `predictions-${Date.now()}.jsonl`));
     this.size = 0;
-    const rotated = (await fs.promises.readdir(this.dir)).filter((n) => /^predictions-\d+\.jsonl$/.test(n)).sort();
-    for (const old of rotated.slice(0, Math.max(0, rotated.length - this.options.keepFiles))) await fs.promises.rm(path.join(this.dir, old), { force: true });
+    const rotated = fs.readdirSync(this.dir).filter((n) => /^predictions-\d+\.jsonl$/.test(n)).sort();
+    for (const old of rotated.slice(0, Math.max(0, rotated.length - this.options.keepFiles))) fs.rmSync(path.join(this.dir, old), { force: true });
   }
 }
 

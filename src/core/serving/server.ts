@@ -105,7 +105,7 @@ export class ModelServer {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
     });
-    await this.log.flush();
+    this.log.flush();
   }
 
   private async loadRoutes(spec: RoutesSpec, previous?: Routes): Promise<Routes> {
