@@ -7,6 +7,11 @@ import type { ServerConfig } from './server';
 /** The server process's entry, beside the bundle that starts it (esbuild.mjs), or beside this file when run from out/. */
 export const SERVER_SCRIPT = path.join(__dirname, 'modelServer.js');
 
+/** The command that runs a deployment's server process: this runtime, the server script and its config.json. */
+export function serverCommand(script: string, configFile: string): [string, string[]] {
+  return [process.execPath, [script, configFile]];
+}
+
 export type DeploymentState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
 
 /** `.mlops/serving/<deployment>/status.json`: what the supervisor sees now (mode 600: it holds the admin token). */
@@ -104,7 +109,8 @@ export class Supervisor {
     this.status = { ...this.status, adminToken: config.adminToken, token: config.token };
     const out = fs.openSync(this.logFile, 'a');
     const started = Date.now();
-    const child = spawn(process.execPath, [SERVER_SCRIPT, configFile], { stdio: ['ignore', out, out, 'ipc'] });
+    const [command, args] = serverCommand(SERVER_SCRIPT, configFile);
+    const child = spawn(command, args, { stdio: ['ignore', out, out, 'ipc'] });
     fs.closeSync(out);
     this.child = child;
     let failure: string | undefined;
