@@ -28,6 +28,16 @@ interface Waiting {
 
 interface Group { items: Waiting[]; rows: number; timer?: NodeJS.Timeout }
 
+/** Requests stack into one batch when their inputs agree in name, datatype and every dimension but the first. */
+function groupKey(feeds: Record<string, TensorValue>): string {
+  let key = '';
+  for (const name in feeds) {
+    const { datatype, shape } = feeds[name];
+    key += `${name}:${datatype}:${shape.length === 2 ? shape[1] : shape.slice(1).join('x')}|`;
+  }
+  return key;
+}
+
 /**
  * Runs requests on one model session. With batching on, concurrent requests whose inputs
  * agree beyond the first dimension are stacked into one run, and the results split back. A
@@ -55,7 +65,7 @@ export class Batcher {
       return this.session.run(feeds).then((outputs) => ({ outputs, queueSeconds: 0 }));
     }
     return new Promise((resolve, reject) => {
-      const key = Object.entries(feeds).map(([name, t]) => `${name}:${t.datatype}:${t.shape.slice(1).join('x')}`).join('|');
+      const key = groupKey(feeds);
       let group = this.groups.get(key);
       if (group && group.rows + rows > this.options.maxBatch) {
         this.dispatch(key, group);
@@ -100,7 +110,8 @@ export class Batcher {
       (outputs) => {
         let at = 0;
         for (const item of items) {
-          const mine = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, sliceRows(t, at, at + item.rows)]));
+          const mine: Record<string, TensorValue> = {};
+          for (const name in outputs) mine[name] = sliceRows(outputs[name], at, at + item.rows);
           at += item.rows;
           item.resolve({ outputs: mine, queueSeconds: (started - item.since) / 1000 });
         }
