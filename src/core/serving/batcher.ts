@@ -28,6 +28,12 @@ interface Waiting {
 
 interface Group { items: Waiting[]; rows: number; timer?: NodeJS.Timeout }
 
+/** The first input's rows (its first dimension; 1 for a scalar). */
+function firstRows(feeds: Record<string, TensorValue>): number {
+  for (const name in feeds) return feeds[name].shape[0] ?? 1;
+  return 1;
+}
+
 /** Requests stack into one batch when their inputs agree in name, datatype and every dimension but the first. */
 function groupKey(feeds: Record<string, TensorValue>): string {
   let key = '';
@@ -59,7 +65,7 @@ export class Batcher {
   ) {}
 
   infer(feeds: Record<string, TensorValue>): Promise<InferenceResult> {
-    const rows = Object.values(feeds)[0]?.shape[0] ?? 1;
+    const rows = firstRows(feeds);
     if (this.options.maxBatch <= 1 || !this.session.batchable || rows >= this.options.maxBatch) {
       this.onRun(rows);
       return this.session.run(feeds).then((outputs) => ({ outputs, queueSeconds: 0 }));

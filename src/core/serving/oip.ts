@@ -43,9 +43,8 @@ function checkShape(meta: TensorMetadata, shape: unknown, what: string): number[
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new RequestError(400, `${what}: "shape" must be a list of non-negative integers, not ${preview(shape)}.`);
   }
-  const expected = JSON.stringify(meta.shape);
   if (shape.length !== meta.shape.length || shape.some((d, i) => meta.shape[i] >= 0 && d !== meta.shape[i])) {
-    throw new RequestError(400, `${what}: expected shape ${expected} (-1: any size), got ${JSON.stringify(shape)}.`);
+    throw new RequestError(400, `${what}: expected shape ${JSON.stringify(meta.shape)} (-1: any size), got ${JSON.stringify(shape)}.`);
   }
   if (shape.reduce((a: number, b: number) => a * b, 1) > 1 << 26) throw new RequestError(400, `${what}: shape ${JSON.stringify(shape)} is too large (over 64M elements).`);
   return shape as number[];

@@ -364,7 +364,12 @@ const PLAIN_PATH = /^(?:\/[\w~-][\w.~-]*)+\/?$/;
 
 /** The inputs as the log keeps them: the client's own JSON rows when the body had them, else a copy of the tensor. */
 function sentInputs(feeds: Record<string, TensorValue>): PendingPrediction['inputs'] {
-  return Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, t.sentRows?.() ?? { ...t, data: t.data.slice() as TensorValue['data'] }]));
+  const inputs: PendingPrediction['inputs'] = {};
+  for (const name in feeds) {
+    const t = feeds[name];
+    inputs[name] = t.sentRows?.() ?? { ...t, data: t.data.slice() as TensorValue['data'] };
+  }
+  return inputs;
 }
 
 function cloneFeeds(feeds: Record<string, TensorValue>): Record<string, TensorValue> {
