@@ -33,9 +33,8 @@ export class NumericData {
     /** Lengths of the nested lists, outermost first ([n] for a flat list). */
     readonly dims: readonly number[],
     /**
-     * In one array, as each typed array costs an allocation the garbage collector tracks: the
-     * byte offsets where each value's text starts in `source`, then where each ends, then the
-     * indices of the approximate values.
+     * The byte offsets where each value's text starts in `source`, then where each ends, then
+     * the indices of the approximate values (in one array, beside `values` in one buffer).
      */
     private readonly marks: Int32Array,
     /** The list's own byte span, brackets included. */
@@ -376,13 +375,17 @@ class Scanner {
         c = b[++at];
         if (depth-- === 0) {
           this.at = at;
-          const marks = new Int32Array(2 * n + k);
+          // One backing store for both arrays: each costs a native allocation the collector must track and free.
+          const store = new ArrayBuffer(8 * n + 4 * (2 * n + k));
+          const copy = new Float64Array(store, 0, n);
+          const marks = new Int32Array(store, 8 * n, 2 * n + k);
           for (let i = 0; i < n; i++) {
+            copy[i] = values[i];
             marks[i] = starts[i];
             marks[n + i] = ends[i];
           }
           for (let j = 0; j < k; j++) marks[2 * n + j] = approximate[j];
-          return new NumericData(b, values.slice(0, n), dims, marks, [start, at], oneLine);
+          return new NumericData(b, copy, dims, marks, [start, at], oneLine);
         }
         counts[depth]++;
       }
