@@ -166,7 +166,7 @@ export class ModelServer {
     if (rest.length === 1 && rest[0] === 'ready' && method === 'GET') return this.json(res, 200, { name, ready: true });
     if (rest.length === 1 && rest[0] === 'infer') {
       if (method !== 'POST') throw new RequestError(405, 'infer takes POST.');
-      return this.infer(req, res, routes, variant);
+      return await this.infer(req, res, routes, variant);
     }
     throw new RequestError(404, `No route ${method} /v2/${parts.join('/')}.`);
   }
