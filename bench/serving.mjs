@@ -4,8 +4,9 @@
 // Each figure beside a baseline measured in the same run, each server in its own child process:
 //   bare   a bare Node http + onnxruntime server: JSON.parse, Float32Array, session.run, JSON out;
 //          no validation, metrics or logging.
-//   ours   the deployment server (src/core/serving/server.ts) with validation, Prometheus
-//          metrics and the prediction log (every prediction) on.
+//   ours   a deployment's own server process (dist/modelServer.js with its config.json, started
+//          as the supervisor starts it) with validation, Prometheus metrics and the prediction
+//          log (every prediction) on.
 // 1. 1 row/request, 8 clients: req/s, p50/p99 (goal ≥ 0.9× bare, p99 ≤ 5 ms).
 // 2. 32 rows/request, 8 clients: rows/s (goal ≥ 300k rows/s), for intra-op threads 1, 2 and
 //    onnxruntime's default (0: one per core) — the figure the default thread count is picked by.
@@ -14,12 +15,13 @@
 // 4. RSS of a deployment's server process after the loads (goal ≤ 120 MB).
 // 5. CPU per request of the work besides HTTP (parse and check, run, answer, prediction log), in
 //    this process, best of 7: the figure that stays put when other work shares the cores.
-// The clients are raw keep-alive sockets sending prebuilt requests (node:http's client cost as much
+// Each measurement follows half a second of the same load, unmeasured, so that every server is
+// measured warm. The clients are raw keep-alive sockets sending prebuilt requests (node:http's client cost as much
 // CPU as the servers, on the same cores). Beside each figure: the server process's CPU time per
 // request, steadier than req/s on a shared, loaded host. The load average is printed before and after.
-// Imports the compiled engine from out/ (run `npx tsc -p .` first). The fixture model is
+// Needs `npm run build` first (dist/modelServer.js, and the engine in out/ for section 5). The fixture model is
 // test/fixtures/models/breast_cancer_mlp.onnx (30 features → 2 classes).
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -34,45 +36,29 @@ const require = createRequire(import.meta.url);
 const MODEL = path.join(repo, 'test', 'fixtures', 'models', 'breast_cancer_mlp.onnx');
 var SECONDS = Number(process.env.BENCH_SECONDS) || 3; // var: read by functions the top-level await below reaches first
 var ROUNDS = Number(process.env.BENCH_ROUNDS) || 3;
+var WARM_SECONDS = 0.5;
 function fmt(n) {
   return Math.round(n).toLocaleString('en-US');
 }
 
-// ---------------------------------------------------------------- child: a server
-if (process.argv[2] === 'serve') {
-  const [kind, threads, maxBatch] = [process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
-  if (kind === 'bare') {
-    const ort = require('onnxruntime-node');
-    const session = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
-    const server = http.createServer((req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', async () => {
-        const input = JSON.parse(Buffer.concat(chunks).toString()).inputs[0];
-        const out = await session.run({ input: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape) });
-        const p = out.probabilities;
-        const body = JSON.stringify({ model_name: 'cancer', outputs: [{ name: 'probabilities', datatype: 'FP32', shape: p.dims, data: Array.from(p.data) }] });
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-        res.end(body);
-      });
+// ---------------------------------------------------------------- child: the bare server
+if (process.argv[2] === 'bare') {
+  const threads = Number(process.argv[3]);
+  const ort = require('onnxruntime-node');
+  const session = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const input = JSON.parse(Buffer.concat(chunks).toString()).inputs[0];
+      const out = await session.run({ input: new ort.Tensor('float32', Float32Array.from(input.data.flat()), input.shape) });
+      const p = out.probabilities;
+      const body = JSON.stringify({ model_name: 'cancer', outputs: [{ name: 'probabilities', datatype: 'FP32', shape: p.dims, data: Array.from(p.data) }] });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
     });
-    server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-  } else {
-    const { ModelServer, newAdminToken } = require(path.join(repo, 'out/src/core/serving/server.js'));
-    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-serving-'));
-    const server = await ModelServer.start({
-      deployment: 'bench', host: '127.0.0.1', port: 0, adminToken: newAdminToken(), maxBodyBytes: 32 * 1024 * 1024, threads,
-      batching: { maxBatch, maxDelayMs: Number(process.argv[6] ?? 0) }, processing: {},
-      predictionLog: { dir: logDir, sampleRate: 1, maxFileBytes: 64 * 1024 * 1024, keepFiles: 1 },
-      routes: { variants: [{ variant: 'primary', model: 'cancer', version: '1', file: MODEL, weight: 1 }] },
-    });
-    process.on('disconnect', async () => {
-      await server.stop();
-      fs.rmSync(logDir, { recursive: true, force: true });
-      process.exit(0);
-    });
-    process.send({ port: server.port });
-  }
+  });
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('disconnect', () => process.exit(0));
 } else {
   await main();
@@ -80,12 +66,37 @@ if (process.argv[2] === 'serve') {
 
 // ---------------------------------------------------------------- parent: the clients
 async function startServer(kind, threads = 1, maxBatch = 1, maxDelayMs = 0) {
-  const child = fork(fileURLToPath(import.meta.url), ['serve', kind, String(threads), String(maxBatch), String(maxDelayMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (kind === 'ours') return startDeployment(threads, maxBatch, maxDelayMs);
+  const child = fork(fileURLToPath(import.meta.url), ['bare', String(threads)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const info = await new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
   });
   return { child, port: info.port, label: kind };
+}
+
+/** A deployment's own server process, started as the supervisor starts it (dist/modelServer.js and a config.json). */
+async function startDeployment(threads, maxBatch, maxDelayMs) {
+  const { serverCommand } = require(path.join(repo, 'out/src/core/serving/supervisor.js'));
+  const { newAdminToken } = require(path.join(repo, 'out/src/core/serving/server.js'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-serving-'));
+  const config = {
+    deployment: 'bench', host: '127.0.0.1', port: 0, adminToken: newAdminToken(), maxBodyBytes: 32 * 1024 * 1024, threads,
+    batching: { maxBatch, maxDelayMs }, processing: {},
+    predictionLog: { dir: path.join(dir, 'log'), sampleRate: 1, maxFileBytes: 64 * 1024 * 1024, keepFiles: 1 },
+    routes: { variants: [{ variant: 'primary', model: 'cancer', version: '1', file: MODEL, weight: 1 }] },
+  };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  const [command, args] = serverCommand(path.join(repo, 'dist', 'modelServer.js'), path.join(dir, 'config.json'));
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => { stderr += c; });
+  const info = await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`the deployment's server exited (${code}): ${stderr}`)));
+  });
+  child.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return { child, port: info.port, label: 'ours' };
 }
 
 async function stopServer(s) {
@@ -159,18 +170,22 @@ function body(rows, seed) {
 async function drive(s, clients, rows) {
   const requests = Array.from({ length: 64 }, (_, i) => request(s.port, body(rows, i)));
   const connections = await Promise.all(Array.from({ length: clients }, () => connect(s.port)));
-  for (const [c, conn] of connections.entries()) for (let i = 0; i < 4; i++) await conn.post(requests[(c + i) % requests.length]); // warm
+  const load = (seconds, times) => {
+    const end = performance.now() + seconds * 1000;
+    return Promise.all(connections.map(async (conn, c) => {
+      for (let i = c; performance.now() < end; i += clients) {
+        const t = performance.now();
+        await conn.post(requests[i % requests.length]);
+        times?.push(performance.now() - t);
+      }
+    }));
+  };
+  // Both servers measured warm: a larger server's code takes more requests to be compiled optimised.
+  await load(WARM_SECONDS);
   const times = [];
   const cpu0 = cpuSeconds(s.child.pid);
-  const end = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
-  await Promise.all(connections.map(async (conn, c) => {
-    for (let i = c; performance.now() < end; i += clients) {
-      const t = performance.now();
-      await conn.post(requests[i % requests.length]);
-      times.push(performance.now() - t);
-    }
-  }));
+  await load(SECONDS, times);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = (cpuSeconds(s.child.pid) - cpu0) / times.length;
   for (const conn of connections) conn.close();
@@ -190,6 +205,11 @@ function line(label, r, rows = 1) {
 }
 
 async function main() {
+  const missing = ['dist/modelServer.js', 'out/src/core/serving/supervisor.js'].filter((f) => !fs.existsSync(path.join(repo, f)));
+  if (missing.length) {
+    console.log(`${missing.join(' and ')} missing: run \`npm run build\` first; no figures measured.`);
+    return;
+  }
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(', ');
   console.log(`Model server benchmark: ${os.cpus().length} cores, ${SECONDS} s per measurement, median of ${ROUNDS} rounds; load average ${load()}.`);
 
@@ -239,6 +259,9 @@ async function main() {
     const [bareCpu, oursCpu, binaryCpu] = await handlerCpu(rows);
     console.log(`  ${String(rows).padStart(2)} row(s): bare (JSON.parse, run, JSON out) ${fmt(bareCpu).padStart(5)} µs; deployment server's (parse and check, run, answer, prediction log) ${fmt(oursCpu).padStart(5)} µs, binary tensor data ${fmt(binaryCpu).padStart(5)} µs`);
   }
+  // What dynamic batching saves directly: model runs (on top, fewer turns of the event loop per request).
+  const [run1, run64] = [await modelRunCpu(1), await modelRunCpu(64)];
+  console.log(`  model run alone (this process): 1 row ${fmt(run1)} µs, 64 rows ${fmt(run64)} µs (${(run64 / 64).toFixed(2)} µs a row)`);
   console.log(`\nLoad average at the end: ${load()}.`);
 }
 
@@ -281,20 +304,34 @@ async function handlerCpu(rows) {
     return oip.inferResponse('cancer', '1', request, outputs).body;
   };
   const n = rows > 1 ? 300 : 2000;
-  const best = async (one) => {
-    for (let i = 0; i < 300; i++) await one(i % 64); // warm
-    let min = Infinity;
-    for (let k = 0; k < 7; k++) {
-      const t = process.cpuUsage();
-      for (let i = 0; i < n; i++) await one(i % 64);
-      await log.flush();
-      const u = process.cpuUsage(t);
-      min = Math.min(min, (u.user + u.system) / n);
-    }
-    return min;
-  };
+  const best = (one) => bestCpu(one, n, () => log.flush());
   const figures = [await best(bareOne), await best(oursOne), await best(binaryOne)];
   await Promise.all([bare.release(), session.release()]);
   fs.rmSync(logDir, { recursive: true, force: true });
   return figures;
+}
+
+/** Best-of-7 CPU µs (all threads) per call of `one(i)`, i cycling through 0…63, after 300 unmeasured calls. */
+async function bestCpu(one, n, after = () => {}) {
+  for (let i = 0; i < 300; i++) await one(i % 64);
+  let min = Infinity;
+  for (let k = 0; k < 7; k++) {
+    const t = process.cpuUsage();
+    for (let i = 0; i < n; i++) await one(i % 64);
+    await after();
+    const u = process.cpuUsage(t);
+    min = Math.min(min, (u.user + u.system) / n);
+  }
+  return min;
+}
+
+/** CPU µs of one model run alone (the deployment server's session) on `rows` rows. */
+async function modelRunCpu(rows) {
+  const oip = require(path.join(repo, 'out/src/core/serving/oip.js'));
+  const { ModelSession } = require(path.join(repo, 'out/src/core/serving/modelSession.js'));
+  const session = await ModelSession.load(MODEL, 1);
+  const feeds = Array.from({ length: 64 }, (_, i) => oip.parseInferRequest(oip.parseInferJson(body(rows, i)), undefined, session.inputs, session.outputs).feeds);
+  const cpu = await bestCpu((i) => session.run(feeds[i]), rows > 1 ? 500 : 2000);
+  await session.release();
+  return cpu;
 }

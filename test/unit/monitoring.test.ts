@@ -227,13 +227,14 @@ describe('monitoring without a server', () => {
 
   it('measures the error rate from the server counters since the previous check', async () => {
     const metrics = new ServingMetrics('api');
-    for (let i = 0; i < 90; i++) metrics.request('m', '1', 'primary', 'success', 0.001);
-    for (let i = 0; i < 9; i++) metrics.request('m', '1', 'primary', 'server_error', 0.001);
-    metrics.request('m', '1', 'primary', 'client_error');
+    const served = metrics.of({ model: 'm', version: '1', variant: 'primary' });
+    for (let i = 0; i < 90; i++) served.request('success', 0.001);
+    for (let i = 0; i < 9; i++) served.request('server_error', 0.001);
+    served.request('client_error', 0.001);
     const first = parseScrape(await metrics.text());
     const judged = judgeServing(new Float64Array(0), first, undefined, { errorRate: 0.05 });
     assert.deepEqual([judged.errorRate?.value, judged.errorRate?.requests, judged.errorRate?.crossed], [0.1, 100, true], 'since the server started: every answer that was not a success');
-    for (let i = 0; i < 100; i++) metrics.request('m', '1', 'primary', 'success', 0.001);
+    for (let i = 0; i < 100; i++) served.request('success', 0.001);
     const later = judgeServing(new Float64Array(0), parseScrape(await metrics.text()), first, { errorRate: 0.05 });
     assert.deepEqual([later.errorRate?.value, later.errorRate?.requests, later.errorRate?.crossed], [0, 100, false], 'only the requests since the last check');
   });

@@ -78,7 +78,7 @@ describe('deployment export and load test', async () => {
     const dockerfile = fs.readFileSync(path.join(out, 'Dockerfile'), 'utf8');
     assert.match(dockerfile, /^FROM node:20/m);
     assert.match(dockerfile, /onnxruntime-node@\d+\.\d+\.\d+/);
-    assert.match(dockerfile, /CMD \["node", "modelServer.js", "config.json"\]/);
+    assert.match(dockerfile, /CMD \["node","--max-semi-space-size=4","modelServer.js","config.json"\]/);
     // Run the context as the container would, on loopback: paths under /srv mapped to the folder.
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as ServerConfig;
     assert.equal(config.host, '0.0.0.0');

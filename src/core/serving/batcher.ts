@@ -28,6 +28,22 @@ interface Waiting {
 
 interface Group { items: Waiting[]; rows: number; timer?: NodeJS.Timeout }
 
+/** The first input's rows (its first dimension; 1 for a scalar). */
+function firstRows(feeds: Record<string, TensorValue>): number {
+  for (const name in feeds) return feeds[name].shape[0] ?? 1;
+  return 1;
+}
+
+/** Requests stack into one batch when their inputs agree in name, datatype and every dimension but the first. */
+function groupKey(feeds: Record<string, TensorValue>): string {
+  let key = '';
+  for (const name in feeds) {
+    const { datatype, shape } = feeds[name];
+    key += `${name}:${datatype}:${shape.length === 2 ? shape[1] : shape.slice(1).join('x')}|`;
+  }
+  return key;
+}
+
 /**
  * Runs requests on one model session. With batching on, concurrent requests whose inputs
  * agree beyond the first dimension are stacked into one run, and the results split back. A
@@ -49,13 +65,13 @@ export class Batcher {
   ) {}
 
   infer(feeds: Record<string, TensorValue>): Promise<InferenceResult> {
-    const rows = Object.values(feeds)[0]?.shape[0] ?? 1;
+    const rows = firstRows(feeds);
     if (this.options.maxBatch <= 1 || !this.session.batchable || rows >= this.options.maxBatch) {
       this.onRun(rows);
       return this.session.run(feeds).then((outputs) => ({ outputs, queueSeconds: 0 }));
     }
     return new Promise((resolve, reject) => {
-      const key = Object.entries(feeds).map(([name, t]) => `${name}:${t.datatype}:${t.shape.slice(1).join('x')}`).join('|');
+      const key = groupKey(feeds);
       let group = this.groups.get(key);
       if (group && group.rows + rows > this.options.maxBatch) {
         this.dispatch(key, group);
@@ -100,7 +116,8 @@ export class Batcher {
       (outputs) => {
         let at = 0;
         for (const item of items) {
-          const mine = Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, sliceRows(t, at, at + item.rows)]));
+          const mine: Record<string, TensorValue> = {};
+          for (const name in outputs) mine[name] = sliceRows(outputs[name], at, at + item.rows);
           at += item.rows;
           item.resolve({ outputs: mine, queueSeconds: (started - item.since) / 1000 });
         }

@@ -6,7 +6,7 @@ import { deploymentSpec, type Deployments } from './deployments';
 import { DEFAULT_PREDICTION_LOG } from './predictionLog';
 import type { RoutesSpec } from './routes';
 import type { ServerConfig } from './server';
-import { SERVER_SCRIPT } from './supervisor';
+import { SERVER_NODE_OPTIONS, SERVER_SCRIPT } from './supervisor';
 
 const PORT = 8080;
 const APP_DIR = '/srv';
@@ -80,7 +80,7 @@ export async function exportDocker(deployments: Deployments, name: string, outDi
     'USER node',
     `EXPOSE ${PORT}`,
     `HEALTHCHECK CMD node -e "fetch('http://127.0.0.1:${PORT}/v2/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`,
-    'CMD ["node", "modelServer.js", "config.json"]',
+    `CMD ${JSON.stringify(['node', ...SERVER_NODE_OPTIONS, 'modelServer.js', 'config.json'])}`,
     '',
   ].join('\n'));
   write('.dockerignore', 'predictions/\n');

@@ -74,7 +74,10 @@ export class ModelSession {
   async run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorValue>> {
     const { Tensor } = loadOrt();
     const ortFeeds: Record<string, OrtTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new Tensor(ortTypeOf(t.datatype), t.data, t.shape);
+    for (const name in feeds) {
+      const t = feeds[name];
+      ortFeeds[name] = new Tensor(ortTypeOf(t.datatype), t.data, t.shape);
+    }
     const results = await this.session.run(ortFeeds);
     const out: Record<string, TensorValue> = {};
     for (const meta of this.outputs) {

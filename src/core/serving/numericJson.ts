@@ -28,14 +28,15 @@ const UNHANDLED = Symbol('unhandled');
 export class NumericData {
   constructor(
     private readonly source: Buffer,
-    /** Every value; those listed in `approximate` are within a relative 2^-40 of the exact one. */
+    /** Every value; those listed as approximate are within a relative 2^-40 of the exact one. */
     private readonly values: Float64Array,
     /** Lengths of the nested lists, outermost first ([n] for a flat list). */
     readonly dims: readonly number[],
-    private readonly approximate: readonly number[],
-    /** Byte offsets of each value's text in `source`. */
-    private readonly starts: Int32Array,
-    private readonly ends: Int32Array,
+    /**
+     * The byte offsets where each value's text starts in `source`, then where each ends, then
+     * the indices of the approximate values (in one array, beside `values` in one buffer).
+     */
+    private readonly marks: Int32Array,
     /** The list's own byte span, brackets included. */
     private readonly span: readonly [number, number],
     /** Whether the list's text has no line break (so it can go into a JSONL line as it is). */
@@ -48,13 +49,22 @@ export class NumericData {
 
   /** The value JSON.parse would have read for element i. */
   private exact(i: number): number {
-    return Number(this.source.toString('latin1', this.starts[i], this.ends[i]));
+    return Number(this.source.toString('latin1', this.start(i), this.end(i)));
+  }
+
+  private start(i: number): number {
+    return this.marks[i];
+  }
+
+  private end(i: number): number {
+    return this.marks[this.values.length + i];
   }
 
   /** As FP32, each value rounded as JSON.parse then a Float32Array store would round it. */
   float32(): Float32Array {
     const out = new Float32Array(this.values);
-    for (const i of this.approximate) {
+    for (let j = 2 * this.values.length; j < this.marks.length; j++) {
+      const i = this.marks[j];
       const v = this.values[i];
       const f = out[i];
       // Rounding to float32 is monotonic: when both ends of the error interval round alike, so does the exact value.
@@ -66,7 +76,7 @@ export class NumericData {
   /** As doubles, exactly as JSON.parse reads them. */
   float64(): Float64Array {
     const out = new Float64Array(this.values);
-    for (const i of this.approximate) out[i] = this.exact(i);
+    for (let j = 2 * this.values.length; j < this.marks.length; j++) out[this.marks[j]] = this.exact(this.marks[j]);
     return out;
   }
 
@@ -96,7 +106,7 @@ export class NumericData {
     const parts: Buffer[] = [];
     const nest = (depth: number, at: number): void => {
       parts.push(OPEN);
-      if (depth === shape.length - 1) parts.push(this.source.subarray(this.starts[at], this.ends[at + width - 1]));
+      if (depth === shape.length - 1) parts.push(this.source.subarray(this.start(at), this.end(at + width - 1)));
       else {
         const per = shape.slice(depth + 1).reduce((a, b) => a * b, 1);
         for (let i = 0; i < shape[depth]; i++) {
@@ -137,6 +147,7 @@ export function parseInferBody(body: Buffer): unknown {
 let values = new Float64Array(1024);
 let starts = new Int32Array(1024);
 let ends = new Int32Array(1024);
+let approximate = new Int32Array(1024);
 
 function grow(): void {
   const next = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
@@ -147,6 +158,7 @@ function grow(): void {
   values = next(values, (k) => new Float64Array(k));
   starts = next(starts, (k) => new Int32Array(k));
   ends = next(ends, (k) => new Int32Array(k));
+  approximate = next(approximate, (k) => new Int32Array(k));
 }
 
 class Scanner {
@@ -265,7 +277,7 @@ class Scanner {
     /** Per depth: whether its lists hold numbers (1) or lists (2); unset while unknown. */
     const kinds: number[] = [];
     const counts: number[] = [];
-    const approximate: number[] = [];
+    let k = 0;
     let n = 0;
     let depth = -1;
     let oneLine = true;
@@ -337,7 +349,7 @@ class Scanner {
         else if (exponent >= -22 && exponent <= 22) v = exponent < 0 ? m / POW10[-exponent] : m * POW10[exponent];
         else v = m * 10 ** exponent; // slow, and rare
         // Exact when m and 10^|e| are exact doubles: one correctly rounded operation.
-        if (m !== 0 && (m > EXACT_MANTISSA || exponent < -22 || exponent > 22)) approximate.push(n);
+        if (m !== 0 && (m > EXACT_MANTISSA || exponent < -22 || exponent > 22)) approximate[k++] = n;
         values[n++] = negative ? -v : v;
         counts[depth]++;
       }
@@ -363,7 +375,17 @@ class Scanner {
         c = b[++at];
         if (depth-- === 0) {
           this.at = at;
-          return new NumericData(b, values.slice(0, n), dims, approximate, starts.slice(0, n), ends.slice(0, n), [start, at], oneLine);
+          // One backing store for both arrays: each costs a native allocation the collector must track and free.
+          const store = new ArrayBuffer(8 * n + 4 * (2 * n + k));
+          const copy = new Float64Array(store, 0, n);
+          const marks = new Int32Array(store, 8 * n, 2 * n + k);
+          for (let i = 0; i < n; i++) {
+            copy[i] = values[i];
+            marks[i] = starts[i];
+            marks[n + i] = ends[i];
+          }
+          for (let j = 0; j < k; j++) marks[2 * n + j] = approximate[j];
+          return new NumericData(b, copy, dims, marks, [start, at], oneLine);
         }
         counts[depth]++;
       }

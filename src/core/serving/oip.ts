@@ -1,7 +1,7 @@
 import { RequestError, preview } from './errors';
 import type { TensorMetadata } from './modelSession';
 import { parseInferBody } from './numericJson';
-import { isDatatype, tensorFromBinary, tensorFromJson, tensorToBinary, tensorToJson, type TensorValue } from './tensors';
+import { dataJson, isDatatype, tensorFromBinary, tensorFromJson, tensorToBinary, type TensorValue } from './tensors';
 
 /** An Open Inference Protocol infer request, checked against the model's inputs. */
 export interface InferRequest {
@@ -43,9 +43,8 @@ function checkShape(meta: TensorMetadata, shape: unknown, what: string): number[
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new RequestError(400, `${what}: "shape" must be a list of non-negative integers, not ${preview(shape)}.`);
   }
-  const expected = JSON.stringify(meta.shape);
   if (shape.length !== meta.shape.length || shape.some((d, i) => meta.shape[i] >= 0 && d !== meta.shape[i])) {
-    throw new RequestError(400, `${what}: expected shape ${expected} (-1: any size), got ${JSON.stringify(shape)}.`);
+    throw new RequestError(400, `${what}: expected shape ${JSON.stringify(meta.shape)} (-1: any size), got ${JSON.stringify(shape)}.`);
   }
   if (shape.reduce((a: number, b: number) => a * b, 1) > 1 << 26) throw new RequestError(400, `${what}: shape ${JSON.stringify(shape)} is too large (over 64M elements).`);
   return shape as number[];
@@ -99,18 +98,22 @@ export function parseInferRequest(body: unknown, binary: Buffer | undefined, inp
   return { id: body.id as string | undefined, parameters, feeds, outputs: selected, binaryOutput: parameters.binary_data_output === true };
 }
 
-/** The infer response: JSON, or JSON header + binary tensor data when any output asked for it. */
+/** The infer response: JSON, or JSON header + binary tensor data when any output asked for it. Written as JSON.stringify would, without building the objects. */
 export function inferResponse(model: string, version: string, req: InferRequest, results: Record<string, TensorValue>): { body: string | Buffer; headerLength?: number } {
   const chosen = req.outputs ?? Object.keys(results).map((name) => ({ name, binary: req.binaryOutput }));
   const chunks: Buffer[] = [];
-  const outputs = chosen.map(({ name, binary }) => {
+  let outputs = '';
+  for (const { name, binary } of chosen) {
     const t = results[name];
-    if (!binary) return { name, datatype: t.datatype, shape: t.shape, data: tensorToJson(t) };
-    const bytes = tensorToBinary(t);
-    chunks.push(bytes);
-    return { name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: bytes.length } };
-  });
-  const text = JSON.stringify({ model_name: model, model_version: version, ...(req.id !== undefined ? { id: req.id } : {}), outputs });
+    let data: string;
+    if (binary) {
+      const bytes = tensorToBinary(t);
+      chunks.push(bytes);
+      data = `"parameters":{"binary_data_size":${bytes.length}}`;
+    } else data = `"data":${dataJson(t, false)}`;
+    outputs += `${outputs ? ',' : ''}{"name":${JSON.stringify(name)},"datatype":"${t.datatype}","shape":${JSON.stringify(t.shape)},${data}}`;
+  }
+  const text = `{"model_name":${JSON.stringify(model)},"model_version":${JSON.stringify(version)}${req.id !== undefined ? `,"id":${JSON.stringify(req.id)}` : ''},"outputs":[${outputs}]}`;
   // A string goes out in one write with the headers; a Buffer would be a second one.
   if (!chunks.length) return { body: text };
   const json = Buffer.from(text);

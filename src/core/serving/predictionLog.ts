@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tensorRows, type TensorValue } from './tensors';
+import { dataJson, type TensorValue } from './tensors';
 import { appendRecord } from '../workspace/appendLog';
 
 /** One served prediction, as drift monitoring reads it back (docs/serving.md, "Prediction log"). */
@@ -31,51 +31,31 @@ export interface PredictionLogOptions {
 export const DEFAULT_PREDICTION_LOG: PredictionLogOptions = { sampleRate: 1, maxFileBytes: 16 * 1024 * 1024, keepFiles: 5 };
 
 /**
- * A record as the server hands it over: tensors, turned into JSON rows only when written; an
- * input may already be JSON rows (the client's own text, which costs nothing to write).
+ * A record as the server hands it over: tensors (turned into JSON rows as the record is
+ * taken), or an input's rows already as JSON (the client's own text, copied as it is).
  */
 export type PendingPrediction = Omit<PredictionRecord, 'inputs' | 'outputs'> & { inputs: Record<string, TensorValue | Buffer>; outputs: Record<string, TensorValue> };
 
 const FLUSH_MS = 200;
 /** Written sooner when this much is buffered, so a burst of large requests neither piles up memory nor stalls one long write. */
 const FLUSH_BYTES = 256 * 1024;
-const FLUSH_RECORDS = 2000;
-
-/** One record's JSONL line, with the same keys in the same order as JSON.stringify of the PredictionRecord. */
-function line(r: PendingPrediction, parts: Buffer[]): void {
-  const { inputs, outputs, id, ...head } = r;
-  let text = `${JSON.stringify(head).slice(0, -1)},"inputs":{`;
-  for (const [i, [name, t]] of Object.entries(inputs).entries()) {
-    text += `${i ? ',' : ''}${JSON.stringify(name)}:`;
-    if (Buffer.isBuffer(t)) {
-      parts.push(Buffer.from(text), t);
-      text = '';
-    } else text += JSON.stringify(tensorRows(t));
-  }
-  const named = Object.entries(outputs).map(([n, t]) => `${JSON.stringify(n)}:${JSON.stringify(tensorRows(t))}`);
-  parts.push(Buffer.from(`${text}},"outputs":{${named.join(',')}}${id !== undefined ? `,"id":${JSON.stringify(id)}` : ''}}\n`));
-}
-
-/** About how many bytes a record's line will take. */
-function estimate(r: PendingPrediction): number {
-  let bytes = 200;
-  for (const t of Object.values(r.inputs)) bytes += Buffer.isBuffer(t) ? t.length : t.data.length * 20;
-  for (const t of Object.values(r.outputs)) bytes += t.data.length * 20;
-  return bytes;
-}
 
 /**
- * A deployment's prediction log under `.mlops/serving/<deployment>/`: sampled records
- * buffered in memory and written by a timer, never on the request's path; the current file
- * is rotated by size. A failing disk drops records (counted), never requests.
+ * A deployment's prediction log under `.mlops/serving/<deployment>/`. The server hands a
+ * sampled record over once its answer is sent; it becomes its JSONL line at once, in one
+ * buffer that every write empties and the next record reuses, so what waits for the disk is
+ * bytes, not objects for the garbage collector to walk or freed blocks to fragment memory.
+ * The buffer is written by a timer, or once it is large; the current file is rotated by size.
+ * A failing disk drops records (counted), never requests.
  */
 export class PredictionLog {
   readonly file: string;
-  private pending: PendingPrediction[] = [];
-  private pendingBytes = 0;
+  /** Whole lines, up to `used`. */
+  private buffer = Buffer.allocUnsafeSlow(FLUSH_BYTES * 2);
+  private used = 0;
+  private records = 0;
   private size: number;
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
 
   constructor(readonly dir: string, private readonly options: PredictionLogOptions, private readonly onError: (m: string) => void = () => {}) {
     fs.mkdirSync(dir, { recursive: true });
@@ -92,42 +72,55 @@ export class PredictionLog {
     return this.options.sampleRate >= 1 || Math.random() < this.options.sampleRate;
   }
 
+  /** Buffers the record's line, with the same keys in the same order as JSON.stringify of the PredictionRecord. */
   record(r: PendingPrediction): void {
-    this.pending.push(r);
-    this.pendingBytes += estimate(r);
-    if (this.pending.length >= FLUSH_RECORDS || this.pendingBytes >= FLUSH_BYTES) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    const parts: (string | Buffer)[] = [`{"time":${r.time},"deployment":${JSON.stringify(r.deployment)},"model":${JSON.stringify(r.model)},"version":${JSON.stringify(r.version)},"variant":${JSON.stringify(r.variant)},"latency_ms":${r.latency_ms},"inputs":{`];
+    let first = true;
+    for (const name in r.inputs) {
+      const t = r.inputs[name];
+      parts.push(`${first ? '' : ','}${JSON.stringify(name)}:`, Buffer.isBuffer(t) ? t : dataJson(t, true));
+      first = false;
+    }
+    let outputs = '';
+    for (const name in r.outputs) outputs += `${outputs ? ',' : ''}${JSON.stringify(name)}:${dataJson(r.outputs[name], true)}`;
+    parts.push(`},"outputs":{${outputs}}${r.id !== undefined ? `,"id":${JSON.stringify(r.id)}` : ''}}\n`);
+    // At most 3 UTF-8 bytes per UTF-16 unit: room for the whole line, so a write never splits it.
+    let room = 0;
+    for (const p of parts) room += typeof p === 'string' ? p.length * 3 : p.length;
+    if (this.used + room > this.buffer.length) {
+      this.flush();
+      if (room > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(room);
+    }
+    for (const p of parts) this.used += typeof p === 'string' ? this.buffer.write(p, this.used) : p.copy(this.buffer, this.used);
+    this.records++;
+    if (this.used >= FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
-  /** Writes what is buffered; resolves when it is on disk (or dropped). */
-  flush(): Promise<void> {
+  /** Writes what is buffered (or drops it, reporting why, when the disk fails). */
+  flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.pending.length) return this.writing;
-    const parts: Buffer[] = [];
-    for (const r of this.pending) line(r, parts);
-    const lines = Buffer.concat(parts);
-    const count = this.pending.length;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.writing = this.writing.then(async () => {
-      try {
-        const bytes = lines.length;
-        if (this.size > 0 && this.size + bytes > this.options.maxFileBytes) await this.rotate();
-        appendRecord(this.file, lines); // whole records or none, never after a torn line
-        this.size += bytes;
-      } catch (err) {
-        this.onError(`prediction log: ${count} records not written: ${(err as Error).message}`);
-      }
-    });
-    return this.writing;
+    if (!this.used) return;
+    const lines = this.buffer.subarray(0, this.used);
+    try {
+      if (this.size > 0 && this.size + lines.length > this.options.maxFileBytes) this.rotate();
+      appendRecord(this.file, lines); // whole records or none, never after a torn line
+      this.size += lines.length;
+    } catch (err) {
+      this.onError(`prediction log: ${this.records} records not written: ${(err as Error).message}`);
+    }
+    this.used = 0;
+    this.records = 0;
+    // A one-off large record's buffer is not kept.
+    if (this.buffer.length > FLUSH_BYTES * 2) this.buffer = Buffer.allocUnsafeSlow(FLUSH_BYTES * 2);
   }
 
-  private async rotate(): Promise<void> {
-    await fs.promises.rename(this.file, path.join(this.dir, `predictions-${Date.now()}.jsonl`));
+  private rotate(): void {
+    fs.renameSync(this.file, path.join(this.dir, `predictions-${Date.now()}.jsonl`));
     this.size = 0;
-    const rotated = (await fs.promises.readdir(this.dir)).filter((n) => /^predictions-\d+\.jsonl$/.test(n)).sort();
-    for (const old of rotated.slice(0, Math.max(0, rotated.length - this.options.keepFiles))) await fs.promises.rm(path.join(this.dir, old), { force: true });
+    const rotated = fs.readdirSync(this.dir).filter((n) => /^predictions-\d+\.jsonl$/.test(n)).sort();
+    for (const old of rotated.slice(0, Math.max(0, rotated.length - this.options.keepFiles))) fs.rmSync(path.join(this.dir, old), { force: true });
   }
 }
 

@@ -76,7 +76,7 @@ export class Routes {
         }
       }
       const { metrics } = options;
-      return { spec: s, session, batcher: old?.batcher ?? new Batcher(session, options.batching, (rows) => metrics.ran(s.model, s.version, rows)) };
+      return { spec: s, session, batcher: old?.batcher ?? new Batcher(session, options.batching, (rows) => metrics.of(s).ran(rows)) };
     };
     try {
       const variants = [];

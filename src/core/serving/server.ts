@@ -10,7 +10,7 @@ import { inferResponse, parseInferJson, parseInferRequest, parseJson, splitBinar
 import { PredictionLog, type PendingPrediction, type PredictionLogOptions } from './predictionLog';
 import { postprocess, preprocess, type Processing } from './processing';
 import { Routes, type LoadedVariant, type RoutesSpec } from './routes';
-import { tensorRows, type TensorValue } from './tensors';
+import { dataJson, type TensorValue } from './tensors';
 
 /** Everything one deployment's server process needs (written by the supervisor as config.json). */
 export interface ServerConfig {
@@ -35,6 +35,8 @@ export interface ServerConfig {
 }
 
 export const SERVER_NAME = 'mlops-workbench';
+/** The output processing's labels add to the model's. */
+const LABEL_OUTPUT: TensorMetadata = { name: 'label', datatype: 'BYTES', shape: [-1] };
 export const SERVER_VERSION = '0.1.0';
 
 /**
@@ -103,12 +105,12 @@ export class ModelServer {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
     });
-    await this.log.flush();
+    this.log.flush();
   }
 
   private async loadRoutes(spec: RoutesSpec, previous?: Routes): Promise<Routes> {
     const routes = await Routes.load(spec, { threads: this.config.threads, batching: this.config.batching, processing: this.config.processing, metrics: this.metrics }, previous);
-    this.metrics.loaded([...routes.variants, ...(routes.shadow ? [routes.shadow] : [])].map((v) => ({ model: v.spec.model, version: v.spec.version, variant: v.spec.variant })));
+    this.metrics.loaded([...routes.variants, ...(routes.shadow ? [routes.shadow] : [])].map((v) => v.spec));
     return routes;
   }
 
@@ -116,8 +118,7 @@ export class ModelServer {
     try {
       const host = (req.headers.host ?? '').toLowerCase();
       if (!this.anyHost && !this.allowedHosts.has(host)) throw new RequestError(403, `Host ${preview(host)} is not served here; use ${this.url}.`);
-      const url = new URL(req.url ?? '/', 'http://x');
-      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      const { pathname, parts } = pathOf(req.url ?? '/');
       const method = req.method ?? 'GET';
       if (parts[0] === 'metrics' && parts.length === 1) return this.send(res, 200, await this.metrics.text(), this.metrics.contentType);
       if (parts[0] === 'admin') {
@@ -125,16 +126,16 @@ export class ModelServer {
         return await this.admin(req, res, parts, method);
       }
       // Health, like /metrics, carries no data and stays open so probes and Prometheus need no token.
-      if (method === 'GET' && url.pathname === '/v2/health/live') return this.json(res, 200, { live: true });
-      if (method === 'GET' && url.pathname === '/v2/health/ready') return this.json(res, 200, { ready: true });
-      if (method === 'GET' && url.pathname === '/ping') return this.json(res, 200, { status: 'Healthy' });
+      if (method === 'GET' && pathname === '/v2/health/live') return this.json(res, 200, { live: true });
+      if (method === 'GET' && pathname === '/v2/health/ready') return this.json(res, 200, { ready: true });
+      if (method === 'GET' && pathname === '/ping') return this.json(res, 200, { status: 'Healthy' });
       if (this.config.token) this.checkToken(req, this.config.token);
       if (parts[0] === 'invocations' && parts.length === 1) {
         if (method !== 'POST') throw new RequestError(405, '/invocations takes POST.');
         return await this.invocations(req, res);
       }
       if (parts[0] === 'v2') return await this.v2(req, res, parts.slice(1), method);
-      throw new RequestError(404, `No route ${method} ${preview(url.pathname, 100)}. Try GET /v2, POST /v2/models/${this.modelName}/infer or POST /invocations.`);
+      throw new RequestError(404, `No route ${method} ${preview(pathname, 100)}. Try GET /v2, POST /v2/models/${this.modelName}/infer or POST /invocations.`);
     } catch (err) {
       if (err instanceof RequestError) {
         if (err.status === 413) res.setHeader('Connection', 'close');
@@ -165,7 +166,7 @@ export class ModelServer {
     if (rest.length === 1 && rest[0] === 'ready' && method === 'GET') return this.json(res, 200, { name, ready: true });
     if (rest.length === 1 && rest[0] === 'infer') {
       if (method !== 'POST') throw new RequestError(405, 'infer takes POST.');
-      return this.infer(req, res, routes, variant);
+      return await this.infer(req, res, routes, variant);
     }
     throw new RequestError(404, `No route ${method} /v2/${parts.join('/')}.`);
   }
@@ -173,7 +174,7 @@ export class ModelServer {
   private modelMetadata(routes: Routes, variant?: LoadedVariant) {
     const v = variant ?? routes.variants[0];
     const outputs: TensorMetadata[] = [...v.session.outputs];
-    if (this.config.processing.labels) outputs.push({ name: 'label', datatype: 'BYTES', shape: [-1] });
+    if (this.config.processing.labels) outputs.push(LABEL_OUTPUT);
     return {
       name: this.modelName,
       versions: variant ? [variant.spec.version] : routes.variants.map((x) => x.spec.version),
@@ -192,12 +193,13 @@ export class ModelServer {
       const { json, binary } = splitBinaryBody(body, Array.isArray(header) ? header[0] : header);
       const parsed = parseInferJson(json);
       variant = pinned ?? routes.pick(this.stickyKey(req, (parsed as { parameters?: Record<string, unknown> })?.parameters));
-      const labels = this.config.processing.labels ? [{ name: 'label', datatype: 'BYTES' as const, shape: [-1] }] : [];
-      const request = parseInferRequest(parsed, binary, variant.session.inputs, [...variant.session.outputs, ...labels]);
-      const outputs = await this.predict(variant, routes, request.feeds, started, request.id);
+      const { outputs: served } = variant.session;
+      const request = parseInferRequest(parsed, binary, variant.session.inputs, this.config.processing.labels ? [...served, LABEL_OUTPUT] : served);
+      const { outputs, raw } = await this.predict(variant, routes, request.feeds, request.id);
       const { body: out, headerLength } = inferResponse(this.modelName, variant.spec.version, request, outputs);
       if (headerLength !== undefined) res.setHeader('Inference-Header-Content-Length', headerLength);
       this.send(res, 200, out, headerLength !== undefined ? 'application/octet-stream' : 'application/json');
+      if (raw) this.record(variant, raw, outputs, started, request.id);
     });
   }
 
@@ -210,10 +212,11 @@ export class ModelServer {
       if (!/^application\/json\b/i.test(type)) throw new RequestError(415, `Content-Type ${preview(type)} is not supported; send application/json with dataframe_split, dataframe_records, instances or inputs.`);
       const parsed = parseJson(await this.readBody(req));
       variant = routes.pick(this.stickyKey(req, (parsed as { params?: Record<string, unknown> })?.params));
-      const outputs = await this.predict(variant, routes, parseInvocation(parsed, variant.session.inputs).feeds, started);
+      const { outputs, raw } = await this.predict(variant, routes, parseInvocation(parsed, variant.session.inputs).feeds);
       const names = Object.keys(outputs);
-      const predictions = names.length === 1 ? tensorRows(outputs[names[0]]) : Object.fromEntries(names.map((n) => [n, tensorRows(outputs[n])]));
-      this.json(res, 200, { predictions });
+      const predictions = names.length === 1 ? dataJson(outputs[names[0]], true) : `{${names.map((n) => `${JSON.stringify(n)}:${dataJson(outputs[n], true)}`).join(',')}}`;
+      this.send(res, 200, `{"predictions":${predictions}}`, 'application/json');
+      if (raw) this.record(variant, raw, outputs, started);
     });
   }
 
@@ -228,13 +231,15 @@ export class ModelServer {
     }
   }
 
-  /** Runs the request on its variant (and mirrors it to the shadow); logs a sampled record off the request path. */
-  private async predict(variant: LoadedVariant, routes: Routes, feeds: Record<string, TensorValue>, started: number, id?: string): Promise<Record<string, TensorValue>> {
+  /**
+   * Runs the request on its variant (and mirrors it to the shadow). `raw`: the inputs as sent,
+   * when this prediction is in the log's sample; the caller logs it once its answer is out.
+   */
+  private async predict(variant: LoadedVariant, routes: Routes, feeds: Record<string, TensorValue>, id?: string): Promise<{ outputs: Record<string, TensorValue>; raw?: PendingPrediction['inputs'] }> {
     // The raw inputs (before standardisation) are copied now and written out later, off the request path.
     const raw = this.log.sampled() ? sentInputs(feeds) : undefined;
     const shadowFeeds = routes.shadow ? cloneFeeds(feeds) : undefined;
     const outputs = await this.run(variant, feeds);
-    if (raw) this.record(variant, raw, outputs, started, id);
     if (routes.shadow && shadowFeeds) {
       const shadow = routes.shadow;
       const t0 = performance.now();
@@ -250,7 +255,7 @@ export class ModelServer {
         },
       );
     }
-    return outputs;
+    return { outputs, raw };
   }
 
   private async run(variant: LoadedVariant, feeds: Record<string, TensorValue>): Promise<Record<string, TensorValue>> {
@@ -261,7 +266,7 @@ export class ModelServer {
     try {
       preprocess(processing, feeds, session.inputs[0].name);
       const { outputs, queueSeconds } = await variant.batcher.infer(feeds);
-      this.metrics.queued(spec.model, spec.version, queueSeconds);
+      this.metrics.of(spec).queued(queueSeconds);
       postprocess(processing, outputs, session.outputs[0].name);
       return outputs;
     } catch (err) {
@@ -279,12 +284,12 @@ export class ModelServer {
     this.log.record({
       time: Date.now(), deployment: this.config.deployment, model: spec.model, version: spec.version, variant: spec.variant,
       latency_ms: Math.round((performance.now() - started) * 1000) / 1000, inputs,
-      outputs, ...(id !== undefined ? { id } : {}),
+      outputs, id,
     });
   }
 
   private count(variant: LoadedVariant, outcome: Outcome, started: number): void {
-    this.metrics.request(variant.spec.model, variant.spec.version, variant.spec.variant, outcome, (performance.now() - started) / 1000);
+    this.metrics.of(variant.spec).request(outcome, (performance.now() - started) / 1000);
   }
 
   private stickyKey(req: http.IncomingMessage, params: unknown): string | undefined {
@@ -349,9 +354,22 @@ export class ModelServer {
   }
 }
 
+/** A request's path and its segments, decoded; plain paths (no escapes, query or dot segments) need no URL object. */
+function pathOf(url: string): { pathname: string; parts: string[] } {
+  if (PLAIN_PATH.test(url)) return { pathname: url, parts: url.split('/').filter(Boolean) };
+  const { pathname } = new URL(url, 'http://x');
+  return { pathname, parts: pathname.split('/').filter(Boolean).map(decodeURIComponent) };
+}
+const PLAIN_PATH = /^(?:\/[\w~-][\w.~-]*)+\/?$/;
+
 /** The inputs as the log keeps them: the client's own JSON rows when the body had them, else a copy of the tensor. */
 function sentInputs(feeds: Record<string, TensorValue>): PendingPrediction['inputs'] {
-  return Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, t.sentRows?.() ?? { ...t, data: t.data.slice() as TensorValue['data'] }]));
+  const inputs: PendingPrediction['inputs'] = {};
+  for (const name in feeds) {
+    const t = feeds[name];
+    inputs[name] = t.sentRows?.() ?? { ...t, data: t.data.slice() as TensorValue['data'] };
+  }
+  return inputs;
 }
 
 function cloneFeeds(feeds: Record<string, TensorValue>): Record<string, TensorValue> {
