@@ -59,7 +59,7 @@ export class SnapshotStore {
   private readonly objects: ObjectStore;
   private readonly commits = new Map<string, CommitFacts>();
 
-  private constructor(readonly layout: MlopsLayout, readonly gitdir: string, private readonly storeId: string) {
+  private constructor(readonly layout: MlopsLayout, readonly gitdir: string, private storeId: string) {
     this.ctx = { fs: atomicGitFs(), gitdir, cache: {} };
     this.paths = new RepoPaths(gitdir);
     this.objects = new ObjectStore(this.paths, async (oid) => (await git.readBlob({ fs: this.ctx.fs, gitdir, oid, cache: this.ctx.cache })).blob);
@@ -87,6 +87,9 @@ export class SnapshotStore {
     const { signal } = options;
     const progress = new ProgressReporter(options.onProgress);
     throwIfAborted(signal, 'The snapshot');
+    // Opened where nothing could be created then (no .mlops/ yet): the first snapshot makes the
+    // store, or it would be objects without HEAD or store id (not a repository; its stat cache lost).
+    if (!this.storeId) this.storeId = await initStore(this.gitdir);
     const sel = new Selection(options.from ?? this.layout.root);
     const rels = sel.normalise(paths);
     progress.report({ phase: 'scan', files: 0, bytes: 0 }, true);
