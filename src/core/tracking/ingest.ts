@@ -19,9 +19,9 @@ const CHUNK_BYTES = 8 * 1024 * 1024;
 /** Lines parsed between two points where an async pass may yield (a few ms of work). */
 const LINES_PER_STEP = 2000;
 /** Run cursors read between two points where an async pass may yield. */
-const CURSORS_PER_STEP = 100;
+const CURSORS_PER_STEP = 50;
 /** An async pass gives the event loop a turn once it has worked this long (the extension host freezes meanwhile). */
-const YIELD_AFTER_MS = 12;
+const YIELD_AFTER_MS = 8;
 const WARNINGS_PER_FILE = 20;
 
 export interface IngestWarning { file: string; line: number; message: string }
@@ -256,6 +256,7 @@ export class Ingestor {
         this.forgetRun(id);
         result.removed.push(id);
       }
+      yield; // listing a thousand run folders is a step of its own
     }
     for (const id of runs) {
       if (yield* this.ingestRun(id, result)) result.changed.push(id);
