@@ -4,14 +4,15 @@
 //              then ask the Runs tree for its first two levels as VS Code would.
 //   baseline:  load a trivial extension module (one registerCommand) with the same
 //              stub and activate it; then the floor of "store ready": instantiate
-//              sql.js and open the same tracking.db bytes, nothing else.
+//              sql.js and open the same tracking.db bytes, nothing else; then an idle event
+//              loop watched as long as the extension took to get ready (idleMs).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { installVscodeStub, fakeContext, unknownUsed } = require('./vscodeStub.cjs');
 
-const [mode, workspace, repoRoot, scratch] = process.argv.slice(2);
+const [mode, workspace, repoRoot, scratch, idleMs] = process.argv.slice(2);
 const now = () => performance.now();
 
 async function main() {
@@ -54,6 +55,13 @@ async function main() {
     const db = new SQL.Database(fs.readFileSync(path.join(workspace, '.mlops', 'tracking.db')));
     out.ready = now() - t;
     db.close();
+    // The floor of "longest block": the same monitor on an idle event loop, for as long as the
+    // extension took to get ready (on a busy machine the process is descheduled now and then).
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    await new Promise((r) => setTimeout(r, Number(idleMs) || 1000));
+    loop.disable();
+    out.maxBlock = loop.max / 1e6;
   }
   for (const d of ctx.subscriptions) d.dispose();
   out.unknown = [...unknownUsed];

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { snapshotsGitDir } from '../../src/core/snapshots';
+import { snapshotsGitDir, statCacheFile } from '../../src/core/snapshots';
+import { StatCache } from '../../src/core/snapshots/statCache';
 import type { MlopsLayout } from '../../src/core/workspace/layout';
 
 /** Writes files (path → content) under a folder, creating parents. */
@@ -21,6 +22,12 @@ export function gitCli(args: string[], cwd?: string): string {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
   assert.equal(r.status, 0, `git ${args.join(' ')} failed:\n${r.stderr}`);
   return r.stdout;
+}
+
+/** The workspace's stat cache as saved on disk (its store id read with the git CLI). */
+export function savedStatCache(layout: MlopsLayout): StatCache {
+  const storeId = gitCli(['--git-dir', snapshotsGitDir(layout), 'config', 'mlops.storeid']).trim();
+  return StatCache.load(statCacheFile(layout), storeId);
 }
 
 /** `git fsck --strict` of a workspace's snapshot store must pass, with nothing missing or broken. */

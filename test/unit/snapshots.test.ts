@@ -3,9 +3,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { SnapshotError, SnapshotStore, snapshotsGitDir, statCacheFile, type SnapshotProgress } from '../../src/core/snapshots';
+import { SnapshotError, SnapshotStore, snapshotsGitDir, type SnapshotProgress } from '../../src/core/snapshots';
 import { tmpWorkspace } from './helpers';
-import { assertFsck, gitCli, refsOf, tempFilesIn, writeTree } from './snapshotHelpers';
+import { assertFsck, gitCli, refsOf, savedStatCache, tempFilesIn, writeTree } from './snapshotHelpers';
 
 async function workspaceWithData() {
   const layout = tmpWorkspace();
@@ -165,12 +165,12 @@ describe('snapshot store: snapshot, list, show, diff, read', () => {
     assert.equal(writes[0].files, 0);
     assert.deepEqual(writes.at(-1), { phase: 'write', files: 5, totalFiles: 5, bytes: 671_020, totalBytes: 671_020 });
 
-    const cache = JSON.parse(fs.readFileSync(statCacheFile(layout), 'utf8'));
-    assert.deepEqual(Object.keys(cache.entries).sort(), ['data/images/a.png', 'data/images/b.png', 'data/test.csv', 'data/train.csv', 'models/model.onnx']);
+    const cached = savedStatCache(layout).pathsUnder('.').sort();
+    assert.deepEqual(cached, ['data/images/a.png', 'data/images/b.png', 'data/test.csv', 'data/train.csv', 'models/model.onnx']);
 
     // Files written more than the racy window ago: all trusted, none read again.
     const old = Date.now() / 1000 - 60;
-    for (const f of Object.keys(cache.entries)) fs.utimesSync(path.join(layout.root, f), old, old);
+    for (const f of cached) fs.utimesSync(path.join(layout.root, f), old, old);
     await store.snapshot(['data', 'models'], { message: 'b' }); // re-hashes once (mtime changed)
     const second: SnapshotProgress[] = [];
     await store.snapshot(['data', 'models'], { message: 'c', onProgress: (p) => second.push({ ...p }) });
@@ -290,8 +290,7 @@ describe('snapshot store: restore', () => {
     assert.equal(fs.readFileSync(path.join(layout.root, 'data/extra.csv'), 'utf8'), 'not in the snapshot\n', 'files outside the snapshot are left alone');
     assert.deepEqual(fs.readdirSync(path.join(layout.root, 'data')).filter((f) => f.includes('mlops-restore')), []);
     // Restored files get stat cache entries.
-    const cache = JSON.parse(fs.readFileSync(statCacheFile(layout), 'utf8'));
-    assert.equal(cache.entries['data/train.csv'][5], (await store.show(info.id)).files.find((f) => f.path === 'data/train.csv')!.blob);
+    assert.equal(savedStatCache(layout).recordedBlob('data/train.csv'), (await store.show(info.id)).files.find((f) => f.path === 'data/train.csv')!.blob);
     // Nothing differs now: a restore without overwrite succeeds and writes nothing.
     assert.deepEqual(await store.restore(info.id, {}), { written: [], wouldOverwrite: [], overwritten: [] });
     assertFsck(layout);

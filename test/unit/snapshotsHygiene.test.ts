@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { SnapshotError, SnapshotStore, snapshotsGitDir } from '../../src/core/snapshots';
 import type { MlopsLayout } from '../../src/core/workspace/layout';
 import { tmpWorkspace } from './helpers';
-import { assertFsck, gitCli, refsOf, tempFilesIn, writeTree } from './snapshotHelpers';
+import { assertFsck, gitCli, refsOf, savedStatCache, tempFilesIn, writeTree } from './snapshotHelpers';
 
 /** `git count-objects -v`'s garbage count: files in the object store git does not recognise. */
 function gitGarbage(layout: MlopsLayout): number {
@@ -22,6 +22,18 @@ function deadPid(): number {
 }
 
 describe('snapshot store hygiene', () => {
+  it('makes a whole store when the workspace had no .mlops/ yet at open: git fsck passes, and the stat cache holds', async () => {
+    const layout = tmpWorkspace();
+    writeTree(layout.root, { 'data/a.csv': 'x,1\n' });
+    fs.rmSync(layout.dir, { recursive: true });
+    const store = await SnapshotStore.open(layout); // nothing may be created yet: a store that reads as none
+    assert.deepEqual(await store.list(), []);
+    const info = await store.snapshot(['data'], { message: 'first' });
+    assertFsck(layout);
+    assert.equal(gitCli(['--git-dir', snapshotsGitDir(layout), 'rev-parse', 'refs/heads/snapshots']).trim(), info.id);
+    assert.equal(savedStatCache(layout).pathsUnder('.').length, 1, 'the cache belongs to the store made');
+  });
+
   it('removes the temp files a SIGKILLed snapshot left, at the next snapshot; git fsck passes', async () => {
     const layout = tmpWorkspace();
     const files: Record<string, string | Buffer> = { 'models/weights.bin': crypto.randomBytes(96 * 1024 * 1024) };

@@ -25,7 +25,8 @@ export type PackedObjectReader = (oid: string) => Promise<Uint8Array>;
 export class ObjectStore {
   private readonly packs = new Map<string, PackIndex | undefined>();
   private packsListedAt = -1;
-  private looseDirs?: Set<string>;
+  /** Fan-out folder (first two hex digits) → the loose object file names in it, listed once. */
+  private readonly looseNames = new Map<string, Set<string>>();
 
   constructor(readonly paths: RepoPaths, private readonly readPacked: PackedObjectReader) {}
 
@@ -35,25 +36,29 @@ export class ObjectStore {
   }
 
   /**
-   * For the writer, where a miss only costs a duplicate object: loose fan-out folders and pack
-   * indexes as they were when first asked (one readdir instead of a failed stat per new object).
+   * For the writer and the stat cache, where a miss only costs a duplicate object: each loose
+   * fan-out folder and the pack indexes as they were when first asked (one readdir per folder
+   * instead of one stat per object: an unchanged re-snapshot asks for every file's blob).
    */
   hasQuick(oid: string): boolean {
-    if (!this.looseDirs) {
+    const fan = oid.slice(0, 2);
+    let names = this.looseNames.get(fan);
+    if (!names) {
       try {
-        this.looseDirs = new Set(fs.readdirSync(this.paths.objects).filter((n) => n.length === 2));
+        names = new Set(fs.readdirSync(path.join(this.paths.objects, fan)));
       } catch {
-        this.looseDirs = new Set();
+        names = new Set();
       }
+      this.looseNames.set(fan, names);
     }
-    if (this.looseDirs.has(oid.slice(0, 2)) && fs.existsSync(this.paths.loose(oid))) return true;
+    if (names.has(oid.slice(2))) return true;
     if (this.packsListedAt < 0) this.refreshPacks();
     return this.findPacked(Buffer.from(oid, 'hex')) !== undefined;
   }
 
   /** Lists the packs again (after this process wrote or fetched one). */
   refreshPacks(): void {
-    this.looseDirs = undefined;
+    this.looseNames.clear();
     let names: string[] = [];
     try {
       names = fs.readdirSync(this.paths.packDir).filter((n) => n.endsWith('.idx'));

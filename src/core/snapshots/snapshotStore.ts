@@ -13,9 +13,9 @@ import { removeAbandonedTemps } from './abandonedTemps';
 import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets } from './refs';
 import type { LocalSide } from './remote';
 import { restoreFiles } from './restore';
-import { scanSelection } from './scan';
+import { scanSelection, type ScanCache } from './scan';
 import { isInside, Selection } from './selection';
-import { StatCache, type StatKey } from './statCache';
+import { StatCache } from './statCache';
 import { diffTrees, findEntry, listBlobs, writeTrees, type BlobEntry, type GitContext } from './trees';
 import { ProgressReporter } from './progress';
 import {
@@ -39,7 +39,7 @@ export function snapshotsGitDir(layout: MlopsLayout): string {
 
 /** The stat cache file (see statCache.ts). */
 export function statCacheFile(layout: MlopsLayout): string {
-  return path.join(layout.dir, 'index', 'snapshot-stat-cache.json');
+  return path.join(layout.dir, 'index', 'snapshot-stat-cache.bin');
 }
 
 interface CommitFacts {
@@ -59,7 +59,7 @@ export class SnapshotStore {
   private readonly objects: ObjectStore;
   private readonly commits = new Map<string, CommitFacts>();
 
-  private constructor(readonly layout: MlopsLayout, readonly gitdir: string, private readonly storeId: string) {
+  private constructor(readonly layout: MlopsLayout, readonly gitdir: string, private storeId: string) {
     this.ctx = { fs: atomicGitFs(), gitdir, cache: {} };
     this.paths = new RepoPaths(gitdir);
     this.objects = new ObjectStore(this.paths, async (oid) => (await git.readBlob({ fs: this.ctx.fs, gitdir, oid, cache: this.ctx.cache })).blob);
@@ -87,18 +87,24 @@ export class SnapshotStore {
     const { signal } = options;
     const progress = new ProgressReporter(options.onProgress);
     throwIfAborted(signal, 'The snapshot');
+    // Opened where nothing could be created then (no .mlops/ yet): the first snapshot makes the
+    // store, or it would be objects without HEAD or store id (not a repository; its stat cache lost).
+    if (!this.storeId) this.storeId = await initStore(this.gitdir);
     const sel = new Selection(options.from ?? this.layout.root);
     const rels = sel.normalise(paths);
     progress.report({ phase: 'scan', files: 0, bytes: 0 }, true);
     // The stat cache speaks of workspace paths; files taken from another folder are hashed afresh.
     const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
-    // fingerprint() caches ids of files it only hashed: a cached id is reused only when its blob is stored.
-    const knownBlob = options.from ? undefined : (rel: string, st: StatKey) => {
-      const oid = cache.lookup(rel, st);
-      return oid && this.objects.hasQuick(oid) ? oid : undefined;
+    const scanCache: ScanCache | undefined = options.from ? undefined : {
+      blob: (rel, st) => cache.lookup(rel, st),
+      // fingerprint() caches ids of files it only hashed: a cached id is reused only when its blob is stored.
+      stored: (oid) => this.objects.hasQuick(oid),
+      tree: (rel) => {
+        const t = cache.tree(rel);
+        return t && this.objects.has(t.oid) ? t : undefined;
+      },
     };
-    const { files: todo, known, totalBytes, knownBytes } = await scanSelection(sel, rels, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), signal, knownBlob);
-    const fileCount = todo.length + known.length;
+    const { files: todo, known, trees: unchanged, fileCount, totalBytes, knownBytes } = await scanSelection(sel, rels, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), signal, scanCache);
     progress.report({ phase: 'scan', files: fileCount, bytes: totalBytes }, true);
     if (!fileCount) {
       throw new SnapshotError(
@@ -109,7 +115,7 @@ export class SnapshotStore {
 
     const blobs: BlobEntry[] = known;
     let doneBytes = knownBytes;
-    let doneFiles = blobs.length;
+    let doneFiles = fileCount - todo.length;
     const write = (force = false): void => progress.report({ phase: 'write', files: doneFiles, totalFiles: fileCount, bytes: doneBytes, totalBytes }, force);
     write(true);
     let bytes = totalBytes;
@@ -127,15 +133,18 @@ export class SnapshotStore {
         if (f.linkTarget === undefined && !options.from) cache.set(h.rel, h.key, h.oid, h.verifiedAt);
       }
     }
-    if (!options.from) {
-      const seen = new Set(blobs.map((b) => b.path));
-      for (const rel of rels) for (const p of cache.pathsUnder(rel)) if (!seen.has(p)) cache.delete(p);
-    }
+    // Entries of files the scan no longer found (removed, or now excluded) are dropped.
+    if (!options.from) for (const rel of rels) for (const p of cache.pathsUnder(rel, true)) cache.delete(p);
     progress.report({ phase: 'write', files: fileCount, totalFiles: fileCount, bytes: doneBytes, totalBytes }, true);
 
     throwIfAborted(signal, 'The snapshot');
     progress.report({ phase: 'commit', files: fileCount, totalFiles: fileCount, bytes: doneBytes, totalBytes }, true);
-    const tree = writeTrees(blobs, (oid) => this.objects.has(oid), (object) => writeLooseObject(this.paths, object));
+    // The trees of folders scanned whole are recorded, for the next snapshot to reuse.
+    const scannedWhole = (folder: string): boolean => rels.some((r) => r === '.' || folder === r || folder.startsWith(`${r}/`));
+    const recordTree = options.from ? undefined : (folder: string, oid: string, entries: number) => {
+      if (scannedWhole(folder)) cache.setTree(folder, oid, entries);
+    };
+    const tree = writeTrees(blobs, unchanged, (oid) => this.objects.has(oid), (object) => writeLooseObject(this.paths, object), recordTree);
     const now = Date.now();
     const lock = await acquireWriteLock(this.paths.lockFile);
     let id: string;

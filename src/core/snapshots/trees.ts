@@ -12,22 +12,34 @@ export interface GitContext {
 
 export interface BlobEntry { path: string; oid: string; mode: SnapshotFileMode }
 
-interface Dir { dirs: Map<string, Dir>; files: { name: string; oid: string; mode: SnapshotFileMode }[] }
+/** A folder whose tree is already in the store (reused whole). */
+export interface TreeEntry { path: string; oid: string }
+
+interface Dir { dirs: Map<string, Dir>; files: { name: string; oid: string; mode: SnapshotFileMode }[]; trees: { name: string; oid: string }[] }
 
 /**
- * Builds the trees for these blobs bottom-up and returns the root tree's id. Each tree is
- * serialised here and only those the store lacks are written (`write`: a loose object), so an
- * unchanged re-snapshot writes no tree at all.
+ * Builds the trees for these blobs and reused folder trees bottom-up and returns the root
+ * tree's id. Each tree is serialised here and only those the store lacks are written
+ * (`write`: a loose object). `built` hears of every folder tree made here ('.': the root)
+ * with its number of entries, so that the next snapshot can reuse it.
  */
-export function writeTrees(blobs: BlobEntry[], exists: (oid: string) => boolean, write: (object: Buffer) => string): string {
-  const root: Dir = { dirs: new Map(), files: [] };
+export function writeTrees(
+  blobs: BlobEntry[],
+  reused: TreeEntry[],
+  exists: (oid: string) => boolean,
+  write: (object: Buffer) => string,
+  built?: (folder: string, oid: string, entries: number) => void,
+): string {
+  const wholeRoot = reused.find((t) => t.path === '.');
+  if (wholeRoot) return wholeRoot.oid; // the only chosen path is the workspace, and nothing in it changed
+  const root: Dir = { dirs: new Map(), files: [], trees: [] };
   const dirs = new Map<string, Dir>([['', root]]);
   const dirOf = (p: string): Dir => {
     let d = dirs.get(p);
     if (d) return d;
     const cut = p.lastIndexOf('/');
     const parent = dirOf(cut < 0 ? '' : p.slice(0, cut));
-    d = { dirs: new Map(), files: [] };
+    d = { dirs: new Map(), files: [], trees: [] };
     parent.dirs.set(p.slice(cut + 1), d);
     dirs.set(p, d);
     return d;
@@ -36,16 +48,22 @@ export function writeTrees(blobs: BlobEntry[], exists: (oid: string) => boolean,
     const cut = b.path.lastIndexOf('/');
     dirOf(cut < 0 ? '' : b.path.slice(0, cut)).files.push({ name: b.path.slice(cut + 1), oid: b.oid, mode: b.mode });
   }
-  const build = (dir: Dir): string => {
+  for (const t of reused) {
+    const cut = t.path.lastIndexOf('/');
+    dirOf(cut < 0 ? '' : t.path.slice(0, cut)).trees.push({ name: t.path.slice(cut + 1), oid: t.oid });
+  }
+  const build = (dir: Dir, at: string): string => {
     const tree: TreeItem[] = [];
-    for (const [name, sub] of dir.dirs) tree.push({ mode: '040000', path: name, oid: build(sub), type: 'tree' });
+    for (const [name, sub] of dir.dirs) tree.push({ mode: '040000', path: name, oid: build(sub, at ? `${at}/${name}` : name), type: 'tree' });
+    for (const t of dir.trees) tree.push({ mode: '040000', path: t.name, oid: t.oid, type: 'tree' });
     for (const f of dir.files) tree.push({ mode: f.mode, path: f.name, oid: f.oid, type: 'blob' });
     const object = treeObject(tree);
     const oid = createHash('sha1').update(object).digest('hex');
     if (!exists(oid)) write(object);
+    built?.(at || '.', oid, tree.length);
     return oid;
   };
-  return build(root);
+  return build(root, '');
 }
 
 interface TreeItem { mode: string; path: string; oid: string; type: 'blob' | 'tree' }

@@ -18,8 +18,10 @@ const MAX_INDEXED_CELL_ERROR_CHARS = 4096;
 const CHUNK_BYTES = 8 * 1024 * 1024;
 /** Lines parsed between two points where an async pass may yield (a few ms of work). */
 const LINES_PER_STEP = 2000;
+/** Run cursors read between two points where an async pass may yield. */
+const CURSORS_PER_STEP = 50;
 /** An async pass gives the event loop a turn once it has worked this long (the extension host freezes meanwhile). */
-const YIELD_AFTER_MS = 12;
+const YIELD_AFTER_MS = 8;
 const WARNINGS_PER_FILE = 20;
 
 export interface IngestWarning { file: string; line: number; message: string }
@@ -244,6 +246,7 @@ export class Ingestor {
 
   /** One ingest pass as steps of bounded work: a run with nothing new, or a slice of lines of one log. */
   private *steps(result: IngestResult, onlyRuns?: string[]): Generator<void> {
+    yield* this.loadCursors();
     let runs = onlyRuns;
     if (!runs) {
       runs = this.runFolders();
@@ -253,6 +256,7 @@ export class Ingestor {
         this.forgetRun(id);
         result.removed.push(id);
       }
+      yield; // listing a thousand run folders is a step of its own
     }
     for (const id of runs) {
       if (yield* this.ingestRun(id, result)) result.changed.push(id);
@@ -261,10 +265,23 @@ export class Ingestor {
   }
 
   private get cursors(): Map<string, RunCursor> {
-    this.loadedCursors ??= new Map(this.store.rows('SELECT id, log_offset, log_line FROM runs').map((r) => [
-      r.id as string, { offset: r.log_offset as number, line: r.log_line as number },
-    ]));
-    return this.loadedCursors;
+    if (!this.loadedCursors) for (const _ of this.loadCursors());
+    return this.loadedCursors!;
+  }
+
+  /**
+   * Loads every run's cursor, a slice of rows per step: at the open of a thousand runs the
+   * first rows read run cold SQLite and wasm code, tens of milliseconds in one piece otherwise.
+   */
+  private *loadCursors(): Generator<void> {
+    if (this.loadedCursors) return;
+    const loaded = new Map<string, RunCursor>();
+    for (const r of this.store.eachRow('SELECT id, log_offset, log_line FROM runs')) {
+      loaded.set(r.id as string, { offset: r.log_offset as number, line: r.log_line as number });
+      if (loaded.size % CURSORS_PER_STEP === 0) yield;
+    }
+    // A synchronous pass may have loaded (and moved) them while this one paused.
+    this.loadedCursors ??= loaded;
   }
 
   /** Drops a run's rows and history so the next ingest reads its log from the start. */

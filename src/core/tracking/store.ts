@@ -195,8 +195,15 @@ export class TrackingStore {
   }
 
   rows(sql: string, params: SqlValue[] = []): Row[] {
+    return [...this.eachRow(sql, params)];
+  }
+
+  /**
+   * The rows of a query one at a time, so that a long read can give the event loop a turn
+   * between them (the statement stays open meanwhile: only for reads nothing else interleaves with).
+   */
+  *eachRow(sql: string, params: SqlValue[] = []): Generator<Row> {
     const stmt = this.db.prepare(sql, params);
-    const out: Row[] = [];
     try {
       // The names once, not per row as getAsObject asks for them (thousands of rows at open).
       const names = stmt.getColumnNames();
@@ -204,12 +211,11 @@ export class TrackingStore {
         const values = stmt.get();
         const row: Row = {};
         for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
-        out.push(row);
+        yield row;
       }
     } finally {
       stmt.free();
     }
-    return out;
   }
 
   transaction<T>(fn: () => T): T {

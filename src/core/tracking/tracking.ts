@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SqlValue } from 'sql.js';
 import { isReadOnlyError, MlopsLayout } from '../workspace/layout';
 import { isProcessAlive } from '../workspace/processes';
@@ -156,11 +157,15 @@ export class Tracking {
   }
 
   private async rebuild(problem?: string): Promise<IngestResult> {
+    // Each first SQL statement runs cold SQLite code (the new store's schema, just made, too):
+    // the event loop gets a turn before and after the clear, not one long piece with them.
+    await nextTurn();
     this.flushPending();
     this.store.clear();
     this.runsGeneration++;
     if (this.lock) fs.rmSync(this.layout.historyDir, { recursive: true, force: true });
     this.ingestor = new Ingestor(this.store, this.layout, !!this.lock);
+    await nextTurn(); // after the new ingestor is in place: a refresh meanwhile reads into the cleared store
     const result = this.report(await this.ingestor.ingestAsync(), true);
     this.dirty = true;
     const runs = this.store.knownRunIds().length;
