@@ -2,18 +2,20 @@
 // parameter diff, parallel coordinates and a scatter. Curves arrive downsampled
 // from the host; dragging on the chart zooms and fetches the detail of the range.
 
+// First: asks the host for the runs before the rest of this script is evaluated.
+import { answerWith, endpoint, firstLoad, saved, type CompareState } from './connection';
 import {
   Chart, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, ScatterController, Tooltip,
   type ChartDataset, type ChartOptions, type Plugin, type TooltipItem,
 } from 'chart.js';
 import { fromWire, type SaveFileResult } from '../../src/protocol/common';
 import {
-  COMPARE_PANEL, defaultMetric, pointsPerRun, type CompareContract, type CompareData, type CompareInspection, type CompareRun, type CompareTab, type CompareUpdate, type ObjectiveInfo, type Series, type XAxis,
+  defaultMetric, pointsPerRun, type CompareContract, type CompareData, type CompareInspection, type CompareRun, type CompareTab, type CompareUpdate, type ObjectiveInfo, type Series, type XAxis,
 } from '../../src/protocol/compare';
 import { canvasInfos, pngBase64 } from '../common/canvas';
 import { el, notice } from '../common/dom';
 import { durationSeconds, formatNumber, formatSeconds, formatTime } from '../common/format';
-import { connect, loadState, saveState, type WebviewEndpoint } from '../common/host';
+import { saveState, type WebviewEndpoint } from '../common/host';
 import { onThemeChange, runColorsById, themeColors, withAlpha, type ThemeColors } from '../common/theme';
 import { button, checkbox, dropdown, registerToolkit, slider, tabs, type Dropdown } from '../common/toolkit';
 import { digitsToTellApart, forLogScale, formatTick, hoverLines, seriesPoints, smoothedPoints, type Point } from './curves';
@@ -21,22 +23,6 @@ import { goalLabel, goalLinePlugin, targetOf } from './goalLine';
 import { defaultScatterX, fieldsOf, fieldValue, normalized, paramDiff, paramDiffCsv, parallelDimensions, runsCsv, type Dimension, type Field } from './runsData';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
-
-interface CompareState {
-  v: 1;
-  runIds: string[];
-  tab: CompareTab;
-  metric: string | null;
-  xAxis: XAxis;
-  logScale: boolean;
-  smoothing: number;
-  zoom: { min: number; max: number } | null;
-  hidden: string[];
-  onlyDifferences: boolean;
-  parallelMetric: string | null;
-  scatterX: string | null;
-  scatterY: string | null;
-}
 
 const TABS: { id: CompareTab; label: string }[] = [
   { id: 'curves', label: 'Curves' },
@@ -126,7 +112,6 @@ class CompareView {
   private readonly emptyArea = el('div', { className: 'empty', id: 'empty' });
 
   constructor(root: HTMLElement) {
-    const saved = loadState<CompareState>(1);
     this.state = {
       v: 1,
       runIds: Array.isArray(saved.runIds) ? saved.runIds : [],
@@ -142,7 +127,7 @@ class CompareView {
       scatterX: saved.scatterX ?? null,
       scatterY: saved.scatterY ?? null,
     };
-    // Ask for the runs first: the host reads them while this page builds its controls.
+    // The runs were asked for (./connection) before this script built anything: the host reads them meanwhile.
     const first = this.connectHost();
     registerToolkit();
 
@@ -226,10 +211,10 @@ class CompareView {
     void this.load(first);
   }
 
-  /** Connects to the host (handlers, ready handshake) and sends the first request: the runs to show. */
+  /** Answers the host's requests and notifications on the connection opened first; returns the first load. */
   private connectHost(): Promise<CompareData> {
-    this.endpoint = connect<CompareContract>(
-      COMPARE_PANEL,
+    this.endpoint = endpoint;
+    answerWith(
       {
         'view/inspect': () => this.inspect(),
         'compare/show': async (params) => {
@@ -261,10 +246,7 @@ class CompareView {
         'compare/updated': (update) => void this.applyUpdate(update),
       },
     );
-    performance.mark('compare:load-request');
-    // The chart is not laid out yet: the page's width is near enough for the points per run.
-    const chartWidth = document.documentElement.clientWidth || 800;
-    return this.endpoint.request('compare/load', { metric: this.state.metric, chartWidth, smoothing: this.state.smoothing || undefined });
+    return firstLoad;
   }
 
   private async load(first: Promise<CompareData>): Promise<void> {
@@ -509,7 +491,9 @@ class CompareView {
     if (droppedForLog) messages.push(`${droppedForLog} point${droppedForLog === 1 ? '' : 's'} ≤ 0 cannot be drawn on a log scale.`);
     if (downsampled) messages.push(`Downsampled to at most ${maxKept} points per run (shape, minimum and maximum kept); drag across the chart to zoom in on the detail.`);
     this.curvesMessage.textContent = messages.filter(Boolean).join(' ');
-    this.renderLegend();
+    // The first chart is painted before the legend beside it is built (its box has a fixed width).
+    if (this.curvesChart) this.renderLegend();
+    else afterPaint(() => this.renderLegend());
     if (this.state.tab !== 'curves' || !this.curvesCanvas.isConnected || !this.curvesCanvas.parentElement?.clientWidth) return;
 
     const zoom = this.state.zoom;
@@ -938,6 +922,11 @@ class CompareView {
   private save(): void {
     saveState(this.state);
   }
+}
+
+/** Runs `fn` once the next frame is painted. */
+function afterPaint(fn: () => void): void {
+  requestAnimationFrame(() => setTimeout(fn));
 }
 
 function swatch(color: string | undefined): HTMLElement {
