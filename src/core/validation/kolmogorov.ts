@@ -103,8 +103,9 @@ function smirnovSf(n: number, x: number): number {
   let binomial = n, binomialExp = 0; // C(n, v) = binomial · 2^binomialExp
   for (let v = 1; v < terms; v++) {
     const s = x + v / n;
-    // The binomial goes into the exponent too, or a tiny term would underflow before it is scaled up.
-    const term = Math.exp(Math.log(binomial) + binomialExp * Math.LN2 + (v - 1) * Math.log(s) + (n - v) * Math.log1p(-s));
+    const rest = binomialExp * Math.LN2 + (v - 1) * Math.log(s) + (n - v) * Math.log1p(-s);
+    // Where exp(rest) would underflow the binomial goes into the exponent too, or the term would be lost.
+    const term = rest > -700 ? binomial * Math.exp(rest) : Math.exp(Math.log(binomial) + rest);
     if (Number.isFinite(term) && term !== 0) sum += term;
     // Stop once the remaining terms cannot reach the last bit.
     if (term !== 0) {
