@@ -11,13 +11,16 @@ import { readWindow } from '../../src/core/monitoring/windowThread';
 import { readPlainCsv } from '../../src/core/monitoring/plainCsv';
 import { readColumns } from '../../src/core/monitoring/columns';
 import { openTable } from '../../src/core/validation/table';
-import { isSorted } from '../../src/core/validation/statistics';
+import { isSorted, ksTwoSample } from '../../src/core/validation/statistics';
+import { kstwoSf } from '../../src/core/validation/kolmogorov';
 import { seededGaussian, seededRandom } from '../../src/core/validation/random';
 import { sortNumbers } from '../../src/core/validation/sortNumbers';
 import { cliPath, repoRoot, tmpWorkspace } from './helpers';
 import { breastCancerRows, FEATURES, python, writeCsv } from './validationHelpers';
 
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs scipy ${b}`);
+/** Relative 1e-9, with an absolute floor of 1e-300 for p-values near underflow. */
+const closeRelative = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.abs(b) + 1e-300, `${what}: ${a} vs scipy ${b}`);
 const numeric = (values: number[] | Float64Array, missing = 0): ColumnData => ({ kind: 'numeric', values: Float64Array.from(values), missing });
 const tableOf = (label: string, columns: Record<string, ColumnData>, rows: number): ColumnarTable => ({ label, rows, columns: new Map(Object.entries(columns)) });
 const column = (report: { columns: ColumnDrift[] }, name: string) => report.columns.find((c) => c.column === name)!;
@@ -86,6 +89,82 @@ print(json.dumps({'ks': list(map(float, stats.ks_2samp(a, b))), 'w': stats.wasse
     assert.equal(column(report, 'colour').drift, true);
     assert.ok(sp.chi[0] > 1e6);
     assert.deepEqual(column(report, 'colour').newCategories, { values: ['violet'], rows: 2 });
+  });
+});
+
+describe('KS p-values above 10,000 rows a side equal scipy 1.10 (finite-n Kolmogorov distribution, kstwo)', () => {
+  // Which of scipy's methods kstwo.sf(x, n) takes, by its cut-offs (scipy/stats/_ksstats.py, _kolmogn).
+  const branch = (n: number, x: number) => {
+    const t = n * x, nx2 = t * x;
+    if (t <= 1) return 'Ruben-Gambino low';
+    if (t >= n - 1) return 'Ruben-Gambino high';
+    if (x >= 0.5) return 'smirnov x>=0.5';
+    if (n <= 140) return nx2 <= 0.754693 ? 'small n Durbin' : nx2 <= 4 ? 'small n Pomeranz' : 'small n smirnov';
+    if (nx2 >= 370) return 'zero';
+    if (nx2 >= 2.2) return 'smirnov';
+    return n <= 100_000 && n * x ** 1.5 <= 1.4 ? 'Durbin' : 'Pelz-Good';
+  };
+
+  it('ks_2samp on normals, shifted and not, from 12k×15k to 250k×200k rows, through every method scipy picks', () => {
+    const gauss = seededGaussian(23);
+    const draw = (rows: number, shift = 0) => Float64Array.from({ length: rows }, () => gauss() + shift);
+    const big = draw(250_000), other = draw(200_000), mid = draw(50_000);
+    const cases: [string, Float64Array, Float64Array][] = [
+      ['12k×15k shifted 0.03', draw(12_000), draw(15_000, 0.03)],
+      ['12k×15k shifted 0.06', draw(12_000), draw(15_000, 0.06)],
+      ['50k×50k unshifted', mid, draw(50_000)],
+      ['50k×50k nearly the same values', mid, mid.map((v) => v + gauss() * 1e-4)],
+      ['250k×200k unshifted', big, other],
+      ['250k×200k shifted 0.01', big, other.map((v) => v + 0.01)],
+      ['20,001×20,001 (m·n/(m+n) = 10,000.5 rounds to even)', big.subarray(0, 20_001), other.subarray(0, 20_001).map((v) => v + 0.02)],
+      ['20k×100 shifted 0.2', big.subarray(0, 20_000), draw(100, 0.2)],
+      ['20k×100 shifted 0.5', big.subarray(0, 20_000), draw(100, 0.5)],
+      ['20k×130 nearly the same values', big.subarray(0, 20_000), big.subarray(0, 130).map((v) => v + 1e-3)],
+    ];
+    const root = workspace();
+    const files = cases.map(([, a, b], i) => {
+      const [fa, fb] = [path.join(root, `${i}a.f64`), path.join(root, `${i}b.f64`)];
+      fs.writeFileSync(fa, a);
+      fs.writeFileSync(fb, b);
+      return [fa, fb];
+    });
+    const sp = python<number[][]>(`
+from scipy import stats
+import numpy as np
+print(json.dumps([list(map(float, stats.ks_2samp(np.fromfile(a), np.fromfile(b)))) for a, b in data]))
+`, files);
+    const seen = new Set<string>();
+    cases.forEach(([what, a, b], i) => {
+      const r = ksTwoSample(a, b);
+      const [m, n] = a.length >= b.length ? [a.length, b.length] : [b.length, a.length];
+      const en = (m * n) / (m + n) % 1 === 0.5 ? 2 * Math.round((m * n) / (m + n) / 2) : Math.round((m * n) / (m + n));
+      seen.add(branch(en, r.statistic));
+      close(r.statistic, sp[i][0], `KS statistic ${what}`);
+      closeRelative(r.pValue, sp[i][1], `KS p-value ${what} (${branch(en, r.statistic)})`);
+    });
+    for (const method of ['Durbin', 'Pelz-Good', 'smirnov', 'small n Pomeranz', 'small n smirnov']) assert.ok(seen.has(method), `a case takes scipy's ${method} branch: ${[...seen]}`);
+  });
+
+  it('kstwo.sf itself across n and x: every cut-off scipy draws, including n over 100,000 and over 1,000,000', () => {
+    const points: [number, number][] = [];
+    for (const n of [1, 2, 7, 50, 100, 140, 141, 500, 6667, 25_000]) {
+      // x across the methods: near 1/n, near 1, ≥ 0.5, and nx² around 0.75, 2.2, 4, 18 and 370, n·x^1.5 around 1.4.
+      const xs = [0.4 / n, 0.75 / n, 1 / n, 1.5 / n, 1 - 1.5 / n, 1 - 0.5 / n, 0.5, 0.7,
+        ...[0.05, 0.3, 0.754, 0.76, 1, 2.19, 2.21, 3.9, 4.1, 10, 17.9, 18.1, 50, 360, 369, 371].map((q) => Math.sqrt(q / n)),
+        ...[1, 1.39, 1.41, 2].map((q) => (q / n) ** (2 / 3))];
+      for (const x of xs) if (x > 0 && x <= 1) points.push([n, x]);
+    }
+    // Large n, a few points each (scipy's smirnov takes half a second at n = 500,000): the Durbin limit n ≤ 100,000,
+    // Pelz-Good and smirnov beyond it, and smirnov's approximation over 1,000,000.
+    for (const n of [99_999, 100_000, 100_001]) points.push([n, (1.39 / n) ** (2 / 3)]);
+    for (const [n, q] of [[111_111, 1], [111_111, 2.21], [500_000, 1], [500_000, 2.21], [1_000_001, 3], [2_500_000, 0.5], [2_500_000, 10]]) points.push([n, Math.sqrt(q / n)]);
+    const sp = python<number[]>('from scipy import stats\nprint(json.dumps([float(stats.kstwo.sf(x, n)) for n, x in data]))', points);
+    const seen = new Set<string>();
+    points.forEach(([n, x], i) => {
+      seen.add(branch(n, x));
+      closeRelative(kstwoSf(n, x), sp[i], `kstwo.sf(${x}, ${n}) (${branch(n, x)})`);
+    });
+    assert.equal(seen.size, 10, `every method: ${[...seen].join(', ')}`);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Special functions behind the p-values of the data checks and drift tests:
- * log-gamma, the regularised incomplete gamma (chi-square and normal tails) and
- * the Kolmogorov limiting distribution.
+ * log-gamma and the regularised incomplete gamma (chi-square and normal tails).
+ * The KS p-value's Kolmogorov distribution is in kolmogorov.ts.
  */
 
 const LANCZOS = [
@@ -64,26 +64,4 @@ export function chiSquareSf(x: number, df: number): number {
 export function normalTwoSided(z: number): number {
   // 2·(1 − Φ(|z|)) = erfc(|z|/√2) = Q(1/2, z²/2)
   return gammaQ(0.5, (z * z) / 2);
-}
-
-/** P(K ≥ λ) for the Kolmogorov limiting distribution (scipy's kstwobign). */
-export function kolmogorovSf(lambda: number): number {
-  if (lambda <= 0) return 1;
-  if (lambda < 1) {
-    // The small-λ series converges faster: P(K ≤ λ) = √(2π)/λ Σ exp(−(2k−1)²π²/(8λ²)).
-    let cdf = 0;
-    for (let k = 1; k < 100; k++) {
-      const term = Math.exp(-((2 * k - 1) ** 2) * Math.PI ** 2 / (8 * lambda * lambda));
-      cdf += term;
-      if (term < 1e-17 * cdf) break;
-    }
-    return 1 - (Math.sqrt(2 * Math.PI) / lambda) * cdf;
-  }
-  let sum = 0;
-  for (let k = 1; k < 100; k++) {
-    const term = Math.exp(-2 * k * k * lambda * lambda);
-    sum += (k % 2 ? 1 : -1) * term;
-    if (term < 1e-17) break;
-  }
-  return Math.min(1, Math.max(0, 2 * sum));
 }

@@ -1,5 +1,6 @@
 import { sortNumbers } from './sortNumbers';
-import { chiSquareSf, kolmogorovSf, normalTwoSided } from './special';
+import { kstwoSf } from './kolmogorov';
+import { chiSquareSf, normalTwoSided } from './special';
 
 /**
  * The per-column distribution tests of the data checks and drift monitoring, the
@@ -52,7 +53,7 @@ function distinctSorted(arrays: Float64Array[], stop: number): number {
   return seen.size;
 }
 
-/** Two-sample Kolmogorov–Smirnov, two-sided: statistic and p-value (exact up to 10,000 rows a side, as scipy's `auto`). */
+/** Two-sample Kolmogorov–Smirnov, two-sided: statistic and p-value (exact up to 10,000 rows a side, as scipy's `auto`; above, the finite-n Kolmogorov distribution as scipy 1.10's `ks_2samp`). */
 export function ksTwoSample(a: Float64Array, b: Float64Array): { statistic: number; pValue: number } {
   const x = sorted(a), y = sorted(b);
   const n1 = x.length, n2 = y.length;
@@ -68,8 +69,15 @@ export function ksTwoSample(a: Float64Array, b: Float64Array): { statistic: numb
     const exact = exactKsPValue(n1, n2, d);
     if (exact !== undefined) return { statistic: d, pValue: exact };
   }
-  const en = (n1 * n2) / (n1 + n2);
-  return { statistic: d, pValue: kolmogorovSf(d * Math.sqrt(en)) };
+  // scipy's asymptotic branch: the finite-n Kolmogorov distribution at n = round(m·n/(m + n)), m the larger side.
+  const [m, n] = n1 >= n2 ? [n1, n2] : [n2, n1];
+  return { statistic: d, pValue: kstwoSf(roundHalfEven((m * n) / (m + n)), d) };
+}
+
+/** numpy's round: halves go to the even neighbour. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 function gcd(a: number, b: number): number {
