@@ -10,13 +10,16 @@ import { nextRunName, runNameBase } from '../tracking/runNaming';
 import { fileDigest } from '../workspace/digest';
 import { GPU_SAMPLE_ENV, gpuSampleSeconds } from '../tracking/gpuSampler';
 import type { MlopsLayout } from '../workspace/layout';
-import { jobFiles } from './jobFiles';
+import type { RunInput } from '../tracking/store';
+import { jobFiles, runnerFiles } from './jobFiles';
 import {
   cancelKubernetesJob, followKubernetesJob, kubernetesArtifacts, kubernetesJobEnded, releaseKubernetesJob, submitKubernetesJob,
   type JobExit, type KubernetesJobRef,
 } from './kubernetesRun';
 import { runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure } from './shell';
-import { tarStream, type TarEntry } from './tarStream';
+import type { TarEntry } from './tarStream';
+import { shipManifest } from './shipManifest';
+import { shipJob, type Shipped } from './shipJob';
 import { K8S_JOB_DIR } from './kubernetesJob';
 import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
 import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
@@ -33,6 +36,8 @@ export interface RemoteRunOptions {
   experiment?: string;
   /** Called with the job's stdout and stderr as they stream back (and why a start is waiting). */
   onOutput?: (text: string) => void;
+  /** Data snapshots the run reads (taken by the caller just before): their files go with the code to an ssh or Slurm target. */
+  inputs?: RunInput[];
 }
 
 /**
@@ -107,9 +112,10 @@ export class RemoteRun {
   static async start(o: RemoteRunOptions): Promise<RemoteRun> {
     const root = o.layout.root;
     const runId = newRunId();
-    const files = await jobFiles(root);
-    const job = o.target.type === 'kubernetes' ? await startKubernetes(o.target, runId, [o.command, ...o.args], files, o.onOutput)
-      : await startOverShell(o.target, runId, [o.command, ...o.args], files);
+    const inputs = o.target.type === 'kubernetes' ? [] : o.inputs ?? [];
+    const { job, shipped } = o.target.type === 'kubernetes'
+      ? { job: await startKubernetes(o.target, runId, [o.command, ...o.args], await jobFiles(root), o.onOutput), shipped: undefined }
+      : await startOverShell(o.layout, o.target, runId, [o.command, ...o.args], inputs);
 
     const runDir = o.layout.runDir(runId);
     const artifacts = o.layout.artifactsDir(runId);
@@ -125,7 +131,14 @@ export class RemoteRun {
       },
       { type: 'tag', key: 'mlops.target', value: job.target },
       { type: 'tag', key: 'mlops.host', value: job.host },
-      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}) } },
+      ...inputs.map((i) => ({ type: 'input' as const, snapshot: i.snapshot, paths: i.paths })),
+      {
+        type: 'capture',
+        capture: {
+          argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}),
+          ...(shipped ? { shipped: { files: shipped.files, sent: shipped.sent.length, bytes: shipped.bytes } } : {}),
+        },
+      },
     ]);
     return new RemoteRun(o, runId, job, { events: 0, output: 0 });
   }
@@ -304,32 +317,34 @@ export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void
   if (result.code !== 0) throw targetFailure(shell, result, job.slurmJob ? 'scancel' : 'Cancel');
 }
 
-/** Ships the job folder to an ssh host (started detached by runner.py) or a Slurm submit host (sbatch). */
-async function startOverShell(target: SshTarget | SlurmTarget, runId: string, argv: string[], files: TarEntry[]): Promise<RemoteJob> {
+/**
+ * Ships the job to an ssh host (started detached by runner.py) or a Slurm submit host (sbatch):
+ * only the files its host lacks go over (see shipJob).
+ */
+async function startOverShell(
+  layout: MlopsLayout, target: SshTarget | SlurmTarget, runId: string, argv: string[], inputs: RunInput[],
+): Promise<{ job: RemoteJob; shipped: Shipped }> {
   const command = argv.map(shQuote).join(' ');
   const slurm = target.type === 'slurm' ? target : undefined;
+  const extra: TarEntry[] = runnerFiles();
   // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
-  if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
+  if (slurm) extra.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
   const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1', ...jobEnv() };
-  const script = [
-    'set -e',
-    `command -v python3 >/dev/null 2>&1 || { echo "python3 is not on the PATH of a non-interactive shell on $(uname -n); install Python 3 or add it to PATH" >&2; exit 3; }`,
-    `mkdir -p ${remotePath(target.workdir ?? '~/.mlops-runs')}/${runId}/run/artifacts`,
-    `cd ${remotePath(target.workdir ?? '~/.mlops-runs')}/${runId}`,
-    'J=$(pwd)',
-    'tar -xf -',
+  const then = [
     ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
     'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
     `echo "dir $J"`,
     slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
       : `exec python3 runner.py start "$J" -- ${command}`,
-  ].join('\n');
+  ];
   const shell = shellOf(target);
-  const result = await runOnTarget(shell, script, tarStream(files));
+  const rows = await shipManifest(layout, inputs);
+  const result = await shipJob({ layout, target: target.name, shell, workdir: remotePath(target.workdir ?? '~/.mlops-runs'), runId, rows, extra, then });
   const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
   const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
   if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
-  return { target: target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+  const job = { target: target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+  return { job, shipped: result.shipped };
 }
 
 async function startKubernetes(target: KubernetesTarget, runId: string, argv: string[], files: TarEntry[], progress?: (line: string) => void): Promise<RemoteJob> {

@@ -1,5 +1,8 @@
 """Runs one job on a target host with nothing but Python 3 (shipped with the job).
 
+  runner.py materialize JOB       build JOB/code from JOB/ship/manifest and the host's object cache
+                                  (JOB/../.cache/objects), after adding the objects sent in JOB/ship/objects;
+                                  prints "materialized", or "missing ID" lines and exits 75
   runner.py start JOB -- CMD...   start CMD detached (own session), print "started PID HOST"
   runner.py run JOB -- CMD...     run CMD in the foreground (a Slurm batch job: Slurm holds the session)
   runner.py follow JOB E O [SLURM_JOB]  stream JOB/run/events.jsonl from byte E and JOB/output.log
@@ -10,8 +13,10 @@ Frames on stdout: "E <offset> <event line>", "O <offset> <base64 bytes>", "X <ex
 Offsets say where the next read starts, so a dropped connection reattaches where it left.
 """
 import base64
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +27,93 @@ import time
 
 GPU_QUERY = ["--query-gpu=index,utilization.gpu,memory.used,power.draw", "--format=csv,noheader,nounits"]
 GPU_METRICS = ("utilization", "memory_used_mib", "power_w")
+
+MISSING_EXIT = 75
+# Every cached object carries this mtime and mode 644. Job files are hard links to them, so a job that
+# rewrites or chmods its copy in place changes the object: it is then no longer trusted, and sent again.
+CACHED_MTIME = 946684800  # 2000-01-01: after 1980, which zip archives cannot go below
+OID = re.compile(r"^[0-9a-f]{40}$")
+
+
+def materialize(job):
+    job = os.path.abspath(job)
+    ship = os.path.join(job, "ship")
+    objects = os.path.join(os.path.dirname(job), ".cache", "objects")
+    rows = []
+    with open(os.path.join(ship, "manifest"), encoding="utf-8") as f:
+        for line in f:
+            oid, mode, name = line.rstrip("\n").split("\t", 2)
+            if not OID.match(oid) or mode not in ("644", "755"):
+                sys.exit("materialize: a damaged manifest line: %r" % line)
+            rows.append((oid, mode, inside(job, json.loads(name))))
+    incoming = os.path.join(ship, "objects")
+    for oid in os.listdir(incoming) if os.path.isdir(incoming) else ():
+        admit(job, os.path.join(incoming, oid), oid, objects, rows)
+    missing = [oid for oid in dict.fromkeys(r[0] for r in rows) if not trusted(cached(objects, oid))]
+    if missing:
+        sys.stdout.write("".join("missing %s\n" % oid for oid in missing))
+        sys.exit(MISSING_EXIT)
+    made = {os.path.join(job, "code")}
+    os.makedirs(os.path.join(job, "code"), exist_ok=True)
+    for oid, mode, dest in rows:
+        parent = os.path.dirname(dest)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        place(cached(objects, oid), dest, mode)
+    shutil.rmtree(ship)
+    print("materialized", flush=True)
+
+
+def inside(job, rel):
+    """JOB/REL for a REL under code/, refusing a path that could leave it (absolute, "..", empty parts)."""
+    parts = rel.split("/")
+    if len(parts) < 2 or parts[0] != "code" or "\0" in rel or any(p in ("", ".", "..") for p in parts):
+        sys.exit("materialize: refusing the path %r: it would not stay inside the job's code folder" % rel)
+    return os.path.join(job, *parts)
+
+
+def cached(objects, oid):
+    return os.path.join(objects, oid[:2], oid[2:])
+
+
+def trusted(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if st.st_mtime == CACHED_MTIME and st.st_mode & 0o777 == 0o644:
+        return True
+    os.unlink(path)  # changed in place through a job's link: sent again
+    return False
+
+
+def admit(job, path, oid, objects, rows):
+    """Moves a sent object into the cache once its content proves to be its id."""
+    h = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if not OID.match(oid) or h.hexdigest() != oid:
+        name = next((os.path.relpath(r[2], os.path.join(job, "code")) for r in rows if r[0] == oid), oid)
+        sys.exit("materialize: %s changed while it was being shipped; run again" % name)
+    os.chmod(path, 0o644)
+    os.utime(path, (CACHED_MTIME, CACHED_MTIME))
+    dest = cached(objects, oid)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    os.replace(path, dest)
+
+
+def place(src, dest, mode):
+    """A hard link to the cached object; a copy for an executable (modes belong to the object) or where linking fails."""
+    if mode == "644":
+        try:
+            os.link(src, dest)
+            return
+        except OSError:
+            pass
+    shutil.copyfile(src, dest)
+    os.chmod(dest, int(mode, 8))
 
 
 def start(job, command):
@@ -183,7 +275,9 @@ def cancel(job):
 
 if __name__ == "__main__":
     mode, job = sys.argv[1], sys.argv[2]
-    if mode == "start":
+    if mode == "materialize":
+        materialize(job)
+    elif mode == "start":
         start(job, sys.argv[sys.argv.index("--") + 1:])
     elif mode == "run":
         run(job, sys.argv[sys.argv.index("--") + 1:])
