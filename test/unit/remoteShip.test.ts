@@ -84,6 +84,16 @@ describe('shipping a job to a real sshd target (host PATH without node or rsync)
 
     const third = await runThere(sshd, ws, ['list.py']);
     assert.equal(third.shipped.sent, 0, 'nothing changed: nothing sent');
+
+    fs.mkdirSync(path.join(ws.root, 'notes'));
+    fs.writeFileSync(path.join(ws.root, 'notes/new.py'), 'NEW = 1\n');
+    fs.writeFileSync(path.join(ws.root, 'ignored.log'), 'git ignores me\n');
+    fs.appendFileSync(path.join(ws.root, '.gitignore'), '*.log\n');
+    fs.rmSync(path.join(ws.root, 'pkg/m3.py'));
+    const fourth = await runThere(sshd, ws, ['list.py']);
+    assert.equal(fourth.shipped.sent, 2, 'the new file and the changed .gitignore');
+    const now = listed(fourth.output);
+    assert.ok(now['notes/new.py'] && !now['pkg/m3.py'] && !now['ignored.log'], 'a new file goes, a deleted one and an ignored one do not');
   });
 
   it('a wiped host cache is noticed and refilled, and the run still succeeds', async () => {
@@ -154,14 +164,14 @@ describe('runner.py materialize on its own', () => {
   const runner = path.join(repoRoot, 'src/core/compute/runner.py');
 
   it('refuses a manifest path that would leave the job folder, and writes nothing outside it', () => {
-    for (const bad of ['code/../../escaped.txt', '/tmp/escaped.txt', 'code//x', 'runner.py', 'code/./x']) {
+    for (const bad of ['code/../../escaped.txt', '/tmp/escaped.txt', 'code//x', 'runner.py', 'code/./x', 'code/..', 'code/']) {
       const base = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-ship-'));
       const job = path.join(base, 'job');
       fs.mkdirSync(path.join(job, 'ship', 'objects'), { recursive: true });
       const text = 'escape\n';
       const oid = createHash('sha1').update(`blob ${text.length}\0${text}`).digest('hex');
       fs.writeFileSync(path.join(job, 'ship', 'objects', oid), text);
-      fs.writeFileSync(path.join(job, 'ship', 'manifest'), `${oid}\t644\t${JSON.stringify(bad)}\n`);
+      fs.writeFileSync(path.join(job, 'ship', 'manifest'), `${oid} 644 ${bad}\0`);
       const r = spawnSync('python3', [runner, 'materialize', job], { encoding: 'utf8' });
       assert.notEqual(r.status, 0, bad);
       assert.match(r.stderr, /refusing the path/, bad);
@@ -176,7 +186,7 @@ describe('runner.py materialize on its own', () => {
     fs.mkdirSync(path.join(job, 'ship', 'objects'), { recursive: true });
     const oid = createHash('sha1').update('blob 4\0old\n').digest('hex');
     fs.writeFileSync(path.join(job, 'ship', 'objects', oid), 'new\n');
-    fs.writeFileSync(path.join(job, 'ship', 'manifest'), `${oid}\t644\t"code/state.txt"\n`);
+    fs.writeFileSync(path.join(job, 'ship', 'manifest'), `${oid} 644 code/state.txt\0`);
     const r = spawnSync('python3', [runner, 'materialize', job], { encoding: 'utf8' });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /state\.txt changed while it was being shipped/);

@@ -114,7 +114,7 @@ export class RemoteRun {
     const runId = newRunId();
     const inputs = o.target.type === 'kubernetes' ? [] : o.inputs ?? [];
     const { job, shipped } = o.target.type === 'kubernetes'
-      ? { job: await startKubernetes(o.target, runId, [o.command, ...o.args], await jobFiles(root), o.onOutput), shipped: undefined }
+      ? { job: await startKubernetes(o.target, runId, [o.command, ...o.args], await jobFiles(o.layout), o.onOutput), shipped: undefined }
       : await startOverShell(o.layout, o.target, runId, [o.command, ...o.args], inputs);
 
     const runDir = o.layout.runDir(runId);
@@ -338,7 +338,7 @@ async function startOverShell(
       : `exec python3 runner.py start "$J" -- ${command}`,
   ];
   const shell = shellOf(target);
-  const rows = await shipManifest(layout, inputs);
+  const rows = shipManifest(layout, inputs);
   const result = await shipJob({ layout, target: target.name, shell, workdir: remotePath(target.workdir ?? '~/.mlops-runs'), runId, rows, extra, then });
   const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
   const started = /^started (\d+) (\S+)$/m.exec(result.stdout);

@@ -2,7 +2,8 @@
 
   runner.py materialize JOB       build JOB/code from JOB/ship/manifest and the host's object cache
                                   (JOB/../.cache/objects), after adding the objects sent in JOB/ship/objects;
-                                  prints "materialized", or "missing ID" lines and exits 75
+                                  prints "materialized", or "missing ID" lines and exits 75.
+                                  Manifest rows: "<blob id> <644|755> <path in JOB>" each ending in a NUL byte
   runner.py start JOB -- CMD...   start CMD detached (own session), print "started PID HOST"
   runner.py run JOB -- CMD...     run CMD in the foreground (a Slurm batch job: Slurm holds the session)
   runner.py follow JOB E O [SLURM_JOB]  stream JOB/run/events.jsonl from byte E and JOB/output.log
@@ -32,49 +33,57 @@ MISSING_EXIT = 75
 # Every cached object carries this mtime and mode 644. Job files are hard links to them, so a job that
 # rewrites or chmods its copy in place changes the object: it is then no longer trusted, and sent again.
 CACHED_MTIME = 946684800  # 2000-01-01: after 1980, which zip archives cannot go below
-OID = re.compile(r"^[0-9a-f]{40}$")
+OID = re.compile(rb"^[0-9a-f]{40}$")
 
 
 def materialize(job):
-    job = os.path.abspath(job)
-    ship = os.path.join(job, "ship")
-    objects = os.path.join(os.path.dirname(job), ".cache", "objects")
+    # Bytes throughout: any name the file system holds survives, and 10,000s of rows stay cheap.
+    job = os.fsencode(os.path.abspath(job))
+    ship = job + b"/ship"
+    objects = os.path.dirname(job) + b"/.cache/objects"
     rows = []
-    with open(os.path.join(ship, "manifest"), encoding="utf-8") as f:
-        for line in f:
-            oid, mode, name = line.rstrip("\n").split("\t", 2)
-            if not OID.match(oid) or mode not in ("644", "755"):
-                sys.exit("materialize: a damaged manifest line: %r" % line)
-            rows.append((oid, mode, inside(job, json.loads(name))))
-    incoming = os.path.join(ship, "objects")
+    with open(ship + b"/manifest", "rb") as f:
+        for row in f.read().split(b"\0")[:-1]:
+            oid, mode, rel = row[:40], row[41:44], row[45:]
+            if not OID.match(oid) or mode not in (b"644", b"755") or row[40:41] != b" " or row[44:45] != b" ":
+                sys.exit("materialize: a damaged manifest row: %r" % row)
+            rows.append((oid, mode, inside(job, rel)))
+    incoming = ship + b"/objects"
     for oid in os.listdir(incoming) if os.path.isdir(incoming) else ():
-        admit(job, os.path.join(incoming, oid), oid, objects, rows)
+        admit(job, incoming + b"/" + oid, oid, objects, rows)
     missing = [oid for oid in dict.fromkeys(r[0] for r in rows) if not trusted(cached(objects, oid))]
     if missing:
-        sys.stdout.write("".join("missing %s\n" % oid for oid in missing))
+        sys.stdout.write("".join("missing %s\n" % oid.decode() for oid in missing))
         sys.exit(MISSING_EXIT)
-    made = {os.path.join(job, "code")}
-    os.makedirs(os.path.join(job, "code"), exist_ok=True)
+    made = {job + b"/code"}
+    os.makedirs(job + b"/code", exist_ok=True)
+    link = os.link
     for oid, mode, dest in rows:
-        parent = os.path.dirname(dest)
+        parent = dest[:dest.rindex(b"/")]
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
-        place(cached(objects, oid), dest, mode)
+        if mode == b"644":
+            try:
+                link(cached(objects, oid), dest)
+                continue
+            except OSError:
+                pass
+        shutil.copyfile(cached(objects, oid), dest)  # executables get their own copy: a mode belongs to the object
+        os.chmod(dest, int(mode, 8))
     shutil.rmtree(ship)
     print("materialized", flush=True)
 
 
 def inside(job, rel):
     """JOB/REL for a REL under code/, refusing a path that could leave it (absolute, "..", empty parts)."""
-    parts = rel.split("/")
-    if len(parts) < 2 or parts[0] != "code" or "\0" in rel or any(p in ("", ".", "..") for p in parts):
+    if not rel.startswith(b"code/") or any(part in b"/" + rel + b"/" for part in (b"//", b"/./", b"/../")):
         sys.exit("materialize: refusing the path %r: it would not stay inside the job's code folder" % rel)
-    return os.path.join(job, *parts)
+    return job + b"/" + rel
 
 
 def cached(objects, oid):
-    return os.path.join(objects, oid[:2], oid[2:])
+    return objects + b"/" + oid[:2] + b"/" + oid[2:]
 
 
 def trusted(path):
@@ -94,26 +103,14 @@ def admit(job, path, oid, objects, rows):
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    if not OID.match(oid) or h.hexdigest() != oid:
-        name = next((os.path.relpath(r[2], os.path.join(job, "code")) for r in rows if r[0] == oid), oid)
-        sys.exit("materialize: %s changed while it was being shipped; run again" % name)
+    if not OID.match(oid) or h.hexdigest().encode() != oid:
+        name = next((r[2][len(job) + 6:] for r in rows if r[0] == oid), oid)
+        sys.exit("materialize: %s changed while it was being shipped; run again" % os.fsdecode(name))
     os.chmod(path, 0o644)
     os.utime(path, (CACHED_MTIME, CACHED_MTIME))
     dest = cached(objects, oid)
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     os.replace(path, dest)
-
-
-def place(src, dest, mode):
-    """A hard link to the cached object; a copy for an executable (modes belong to the object) or where linking fails."""
-    if mode == "644":
-        try:
-            os.link(src, dest)
-            return
-        except OSError:
-            pass
-    shutil.copyfile(src, dest)
-    os.chmod(dest, int(mode, 8))
 
 
 def start(job, command):

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
+import { PassThrough } from 'node:stream';
 import type { MlopsLayout } from '../workspace/layout';
-import { runOnTarget, type ShellResult, type ShellTarget } from './shell';
+import { collectOutput, runOnTarget, spawnOnTarget, type ShellResult, type ShellTarget } from './shell';
 import { manifestText, type ShipRow } from './shipManifest';
 import { ShipRecord } from './shipRecord';
 import { tarStream, type TarEntry } from './tarStream';
@@ -16,7 +17,8 @@ export interface Shipment {
   /** The target's workdir as a shell word; the job folder is `<workdir>/<runId>`, the host's cache `<workdir>/.cache`. */
   workdir: string;
   runId: string;
-  rows: ShipRow[];
+  /** The job's files; still being listed while the connection opens. */
+  rows: Promise<ShipRow[]>;
   /** Files sent every time beside the manifest (the runner, the client, a batch script). */
   extra: TarEntry[];
   /** Shell lines run in the job folder (`$J`) once its files are in place: start the job. */
@@ -34,25 +36,38 @@ export interface Shipped { files: number; sent: string[]; bytes: number }
  */
 export async function shipJob(s: Shipment): Promise<ShellResult & { shipped: Shipped }> {
   const record = ShipRecord.load(s.layout, s.target, `${s.shell.type === 'ssh' ? s.shell.host : 'local'} ${s.workdir}`);
-  const files = new Map(s.rows.map((r) => [r.oid, r.file]));
   const script = shipScript(s);
+  // The connection opens (on a loaded machine ssh takes longer than listing 10,000 files) while the files are listed.
+  const child = spawnOnTarget(s.shell, script);
+  const input = new PassThrough();
+  const first = collectOutput(child, input);
+  let rows: ShipRow[];
+  try {
+    rows = await s.rows;
+  } catch (err) {
+    child.kill();
+    await first;
+    throw err;
+  }
+  const files = new Map(rows.map((r) => [r.oid, r.file]));
   const sent: string[] = [];
   let bytes = 0;
-  const send = (oids: string[], first: boolean): Promise<ShellResult> => {
+  const objects = (oids: string[]): TarEntry[] => {
     sent.push(...oids);
-    const objects = oids.map((oid) => ({ name: `ship/objects/${oid}`, file: files.get(oid)! }));
-    for (const o of objects) bytes += fs.statSync(o.file).size;
-    const entries = first ? [...s.extra, { name: 'ship/manifest', text: manifestText(s.rows) }, ...objects] : objects;
-    return runOnTarget(s.shell, script, tarStream(entries));
+    return oids.map((oid) => {
+      bytes += fs.statSync(files.get(oid)!).size;
+      return { name: `ship/objects/${oid}`, file: files.get(oid)! };
+    });
   };
-  let result = await send([...files.keys()].filter((oid) => !record.has(oid)), true);
+  tarStream([...s.extra, { name: 'ship/manifest', text: manifestText(rows) }, ...objects([...files.keys()].filter((oid) => !record.has(oid)))]).pipe(input);
+  let result = await first;
   if (result.code === MISSING_EXIT) {
     const missing = [...result.stdout.matchAll(/^missing ([0-9a-f]{40})$/gm)].map((m) => m[1]).filter((oid) => files.has(oid));
-    result = await send(missing, false);
+    result = await runOnTarget(s.shell, script, tarStream(objects(missing)));
     if (result.code === MISSING_EXIT) throw new Error(`Shipping the job to target "${s.target}" failed: the host still lacks files after they were sent again; check free space in ${s.workdir}/.cache on the host.`);
   }
   if (/^materialized$/m.test(result.stdout)) record.save(files.keys()); // even when `then` failed: the host holds them
-  return { ...result, shipped: { files: s.rows.length, sent, bytes } };
+  return { ...result, shipped: { files: rows.length, sent, bytes } };
 }
 
 /**

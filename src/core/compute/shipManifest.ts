@@ -1,34 +1,75 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SnapshotStore } from '../snapshots';
+import { commandOutput } from '../tracking/capture';
 import type { RunInput } from '../tracking/store';
 import type { MlopsLayout } from '../workspace/layout';
-import { projectFiles } from './jobFiles';
 
 /** One file of a job: its git blob id, whether it is executable, its place in the job folder and where it is here. */
 export interface ShipRow { oid: string; executable: boolean; path: string; file: string }
 
+interface Blob { path: string; oid: string; mode: string }
+
 /**
  * The files a job's code/ folder gets, each by content: the project's files as git sees them
- * (see projectFiles) and the files of the data snapshots the run reads, at their workspace
- * places. Ids come through the snapshot store's stat cache, so an unchanged file is not read;
- * they are git blob ids, the same ids the data snapshots hold. Symbolic links are not shipped.
+ * (tracked files with their uncommitted changes, plus new files git does not ignore; never the
+ * workspace's own `.mlops/`) and the files of the data snapshots the run reads, at their
+ * workspace places. Ids are git blob ids, the same ids the data snapshots hold. Regular files
+ * only: symbolic links and submodules are not shipped.
  */
 export async function shipManifest(layout: MlopsLayout, inputs: RunInput[] = []): Promise<ShipRow[]> {
   const store = await SnapshotStore.open(layout);
-  const code = await store.fingerprintListed(await projectFiles(layout.root));
+  const code = await projectBlobs(layout.root, store);
   const data = inputs.length ? await store.fingerprint(inputs.flatMap((i) => i.paths)) : [];
   const rows = new Map<string, ShipRow>();
   for (const f of [...code, ...data]) {
-    if (f.mode === '120000' || rows.has(f.path)) continue; // data git tracks comes once
+    if ((f.mode !== '100644' && f.mode !== '100755') || rows.has(f.path)) continue; // data git tracks comes once
     rows.set(f.path, { oid: f.oid, executable: f.mode === '100755', path: `code/${f.path}`, file: path.join(layout.root, ...f.path.split('/')) });
   }
   return [...rows.values()];
 }
 
 /**
- * The manifest runner.py materialize reads: a line per file, `<blob id> TAB <644|755> TAB <path as a
- * JSON string>`; JSON keeps tabs, newlines and any other character of a name on one line.
+ * The project's files with their blob ids, reading as little as possible: git's index vouches for
+ * tracked files git finds unchanged (its own stat check, in C); changed and new files go through
+ * the snapshot store's stat cache, so an unchanged one is not read either.
+ */
+async function projectBlobs(root: string, store: SnapshotStore): Promise<Blob[]> {
+  const git = (...args: string[]) => commandOutput('git', args, root);
+  const [indexed, changed, untracked] = await Promise.all([
+    git('ls-files', '-z', '--stage'), git('diff-files', '--name-only', '--relative', '-z'), git('ls-files', '-z', '--others', '--exclude-standard'),
+  ]);
+  if (indexed === undefined || changed === undefined || untracked === undefined) {
+    throw new Error(`${root} is not a git repository (or git is missing): a remote run ships the files git tracks. Run "git init" and commit your code, then try again.`);
+  }
+  const dirty = new Set(changed.split('\0'));
+  const known: Blob[] = [];
+  const toHash = new Set(untracked.split('\0'));
+  for (const row of indexed.split('\0')) {
+    const tab = row.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode, oid, stage] = row.slice(0, tab).split(' ');
+    const rel = row.slice(tab + 1);
+    if (dirty.has(rel) || stage !== '0') toHash.add(rel); // changed here, or mid-merge: what the working tree holds
+    else known.push({ path: rel, oid, mode });
+  }
+  const listed = [...toHash].filter((f) => f && !f.startsWith('.mlops/') && isFile(path.join(root, f))); // deleted but still tracked: nothing to ship
+  const hashed = listed.length ? await store.fingerprintListed(listed) : [];
+  return [...known.filter((b) => !b.path.startsWith('.mlops/')), ...hashed];
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The manifest runner.py materialize reads: a row per file, `<blob id> <644|755> <path in the job>`
+ * ending in a NUL byte, the one byte no name can hold (a name may hold tabs, newlines, quotes).
  */
 export function manifestText(rows: ShipRow[]): string {
-  return rows.map((r) => `${r.oid}\t${r.executable ? '755' : '644'}\t${JSON.stringify(r.path)}\n`).join('');
+  return rows.map((r) => `${r.oid} ${r.executable ? '755' : '644'} ${r.path}\0`).join('');
 }
