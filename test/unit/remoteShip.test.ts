@@ -131,6 +131,18 @@ describe('shipping a job to a real sshd target (host PATH without node or rsync)
     assert.equal(there['a b.txt'][1], false);
   });
 
+  it('a file git converts on checkout (line endings, filters) arrives as the working tree holds it, not as git stores it', async () => {
+    const files = { 'list.py': LIST, '.gitattributes': '*.txt text\n', 'windows.txt': 'one\r\ntwo\r\n' };
+    const ws = project(sshd, files);
+    // An older mtime and a refreshed index: git no longer takes the file for racily clean, and vouches for it.
+    fs.utimesSync(path.join(ws.root, 'windows.txt'), new Date('2020-01-01'), new Date('2020-01-01'));
+    spawnSync('git', ['update-index', '--refresh'], { cwd: ws.root });
+    assert.equal(spawnSync('git', ['diff-files', '--name-only'], { cwd: ws.root, encoding: 'utf8' }).stdout, '', 'git calls it unchanged');
+    const r = await runThere(sshd, ws, ['list.py']);
+    assert.equal(r.status, 'FINISHED', r.output);
+    assert.equal(listed(r.output)['windows.txt'][0], sha256('one\r\ntwo\r\n'), 'git stores it with LF; the working tree has CRLF');
+  });
+
   it('the run\'s data snapshot goes through the same cache, arrives intact and is recorded on the run', () => {
     const ws = project(sshd, { 'list.py': LIST, '.gitignore': '.mlops/\ndata/\n' }, 'data:\n  - data\n');
     fs.mkdirSync(path.join(ws.root, 'data/raw'), { recursive: true });

@@ -32,30 +32,45 @@ export async function shipManifest(layout: MlopsLayout, inputs: RunInput[] = [])
 /**
  * The project's files with their blob ids, reading as little as possible: git's index vouches for
  * tracked files git finds unchanged (its own stat check, in C); changed and new files go through
- * the snapshot store's stat cache, so an unchanged one is not read either.
+ * the snapshot store's stat cache, so an unchanged one is not read either. Where git may convert
+ * files on checkout (LFS and other filters, line endings) the index can hold other bytes than the
+ * working tree, so there every file goes through the stat cache.
  */
 async function projectBlobs(root: string, store: SnapshotStore): Promise<Blob[]> {
   const git = (...args: string[]) => commandOutput('git', args, root);
-  const [indexed, changed, untracked] = await Promise.all([
+  const [indexed, changed, untracked, settings, infoAttributes] = await Promise.all([
     git('ls-files', '-z', '--stage'), git('diff-files', '--name-only', '--relative', '-z'), git('ls-files', '-z', '--others', '--exclude-standard'),
+    git('config', '--get-regexp', '^core\\.(autocrlf|attributesfile)$'), git('rev-parse', '--git-path', 'info/attributes'),
   ]);
   if (indexed === undefined || changed === undefined || untracked === undefined) {
     throw new Error(`${root} is not a git repository (or git is missing): a remote run ships the files git tracks. Run "git init" and commit your code, then try again.`);
   }
+  const tracked = indexed.split('\0').filter(Boolean).map((row) => {
+    const tab = row.indexOf('\t');
+    const [mode, oid, stage] = row.slice(0, tab).split(' ');
+    return { path: row.slice(tab + 1), oid, mode, stage };
+  });
+  const attributes = (f: string) => f === '.gitattributes' || f.endsWith('/.gitattributes');
+  const converts = /autocrlf (true|input)|attributesfile/i.test(settings ?? '') || hasText(path.resolve(root, (infoAttributes ?? '').trim()))
+    || tracked.some((t) => attributes(t.path)) || untracked.split('\0').some(attributes);
   const dirty = new Set(changed.split('\0'));
   const known: Blob[] = [];
   const toHash = new Set(untracked.split('\0'));
-  for (const row of indexed.split('\0')) {
-    const tab = row.indexOf('\t');
-    if (tab < 0) continue;
-    const [mode, oid, stage] = row.slice(0, tab).split(' ');
-    const rel = row.slice(tab + 1);
-    if (dirty.has(rel) || stage !== '0') toHash.add(rel); // changed here, or mid-merge: what the working tree holds
-    else known.push({ path: rel, oid, mode });
+  for (const t of tracked) {
+    if (converts || dirty.has(t.path) || t.stage !== '0') toHash.add(t.path); // what the working tree holds: changed, mid-merge, converted
+    else known.push(t);
   }
   const listed = [...toHash].filter((f) => f && !f.startsWith('.mlops/') && isFile(path.join(root, f))); // deleted but still tracked: nothing to ship
   const hashed = listed.length ? await store.fingerprintListed(listed) : [];
   return [...known.filter((b) => !b.path.startsWith('.mlops/')), ...hashed];
+}
+
+function hasText(file: string): boolean {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
 }
 
 function isFile(file: string): boolean {
