@@ -48,7 +48,7 @@ if (!rsync) {
 const { startSshd } = require(module('test/unit/sshd.js'));
 const { MlopsLayout } = require(module('src/core/workspace/layout.js'));
 const { shipManifest } = require(module('src/core/compute/shipManifest.js'));
-const { shipJob } = require(module('src/core/compute/shipJob.js'));
+const { MATERIALIZE, shipJob } = require(module('src/core/compute/shipJob.js'));
 const { runnerFiles } = require(module('src/core/compute/jobFiles.js'));
 const { startRemoteRun } = require(module('src/core/compute/remoteRun.js'));
 const { newRunId } = require(module('src/core/tracking/eventWriter.js'));
@@ -97,7 +97,7 @@ try {
   layout.ensure();
   const shell = { name: target.name, type: 'ssh', host: target.host, config: target.config };
   const ship = async () => {
-    const result = await shipJob({ layout, target: target.name, shell, workdir: `'${target.workdir}'`, runId: newRunId(), rows: shipManifest(layout), extra: runnerFiles(), then: [] });
+    const result = await shipJob({ layout, target: target.name, shell, workdir: `'${target.workdir}'`, runId: newRunId(), rows: shipManifest(layout), extra: runnerFiles(), then: [MATERIALIZE] });
     if (result.code !== 0) throw new Error(`shipping failed: ${result.stderr}`);
     return result.shipped;
   };

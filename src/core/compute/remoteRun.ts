@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { captureGit } from '../tracking/capture';
 import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunStatus } from '../tracking/events';
 import { appendEvents, newRunId } from '../tracking/eventWriter';
@@ -19,7 +18,8 @@ import {
 import { runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure } from './shell';
 import type { TarEntry } from './tarStream';
 import { shipManifest } from './shipManifest';
-import { shipJob, type Shipped } from './shipJob';
+import { MATERIALIZE, shipJob, type Shipped } from './shipJob';
+import { LineFeed } from './lineFeed';
 import { K8S_JOB_DIR } from './kubernetesJob';
 import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
 import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
@@ -79,8 +79,11 @@ export class RemoteRun {
   private follower: ChildProcess | undefined;
   private detached = false;
   private saveQueued = false;
+  /** Whether the connection that saw the job end also brought its artifacts (runner.py launch does). */
+  private artifactsHome = false;
 
-  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob, offsets: Offsets) {
+  /** `live`: the connection that started the job and goes on streaming it, read before any new one is opened. */
+  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob, offsets: Offsets, private live?: LineFeed) {
     this.runDir = o.layout.runDir(runId);
     this.events = o.layout.eventsFile(runId);
     this.finished = this.follow(offsets).finally(() => releaseFollower(this.runDir));
@@ -113,16 +116,24 @@ export class RemoteRun {
     const root = o.layout.root;
     const runId = newRunId();
     const inputs = o.target.type === 'kubernetes' ? [] : o.inputs ?? [];
-    const { job, shipped } = o.target.type === 'kubernetes'
-      ? { job: await startKubernetes(o.target, runId, [o.command, ...o.args], await jobFiles(o.layout), o.onOutput), shipped: undefined }
-      : await startOverShell(o.layout, o.target, runId, [o.command, ...o.args], inputs);
-
     const runDir = o.layout.runDir(runId);
     const artifacts = o.layout.artifactsDir(runId);
     fs.mkdirSync(artifacts, { recursive: true });
+    const capturing = captureGit(root, path.join(artifacts, DIFF_FILE)); // while the job ships
+    let started: Awaited<ReturnType<typeof startOverShell>>;
+    try {
+      started = o.target.type === 'kubernetes'
+        ? { job: await startKubernetes(o.target, runId, [o.command, ...o.args], await jobFiles(o.layout), o.onOutput), shipped: undefined }
+        : await startOverShell(o.layout, o.target, runId, [o.command, ...o.args], inputs);
+    } catch (err) {
+      await capturing;
+      fs.rmSync(runDir, { recursive: true, force: true });
+      throw err;
+    }
+    const { job, shipped, live } = started;
     fs.writeFileSync(path.join(runDir, REMOTE_JOB_FILE), JSON.stringify(job, null, 2) + '\n');
     claimFollower(runDir);
-    const git = await captureGit(root, path.join(artifacts, DIFF_FILE));
+    const git = await capturing;
     const where = job.pid ? { pid: job.pid } : job.slurmJob ? { slurm_job: job.slurmJob } : { k8s_job: job.k8sJob, pod: job.pod };
     appendEvents(o.layout.eventsFile(runId), [
       {
@@ -140,7 +151,7 @@ export class RemoteRun {
         },
       },
     ]);
-    return new RemoteRun(o, runId, job, { events: 0, output: 0 });
+    return new RemoteRun(o, runId, job, { events: 0, output: 0 }, live);
   }
 
   /** Ends the job's whole process group on the host; `finished` then settles as KILLED. */
@@ -166,7 +177,7 @@ export class RemoteRun {
       writeOffsets(this.runDir, offsets);
       return { status: 'RUNNING', exitCode: null };
     }
-    await this.pullArtifacts();
+    if (!this.artifactsHome) await this.pullArtifacts();
     const artifacts = this.o.layout.artifactsDir(this.runId);
     const files = [OUTPUT_LOG, DIFF_FILE].filter((f) => fs.existsSync(path.join(artifacts, f)));
     const digests = await Promise.all(files.map((f) => fileDigest(path.join(artifacts, f))));
@@ -192,12 +203,16 @@ export class RemoteRun {
    * first. Frames up to the offsets already had are skipped (a container's log starts over).
    */
   private followOnce(offsets: Offsets): Promise<JobExit | undefined> {
-    const child = this.spawnFollower(offsets);
+    const feed = this.live ?? new LineFeed(this.spawnFollower(offsets));
+    if (!this.live) feed.child.stdin!.end();
+    this.live = undefined;
+    const child = feed.child;
     this.follower = child;
-    child.stdin!.end();
     const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
     let exit: JobExit | undefined;
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    let unpacking: ChildProcess | undefined;
+    let unpacked: Promise<boolean> | undefined;
+    feed.read((line) => {
       const [kind, at = ''] = line.split(' ', 2);
       const body = line.slice(kind.length + at.length + 2);
       if (kind === 'E') {
@@ -217,15 +232,32 @@ export class RemoteRun {
         offsets.output = Number(at);
       } else if (kind === 'X') {
         exit = JSON.parse(line.slice(2)) as JobExit;
-        child.kill(); // a container's log stays open until the container ends
+        if (this.o.target.type === 'kubernetes') child.kill(); // a container's log stays open until the container ends
+      } else if (kind === 'A') {
+        (unpacking ??= this.unpackArtifacts()).stdin!.write(Buffer.from(at, 'base64'));
+      } else if (kind === 'Z' && unpacking) {
+        const done = unpacking;
+        unpacked = new Promise((resolve) => {
+          done.on('close', (code) => resolve(code === 0));
+          done.on('error', () => resolve(false));
+        });
+        done.stdin!.end();
       }
       this.saveOffsets(offsets);
     });
     child.stderr!.resume();
-    return new Promise((resolve) => {
-      child.on('error', () => resolve(undefined));
-      child.on('close', () => resolve(exit));
+    return feed.closed.then(async () => {
+      if (unpacking && !unpacked) unpacking.stdin!.end(); // cut off: pullArtifacts fetches them again
+      this.artifactsHome = (await unpacked) ?? false;
+      return exit;
     });
+  }
+
+  /** The local tar that unpacks the artifacts a launch connection sends after the job's exit. */
+  private unpackArtifacts(): ChildProcess {
+    const local = spawn('tar', ['-xf', '-', '-C', this.runDir], { stdio: ['pipe', 'ignore', 'ignore'] });
+    local.stdin!.on('error', () => undefined);
+    return local;
   }
 
   /** Saves the offsets once per burst of lines, for a follower that takes over after this one. */
@@ -323,7 +355,7 @@ export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void
  */
 async function startOverShell(
   layout: MlopsLayout, target: SshTarget | SlurmTarget, runId: string, argv: string[], inputs: RunInput[],
-): Promise<{ job: RemoteJob; shipped: Shipped }> {
+): Promise<{ job: RemoteJob; shipped?: Shipped; live?: LineFeed }> {
   const command = argv.map(shQuote).join(' ');
   const slurm = target.type === 'slurm' ? target : undefined;
   const extra: TarEntry[] = runnerFiles();
@@ -334,17 +366,22 @@ async function startOverShell(
     ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
     'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
     `echo "dir $J"`,
-    slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
-      : `exec python3 runner.py start "$J" -- ${command}`,
+    // On an ssh host one interpreter materializes, starts and streams the job, on the connection that shipped it.
+    ...(slurm ? [MATERIALIZE, `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`]
+      : [`exec python3 runner.py launch "$J" -- ${command}`]),
   ];
   const shell = shellOf(target);
   const rows = shipManifest(layout, inputs);
-  const result = await shipJob({ layout, target: target.name, shell, workdir: remotePath(target.workdir ?? '~/.mlops-runs'), runId, rows, extra, then });
+  const workdir = remotePath(target.workdir ?? '~/.mlops-runs');
+  const result = await shipJob({ layout, target: target.name, shell, workdir, runId, rows, extra, then, until: slurm ? undefined : /^started \d+ / });
   const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
   const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
-  if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
+  if (result.code !== 0 || !dir || !started) {
+    result.live?.child.kill();
+    throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
+  }
   const job = { target: target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
-  return { job, shipped: result.shipped };
+  return { job, shipped: result.shipped, live: result.live };
 }
 
 async function startKubernetes(target: KubernetesTarget, runId: string, argv: string[], files: TarEntry[], progress?: (line: string) => void): Promise<RemoteJob> {

@@ -4,13 +4,15 @@
                                   (JOB/../.cache/objects), after adding the objects sent in JOB/ship/objects;
                                   prints "materialized", or "missing ID" lines and exits 75.
                                   Manifest rows: "<blob id> <644|755> <path in JOB>" each ending in a NUL byte
+  runner.py launch JOB -- CMD...  materialize, start and follow from the start: a whole job in one connection
   runner.py start JOB -- CMD...   start CMD detached (own session), print "started PID HOST"
   runner.py run JOB -- CMD...     run CMD in the foreground (a Slurm batch job: Slurm holds the session)
   runner.py follow JOB E O [SLURM_JOB]  stream JOB/run/events.jsonl from byte E and JOB/output.log
                                   from byte O as framed lines until the job has ended
   runner.py cancel JOB            end the job's process group (TERM, then KILL)
 
-Frames on stdout: "E <offset> <event line>", "O <offset> <base64 bytes>", "X <exit json>".
+Frames on stdout: "E <offset> <event line>", "O <offset> <base64 bytes>", "X <exit json>"; launch then
+sends the artifacts folder as a tar stream in "A <base64 bytes>" frames, ended by "Z".
 Offsets say where the next read starts, so a dropped connection reattaches where it left.
 """
 import base64
@@ -23,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 
@@ -226,7 +229,7 @@ def follow(job, events_at, output_at, slurm_job=None):
     events = os.path.join(job, "run", "events.jsonl")
     output = os.path.join(job, "output.log")
     out = sys.stdout
-    checked = time.time()
+    checked = began = time.time()
     while True:
         if slurm_job and time.time() - checked > 2 and not os.path.exists(os.path.join(job, "exit")):
             checked = time.time()
@@ -248,7 +251,23 @@ def follow(job, events_at, output_at, slurm_job=None):
             out.flush()
             return
         if not data and not end:
-            time.sleep(0.2)
+            time.sleep(0.02 if time.time() - began < 2 else 0.2)  # quick at first: a short job's end is seen at once
+
+
+class _Frames:
+    """A file-like stdout that frames what is written as "A <base64>" lines."""
+
+    def write(self, data):
+        sys.stdout.write("A %s\n" % base64.b64encode(data).decode("ascii"))
+        return len(data)
+
+
+def send_artifacts(job):
+    """After the exit frame: JOB/run/artifacts as a tar stream in "A" frames, then "Z" (saves a connection to fetch them)."""
+    with tarfile.open(fileobj=_Frames(), mode="w|") as tar:
+        tar.add(os.path.join(job, "run", "artifacts"), arcname="artifacts")
+    sys.stdout.write("Z\n")
+    sys.stdout.flush()
 
 
 def cancel(job):
@@ -274,6 +293,11 @@ if __name__ == "__main__":
     mode, job = sys.argv[1], sys.argv[2]
     if mode == "materialize":
         materialize(job)
+    elif mode == "launch":
+        materialize(job)
+        start(job, sys.argv[sys.argv.index("--") + 1:])
+        follow(os.path.abspath(job), 0, 0)
+        send_artifacts(os.path.abspath(job))
     elif mode == "start":
         start(job, sys.argv[sys.argv.index("--") + 1:])
     elif mode == "run":
