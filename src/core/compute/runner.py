@@ -52,8 +52,9 @@ def materialize(job):
                 sys.exit("materialize: a damaged manifest row: %r" % row)
             rows.append((oid, mode, inside(job, rel)))
     incoming = ship + b"/objects"
+    fans = set()  # the cache's folders made or seen already: one mkdir each, not one per object
     for oid in os.listdir(incoming) if os.path.isdir(incoming) else ():
-        admit(job, incoming + b"/" + oid, oid, objects, rows)
+        admit(job, incoming + b"/" + oid, oid, objects, rows, fans)
     missing = [oid for oid in dict.fromkeys(r[0] for r in rows) if not trusted(cached(objects, oid))]
     if missing:
         sys.stdout.write("".join("missing %s\n" % oid.decode() for oid in missing))
@@ -100,7 +101,7 @@ def trusted(path):
     return False
 
 
-def admit(job, path, oid, objects, rows):
+def admit(job, path, oid, objects, rows, fans):
     """Moves a sent object into the cache once its content proves to be its id."""
     h = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
     with open(path, "rb") as f:
@@ -112,7 +113,9 @@ def admit(job, path, oid, objects, rows):
     os.chmod(path, 0o644)
     os.utime(path, (CACHED_MTIME, CACHED_MTIME))
     dest = cached(objects, oid)
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if oid[:2] not in fans:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        fans.add(oid[:2])
     os.replace(path, dest)
 
 
