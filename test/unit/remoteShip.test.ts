@@ -143,6 +143,13 @@ describe('shipping a job to a real sshd target (host PATH without node or rsync)
     assert.equal(listed(r.output)['windows.txt'][0], sha256('one\r\ntwo\r\n'), 'git stores it with LF; the working tree has CRLF');
   });
 
+  it('a project that is no git repository is refused with the fix, and leaves no local run', async () => {
+    const ws = project(sshd, { 'train.py': 'print(1)\n' });
+    fs.rmSync(path.join(ws.root, '.git'), { recursive: true });
+    await assert.rejects(startRemoteRun({ layout: ws, target: sshd.target(), command: 'python3', args: ['train.py'] }), /is not a git repository .*Run "git init"/);
+    assert.deepEqual(fs.existsSync(ws.runsDir) ? fs.readdirSync(ws.runsDir) : [], []);
+  });
+
   it('the run\'s data snapshot goes through the same cache, arrives intact and is recorded on the run', () => {
     const ws = project(sshd, { 'list.py': LIST, '.gitignore': '.mlops/\ndata/\n' }, 'data:\n  - data\n');
     fs.mkdirSync(path.join(ws.root, 'data/raw'), { recursive: true });

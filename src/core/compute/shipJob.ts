@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { MlopsLayout } from '../workspace/layout';
@@ -53,8 +54,9 @@ export async function shipJob(s: Shipment): Promise<ShipResult> {
   try {
     rows = await s.rows;
   } catch (err) {
-    input.destroy();
-    (await first).live?.child.kill();
+    first.child.kill();
+    input.end();
+    await first.done;
     throw err;
   }
   const files = new Map(rows.map((r) => [r.oid, r.file]));
@@ -68,10 +70,10 @@ export async function shipJob(s: Shipment): Promise<ShipResult> {
     });
   };
   tarStream([...s.extra, { name: 'ship/manifest', text: manifestText(rows) }, ...objects([...files.keys()].filter((oid) => !record.has(oid)))]).pipe(input);
-  let result = await first;
+  let result = await first.done;
   if (result.code === MISSING_EXIT) {
     const missing = [...result.stdout.matchAll(/^missing ([0-9a-f]{40})$/gm)].map((m) => m[1]).filter((oid) => files.has(oid));
-    result = await connect(s.shell, script, tarStream(objects(missing)), s.until);
+    result = await connect(s.shell, script, tarStream(objects(missing)), s.until).done;
     if (result.code === MISSING_EXIT) throw new Error(`Shipping the job to target "${s.target}" failed: the host still lacks files after they were sent again; check free space in ${s.workdir}/.cache on the host.`);
   }
   if (/^materialized$/m.test(result.stdout)) record.save(files.keys()); // even when `then` failed: the host holds them
@@ -95,10 +97,10 @@ function shipScript(s: Shipment): string {
 }
 
 /**
- * Runs `script` with `input` on its stdin; settles when it ends, or live at the first stdout line
- * matching `until` (with the output so far).
+ * Runs `script` with `input` on its stdin; `done` settles when it ends, or live at the first
+ * stdout line matching `until` (with the output so far).
  */
-function connect(shell: ShellTarget, script: string, input: NodeJS.ReadableStream, until?: RegExp): Promise<ShellResult & { live?: LineFeed }> {
+function connect(shell: ShellTarget, script: string, input: NodeJS.ReadableStream, until?: RegExp): { child: ChildProcess; done: Promise<ShellResult & { live?: LineFeed }> } {
   const child = spawnOnTarget(shell, script);
   const feed = new LineFeed(child);
   const out: string[] = [];
@@ -106,7 +108,7 @@ function connect(shell: ShellTarget, script: string, input: NodeJS.ReadableStrea
   child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
   child.stdin!.on('error', () => undefined); // the far side may exit before reading everything
   input.pipe(child.stdin!);
-  return new Promise((resolve) => {
+  const done = new Promise<ShellResult & { live?: LineFeed }>((resolve) => {
     let code: number | null = null;
     let failed: string | undefined;
     child.on('error', (e) => (failed = e.message));
@@ -117,4 +119,5 @@ function connect(shell: ShellTarget, script: string, input: NodeJS.ReadableStrea
     });
     void feed.closed.then(() => resolve({ code, stdout: out.join('\n') + (out.length ? '\n' : ''), stderr: failed ?? err }));
   });
+  return { child, done };
 }
