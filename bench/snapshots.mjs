@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mb, median, ms, now, ratio, s } from './lib/stats.mjs';
+import { mb, median, ms, now, printTable, ratio, s } from './lib/stats.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const repo = path.resolve(path.dirname(self), '..');
@@ -216,12 +216,7 @@ try {
 
 // ---------------------------------------------------------------- summary
 heading('Summary');
-const cols = ['figure', 'value', 'baseline', 'ratio', 'goal', 'met'];
-const titles = { figure: 'figure', value: 'ours', baseline: 'git', ratio: 'ratio', goal: 'goal', met: 'met' };
-const width = Object.fromEntries(cols.map((c) => [c, Math.max(titles[c].length, ...rows.map((r) => String(r[c]).length))]));
-const fmtRow = (r) => '  ' + cols.map((c) => String(r[c]).padEnd(width[c])).join('  ');
-console.log(fmtRow(titles));
-for (const r of rows) console.log(fmtRow(r));
+printTable(rows, { figure: 'figure', value: 'ours', baseline: 'git', ratio: 'ratio', goal: 'goal', met: 'met' });
 console.log('  (figure 2\'s baseline is `git status --porcelain` on the same files: the whole process, start-up included, against the snapshot() call alone)');
 for (const n of notes) console.log(n);
 console.log(`\ntotal ${s(now() - started)}`);

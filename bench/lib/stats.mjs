@@ -26,3 +26,12 @@ export const ratio = (a, b) => {
   const r = a / b;
   return (r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)) + '×';
 };
+
+/** Prints the summary rows (figure, value, baseline, ratio, goal, met) as aligned columns under `titles`. */
+export function printTable(rows, titles) {
+  const cols = ['figure', 'value', 'baseline', 'ratio', 'goal', 'met'];
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(titles[c].length, ...rows.map((r) => String(r[c]).length))]));
+  const fmtRow = (r) => '  ' + cols.map((c) => String(r[c]).padEnd(width[c])).join('  ');
+  console.log(fmtRow(titles));
+  for (const r of rows) console.log(fmtRow(r));
+}

@@ -21,14 +21,14 @@ export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<n
   const [command, ...args] = argv.slice(dash + 1);
   layout.ensure();
   const target = values.target ? findTarget(layout.root, values.target) : undefined;
+  const inputs = await snapshotInputs(layout.root);
   if (target && target.type !== 'local') {
     const remote = await startRemoteRun({
-      layout, target, command, args, name: values.name, experiment: values.experiment,
+      layout, target, command, args, name: values.name, experiment: values.experiment, inputs,
       onOutput: (text) => process.stdout.write(text),
     });
     return reportOutcome(remote, await followRun(remote, remote.finished));
   }
-  const inputs = await snapshotInputs(layout.root);
   const run = launchTrackedRun({
     inputs,
     layout,

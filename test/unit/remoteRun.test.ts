@@ -75,7 +75,7 @@ describe('a run on a real sshd target (host PATH without node or rsync)', () => 
     const run = await startRemoteRun({ layout: ws, target: sshd.target(), command: 'python3', args: ['train.py', release], onOutput: (t) => (output += t) });
     await until('live output', () => output.includes('epoch 0 done'));
     const follower = () => spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.split('\n')
-      .map((l) => l.trim().split(/\s+/)).find(([, ppid, ...args]) => Number(ppid) === process.pid && args.join(' ').includes('runner.py follow'));
+      .map((l) => l.trim().split(/\s+/)).find(([, ppid, ...args]) => Number(ppid) === process.pid && /runner\.py (follow|launch)/.test(args.join(' ')));
     const [pid] = await until('the ssh connection that follows the run', follower);
     process.kill(Number(pid), 'SIGKILL');
     await until('the reattach', () => output.includes('reattaching'));

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { captureGit } from '../tracking/capture';
 import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunSource, type RunStatus } from '../tracking/events';
 import { appendEvents, newRunId } from '../tracking/eventWriter';
@@ -10,13 +9,17 @@ import { nextRunName, runNameBase } from '../tracking/runNaming';
 import { fileDigest } from '../workspace/digest';
 import { GPU_SAMPLE_ENV, gpuSampleSeconds } from '../tracking/gpuSampler';
 import type { MlopsLayout } from '../workspace/layout';
-import { jobFiles } from './jobFiles';
+import type { RunInput } from '../tracking/store';
+import { jobFiles, runnerFiles } from './jobFiles';
 import {
   cancelKubernetesJob, followKubernetesJob, kubernetesArtifacts, kubernetesJobEnded, releaseKubernetesJob, submitKubernetesJob,
   type JobExit, type KubernetesJobRef,
 } from './kubernetesRun';
-import { runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure } from './shell';
-import { tarStream, type TarEntry } from './tarStream';
+import { remotePath, runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure } from './shell';
+import type { TarEntry } from './tarStream';
+import { shipManifest } from './shipManifest';
+import { MATERIALIZE, shipJob, type Shipped } from './shipJob';
+import { LineFeed } from './lineFeed';
 import { K8S_JOB_DIR } from './kubernetesJob';
 import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
 import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
@@ -40,6 +43,8 @@ export interface RemoteRunOptions {
   params?: Record<string, string>;
   /** Called with the job's stdout and stderr as they stream back (and why a start is waiting). */
   onOutput?: (text: string) => void;
+  /** Data snapshots the run reads (taken by the caller just before): their files go with the code to an ssh or Slurm target. */
+  inputs?: RunInput[];
 }
 
 /**
@@ -63,11 +68,6 @@ function sbatchOptions(t: SlurmTarget, runId: string): string[] {
   ];
 }
 
-/** `~/x` as "$HOME"/'x' so the remote shell expands the home folder and nothing else. */
-function remotePath(dir: string): string {
-  return dir === '~' ? '"$HOME"' : dir.startsWith('~/') ? `"$HOME"/${shQuote(dir.slice(2))}` : shQuote(dir);
-}
-
 /**
  * A tracked run whose command runs on a target (ssh host, Slurm, Kubernetes). Nothing but sh, tar and python3 is
  * needed there: the project, the Python client and runner.py go over as one tar stream;
@@ -81,8 +81,11 @@ export class RemoteRun {
   private follower: ChildProcess | undefined;
   private detached = false;
   private saveQueued = false;
+  /** Whether the connection that saw the job end also brought its artifacts (runner.py launch does). */
+  private artifactsHome = false;
 
-  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob, offsets: Offsets) {
+  /** `live`: the connection that started the job and goes on streaming it, read before any new one is opened. */
+  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob, offsets: Offsets, private live?: LineFeed) {
     this.runDir = o.layout.runDir(runId);
     this.events = o.layout.eventsFile(runId);
     this.finished = this.follow(offsets).finally(() => releaseFollower(this.runDir));
@@ -114,16 +117,25 @@ export class RemoteRun {
   static async start(o: RemoteRunOptions): Promise<RemoteRun> {
     const root = o.layout.root;
     const runId = newRunId();
-    const files = await jobFiles(root, o.files);
-    const job = o.target.type === 'kubernetes' ? await startKubernetes(o.target, runId, [o.command, ...o.args], files, o.onOutput)
-      : await startOverShell(o.target, runId, [o.command, ...o.args], files);
-
+    const inputs = o.target.type === 'kubernetes' ? [] : o.inputs ?? [];
     const runDir = o.layout.runDir(runId);
     const artifacts = o.layout.artifactsDir(runId);
     fs.mkdirSync(artifacts, { recursive: true });
+    const capturing = captureGit(root, path.join(artifacts, DIFF_FILE)); // while the job ships
+    let started: Awaited<ReturnType<typeof startOverShell>>;
+    try {
+      started = o.target.type === 'kubernetes'
+        ? { job: await startKubernetes(o.target, runId, [o.command, ...o.args], await jobFiles(o.layout, o.files), o.onOutput), shipped: undefined }
+        : await startOverShell(o.layout, o.target, runId, [o.command, ...o.args], inputs, o.files);
+    } catch (err) {
+      await capturing;
+      fs.rmSync(runDir, { recursive: true, force: true });
+      throw err;
+    }
+    const { job, shipped, live } = started;
     fs.writeFileSync(path.join(runDir, REMOTE_JOB_FILE), JSON.stringify(job, null, 2) + '\n');
     claimFollower(runDir);
-    const git = await captureGit(root, path.join(artifacts, DIFF_FILE));
+    const git = await capturing;
     const where = job.pid ? { pid: job.pid } : job.slurmJob ? { slurm_job: job.slurmJob } : { k8s_job: job.k8sJob, pod: job.pod };
     appendEvents(o.layout.eventsFile(runId), [
       {
@@ -132,11 +144,18 @@ export class RemoteRun {
       },
       { type: 'tag', key: 'mlops.target', value: job.target },
       { type: 'tag', key: 'mlops.host', value: job.host },
-      { type: 'capture', capture: { argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}) } },
+      ...inputs.map((i) => ({ type: 'input' as const, snapshot: i.snapshot, paths: i.paths })),
+      {
+        type: 'capture',
+        capture: {
+          argv: [o.command, ...o.args], cwd: `${job.dir}/code`, host: job.host, target: job.target, ...where, ...(git ? { git } : {}),
+          ...(shipped ? { shipped: { files: shipped.files, sent: shipped.sent.length, bytes: shipped.bytes } } : {}),
+        },
+      },
       ...Object.entries(o.tags ?? {}).map(([key, value]) => ({ type: 'tag' as const, key, value })),
       ...Object.entries(o.params ?? {}).map(([key, value]) => ({ type: 'param' as const, key, value })),
     ]);
-    return new RemoteRun(o, runId, job, { events: 0, output: 0 });
+    return new RemoteRun(o, runId, job, { events: 0, output: 0 }, live);
   }
 
   /** Ends the job's whole process group on the host; `finished` then settles as KILLED. */
@@ -162,7 +181,7 @@ export class RemoteRun {
       writeOffsets(this.runDir, offsets);
       return { status: 'RUNNING', exitCode: null };
     }
-    await this.pullArtifacts();
+    if (!this.artifactsHome) await this.pullArtifacts();
     const artifacts = this.o.layout.artifactsDir(this.runId);
     const files = [OUTPUT_LOG, DIFF_FILE].filter((f) => fs.existsSync(path.join(artifacts, f)));
     const digests = await Promise.all(files.map((f) => fileDigest(path.join(artifacts, f))));
@@ -188,12 +207,16 @@ export class RemoteRun {
    * first. Frames up to the offsets already had are skipped (a container's log starts over).
    */
   private followOnce(offsets: Offsets): Promise<JobExit | undefined> {
-    const child = this.spawnFollower(offsets);
+    const feed = this.live ?? new LineFeed(this.spawnFollower(offsets));
+    if (!this.live) feed.child.stdin!.end();
+    this.live = undefined;
+    const child = feed.child;
     this.follower = child;
-    child.stdin!.end();
     const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
     let exit: JobExit | undefined;
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    let unpacking: ChildProcess | undefined;
+    let unpacked: Promise<boolean> | undefined;
+    feed.read((line) => {
       const [kind, at = ''] = line.split(' ', 2);
       const body = line.slice(kind.length + at.length + 2);
       if (kind === 'E') {
@@ -213,15 +236,32 @@ export class RemoteRun {
         offsets.output = Number(at);
       } else if (kind === 'X') {
         exit = JSON.parse(line.slice(2)) as JobExit;
-        child.kill(); // a container's log stays open until the container ends
+        if (this.o.target.type === 'kubernetes') child.kill(); // a container's log stays open until the container ends
+      } else if (kind === 'A') {
+        (unpacking ??= this.unpackArtifacts()).stdin!.write(Buffer.from(at, 'base64'));
+      } else if (kind === 'Z' && unpacking) {
+        const done = unpacking;
+        unpacked = new Promise((resolve) => {
+          done.on('close', (code) => resolve(code === 0));
+          done.on('error', () => resolve(false));
+        });
+        done.stdin!.end();
       }
       this.saveOffsets(offsets);
     });
     child.stderr!.resume();
-    return new Promise((resolve) => {
-      child.on('error', () => resolve(undefined));
-      child.on('close', () => resolve(exit));
+    return feed.closed.then(async () => {
+      if (unpacking && !unpacked) unpacking.stdin!.end(); // cut off: pullArtifacts fetches them again
+      this.artifactsHome = (await unpacked) ?? false;
+      return exit;
     });
+  }
+
+  /** The local tar that unpacks the artifacts a launch connection sends after the job's exit. */
+  private unpackArtifacts(): ChildProcess {
+    const local = spawn('tar', ['-xf', '-', '-C', this.runDir], { stdio: ['pipe', 'ignore', 'ignore'] });
+    local.stdin!.on('error', () => undefined);
+    return local;
   }
 
   /** Saves the offsets once per burst of lines, for a follower that takes over after this one. */
@@ -313,32 +353,39 @@ export async function cancelJob(target: JobTarget, job: RemoteJob): Promise<void
   if (result.code !== 0) throw targetFailure(shell, result, job.slurmJob ? 'scancel' : 'Cancel');
 }
 
-/** Ships the job folder to an ssh host (started detached by runner.py) or a Slurm submit host (sbatch). */
-async function startOverShell(target: SshTarget | SlurmTarget, runId: string, argv: string[], files: TarEntry[]): Promise<RemoteJob> {
+/**
+ * Ships the job to an ssh host (started detached by runner.py) or a Slurm submit host (sbatch):
+ * only the files its host lacks go over (see shipJob).
+ */
+async function startOverShell(
+  layout: MlopsLayout, target: SshTarget | SlurmTarget, runId: string, argv: string[], inputs: RunInput[], files?: string[],
+): Promise<{ job: RemoteJob; shipped?: Shipped; live?: LineFeed }> {
   const command = argv.map(shQuote).join(' ');
   const slurm = target.type === 'slurm' ? target : undefined;
+  const extra: TarEntry[] = runnerFiles();
   // A Slurm job runs the runner in the foreground: Slurm itself detaches it and owns its processes.
-  if (slurm) files.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
+  if (slurm) extra.push({ name: 'job.sh', text: `#!/bin/sh\nexec python3 runner.py run . -- ${command}\n`, executable: true });
   const env = { MLOPS_RUN_ID: runId, PYTHONUNBUFFERED: '1', ...jobEnv() };
-  const script = [
-    'set -e',
-    `command -v python3 >/dev/null 2>&1 || { echo "python3 is not on the PATH of a non-interactive shell on $(uname -n); install Python 3 or add it to PATH" >&2; exit 3; }`,
-    `mkdir -p ${remotePath(target.workdir ?? '~/.mlops-runs')}/${runId}/run/artifacts`,
-    `cd ${remotePath(target.workdir ?? '~/.mlops-runs')}/${runId}`,
-    'J=$(pwd)',
-    'tar -xf -',
+  const then = [
     ...Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`),
     'export MLOPS_RUN_DIR="$J/run" MLOPS_DIR="$J/.mlops"',
     `echo "dir $J"`,
-    slurm ? `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`
-      : `exec python3 runner.py start "$J" -- ${command}`,
-  ].join('\n');
+    // On an ssh host one interpreter materializes, starts and streams the job, on the connection that shipped it.
+    ...(slurm ? [MATERIALIZE, `id=$(sbatch --parsable ${sbatchOptions(slurm, runId).join(' ')} job.sh) && echo "started \${id%%;*} $(uname -n)"`]
+      : [`exec python3 runner.py launch "$J" -- ${command}`]),
+  ];
   const shell = shellOf(target);
-  const result = await runOnTarget(shell, script, tarStream(files));
+  const rows = shipManifest(layout, inputs, files);
+  const workdir = remotePath(target.workdir ?? '~/.mlops-runs');
+  const result = await shipJob({ layout, target: target.name, shell, workdir, runId, rows, extra, then, until: slurm ? undefined : /^started \d+ / });
   const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
   const started = /^started (\d+) (\S+)$/m.exec(result.stdout);
-  if (result.code !== 0 || !dir || !started) throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
-  return { target: target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+  if (result.code !== 0 || !dir || !started) {
+    result.live?.child.kill();
+    throw targetFailure(shell, result, slurm ? 'sbatch' : 'Starting the run');
+  }
+  const job = { target: target.name, host: started[2], dir, ...(slurm ? { slurmJob: started[1] } : { pid: Number(started[1]) }) };
+  return { job, shipped: result.shipped, live: result.live };
 }
 
 async function startKubernetes(target: KubernetesTarget, runId: string, argv: string[], files: TarEntry[], progress?: (line: string) => void): Promise<RemoteJob> {

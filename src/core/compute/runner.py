@@ -1,27 +1,122 @@
 """Runs one job on a target host with nothing but Python 3 (shipped with the job).
 
+  runner.py materialize JOB       build JOB/code from JOB/ship/manifest and the host's object cache
+                                  (JOB/../.cache/objects), after adding the objects sent in JOB/ship/objects;
+                                  prints "materialized", or "missing ID" lines and exits 75.
+                                  Manifest rows: "<blob id> <644|755> <path in JOB>" each ending in a NUL byte
+  runner.py launch JOB -- CMD...  materialize, start and follow from the start: a whole job in one connection
   runner.py start JOB -- CMD...   start CMD detached (own session), print "started PID HOST"
   runner.py run JOB -- CMD...     run CMD in the foreground (a Slurm batch job: Slurm holds the session)
   runner.py follow JOB E O [SLURM_JOB]  stream JOB/run/events.jsonl from byte E and JOB/output.log
                                   from byte O as framed lines until the job has ended
   runner.py cancel JOB            end the job's process group (TERM, then KILL)
 
-Frames on stdout: "E <offset> <event line>", "O <offset> <base64 bytes>", "X <exit json>".
+Frames on stdout: "E <offset> <event line>", "O <offset> <base64 bytes>", "X <exit json>"; launch then
+sends the artifacts folder as a tar stream in "A <base64 bytes>" frames, ended by "Z".
 Offsets say where the next read starts, so a dropped connection reattaches where it left.
 """
 import base64
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 
 GPU_QUERY = ["--query-gpu=index,utilization.gpu,memory.used,power.draw", "--format=csv,noheader,nounits"]
 GPU_METRICS = ("utilization", "memory_used_mib", "power_w")
+
+MISSING_EXIT = 75
+# Every cached object carries this mtime and mode 644. Job files are hard links to them, so a job that
+# rewrites or chmods its copy in place changes the object: it is then no longer trusted, and sent again.
+CACHED_MTIME = 946684800  # 2000-01-01: after 1980, which zip archives cannot go below
+OID = re.compile(rb"^[0-9a-f]{40}$")
+
+
+def materialize(job):
+    # Bytes throughout: any name the file system holds survives, and 10,000s of rows stay cheap.
+    job = os.fsencode(os.path.abspath(job))
+    ship = job + b"/ship"
+    objects = os.path.dirname(job) + b"/.cache/objects"
+    rows = []
+    with open(ship + b"/manifest", "rb") as f:
+        for row in f.read().split(b"\0")[:-1]:
+            oid, mode, rel = row[:40], row[41:44], row[45:]
+            if not OID.match(oid) or mode not in (b"644", b"755") or row[40:41] != b" " or row[44:45] != b" ":
+                sys.exit("materialize: a damaged manifest row: %r" % row)
+            rows.append((oid, mode, inside(job, rel)))
+    incoming = ship + b"/objects"
+    fans = set()  # the cache's folders made or seen already: one mkdir each, not one per object
+    for oid in os.listdir(incoming) if os.path.isdir(incoming) else ():
+        admit(job, incoming + b"/" + oid, oid, objects, rows, fans)
+    missing = [oid for oid in dict.fromkeys(r[0] for r in rows) if not trusted(cached(objects, oid))]
+    if missing:
+        sys.stdout.write("".join("missing %s\n" % oid.decode() for oid in missing))
+        sys.exit(MISSING_EXIT)
+    made = {job + b"/code"}
+    os.makedirs(job + b"/code", exist_ok=True)
+    link = os.link
+    for oid, mode, dest in rows:
+        parent = dest[:dest.rindex(b"/")]
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        if mode == b"644":
+            try:
+                link(cached(objects, oid), dest)
+                continue
+            except OSError:
+                pass
+        shutil.copyfile(cached(objects, oid), dest)  # executables get their own copy: a mode belongs to the object
+        os.chmod(dest, int(mode, 8))
+    shutil.rmtree(ship)
+    print("materialized", flush=True)
+
+
+def inside(job, rel):
+    """JOB/REL for a REL under code/, refusing a path that could leave it (absolute, "..", empty parts)."""
+    if not rel.startswith(b"code/") or any(part in b"/" + rel + b"/" for part in (b"//", b"/./", b"/../")):
+        sys.exit("materialize: refusing the path %r: it would not stay inside the job's code folder" % rel)
+    return job + b"/" + rel
+
+
+def cached(objects, oid):
+    return objects + b"/" + oid[:2] + b"/" + oid[2:]
+
+
+def trusted(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if st.st_mtime == CACHED_MTIME and st.st_mode & 0o777 == 0o644:
+        return True
+    os.unlink(path)  # changed in place through a job's link: sent again
+    return False
+
+
+def admit(job, path, oid, objects, rows, fans):
+    """Moves a sent object into the cache once its content proves to be its id."""
+    h = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if not OID.match(oid) or h.hexdigest().encode() != oid:
+        name = next((r[2][len(job) + 6:] for r in rows if r[0] == oid), oid)
+        sys.exit("materialize: %s changed while it was being shipped; run again" % os.fsdecode(name))
+    os.chmod(path, 0o644)
+    os.utime(path, (CACHED_MTIME, CACHED_MTIME))
+    dest = cached(objects, oid)
+    if oid[:2] not in fans:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        fans.add(oid[:2])
+    os.replace(path, dest)
 
 
 def start(job, command):
@@ -137,7 +232,7 @@ def follow(job, events_at, output_at, slurm_job=None):
     events = os.path.join(job, "run", "events.jsonl")
     output = os.path.join(job, "output.log")
     out = sys.stdout
-    checked = time.time()
+    checked = began = time.time()
     while True:
         if slurm_job and time.time() - checked > 2 and not os.path.exists(os.path.join(job, "exit")):
             checked = time.time()
@@ -159,7 +254,23 @@ def follow(job, events_at, output_at, slurm_job=None):
             out.flush()
             return
         if not data and not end:
-            time.sleep(0.2)
+            time.sleep(0.02 if time.time() - began < 2 else 0.2)  # quick at first: a short job's end is seen at once
+
+
+class _Frames:
+    """A file-like stdout that frames what is written as "A <base64>" lines."""
+
+    def write(self, data):
+        sys.stdout.write("A %s\n" % base64.b64encode(data).decode("ascii"))
+        return len(data)
+
+
+def send_artifacts(job):
+    """After the exit frame: JOB/run/artifacts as a tar stream in "A" frames, then "Z" (saves a connection to fetch them)."""
+    with tarfile.open(fileobj=_Frames(), mode="w|") as tar:
+        tar.add(os.path.join(job, "run", "artifacts"), arcname="artifacts")
+    sys.stdout.write("Z\n")
+    sys.stdout.flush()
 
 
 def cancel(job):
@@ -183,7 +294,14 @@ def cancel(job):
 
 if __name__ == "__main__":
     mode, job = sys.argv[1], sys.argv[2]
-    if mode == "start":
+    if mode == "materialize":
+        materialize(job)
+    elif mode == "launch":
+        materialize(job)
+        start(job, sys.argv[sys.argv.index("--") + 1:])
+        follow(os.path.abspath(job), 0, 0)
+        send_artifacts(os.path.abspath(job))
+    elif mode == "start":
         start(job, sys.argv[sys.argv.index("--") + 1:])
     elif mode == "run":
         run(job, sys.argv[sys.argv.index("--") + 1:])

@@ -234,6 +234,15 @@ export class SnapshotStore {
     return fingerprintFiles(sel, sel.normalise(paths), StatCache.load(statCacheFile(this.layout), this.storeId));
   }
 
+  /**
+   * Blob ids of workspace files the caller has listed already (relative paths of regular files
+   * inside the workspace, e.g. git's list), through the stat cache; not normalised one by one,
+   * which would cost a real-path lookup per file for 10,000s of files.
+   */
+  async fingerprintListed(rels: string[]): Promise<BlobEntry[]> {
+    return fingerprintFiles(new Selection(this.layout.root), rels, StatCache.load(statCacheFile(this.layout), this.storeId));
+  }
+
   // ------------------------------------------------------------------ reading
 
   /** All snapshots, newest first. */
