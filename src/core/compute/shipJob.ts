@@ -65,7 +65,7 @@ export async function shipJob(s: Shipment): Promise<ShipResult> {
   const objects = (oids: string[]): TarEntry[] => {
     sent.push(...oids);
     return oids.map((oid) => {
-      bytes += fs.statSync(files.get(oid)!).size;
+      bytes += fs.statSync(files.get(oid)!, { throwIfNoEntry: false })?.size ?? 0; // deleted since listed: goes empty (tarStream)
       return { name: `ship/objects/${oid}`, file: files.get(oid)! };
     });
   };

@@ -46,17 +46,24 @@ export function tarStream(entries: TarEntry[]): Readable {
         yield Buffer.concat([data, padding(data.length)]);
         continue;
       }
-      const stat = fs.statSync(entry.file);
-      yield header(entry.name, stat.size, stat.mode & 0o111 ? 0o755 : 0o644, Math.floor(stat.mtimeMs / 1000), '0');
+      // A file deleted since it was listed travels empty rather than breaking the stream (which
+      // would leave the far side waiting for the rest); a shipped object's id check then names it.
+      const stat = fs.statSync(entry.file, { throwIfNoEntry: false });
+      const size = stat?.size ?? 0;
+      yield header(entry.name, size, (stat?.mode ?? 0) & 0o111 ? 0o755 : 0o644, Math.floor((stat?.mtimeMs ?? Date.now()) / 1000), '0');
       let written = 0;
-      for await (const chunk of fs.createReadStream(entry.file)) {
-        // A file that grows while being read is cut at the size the header promised.
-        const part = (chunk as Buffer).subarray(0, stat.size - written);
-        written += part.length;
-        yield part;
+      try {
+        for await (const chunk of fs.createReadStream(entry.file)) {
+          // A file that grows while being read is cut at the size the header promised.
+          const part = (chunk as Buffer).subarray(0, size - written);
+          written += part.length;
+          yield part;
+        }
+      } catch {
+        // deleted or unreadable while being read: the zeros below keep the archive well-formed
       }
-      if (written < stat.size) yield Buffer.alloc(stat.size - written); // it shrank: keep the archive well-formed
-      yield padding(stat.size);
+      if (written < size) yield Buffer.alloc(size - written); // it shrank: keep the archive well-formed
+      yield padding(size);
     }
     yield Buffer.alloc(BLOCK * 2);
   }
