@@ -12,7 +12,7 @@ export async function targetsCommand(root: string, sub: string | undefined, argv
   if (sub === 'list') {
     const targets = readTargets(root);
     if (values.json) printJson(targets);
-    else print(table(['NAME', 'TYPE', 'WHERE'], targets.map((t) => [t.name, t.type, where(t)])));
+    else print(table(['NAME', 'TYPE', 'WHERE', 'DECLARED IN'], targets.map((t) => [t.name, t.type, where(t), t.declaredIn ?? ''])));
     return 0;
   }
   if (sub !== 'test' && sub !== 'gpus') throw new UsageError(`Unknown "targets ${sub ?? ''}": use "targets list", "targets test <target>" or "targets gpus <target>".`);

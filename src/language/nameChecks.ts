@@ -1,5 +1,6 @@
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import { isScalar } from 'yaml';
+import { userTargetNames } from '../core/compute/targets';
 import { problem } from './configChecks';
 import { gateMetric, nameKindAt } from './references';
 import type { WorkspaceFacts } from './workspaceFacts';
@@ -43,7 +44,7 @@ export async function checkNames(doc: YamlDocument, facts: WorkspaceFacts, out: 
 
   const data = doc.data;
   const stages = Object.keys((data.stages as object | null) ?? {});
-  const targets = ['local', ...Object.keys((data.targets as object | null) ?? {})];
+  const targets = ['local', ...userTargetNames(), ...Object.keys((data.targets as object | null) ?? {})];
   const models = await facts.models();
   for (const top of ['retrain', 'sweeps']) {
     for (const e of scalars(doc, [top])) {
@@ -51,7 +52,7 @@ export async function checkNames(doc: YamlDocument, facts: WorkspaceFacts, out: 
       const kind = nameKindAt(e.path, 'value');
       if (text === undefined || !kind) continue;
       if (kind === 'stage' && !stages.includes(text)) out.push(problem(doc, e.path, `No stage "${text}" under stages:; stages: ${some(stages)}.`, { prefer: 'value' }));
-      if (kind === 'target' && !targets.includes(text)) out.push(problem(doc, e.path, `No target "${text}": targets are ${some(targets)}. Declare it under targets:.`, { prefer: 'value' }));
+      if (kind === 'target' && !targets.includes(text)) out.push(problem(doc, e.path, `No target "${text}": targets are ${some(targets)}. Declare it under targets: (or in the user setting mlops.targets).`, { prefer: 'value' }));
       if (kind === 'metric' && unknownMetric(text)) out.push(problem(doc, e.path, metricMessage(text), { prefer: 'value', severity: DiagnosticSeverity.Warning }));
       if (kind === 'model') {
         const ref = modelRef(text);

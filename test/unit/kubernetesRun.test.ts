@@ -27,7 +27,7 @@ describe('Kubernetes targets in mlops.yaml', () => {
   it('reads a kubernetes target with its context, namespace, image and resources', () => {
     const ws = tmpWorkspace();
     fs.writeFileSync(path.join(ws.root, 'mlops.yaml'), MLOPS_YAML);
-    assert.deepEqual(readTargets(ws.root)[1], TARGET);
+    assert.deepEqual(readTargets(ws.root)[1], { ...TARGET, declaredIn: 'mlops.yaml' });
   });
 
   const bad: [string, string, RegExp][] = [

@@ -165,6 +165,17 @@ describe('the mlops.yaml language server over LSP (dist/languageServer.js, stdio
     assert.equal(find(noModel, GOOD.replace('model: cancer@champion', 'model: cancr'), /No model "cancr" is registered; models: cancer/).at, 'cancr');
   });
 
+  test('targets: one from the user settings (MLOPS_TARGETS, set by the editor) is known; one declared nowhere is named', async () => {
+    const withUserTargets = await LspClient.start(layout.root, { MLOPS_TARGETS: JSON.stringify({ 'my-box': { type: 'ssh', host: 'box' } }) });
+    try {
+      assert.deepEqual(await withUserTargets.open(file, GOOD.replace('target: local', 'target: my-box')), []);
+      const unknown = GOOD.replace('target: local', 'target: their-box');
+      assert.equal(find(await withUserTargets.change(file, unknown), unknown, /No target "their-box": targets are local, my-box/).at, 'their-box');
+    } finally {
+      await withUserTargets.stop();
+    }
+  });
+
   test('completion: top-level keys not yet written, metrics in gates and objectives, params from runs, stages and models', async () => {
     const text = `${GOOD}\n`;
     await client.change(file, text);

@@ -23,8 +23,8 @@ export class LspClient {
     connection.onNotification('window/logMessage', () => undefined);
   }
 
-  static async start(root: string): Promise<LspClient> {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'languageServer.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  static async start(root: string, env: NodeJS.ProcessEnv = {}): Promise<LspClient> {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'languageServer.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     connection.listen();
     const client = new LspClient(child, connection);

@@ -13,19 +13,48 @@ function cli(cwd: string, ...args: string[]) {
   return spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8' });
 }
 
+describe('targets in the user settings (mlops.targets, passed as MLOPS_TARGETS)', () => {
+  const withUserTargets = (value: string, ws: string, ...args: string[]) =>
+    spawnSync(process.execPath, [cliPath, ...args], { cwd: ws, encoding: 'utf8', env: { ...process.env, MLOPS_TARGETS: value } });
+
+  it('adds the user\'s targets to every workspace, and a target of the same name in mlops.yaml wins', () => {
+    const ws = tmpWorkspace();
+    const user = JSON.stringify({ 'my-box': { type: 'ssh', host: 'me@box' }, shared: { type: 'ssh', host: 'mine' } });
+    fs.writeFileSync(path.join(ws.root, 'mlops.yaml'), 'targets:\n  shared:\n    type: ssh\n    host: the-teams\n');
+    const list = withUserTargets(user, ws.root, 'targets', 'list', '--json');
+    assert.equal(list.status, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).map((t: { name: string; host?: string; declaredIn: string }) => [t.name, t.host, t.declaredIn]), [
+      ['local', undefined, 'built in'], ['my-box', 'me@box', 'user settings'], ['shared', 'the-teams', 'mlops.yaml'],
+    ]);
+    assert.match(withUserTargets(user, ws.root, 'targets', 'list').stdout, /my-box\s+ssh\s+.*user settings/);
+  });
+
+  it('names the setting and the fix for bad JSON or a bad entry, and keeps mlops.yaml\'s targets working without it', () => {
+    const ws = tmpWorkspace();
+    const notJson = withUserTargets('{gpu: ssh', ws.root, 'targets', 'list');
+    assert.equal(notJson.status, 1);
+    assert.match(notJson.stderr, /user settings' targets \(mlops\.targets, or \$MLOPS_TARGETS\) are not valid JSON.*Fix the setting/);
+    const badEntry = withUserTargets(JSON.stringify({ box: { type: 'ssh' } }), ws.root, 'targets', 'list');
+    assert.equal(badEntry.status, 1);
+    assert.match(badEntry.stderr, /mlops\.targets.*target "box" \(ssh\) needs "host"/);
+    const none = withUserTargets('', ws.root, 'targets', 'list', '--json');
+    assert.deepEqual(JSON.parse(none.stdout).map((t: { name: string }) => t.name), ['local']);
+  });
+});
+
 describe('targets in mlops.yaml', () => {
   it('has local without any config, and reads ssh and slurm targets with their settings', () => {
     const ws = tmpWorkspace();
-    assert.deepEqual(readTargets(ws.root), [{ name: 'local', type: 'local' }]);
+    assert.deepEqual(readTargets(ws.root), [{ name: 'local', type: 'local', declaredIn: 'built in' }]);
     fs.writeFileSync(path.join(ws.root, 'ssh_config'), 'Host gpu\n  HostName 10.0.0.5\n');
     fs.writeFileSync(path.join(ws.root, 'mlops.yaml'), [
       'targets:', '  gpu-box:', '    host: gpu', '    config: ssh_config',
       '  cluster:', '    type: slurm', '    host: login1', '    partition: gpu', '    gpus: "a100:2"', '    time: "2:00:00"', '    cpus: 8', '    memory: 32G', '',
     ].join('\n'));
     assert.deepEqual(readTargets(ws.root), [
-      { name: 'local', type: 'local' },
-      { name: 'gpu-box', type: 'ssh', host: 'gpu', config: path.join(ws.root, 'ssh_config'), workdir: undefined },
-      { name: 'cluster', type: 'slurm', host: 'login1', config: undefined, workdir: undefined, partition: 'gpu', gpus: 'a100:2', time: '2:00:00', cpus: 8, memory: '32G' },
+      { name: 'local', type: 'local', declaredIn: 'built in' },
+      { name: 'gpu-box', type: 'ssh', host: 'gpu', config: path.join(ws.root, 'ssh_config'), workdir: undefined, declaredIn: 'mlops.yaml' },
+      { name: 'cluster', type: 'slurm', host: 'login1', config: undefined, workdir: undefined, partition: 'gpu', gpus: 'a100:2', time: '2:00:00', cpus: 8, memory: '32G', declaredIn: 'mlops.yaml' },
     ]);
   });
 

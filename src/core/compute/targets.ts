@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from '../workspace/config';
@@ -49,12 +50,22 @@ export interface KubernetesTarget {
   memory?: string;
 }
 
-export type Target = LocalTarget | SshTarget | SlurmTarget | KubernetesTarget;
+/** Where a target was declared: mlops.yaml (the project's, shared), or the user's settings (their own hosts). */
+export type TargetOrigin = 'built in' | 'user settings' | 'mlops.yaml';
+
+export type Target = (LocalTarget | SshTarget | SlurmTarget | KubernetesTarget) & { declaredIn?: TargetOrigin };
+
+/**
+ * The user's own targets as JSON (name → the settings a `targets:` entry takes): the editor puts its
+ * `mlops.targets` setting here, for itself, the language server and its terminals; a CLI user may set it by hand.
+ */
+export const USER_TARGETS_VARIABLE = 'MLOPS_TARGETS';
+const USER_SOURCE = `the user settings' targets (mlops.targets, or $${USER_TARGETS_VARIABLE})`;
 
 const TYPES: Target['type'][] = ['local', 'ssh', 'slurm', 'kubernetes'];
 const EXAMPLE = 'targets:\n  gpu-box:\n    type: ssh\n    host: gpu-box   # a Host in ~/.ssh/config';
 
-/** `local` is always there; mlops.yaml's `targets:` adds (or overrides) the rest. */
+/** `local` is always there; the user's settings add targets, and mlops.yaml's `targets:` adds (or overrides, by name) the rest. */
 export function readTargets(root: string): Target[] {
   const file = path.join(root, 'mlops.yaml');
   let doc: unknown = {};
@@ -66,19 +77,45 @@ export function readTargets(root: string): Target[] {
     }
   }
   const declared = (doc as Record<string, unknown> | null)?.targets;
-  const targets = new Map<string, Target>([['local', { name: 'local', type: 'local' }]]);
+  const targets = new Map<string, Target>([['local', { name: 'local', type: 'local', declaredIn: 'built in' }]]);
+  // A user's ssh config path is theirs, so it is read from their home folder, not the project.
+  for (const [name, value] of Object.entries(userTargetSettings())) targets.set(name, { ...parseTarget(name, value, USER_SOURCE, os.homedir()), declaredIn: 'user settings' });
   if (declared === undefined || declared === null) return [...targets.values()];
   if (typeof declared !== 'object' || Array.isArray(declared)) {
     throw new ConfigError(`${file}: "targets" must be a mapping of target names to settings, e.g.\n${EXAMPLE}`);
   }
-  for (const [name, value] of Object.entries(declared)) targets.set(name, parseTarget(name, value, file, root));
+  for (const [name, value] of Object.entries(declared)) targets.set(name, { ...parseTarget(name, value, file, root), declaredIn: 'mlops.yaml' });
   return [...targets.values()];
+}
+
+/** The names of the user's targets, for checks that must not fail on a bad entry (the language server's). */
+export function userTargetNames(): string[] {
+  try {
+    return Object.keys(userTargetSettings());
+  } catch {
+    return [];
+  }
+}
+
+function userTargetSettings(): Record<string, unknown> {
+  const text = process.env[USER_TARGETS_VARIABLE];
+  if (!text?.trim()) return {};
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${USER_SOURCE} are not valid JSON (${(err as Error).message}). Fix the setting, or unset the variable.`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new ConfigError(`${USER_SOURCE} must be an object of target names to settings, e.g. {"gpu-box": {"type": "ssh", "host": "gpu-box"}}.`);
+  }
+  return doc as Record<string, unknown>;
 }
 
 export function findTarget(root: string, name: string): Target {
   const targets = readTargets(root);
   const target = targets.find((t) => t.name === name);
-  if (!target) throw new ConfigError(`No target "${name}": declared targets are ${targets.map((t) => t.name).join(', ')}. Add it under "targets:" in mlops.yaml.`);
+  if (!target) throw new ConfigError(`No target "${name}": declared targets are ${targets.map((t) => t.name).join(', ')}. Add it under "targets:" in mlops.yaml, or to your user settings (mlops.targets).`);
   return target;
 }
 

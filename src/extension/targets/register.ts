@@ -10,6 +10,7 @@ import { MlopsLayout } from '../../core/workspace/layout';
 import { registerCommand } from '../commandErrors';
 import type { TrackingService } from '../trackingService';
 import { TargetsTreeProvider } from './tree';
+import { shareUserTargets } from './userTargets';
 
 const RESUME_EVERY_MS = 60_000;
 
@@ -35,6 +36,7 @@ const EXAMPLE = `targets:
  */
 export function registerTargets(context: vscode.ExtensionContext, service: TrackingService): TargetsTreeProvider {
   const tree = new TargetsTreeProvider(service);
+  shareUserTargets(context, () => tree.refresh(true));
   const view = vscode.window.createTreeView<TargetTreeNode>('mlops.targets', { treeDataProvider: tree, showCollapseAll: true });
   const pick = async (node: TargetTreeNode | undefined, why: string, filter: (t: Target) => boolean = () => true): Promise<Target | undefined> => {
     const chosen = node ?? view.selection[0];
