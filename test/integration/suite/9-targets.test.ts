@@ -55,4 +55,20 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
     assert.strictEqual(status?.reachable, true);
     assert.strictEqual(status?.gpus?.length, 1);
   });
+
+  it('shows a target from the user settings (mlops.targets) and hands it to the engine and the terminals as MLOPS_TARGETS', async function () {
+    this.timeout(60_000);
+    const tree = (await api()).targets;
+    const settings = vscode.workspace.getConfiguration('mlops');
+    await settings.update('targets', { 'my-own-box': { type: 'local' } }, vscode.ConfigurationTarget.Global);
+    try {
+      const mine = await waitFor('the user target in the view', () => tree.getChildren().find((n) => n.label === 'my-own-box'), 30_000);
+      assert.ok(mine);
+      assert.deepStrictEqual(JSON.parse(process.env.MLOPS_TARGETS ?? '{}'), { 'my-own-box': { type: 'local' } });
+    } finally {
+      await settings.update('targets', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('the user target gone with the setting', () => !tree.getChildren().some((n) => n.label === 'my-own-box'), 30_000);
+    assert.strictEqual(process.env.MLOPS_TARGETS, undefined);
+  });
 });
