@@ -35,10 +35,12 @@ async function stop(): Promise<void> {
   } catch {
     return;
   }
-  if (group > 0 && alive(group)) {
+  // -group: any process of the group, so the server its supervisor started is waited for too.
+  if (group > 0 && alive(-group)) {
     process.kill(-group, 'SIGTERM');
-    for (const deadline = Date.now() + 10_000; alive(group) && Date.now() < deadline;) await sleep(100);
-    if (alive(group)) process.kill(-group, 'SIGKILL');
+    for (const deadline = Date.now() + 10_000; alive(-group) && Date.now() < deadline;) await sleep(100);
+    if (alive(-group)) process.kill(-group, 'SIGKILL');
+    for (const deadline = Date.now() + 5_000; alive(-group) && Date.now() < deadline;) await sleep(50);
   }
   fs.rmSync(PID_FILE, { force: true });
 }

@@ -82,10 +82,15 @@ export class PortForward {
     this.timer = setTimeout(() => void this.connect(false).catch(() => {}), delay);
   }
 
-  stop(): void {
+  /** Ends the forward; resolves once its ssh has exited, so the local port is free again. */
+  stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.child?.kill();
+    const child = this.child;
+    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill();
+    return exited;
   }
 }
 

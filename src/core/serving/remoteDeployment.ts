@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { remotePath, runOnTarget, shQuote, targetFailure } from '../compute/shell';
 import { tarStream, type TarEntry } from '../compute/tarStream';
-import type { SshTarget } from '../compute/targets';
+import { targetWorkdir, type SshTarget } from '../compute/targets';
 import { findBundle } from '../tracking/bundledFiles';
 import type { RemotePlacement } from './deploymentLog';
 import { DEPLOYMENT_FILE, PREDICTIONS_DIR, ROUTES_FILE, type HostStart } from './hostFiles';
@@ -42,11 +42,6 @@ function ortDir(pkg: 'onnxruntime-node' | 'onnxruntime-common'): string {
   return dir;
 }
 
-/** The deployment's folder on the host: beside the target's remote runs. */
-function remoteBase(target: SshTarget): string {
-  return target.workdir ?? '~/.mlops-runs';
-}
-
 /**
  * Asks the host for its node, platform and whether it has this onnxruntime already, writing
  * nothing. No node, or one older than 20, fails here naming the host and the way out (a container).
@@ -56,7 +51,7 @@ async function probeHost(target: SshTarget, deployment: string, model: string): 
   const js = 'var fs=require("fs"),path=require("path"),os=require("os");var base=path.resolve(process.argv[1]);'
     + 'var runtime=path.join(base,process.argv[2]+"-"+process.platform+"-"+process.arch);'
     + 'console.log(JSON.stringify({node:process.versions.node,platform:process.platform,arch:process.arch,host:os.hostname(),base:base,runtime:runtime,haveRuntime:fs.existsSync(path.join(runtime,".complete"))}))';
-  const script = `command -v node >/dev/null 2>&1 || { echo no-node; exit 0; }\nexec node -e ${shQuote(js)} ${remotePath(remoteBase(target))} ${shQuote(`onnxruntime-node-${version}`)}`;
+  const script = `command -v node >/dev/null 2>&1 || { echo no-node; exit 0; }\nexec node -e ${shQuote(js)} ${remotePath(targetWorkdir(target))} ${shQuote(`onnxruntime-node-${version}`)}`;
   const result = await runOnTarget(target, script);
   if (result.code !== 0) throw targetFailure(target, result, 'Checking for node');
   const exportCommands = [`mlops export docker ${deployment} --model ${model}`, `mlops export k8s ${deployment} --model ${model}`];
@@ -192,7 +187,7 @@ export class RemoteServer {
     try {
       await forward.start();
     } catch (err) {
-      forward.stop();
+      await forward.stop();
       await stopOnHost(this.target, dir).catch(() => {});
       throw new DeploymentError(`Deployment "${this.names.deployment}" started on target "${this.target.name}" but cannot be forwarded to 127.0.0.1:${port} here: ${(err as Error).message}`);
     }
@@ -221,7 +216,7 @@ export class RemoteServer {
         await stopOnHost(this.target, placement.dir);
       }
     } finally {
-      this.forward?.stop();
+      await this.forward?.stop();
       this.set({ state: 'stopped', forward: undefined });
     }
   }
