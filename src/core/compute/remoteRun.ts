@@ -21,7 +21,7 @@ import { shipManifest } from './shipManifest';
 import { MATERIALIZE, shipJob, type Shipped } from './shipJob';
 import { LineFeed } from './lineFeed';
 import { K8S_JOB_DIR } from './kubernetesJob';
-import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
+import { findTarget, targetWorkdir, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
 import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
 
 /** A target whose runs go through a job folder on another host or a scheduler. */
@@ -376,7 +376,7 @@ async function startOverShell(
   ];
   const shell = shellOf(target);
   const rows = shipManifest(layout, inputs, files);
-  const workdir = remotePath(target.workdir ?? '~/.mlops-runs');
+  const workdir = remotePath(targetWorkdir(target));
   const result = await shipJob({ layout, target: target.name, shell, workdir, runId, rows, extra, then, until: slurm ? undefined : /^started \d+ / });
   const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
   const started = /^started (\d+) (\S+)$/m.exec(result.stdout);

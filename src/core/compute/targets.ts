@@ -65,6 +65,11 @@ const USER_SOURCE = `the user settings' targets (mlops.targets, or $${USER_TARGE
 const TYPES: Target['type'][] = ['local', 'ssh', 'slurm', 'kubernetes'];
 const EXAMPLE = 'targets:\n  gpu-box:\n    type: ssh\n    host: gpu-box   # a Host in ~/.ssh/config';
 
+/** Where per-run (and per-deployment) folders are made on a host whose target sets no `workdir`. */
+export function targetWorkdir(target: SshTarget | SlurmTarget): string {
+  return target.workdir ?? '~/.mlops-runs';
+}
+
 /** `local` is always there; the user's settings add targets, and mlops.yaml's `targets:` adds (or overrides, by name) the rest. */
 export function readTargets(root: string): Target[] {
   const file = path.join(root, 'mlops.yaml');

@@ -23,7 +23,7 @@ type CachedColumn = { name: string; missing: number } & ({ kind: 'numeric'; leng
 interface Header { key: string; label: string; rows: number; columns: CachedColumn[] }
 
 function cacheDir(layout: MlopsLayout): string {
-  return path.join(layout.dir, 'index', 'drift-references');
+  return path.join(layout.indexDir, 'drift-references');
 }
 
 function cacheFile(layout: MlopsLayout, key: string): string {

@@ -39,7 +39,7 @@ export function snapshotsGitDir(layout: MlopsLayout): string {
 
 /** The stat cache file (see statCache.ts). */
 export function statCacheFile(layout: MlopsLayout): string {
-  return path.join(layout.dir, 'index', 'snapshot-stat-cache.bin');
+  return path.join(layout.indexDir, 'snapshot-stat-cache.bin');
 }
 
 interface CommitFacts {

@@ -9,8 +9,10 @@ export class MlopsLayout {
   get runsDir(): string { return path.join(this.dir, 'runs'); }
   get trackingDb(): string { return path.join(this.dir, 'tracking.db'); }
   get trackingLock(): string { return path.join(this.dir, 'tracking.lock'); }
+  /** Caches and indexes that can be rebuilt (metric histories, the snapshot stat cache, drift references). */
+  get indexDir(): string { return path.join(this.dir, 'index'); }
   /** Metric histories: an index like tracking.db, rebuilt from the event logs. */
-  get historyDir(): string { return path.join(this.dir, 'index', 'history'); }
+  get historyDir(): string { return path.join(this.indexDir, 'history'); }
 
   runDir(runId: string): string { return path.join(this.runsDir, runId); }
   eventsFile(runId: string): string { return path.join(this.runDir(runId), 'events.jsonl'); }
