@@ -4,7 +4,10 @@
 //
 //   1. first snapshot of 10,000 × 2 KB files   goal ≤ 1.0× git (`git add -A && git commit` in a
 //                                               fresh repository), ≤ 150 MB peak memory
-//   2. the same snapshot again, nothing changed goal ≤ 2× `git status` on the same files (and ≤ 0.25 s)
+//   2. the same snapshot again, nothing changed goal ≤ 2× `git status` on the same files (and ≤ 0.25 s):
+//                                               in a fresh process (the CLI), as a run's data snapshot
+//                                               (reuseUnchanged), and warm in one process (the editor);
+//                                               beside the floor of any Node.js scan (readdir + lstatSync)
 //   3. 1 GiB of new binary (random) data        goal ≤ 0.25× git (`git add -A`), ≤ 200 MB peak memory
 //
 // The store is the compiled CommonJS in out/src/core/snapshots (tsc output; `npm run build` runs
@@ -31,7 +34,10 @@ const storeModule = path.join(outDir, 'src/core/snapshots/index.js');
 const layoutModule = path.join(outDir, 'src/core/workspace/layout.js');
 const require = createRequire(import.meta.url);
 
-// ---------------------------------------------------------------- child: one snapshot
+// ---------------------------------------------------------------- child: one snapshot (or several)
+// --child <root> <paths…>; MLOPS_BENCH_REPEAT=n snapshots n times in this one process (the later
+// ones warm, as in the editor's long-lived extension host); MLOPS_BENCH_REUSE=1 snapshots as a
+// run's data snapshot does (reuseUnchanged: an unchanged selection answers the snapshot it has).
 if (process.argv[2] === '--child') {
   const [root, ...paths] = process.argv.slice(3);
   const t0 = now();
@@ -39,9 +45,29 @@ if (process.argv[2] === '--child') {
   const { MlopsLayout } = require(layoutModule);
   const store = await SnapshotStore.open(new MlopsLayout(root));
   const t1 = now();
-  const info = await store.snapshot(paths, { message: 'bench' });
-  const t2 = now();
-  process.stdout.write(JSON.stringify({ loadOpenMs: t1 - t0, snapshotMs: t2 - t1, maxRss: process.resourceUsage().maxRSS * 1024, files: info.fileCount, bytes: info.totalBytes }));
+  const times = [];
+  let info;
+  for (let i = 0; i < (Number(process.env.MLOPS_BENCH_REPEAT) || 1); i++) {
+    const t = now();
+    info = await store.snapshot(paths, { message: 'bench', reuseUnchanged: process.env.MLOPS_BENCH_REUSE === '1' });
+    times.push(now() - t);
+  }
+  process.stdout.write(JSON.stringify({ loadOpenMs: t1 - t0, snapshotMs: times[0], times, maxRss: process.resourceUsage().maxRSS * 1024, files: info.fileCount, bytes: info.totalBytes }));
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- child: the floor of any scan in node
+// readdir + lstatSync of every entry under <dir>, nothing else: what any Node.js scan of these files pays.
+if (process.argv[2] === '--floor') {
+  const t = now();
+  const walk = (d) => {
+    for (const name of fs.readdirSync(d)) {
+      const p = d + path.sep + name;
+      if (fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory()) walk(p);
+    }
+  };
+  walk(process.argv[3]);
+  process.stdout.write(String(now() - t));
   process.exit(0);
 }
 
@@ -79,9 +105,9 @@ const du = (dir) => {
 };
 
 /** A snapshot in a fresh node process: wall time measured here, and what the child reports. */
-function snapshotChild(root, paths) {
+function snapshotChild(root, paths, env = {}) {
   const t = now();
-  const r = spawnSync(process.execPath, [self, '--child', root, ...paths], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, [self, '--child', root, ...paths], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
   const wall = now() - t;
   if (r.status !== 0) throw new Error(`snapshot child failed:\n${r.stderr}`);
   return { wall, ...JSON.parse(r.stdout) };
@@ -159,19 +185,35 @@ try {
   record('1. … peak memory', oursPeak, undefined, '≤ 150 MB', oursPeak <= 150 * 2 ** 20, mb);
 
   heading('2. The same snapshot again, nothing changed (stat cache)');
-  // Interleaved, so both see the same machine load.
+  // Interleaved, so all see the same machine load.
   const again = [];
+  const reused = [];
+  const warm = [];
+  const floors = [];
   const statusRuns = [];
-  for (let rep = 0; rep < 5; rep++) {
+  const floorOf = () => Number(spawnSync(process.execPath, [self, '--floor', path.join(small, 'data')], { encoding: 'utf8' }).stdout);
+  for (let rep = 0; rep < 7; rep++) {
     again.push(snapshotChild(small, ['data']));
+    reused.push(snapshotChild(small, ['data'], { MLOPS_BENCH_REUSE: '1' }));
+    if (rep < 3) warm.push(...snapshotChild(small, ['data'], { MLOPS_BENCH_REPEAT: '6' }).times.slice(3));
+    floors.push(floorOf());
     statusRuns.push(timeGit(small, path.join(work, 'git-small'), [['status', '--porcelain']]).wall);
   }
   const againMs = median(again.map((a) => a.snapshotMs));
+  const reusedMs = median(reused.map((a) => a.snapshotMs));
+  const warmMs = median(warm);
+  const floorMs = median(floors);
   const statusMs = median(statusRuns);
-  line('snapshot() (5 runs, median)', `${s(againMs)}  [${again.map((a) => ms(a.snapshotMs)).join(', ')}]; child process ${again.map((a) => s(a.wall)).join(', ')}`);
-  line('git status --porcelain (5 runs, median)', `${s(statusMs)}  [${statusRuns.map(ms).join(', ')}]`);
-  record('2. unchanged re-snapshot', againMs, statusMs, '≤ 2× git status', againMs <= 2 * statusMs, s);
-  record('2. … absolute', againMs, undefined, '≤ 0.25 s', againMs <= 250, s);
+  line('snapshot(), fresh process (7 runs, median)', `${ms(againMs)}  [${again.map((a) => ms(a.snapshotMs)).join(', ')}]; child process ${again.map((a) => s(a.wall)).join(', ')}`);
+  line('  the same, as a run\'s data snapshot (reuse)', `${ms(reusedMs)}  [${reused.map((a) => ms(a.snapshotMs)).join(', ')}]`);
+  line('  the same, warm: 4th–6th in one process', `${ms(warmMs)}  [${warm.map(ms).join(', ')}] (the editor's extension host keeps the engine loaded)`);
+  line('git status --porcelain (7 runs, median)', `${ms(statusMs)}  [${statusRuns.map(ms).join(', ')}]`);
+  line('floor: readdir + lstatSync only, fresh node', `${ms(floorMs)}  [${floors.map(ms).join(', ')}] (the least any Node.js scan of these files pays: ${ratio(floorMs, statusMs)} git status)`);
+  record('2. unchanged re-snapshot', againMs, statusMs, '≤ 2× git status', againMs <= 2 * statusMs, ms);
+  record('2. … as a run\'s data snapshot', reusedMs, statusMs, '≤ 2× git status', reusedMs <= 2 * statusMs, ms);
+  record('2. … warm process (editor)', warmMs, statusMs, '≤ 2× git status', warmMs <= 2 * statusMs, ms);
+  record('2. … absolute', againMs, undefined, '≤ 0.25 s', againMs <= 250, ms);
+  rows.push({ figure: '2. … floor (readdir + lstat)', value: ms(floorMs), baseline: ms(statusMs), ratio: ratio(floorMs, statusMs), goal: '(reference)', met: '—' });
   rm(small);
   rm(path.join(work, 'git-small'));
 

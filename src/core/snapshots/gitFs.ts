@@ -33,8 +33,13 @@ export function atomicGitFs(): PromiseFsClient {
 const NO_PATH = Promise.reject(new TypeError('no path'));
 NO_PATH.catch(() => undefined);
 
+/** A temp file name beside `file` (same folder, so renaming it into place is atomic). */
+export function tempBeside(file: string): string {
+  return `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
 async function writeFileViaRename(file: string, data: string | Uint8Array, options?: unknown): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = tempBeside(file);
   try {
     await fs.promises.writeFile(tmp, data, options as fs.WriteFileOptions);
     await fs.promises.rename(tmp, file);

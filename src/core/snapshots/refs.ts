@@ -1,5 +1,8 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import git from 'isomorphic-git';
 import { FileLock, LockBusyError } from '../workspace/fileLock';
+import { tempBeside } from './gitFs';
 import type { GitContext } from './trees';
 import { SnapshotError } from './types';
 
@@ -21,6 +24,27 @@ export async function resolveRefOrUndefined(ctx: GitContext, ref: string): Promi
     return await git.resolveRef({ fs: ctx.fs, gitdir: ctx.gitdir, ref });
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Points a ref at a commit as a loose ref file, written to a temp file and renamed (what git
+ * and isomorphic-git write, without isomorphic-git's ~2 ms of checks per ref: a snapshot
+ * moves two refs, and an unchanged re-snapshot takes about 40 ms in all). Call with the write lock held.
+ */
+export function writeLooseRef(gitdir: string, ref: string, id: string): void {
+  const file = path.join(gitdir, ...ref.split('/'));
+  const tmp = tempBeside(file);
+  try {
+    fs.writeFileSync(tmp, `${id}\n`);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync(path.dirname(file))) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true }); // the first ref of its folder
+    writeLooseRef(gitdir, ref, id);
   }
 }
 

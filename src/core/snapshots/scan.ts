@@ -34,16 +34,18 @@ export interface ScanResult {
 
 /** What the stat cache tells a scan (absent: every file is read). */
 export interface ScanCache {
-  /** A regular file's blob id while its stat is unchanged. */
-  blob(rel: string, st: StatKey): string | undefined;
+  /** Whether a regular file's stat is unchanged since its blob was recorded. */
+  unchanged(rel: string, st: StatKey): boolean;
+  /** The blob recorded for a file found unchanged. */
+  blob(rel: string): string;
   /** Whether the store holds that blob (a cached id may come from a file only hashed). */
   stored(oid: string): boolean;
   /** The tree recorded for a folder and its number of entries, while nothing recorded under it changed. */
   tree(rel: string): { oid: string; entries: number } | undefined;
 }
 
-/** A file whose blob the cache knows, kept with its stat until its folder is judged. */
-interface KnownFile { rel: string; abs: string; st: fs.Stats; oid: string; mode: SnapshotFileMode }
+/** A file the cache knows unchanged, kept with its stat until its folder is judged (its blob id is looked up only then). */
+interface KnownFile { rel: string; abs: string; st: fs.Stats; mode: SnapshotFileMode }
 
 /**
  * Walks the chosen paths (already normalised by Selection), honouring exclusions. Symbolic
@@ -74,8 +76,9 @@ export async function scanSelection(
     if (++fileCount % 256 === 0) onFile(fileCount, totalBytes);
   };
   const keep = (f: KnownFile): void => {
-    if (cache!.stored(f.oid)) {
-      known.push({ path: f.rel, oid: f.oid, mode: f.mode });
+    const oid = cache!.blob(f.rel);
+    if (cache!.stored(oid)) {
+      known.push({ path: f.rel, oid, mode: f.mode });
       knownBytes += f.st.size;
     } else {
       files.push({ rel: f.rel, abs: f.abs, mode: f.mode, key: statKey(f.st) });
@@ -87,8 +90,7 @@ export async function scanSelection(
       const mode = st.mode & 0o100 ? '100755' : '100644';
       found(st.size);
       // fs.Stats has the fields the cache keys on: asked as it is, an unchanged file costs no copy.
-      const oid = cache?.blob(rel, st);
-      if (oid) return { rel, abs, st, oid, mode };
+      if (cache?.unchanged(rel, st)) return { rel, abs, st, mode };
       files.push({ rel, abs, mode, key: statKey(st) });
     } else if (st.isSymbolicLink()) {
       let target: string;

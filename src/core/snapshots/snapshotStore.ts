@@ -10,7 +10,7 @@ import { commitObject, formatMessage, parseMessage, person } from './message';
 import { fingerprintFiles } from './fingerprint';
 import { corrupt, ObjectStore } from './objects';
 import { removeAbandonedTemps } from './abandonedTemps';
-import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets } from './refs';
+import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets, writeLooseRef } from './refs';
 import type { LocalSide } from './remote';
 import { restoreFiles } from './restore';
 import { scanSelection, type ScanCache } from './scan';
@@ -96,7 +96,8 @@ export class SnapshotStore {
     // The stat cache speaks of workspace paths; files taken from another folder are hashed afresh.
     const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
     const scanCache: ScanCache | undefined = options.from ? undefined : {
-      blob: (rel, st) => cache.lookup(rel, st),
+      unchanged: (rel, st) => cache.unchanged(rel, st),
+      blob: (rel) => cache.recordedBlob(rel)!,
       // fingerprint() caches ids of files it only hashed: a cached id is reused only when its blob is stored.
       stored: (oid) => this.objects.hasQuick(oid),
       tree: (rel) => {
@@ -159,16 +160,12 @@ export class SnapshotStore {
       } else {
         const who = person(options.author, now);
         const message = options.message?.trim() || `Snapshot of ${rels.join(', ')}`;
-        id = writeLooseObject(this.paths, commitObject({
-          message: formatMessage({ message, paths: rels, fileCount, totalBytes: bytes }),
-          tree,
-          parents: parent ? [parent] : [],
-          author: who,
-          committer: who,
-        }));
+        const commit = { message: formatMessage({ message, paths: rels, fileCount, totalBytes: bytes }), tree, parents: parent ? [parent] : [], author: who, committer: who };
+        id = writeLooseObject(this.paths, commitObject(commit));
+        this.remember(id, commit); // known as written: not read back
         if (signal?.aborted) throw cancelled('The snapshot');
-        await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: snapshotRef(id), value: id, force: true });
-        await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: CHAIN_REF, value: id, force: true });
+        writeLooseRef(this.gitdir, snapshotRef(id), id);
+        writeLooseRef(this.gitdir, CHAIN_REF, id);
       }
     } finally {
       lock.release();
@@ -178,8 +175,8 @@ export class SnapshotStore {
     } catch {
       // only a cache: the next snapshot hashes those files again
     }
-    const info = await this.infoOf(id);
-    return reused ? { ...info, reused: true } : info;
+    // A new commit: no tag can name it yet.
+    return reused ? { ...(await this.infoOf(id)), reused: true } : { ...(await this.facts(id)).info, tags: [] };
   }
 
   /**
@@ -201,7 +198,8 @@ export class SnapshotStore {
       problem = text ? `it holds ${JSON.stringify(text.slice(0, 60))}, not a snapshot id` : 'it holds no snapshot id';
     } else {
       try {
-        await this.facts(head);
+        // Its header is enough to know it is a commit (a deltified one is read whole).
+        if (!this.objects.has(head) || this.objects.header(head).type !== 'commit') await this.facts(head);
         return head;
       } catch (err) {
         problem = this.objects.has(head) ? `${head} cannot be read as a snapshot (${(err as Error).message})` : `it names ${head}, which is not in the store`;
@@ -380,6 +378,11 @@ export class SnapshotStore {
       }
       throw corrupt(id, `the snapshot's commit could not be read (${(err as Error).message})`, err);
     }
+    return this.remember(id, { message: commit.message, tree: commit.tree, parents: commit.parent, author: commit.author });
+  }
+
+  /** What a snapshot commit says, kept for its id. */
+  private remember(id: string, commit: { message: string; tree: string; parents: string[]; author: { name: string; timestamp: number } }): CommitFacts {
     const meta = parseMessage(commit.message);
     const facts: CommitFacts = {
       info: {
@@ -390,10 +393,10 @@ export class SnapshotStore {
         paths: meta.paths,
         fileCount: meta.fileCount,
         totalBytes: meta.totalBytes,
-        ...(commit.parent[0] ? { parent: commit.parent[0] } : {}),
+        ...(commit.parents[0] ? { parent: commit.parents[0] } : {}),
       },
       tree: commit.tree,
-      parents: commit.parent,
+      parents: commit.parents,
     };
     this.commits.set(id, facts);
     return facts;
@@ -485,7 +488,7 @@ export class SnapshotStore {
       recordFetched: async (ids, tags) => {
         const lock = await acquireWriteLock(this.paths.lockFile);
         try {
-          for (const id of ids) await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: snapshotRef(id), value: id, force: true });
+          for (const id of ids) writeLooseRef(this.gitdir, snapshotRef(id), id);
           for (const [name, id] of tags) {
             if (!(await resolveRefOrUndefined(this.ctx, tagRef(name)))) await git.writeRef({ fs: this.ctx.fs, gitdir: this.gitdir, ref: tagRef(name), value: id });
           }

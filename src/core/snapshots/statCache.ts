@@ -119,21 +119,28 @@ export class StatCache {
 
   /** The blob id recorded for this file when its stat still matches and the entry is trustworthy. */
   lookup(rel: string, st: StatKey): string | undefined {
+    return this.unchanged(rel, st) ? this.recordedBlob(rel) : undefined;
+  }
+
+  /**
+   * Whether the file's stat still matches its entry and the entry is trustworthy: lookup()
+   * without making the blob id's text, which a scan of an unchanged folder never needs.
+   */
+  unchanged(rel: string, st: StatKey): boolean {
     if (this.updates.size && this.updates.has(rel)) {
       const e = this.updates.get(rel);
-      if (!e) return undefined;
+      if (!e) return false;
       const k = e.key;
-      if (k.size !== st.size || k.mtimeMs !== st.mtimeMs || k.ctimeMs !== st.ctimeMs || k.ino !== st.ino || k.mode !== st.mode) return undefined;
-      return e.verifiedAt - k.mtimeMs < racyWindowMs(k.mtimeMs) ? undefined : e.blob;
+      if (k.size !== st.size || k.mtimeMs !== st.mtimeMs || k.ctimeMs !== st.ctimeMs || k.ino !== st.ino || k.mode !== st.mode) return false;
+      return e.verifiedAt - k.mtimeMs >= racyWindowMs(k.mtimeMs);
     }
     const i = this.loaded.index.get(rel);
-    if (i === undefined) return undefined;
+    if (i === undefined) return false;
     this.asked[i] = 1;
     const n = this.loaded.nums;
     const at = i * NUMS;
-    if (n[at] !== st.size || n[at + 1] !== st.mtimeMs || n[at + 2] !== st.ctimeMs || n[at + 3] !== st.ino || n[at + 4] !== st.mode) return undefined;
-    if (n[at + 5] - n[at + 1] < racyWindowMs(n[at + 1])) return undefined;
-    return this.loaded.blobs.toString('hex', i * 20, i * 20 + 20);
+    if (n[at] !== st.size || n[at + 1] !== st.mtimeMs || n[at + 2] !== st.ctimeMs || n[at + 3] !== st.ino || n[at + 4] !== st.mode) return false;
+    return n[at + 5] - n[at + 1] >= racyWindowMs(n[at + 1]);
   }
 
   /** The blob id recorded for a path, whatever the file's stat now (what a restore or a snapshot recorded). */
