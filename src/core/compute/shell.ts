@@ -59,7 +59,13 @@ export function runOnTarget(target: ShellTarget, script: string, input?: NodeJS.
  * Feeds `input` to a started command and collects its output; a command that cannot start
  * resolves with code null and why (`missing` for one not installed).
  */
-export function collectOutput(child: ChildProcess, input?: NodeJS.ReadableStream | string, missing?: string): Promise<ShellResult> {
+export async function collectOutput(child: ChildProcess, input?: NodeJS.ReadableStream | string, missing?: string): Promise<ShellResult> {
+  const r = await collectBytes(child, input, missing);
+  return { ...r, stdout: r.stdout.toString('utf8') };
+}
+
+/** collectOutput() with stdout as bytes, for output that counts bytes (framed files). */
+export function collectBytes(child: ChildProcess, input?: NodeJS.ReadableStream | string, missing?: string): Promise<Omit<ShellResult, 'stdout'> & { stdout: Buffer }> {
   return new Promise((resolve) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -70,7 +76,7 @@ export function collectOutput(child: ChildProcess, input?: NodeJS.ReadableStream
     else if (input) input.pipe(child.stdin!);
     else child.stdin!.end();
     const done = (code: number | null, spawnError?: string): void => resolve({
-      code, stdout: Buffer.concat(out).toString('utf8'), stderr: spawnError ?? Buffer.concat(err).toString('utf8'),
+      code, stdout: Buffer.concat(out), stderr: spawnError ?? Buffer.concat(err).toString('utf8'),
     });
     child.on('error', (e: NodeJS.ErrnoException) => done(null, e.code === 'ENOENT' ? missing ?? `"${e.path}" is not installed on this machine.` : e.message));
     child.on('close', (code) => done(code));

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { shQuote, spawnOnTarget, targetFailure } from '../compute/shell';
+import { collectBytes, shQuote, spawnOnTarget, targetFailure } from '../compute/shell';
 import type { SshTarget } from '../compute/targets';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import { appendRecord } from '../workspace/appendLog';
@@ -19,17 +19,10 @@ function readState(localDir: string): MirrorState {
 }
 
 /** Runs `script` on the host and returns its stdout as bytes (the frames carry byte counts). */
-function runForBytes(target: SshTarget, script: string): Promise<Buffer> {
-  const child = spawnOnTarget(target, script);
-  child.stdin!.end();
-  const out: Buffer[] = [];
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => out.push(c));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', (e) => reject(e));
-    child.on('close', (code) => code === 0 ? resolve(Buffer.concat(out)) : reject(targetFailure(target, { code, stdout: '', stderr: err }, 'Pulling the prediction log')));
-  });
+async function runForBytes(target: SshTarget, script: string): Promise<Buffer> {
+  const r = await collectBytes(spawnOnTarget(target, script));
+  if (r.code !== 0) throw targetFailure(target, { ...r, stdout: '' }, 'Pulling the prediction log');
+  return r.stdout;
 }
 
 /**
