@@ -5,8 +5,6 @@ import { deploymentState, type Deployments, type DeploymentView } from '../core/
 import { print, printJson, table } from './output';
 import { UsageError } from './usage';
 
-const USAGE = 'mlops deployments list|show NAME|switch NAME TARGET|split NAME TARGET --weight W [--key HEADER] | split NAME --off|shadow NAME TARGET | shadow NAME --off|stop NAME [--json]';
-
 /** What a user reads about a deployment; --json prints this too (without secrets). */
 function summary(v: DeploymentView) {
   const { deployment: d, status } = v;
@@ -25,7 +23,7 @@ export async function deploymentsCommand(deployments: Deployments, sub: string |
     allowPositionals: true,
   });
   const need = (n: number) => {
-    if (positionals.length !== n) throw new UsageError(`Usage: ${USAGE}`);
+    if (positionals.length !== n) throw new UsageError(`"deployments ${sub}" takes ${n === 1 ? 'a deployment name' : 'a deployment name and a version (or @alias)'}; it got ${positionals.length} argument${positionals.length === 1 ? '' : 's'}.`);
   };
   const say = (text: string) => {
     if (values.json) printJson(summary(deployments.get(positionals[0])));
@@ -102,6 +100,6 @@ export async function deploymentsCommand(deployments: Deployments, sub: string |
       say(`${positionals[0]} stopped.`);
       return 0;
     default:
-      throw new UsageError(`Unknown "deployments ${sub ?? ''}". Usage: ${USAGE}`);
+      throw new UsageError(`Unknown "deployments ${sub ?? ''}".`);
   }
 }

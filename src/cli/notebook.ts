@@ -10,15 +10,13 @@ import { UsageError } from './usage';
 import { followRun, snapshotInputs } from './run';
 import { printError } from './output';
 
-const NOTEBOOK_USAGE = 'mlops notebook run <file.ipynb> [-p key=value…] [--name N] [--experiment E] [--python P | --target T] [--cell-timeout S]';
-
 /**
  * `mlops notebook run`: executes a notebook headless through a Jupyter kernel as a
  * tracked run. Exit code 0 when every cell succeeded, 1 when one failed (its index
  * and error are printed) or the notebook could not run.
  */
 export async function notebookCommand(layout: MlopsLayout, sub: string | undefined, argv: string[]): Promise<number> {
-  if (sub !== 'run') throw new UsageError(`Unknown "notebook ${sub ?? ''}": use ${NOTEBOOK_USAGE}`);
+  if (sub !== 'run') throw new UsageError(`Unknown "notebook ${sub ?? ''}".`);
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -32,7 +30,7 @@ export async function notebookCommand(layout: MlopsLayout, sub: string | undefin
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length !== 1) throw new UsageError(`notebook run needs one notebook: ${NOTEBOOK_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`"notebook run" takes one notebook (.ipynb); it got ${positionals.length}.`);
   const notebook = path.resolve(positionals[0]);
   const timeout = values['cell-timeout'] === undefined ? undefined : Number(values['cell-timeout']);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--cell-timeout needs a number of seconds above 0');

@@ -8,7 +8,6 @@ import { readStatus } from '../core/serving/supervisor';
 import { UsageError } from './usage';
 import { print, printError } from './output';
 
-const USAGE = 'mlops serve <model[:version|@alias] | file.onnx> [--name N] [--port P] [--max-batch N --max-delay-ms D] [--threads T] [--sample-rate R] [--normalize mean_std.csv] [--softmax] [--labels a,b] [--token] [--max-body-bytes B] [--target SSH_TARGET] [--detach]';
 const DETACHED_ENV = 'MLOPS_SERVE_DETACHED';
 
 function count(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -34,7 +33,7 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
     },
     allowPositionals: true,
   });
-  if (positionals.length !== 1) throw new UsageError(`Usage: ${USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`"serve" takes one model: a registered one (name, name:3 or name@alias) or an .onnx file; it got ${positionals.length}.`);
   const target = positionals[0];
   const name = values.name ?? (target.endsWith('.onnx') ? path.basename(target, '.onnx') : target.split(/[:@]/)[0]).replace(/[^A-Za-z0-9._-]/g, '-');
   const sampleRate = values['sample-rate'] === undefined ? undefined : Number(values['sample-rate']);
