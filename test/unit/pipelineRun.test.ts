@@ -1,12 +1,14 @@
 import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { runPipeline } from '../../src/core/pipelines/run';
 import { PIPELINE_RUN_TAG, PIPELINE_STAGE_TAG } from '../../src/core/pipelines/tags';
 import { pipelineStatus } from '../../src/core/pipelines/status';
 import { Tracking } from '../../src/core/tracking/tracking';
-import { mlops, repoRoot, tmpWorkspace } from './helpers';
+import { cliPath, mlops, repoRoot, tmpWorkspace } from './helpers';
 
 const outcomes = (r: { stages: { name: string; outcome: string }[] }) => Object.fromEntries(r.stages.map((s) => [s.name, s.outcome]));
 
@@ -125,6 +127,25 @@ describe('pipeline runs (sh stages)', () => {
     assert.deepEqual(outcomes(r), { slow: 'failed', after: 'not-run' });
     assert.match(r.stages[0].error!, /it was stopped/);
     assert.ok(!fs.existsSync(path.join(root, 'slow.txt')));
+  });
+
+  it('refuses a second pipeline run while one is under way in another process, naming it; a dead run\'s lock is taken over', async () => {
+    const root = tmpWorkspace().root;
+    fs.writeFileSync(path.join(root, 'mlops.yaml'), 'stages:\n  slow:\n    cmd: touch started; sleep 3; echo done > slow.txt\n    outs: [slow.txt]\n');
+    const first = spawn(process.execPath, [cliPath, 'pipeline', 'run'], { cwd: root, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => first.on('exit', resolve));
+    for (const deadline = Date.now() + 30_000; !fs.existsSync(path.join(root, 'started'));) {
+      assert.ok(Date.now() < deadline, 'the first run started its stage');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await assert.rejects(runPipeline(root), new RegExp(`^Error: Another pipeline run is under way in this workspace \\(process ${first.pid} on ${os.hostname()}\\)`));
+    assert.equal(await exited, 0, 'the first run went on undisturbed');
+    assert.equal(fs.readFileSync(path.join(root, 'slow.txt'), 'utf8'), 'done\n');
+    const lock = path.join(root, '.mlops', 'pipelines', 'run.lock');
+    assert.ok(!fs.existsSync(lock), 'the first run let go of the lock when it ended');
+    fs.writeFileSync(lock, JSON.stringify({ pid: spawnSync('true').pid, host: os.hostname(), since: Date.now() }));
+    const r = await runPipeline(root, { force: true });
+    assert.equal(r.status, 'succeeded', 'the lock of a process that died is taken over');
   });
 
   it('refuses a stage that does not write a declared out', async () => {

@@ -7,10 +7,12 @@ import { Project } from '../project';
 import { SnapshotError } from '../snapshots';
 import type { TrackedProcess } from '../tracking/launcher';
 import type { RunInput } from '../tracking/store';
+import { MlopsLayout } from '../workspace/layout';
+import { ProcessLock } from '../workspace/processLock';
 import { outChanges, pathDigests } from './fingerprint';
 import { appendPipelineRun, type PipelineRunRecord, type StageResult } from './history';
 import { loadPipeline, selectStages, type Pipeline } from './load';
-import { readLock, recordStage } from './lockFile';
+import { pipelinesDir, readLock, recordStage } from './lockFile';
 import type { Stage } from './stages';
 import { PIPELINE_RUN_TAG, PIPELINE_STAGE_TAG } from './tags';
 import { stageChanges } from './status';
@@ -56,10 +58,17 @@ export async function runPipeline(root: string, options: PipelineRunOptions = {}
   const target = options.target ? findTarget(root, options.target) : undefined;
   const chosen = selectStages(pipeline, options.stage, options.downstream);
   const parallel = Math.max(1, Math.floor(options.parallel ?? DEFAULT_PARALLEL));
+  const claim = claimPipelineRuns(root);
   const id = randomBytes(6).toString('hex');
   const start = Date.now();
   const emit = options.onEvent ?? (() => undefined);
-  const project = options.project ?? (await Project.open(root, { waitMs: 0 }));
+  let project: Project;
+  try {
+    project = options.project ?? (await Project.open(root, { waitMs: 0 }));
+  } catch (err) {
+    claim?.release();
+    throw err;
+  }
   const results = new Map<string, StageResult>();
   const live = new Set<Pick<TrackedProcess, 'stop'>>();
   const stopAll = (): void => void [...live].forEach((p) => void p.stop());
@@ -93,6 +102,7 @@ export async function runPipeline(root: string, options: PipelineRunOptions = {}
   } finally {
     options.signal?.removeEventListener('abort', stopAll);
     if (!options.project) project.close();
+    claim?.release();
   }
   const stages = chosen.map((n) => results.get(n)!);
   const status = options.signal?.aborted ? 'cancelled' : stages.some((s) => s.outcome === 'failed' || s.outcome === 'not-run') ? 'failed' : 'succeeded';
@@ -100,6 +110,25 @@ export async function runPipeline(root: string, options: PipelineRunOptions = {}
   appendPipelineRun(project.layout, record);
   emit({ type: 'end', pipelineRun: id, status });
   return record;
+}
+
+/**
+ * One pipeline run at a time in a workspace, whichever window, terminal or CI job starts it:
+ * two would run the same stages into the same outs. Undefined where no lock can be written
+ * (a read-only checkout), which the run's own writes then report.
+ */
+function claimPipelineRuns(root: string): ProcessLock | undefined {
+  const file = path.join(pipelinesDir(new MlopsLayout(root)), 'run.lock');
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  } catch {
+    // read-only or full: tryAcquire says it cannot write there
+  }
+  const lock = ProcessLock.tryAcquire(file);
+  if (typeof lock !== 'string') return lock;
+  const holder = ProcessLock.liveHolder(file);
+  if (holder) throw new Error(`Another pipeline run is under way in this workspace (${holder}); wait for it to end, or stop it, and run again.`);
+  return undefined;
 }
 
 interface StageContext {

@@ -5,9 +5,9 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SqlValue } from 'sql.js';
 import { isReadOnlyError, MlopsLayout } from '../workspace/layout';
 import { isProcessAlive } from '../workspace/processes';
+import { ProcessLock } from '../workspace/processLock';
 import { appendEvents } from './eventWriter';
 import { Ingestor, type AppendedEvents, type IngestResult } from './ingest';
-import { TrackingLock } from './lock';
 import { readHistory, type MetricPoints } from './metricHistory';
 import { TrackingStore, type RunDetail, type RunFilter, type RunSummary } from './store';
 
@@ -61,7 +61,7 @@ export class Tracking {
     readonly layout: MlopsLayout,
     private store: TrackingStore,
     private ingestor: Ingestor,
-    private readonly lock: TrackingLock | undefined,
+    private readonly lock: ProcessLock | undefined,
     /** Why this process reads the index without owning it; undefined when it owns it. */
     readonly whyReadOnly: string | undefined,
     private readonly onMessage: (message: string) => void,
@@ -78,7 +78,7 @@ export class Tracking {
     const onMessage = options.onMessage ?? (() => undefined);
     const folderInstead = isFolder(layout.trackingDb);
     if (folderInstead) onMessage(`${layout.trackingDb} is a folder, not the index file; move it away and the index is rebuilt from the run logs. Until then nothing is saved.`);
-    const taken = folderInstead ? 'tracking.db is a folder' : options.readOnly ? 'it was opened read-only' : await TrackingLock.acquire(layout.trackingLock, options.waitMs ?? 0);
+    const taken = folderInstead ? 'tracking.db is a folder' : options.readOnly ? 'it was opened read-only' : await ProcessLock.acquire(layout.trackingLock, options.waitMs ?? 0);
     const lock = typeof taken === 'string' ? undefined : taken;
     const { store, problem } = await TrackingStore.open(layout.trackingDb, !!lock);
     const tracking = new Tracking(layout, store, new Ingestor(store, layout, !!lock), lock, typeof taken === 'string' ? taken : undefined, onMessage);

@@ -1,18 +1,19 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isHolderGone, readLockHolder, thisHolder } from '../workspace/fileLock';
-import { isReadOnlyError } from '../workspace/layout';
+import { isHolderGone, readLockHolder, thisHolder } from './fileLock';
+import { isReadOnlyError } from './layout';
 
 /** Besides a read-only folder: errors that mean no lock file can be made here now (no .mlops/ yet, a full disk). */
 const CANNOT_CREATE = new Set(['ENOENT', 'ENOSPC', 'EDQUOT']);
 
 /**
- * One process at a time owns tracking.db: the lock file holds its pid, host and start time.
- * A lock left by a process that died on this host (or whose pid now belongs to another
- * process) is taken over; unlike a FileLock, never for its age, since the owner keeps it for hours.
+ * Something one process at a time owns for as long as it runs (tracking.db, a pipeline run):
+ * the lock file holds its pid, host and start time. A lock left by a process that died on this
+ * host (or whose pid now belongs to another process) is taken over; unlike a FileLock, never
+ * for its age, since the owner keeps it for minutes or hours.
  */
-export class TrackingLock {
+export class ProcessLock {
   private released = false;
   private readonly onExit = (): void => this.release();
 
@@ -21,7 +22,7 @@ export class TrackingLock {
   }
 
   /** The lock, or why this process reads the index without owning it (held by another process, a read-only folder, a full disk). */
-  static tryAcquire(file: string): TrackingLock | string {
+  static tryAcquire(file: string): ProcessLock | string {
     for (let attempt = 0; attempt < 2; attempt++) {
       let fd: number;
       try {
@@ -30,7 +31,7 @@ export class TrackingLock {
         const code = (err as NodeJS.ErrnoException).code;
         if (isReadOnlyError(err) || CANNOT_CREATE.has(code ?? '')) return `${path.dirname(file)} cannot be written (${code})`;
         if (code !== 'EEXIST') throw err;
-        if (!isHolderGone(file, readLockHolder(file))) return `it is in use by ${TrackingLock.holder(file) ?? 'another process'}`;
+        if (!isHolderGone(file, readLockHolder(file))) return `it is in use by ${ProcessLock.holder(file) ?? 'another process'}`;
         try {
           fs.rmSync(file, { force: true });
         } catch (rmErr) {
@@ -47,19 +48,24 @@ export class TrackingLock {
         return `${path.basename(file)} cannot be written (${(err as NodeJS.ErrnoException).code})`;
       }
       fs.closeSync(fd);
-      return new TrackingLock(file);
+      return new ProcessLock(file);
     }
-    return `it is in use by ${TrackingLock.holder(file) ?? 'another process'}`;
+    return `it is in use by ${ProcessLock.holder(file) ?? 'another process'}`;
   }
 
   /** Waits up to `waitMs` for the lock; else says why another process or the folder keeps it from this one. */
-  static async acquire(file: string, waitMs: number): Promise<TrackingLock | string> {
+  static async acquire(file: string, waitMs: number): Promise<ProcessLock | string> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const lock = TrackingLock.tryAcquire(file);
+      const lock = ProcessLock.tryAcquire(file);
       if (typeof lock !== 'string' || Date.now() >= deadline) return lock;
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Who holds the lock, while a live process does (undefined: free, or its holder is gone). */
+  static liveHolder(file: string): string | undefined {
+    return fs.existsSync(file) && !isHolderGone(file, readLockHolder(file)) ? ProcessLock.holder(file) ?? 'another process' : undefined;
   }
 
   /** Who holds the lock now, for messages. */
