@@ -99,6 +99,20 @@ export function commitObject(c: { tree: string; parents: string[]; author: GitPe
   return Buffer.concat([Buffer.from(`commit ${content.length}\0`), content]);
 }
 
+/** What a snapshot needs of a commit's content (after its `commit <size>\0` header): the inverse of commitObject. */
+export interface ParsedCommit { tree: string; parents: string[]; author: { name: string; timestamp: number }; message: string }
+
+export function parseCommit(content: Buffer): ParsedCommit {
+  const text = content.toString('utf8');
+  const blank = text.indexOf('\n\n');
+  const head = (blank < 0 ? text : text.slice(0, blank)).split('\n');
+  const value = (key: string): string[] => head.filter((l) => l.startsWith(`${key} `)).map((l) => l.slice(key.length + 1));
+  const tree = value('tree')[0];
+  const author = /^(.*) <[^>]*> (\d+) [+-]\d{4}$/.exec(value('author')[0] ?? '');
+  if (!tree || !/^[0-9a-f]{40}$/.test(tree) || !author) throw new Error('it is not a well-formed commit');
+  return { tree, parents: value('parent'), author: { name: author[1], timestamp: Number(author[2]) }, message: blank < 0 ? '' : text.slice(blank + 2) };
+}
+
 /** "Name <email> 1764000000 +0100" (JavaScript's timezone offset counts minutes west of UTC, git's east). */
 function identity(p: GitPerson): string {
   const minutes = Math.abs(p.timezoneOffset);

@@ -149,11 +149,19 @@ export class ObjectStore {
    * files of a restore); undefined when it is larger or a delta (then use blobChunks).
    */
   readSmallBlob(oid: string, limit: number): Buffer | undefined {
+    return this.readSmall(oid, 'blob', limit);
+  }
+
+  /**
+   * A small object of the given type ('commit', 'blob', …) read and checked in one go;
+   * undefined when it is larger than `limit`, of another type, or a delta in a pack.
+   */
+  readSmall(oid: string, type: string, limit: number): Buffer | undefined {
     const at = this.locateOrThrow(oid);
-    let inflated: Buffer;
     let content: Buffer;
     try {
       if (at.kind === 'loose') {
+        let inflated: Buffer;
         const fd = fs.openSync(at.file, 'r');
         try {
           const compressed = fs.fstatSync(fd).size;
@@ -165,15 +173,16 @@ export class ObjectStore {
           fs.closeSync(fd);
         }
         const nul = inflated.indexOf(0);
-        const m = nul > 0 ? /^blob (\d+)$/.exec(inflated.subarray(0, nul).toString('latin1')) : null;
+        const m = nul > 0 ? /^(blob|tree|commit|tag) (\d+)$/.exec(inflated.subarray(0, nul).toString('latin1')) : null;
         if (!m) throw new Error('its header is unreadable');
+        if (m[1] !== type) return undefined;
         content = inflated.subarray(nul + 1);
-        if (content.length !== Number(m[1])) throw new Error(`it holds ${content.length} of the ${m[1]} bytes its header says (truncated)`);
+        if (content.length !== Number(m[2])) throw new Error(`it holds ${content.length} of the ${m[2]} bytes its header says (truncated)`);
       } else {
         const fd = fs.openSync(at.pack.packFile, 'r');
         try {
           const h = readEntryHeader(fd, at.offset);
-          if (h.type !== OBJ_BLOB || h.size > limit) return undefined;
+          if (TYPE_NAMES[h.type] !== type || h.size > limit) return undefined;
           const end = at.pack.entryEnd(at.offset);
           const raw = Buffer.allocUnsafe(end - h.dataStart);
           fs.readSync(fd, raw, 0, raw.length, h.dataStart);
@@ -187,7 +196,7 @@ export class ObjectStore {
       if (err instanceof SnapshotError) throw err;
       throw corrupt(oid, describe(err), err);
     }
-    checkWhole(oid, content);
+    checkWhole(oid, type, content);
     return content;
   }
 
@@ -214,7 +223,7 @@ export class ObjectStore {
         } catch (err) {
           throw corrupt(oid, describe(err), err);
         }
-        checkWhole(oid, whole);
+        checkWhole(oid, 'blob', whole);
         yield Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
         return;
       }
@@ -282,13 +291,13 @@ async function* verified(oid: string, chunks: AsyncIterable<Buffer>, knownSize: 
   if (actual !== oid) throw corrupt(oid, `its content hashes to ${actual}`);
 }
 
-/** The git id of a blob with this content. */
-export function blobId(content: Uint8Array): string {
-  return createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
+/** The git id of a blob (or another type of object) with this content. */
+export function blobId(content: Uint8Array, type = 'blob'): string {
+  return createHash('sha1').update(`${type} ${content.byteLength}\0`).update(content).digest('hex');
 }
 
-function checkWhole(oid: string, content: Uint8Array): void {
-  const actual = blobId(content);
+function checkWhole(oid: string, type: string, content: Uint8Array): void {
+  const actual = blobId(content, type);
   if (actual !== oid) throw corrupt(oid, `its content hashes to ${actual}`);
 }
 

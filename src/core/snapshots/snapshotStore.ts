@@ -6,7 +6,7 @@ import { isReadOnlyError, isWritableFolder, type MlopsLayout } from '../workspac
 import { storeBlobs } from './blobWriter';
 import { atomicGitFs, RepoPaths } from './gitFs';
 import { writeLooseObject } from './looseWriter';
-import { commitObject, formatMessage, parseMessage, person } from './message';
+import { commitObject, formatMessage, parseCommit, parseMessage, person, type ParsedCommit } from './message';
 import { fingerprintFiles } from './fingerprint';
 import { corrupt, ObjectStore } from './objects';
 import { removeAbandonedTemps } from './abandonedTemps';
@@ -368,6 +368,15 @@ export class SnapshotStore {
   private async facts(id: string): Promise<CommitFacts> {
     const known = this.commits.get(id);
     if (known) return known;
+    // Read here in one go (a loose or undeltified commit: nearly always); isomorphic-git for the rest.
+    const content = this.objects.has(id) ? this.objects.readSmall(id, 'commit', 1 << 20) : undefined;
+    if (content) {
+      try {
+        return this.remember(id, parseCommit(content));
+      } catch (err) {
+        throw corrupt(id, `the snapshot's commit could not be read (${(err as Error).message})`, err);
+      }
+    }
     let commit;
     try {
       commit = (await git.readCommit({ fs: this.ctx.fs, gitdir: this.gitdir, oid: id, cache: this.ctx.cache })).commit;
@@ -382,7 +391,7 @@ export class SnapshotStore {
   }
 
   /** What a snapshot commit says, kept for its id. */
-  private remember(id: string, commit: { message: string; tree: string; parents: string[]; author: { name: string; timestamp: number } }): CommitFacts {
+  private remember(id: string, commit: ParsedCommit): CommitFacts {
     const meta = parseMessage(commit.message);
     const facts: CommitFacts = {
       info: {
