@@ -23,6 +23,12 @@ function beforeDashDash(argv: string[]): string[] {
   return dash < 0 ? argv : argv.slice(0, dash);
 }
 
+/** The arguments without `--json` before `--` (after it they belong to the command `run` starts). */
+function withoutJson(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.filter((a, i) => a !== '--json' || (end >= 0 && i > end));
+}
+
 const wantsHelp = (argv: string[]) => beforeDashDash(argv).some((a) => a === '--help' || a === '-h');
 
 /** The command the arguments name (`runs list` before `runs`), or the group they name (`runs`). */
@@ -58,7 +64,8 @@ async function main(argv: string[]): Promise<number> {
       print(helpText([command]) + '\n');
       return 0;
     }
-    return command.run(root, args);
+    // --json is global (errors as JSON): a command without JSON output of its own does not see it.
+    return command.run(root, command.args.includes('--json') ? args : withoutJson(args));
   }
   if (group) {
     attempted = rest[0];

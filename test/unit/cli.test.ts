@@ -89,6 +89,16 @@ describe('the mlops CLI', () => {
     const failed = mlops(ws.root, 'runs', 'list', '--experiment', 'NoSuch', '--json');
     assert.equal(failed.code, 1);
     assert.match(JSON.parse(failed.stderr).error, /No experiment is named "NoSuch"/);
+    // Commands without JSON output of their own take --json too: their errors come as JSON.
+    const serve = mlops(ws.root, 'serve', '--json');
+    assert.equal(serve.code, 2);
+    assert.match(JSON.parse(serve.stderr).error, /"serve" takes one model/);
+    const exported = mlops(ws.root, 'export', 'docker', 'nosuch', '--json');
+    assert.equal(exported.code, 1);
+    assert.match(JSON.parse(exported.stderr).error, /No deployment is named "nosuch"/);
+    const run = mlops(ws.root, 'run', '--json', '--', 'python3', '-c', 'import sys; print(sys.argv[1:])', '--json');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /\['--json'\]/, '--json after "--" belongs to the command that run starts');
   });
 
   it('runs list --experiment names an experiment that does not exist', () => {
