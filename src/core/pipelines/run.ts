@@ -126,8 +126,7 @@ function claimPipelineRuns(root: string): ProcessLock | undefined {
   }
   const lock = ProcessLock.tryAcquire(file);
   if (typeof lock !== 'string') return lock;
-  const holder = ProcessLock.liveHolder(file);
-  if (holder) throw new Error(`Another pipeline run is under way in this workspace (${holder}); wait for it to end, or stop it, and run again.`);
+  if (ProcessLock.isHeld(file)) throw new Error(`Another pipeline run is under way in this workspace (${ProcessLock.holder(file) ?? 'another process'}); wait for it to end, or stop it, and run again.`);
   return undefined;
 }
 

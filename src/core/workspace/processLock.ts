@@ -31,7 +31,7 @@ export class ProcessLock {
         const code = (err as NodeJS.ErrnoException).code;
         if (isReadOnlyError(err) || CANNOT_CREATE.has(code ?? '')) return `${path.dirname(file)} cannot be written (${code})`;
         if (code !== 'EEXIST') throw err;
-        if (!isHolderGone(file, readLockHolder(file))) return `it is in use by ${ProcessLock.holder(file) ?? 'another process'}`;
+        if (ProcessLock.isHeld(file)) return `it is in use by ${ProcessLock.holder(file) ?? 'another process'}`;
         try {
           fs.rmSync(file, { force: true });
         } catch (rmErr) {
@@ -63,9 +63,9 @@ export class ProcessLock {
     }
   }
 
-  /** Who holds the lock, while a live process does (undefined: free, or its holder is gone). */
-  static liveHolder(file: string): string | undefined {
-    return fs.existsSync(file) && !isHolderGone(file, readLockHolder(file)) ? ProcessLock.holder(file) ?? 'another process' : undefined;
+  /** Whether a live process holds the lock (false: free, or its holder is gone). */
+  static isHeld(file: string): boolean {
+    return fs.existsSync(file) && !isHolderGone(file, readLockHolder(file));
   }
 
   /** Who holds the lock now, for messages. */

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { appendRecord, reportDamagedLine } from '../../workspace/appendLog';
-import { isHolderGone, readLockHolder, thisHolder, type LockHolder } from '../../workspace/fileLock';
+import { readLockHolder, type LockHolder } from '../../workspace/fileLock';
+import { ProcessLock } from '../../workspace/processLock';
 import type { MlopsLayout } from '../../workspace/layout';
 import type { Params } from './space';
 
@@ -91,19 +92,19 @@ export function readSweepState(layout: MlopsLayout, name: string): SweepState {
 /** Who runs the sweep now, if a live process does. */
 export function sweepOwner(layout: MlopsLayout, name: string): LockHolder | undefined {
   const file = ownerFile(layout, name);
-  const holder = readLockHolder(file);
-  return fs.existsSync(file) && !isHolderGone(file, holder) ? holder : undefined;
+  return ProcessLock.isHeld(file) ? readLockHolder(file) : undefined;
 }
 
 /** Claims the sweep for this process; an error naming the owner when another live process runs it. */
 export function claimSweep(layout: MlopsLayout, name: string): () => void {
   fs.mkdirSync(sweepDir(layout, name), { recursive: true });
-  const owner = sweepOwner(layout, name);
-  if (owner) throw new Error(`Sweep "${name}" is already running (process ${owner.pid} on ${owner.host}). Stop it with: mlops sweep stop ${name}`);
-  const file = ownerFile(layout, name);
-  fs.writeFileSync(file, JSON.stringify(thisHolder()));
+  const lock = ProcessLock.tryAcquire(ownerFile(layout, name));
+  if (typeof lock === 'string') {
+    const owner = sweepOwner(layout, name);
+    throw new Error(owner ? `Sweep "${name}" is already running (process ${owner.pid} on ${owner.host}). Stop it with: mlops sweep stop ${name}` : `Cannot start sweep "${name}": ${lock}.`);
+  }
   fs.rmSync(stopFile(layout, name), { force: true });
-  return () => fs.rmSync(file, { force: true });
+  return () => lock.release();
 }
 
 export function requestStop(layout: MlopsLayout, name: string): void {
