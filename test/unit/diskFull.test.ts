@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -131,6 +132,30 @@ describe('a full disk', { skip }, () => {
         assert.equal(p.registry.version('churn', 'champion').version, 2);
         assert.deepEqual(p.audit.entries().at(-1)?.details, { alias: 'champion', from: 1, to: 2 });
         assert.equal(p.audit.verify().ok, true);
+      } finally {
+        p.close();
+      }
+    });
+  });
+
+  it('a snapshot on a full disk says so and records nothing; after freeing space the same snapshot lands and the store passes git fsck', async () => {
+    await onSmallDisk(2 * 1024 * 1024, async (disk) => {
+      const p = await Project.open(disk.dir);
+      try {
+        fs.mkdirSync(path.join(disk.dir, 'data'));
+        fs.writeFileSync(path.join(disk.dir, 'data', 'a.csv'), 'x,y\n1,2\n');
+        const first = await p.snapshot(['data'], { message: 'first' });
+        for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(disk.dir, 'data', `big-${i}.bin`), crypto.randomBytes(20_000));
+        disk.fill(30_000);
+        await assert.rejects(p.snapshot(['data'], { message: 'second' }), (err: Error & { code?: string }) => err.code === 'disk-full'
+          && /^The disk is full \(ENOSPC\): the snapshot could not be written into \.mlops\/snapshots\.git\. Free some space and take it again; no snapshot was recorded/.test(err.message));
+        assert.deepEqual((await p.snapshots.list()).map((x) => x.id), [first.id]);
+        disk.free();
+        const second = await p.snapshot(['data'], { message: 'second' });
+        assert.equal(second.fileCount, 21);
+        assert.deepEqual((await p.snapshots.list()).map((x) => x.id).sort(), [first.id, second.id].sort());
+        const fsck = spawnSync('git', ['--git-dir', path.join(disk.dir, '.mlops', 'snapshots.git'), 'fsck', '--strict'], { encoding: 'utf8' });
+        assert.equal(fsck.status, 0, fsck.stderr);
       } finally {
         p.close();
       }

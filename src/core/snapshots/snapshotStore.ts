@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import git from 'isomorphic-git';
+import { isDiskFull } from '../workspace/diskFull';
 import { isReadOnlyError, isWritableFolder, type MlopsLayout } from '../workspace/layout';
 import { storeBlobs } from './blobWriter';
 import { atomicGitFs, RepoPaths } from './gitFs';
@@ -84,6 +85,21 @@ export class SnapshotStore {
 
   /** Snapshots files and folders of the workspace (absolute, or relative to its root). */
   async snapshot(paths: string[], options: SnapshotOptions): Promise<SnapshotInfo> {
+    try {
+      return await this.take(paths, options);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // Temp objects are removed as they fail, and the refs move last: the store is as it was.
+      throw new SnapshotError(
+        `The disk is full (${(err as NodeJS.ErrnoException).code}): the snapshot could not be written into ${path.relative(this.layout.root, this.gitdir) || this.gitdir}. ` +
+          'Free some space and take it again; no snapshot was recorded, and the earlier ones are intact.',
+        'disk-full',
+        { cause: err },
+      );
+    }
+  }
+
+  private async take(paths: string[], options: SnapshotOptions): Promise<SnapshotInfo> {
     const { signal } = options;
     const progress = new ProgressReporter(options.onProgress);
     throwIfAborted(signal, 'The snapshot');

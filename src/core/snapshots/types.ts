@@ -118,6 +118,7 @@ export type SnapshotErrorCode =
   | 'cancelled'
   | 'locked'
   | 'broken-chain'
+  | 'disk-full'
   | 'remote';
 
 /** A problem the user can fix: the message names the thing and the fix. Nothing stored is lost when one is thrown. */
