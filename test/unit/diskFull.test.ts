@@ -138,7 +138,7 @@ describe('a full disk', { skip }, () => {
     });
   });
 
-  it('a snapshot on a full disk says so and records nothing; after freeing space the same snapshot lands and the store passes git fsck', async () => {
+  it('a snapshot or a restore on a full disk says so and changes nothing; after freeing space both work and the store passes git fsck', async () => {
     await onSmallDisk(2 * 1024 * 1024, async (disk) => {
       const p = await Project.open(disk.dir);
       try {
@@ -156,6 +156,14 @@ describe('a full disk', { skip }, () => {
         assert.deepEqual((await p.snapshots.list()).map((x) => x.id).sort(), [first.id, second.id].sort());
         const fsck = spawnSync('git', ['--git-dir', path.join(disk.dir, '.mlops', 'snapshots.git'), 'fsck', '--strict'], { encoding: 'utf8' });
         assert.equal(fsck.status, 0, fsck.stderr);
+        // Restoring it on a full disk: the same kind of message, and nothing half-restored.
+        disk.fill(30_000);
+        await assert.rejects(p.snapshots.restore(second.id, { to: 'restored' }), (err: Error & { code?: string }) => err.code === 'disk-full'
+          && /^The disk is full \(ENOSPC\): restoring [0-9a-f]{12} needs about 1 MB free .* nothing was changed/.test(err.message));
+        assert.ok(!fs.existsSync(path.join(disk.dir, 'restored')), 'the folder this restore made is gone');
+        disk.free();
+        await p.snapshots.restore(second.id, { to: 'restored' });
+        assert.equal(fs.readdirSync(path.join(disk.dir, 'restored', 'data')).length, 21);
       } finally {
         p.close();
       }

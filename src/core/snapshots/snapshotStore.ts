@@ -463,7 +463,14 @@ export class SnapshotStore {
       return await restoreFiles({ target, inPlace: options.to === undefined, files }, this.objects, cache, root, options);
     } catch (err) {
       if (created) fs.rmSync(target, { recursive: true, force: true }); // only what this restore made
-      throw err;
+      if (!isDiskFull(err)) throw err;
+      const bytes = files.reduce((sum, f) => sum + (f.mode === '120000' ? 0 : this.objects.size(f.oid)), 0);
+      throw new SnapshotError(
+        `The disk is full (${(err as NodeJS.ErrnoException).code}): restoring ${id.slice(0, 12)} needs about ${Math.ceil(bytes / 2 ** 20)} MB free where its files go. ` +
+          'Free some space and restore again; nothing was changed (files are only put in place once all of them are written).',
+        'disk-full',
+        { cause: err },
+      );
     }
   }
 
