@@ -96,6 +96,38 @@ describe('model server: reading infer bodies', () => {
     assert.deepEqual(Array.from(got.inputs[0].data.float32()), texts.map((t) => Math.fround(Number(t))));
   });
 
+  it('reads long fractions, exponents, negative zero, nesting and whitespace as JSON.parse does', () => {
+    // Fractions are read four digits at a time: runs of every length, ending at every offset, next to ":" and "/" (one past and one before the digits).
+    const numbers = ['0.12345678901234567', '-0.8414709848078965', '0.00001234', '-0', '-0.0', '-0.0000e5', '1.2345e-7', '12.3456E+2', '7.0e0', '0.1', '0.12', '0.123', '0.1234', '0.12345',
+      '123456789.987654321', '1.00000000000000000000001', '99999999.99999999', '0.30000000000000004', '4.000000000000001e-300'];
+    for (const pad of ['', ' ', '  ', '   ']) {
+      for (const text of [`[${numbers.join(',')}]`, `[[${numbers.slice(0, 9).join(', ')}],\n [${numbers.slice(9, 18).join(' ,')}]]`, `[ ${numbers.join(pad + ',' + pad)} ]`]) {
+        const body = `{"inputs":[{"data":${text}${pad}}]}`;
+        const got = parseInferBody(Buffer.from(body)) as { inputs: { data: NumericData }[] };
+        assert.ok(got.inputs[0].data instanceof NumericData, body);
+        const values = (JSON.parse(body).inputs[0].data as unknown[]).flat(Infinity) as number[];
+        assert.deepEqual(Array.from(got.inputs[0].data.float64()), values, body);
+        assert.ok(Object.is(got.inputs[0].data.float64()[3], -0), 'negative zero stays negative');
+        assert.deepEqual(Array.from(got.inputs[0].data.float32()), Array.from(Float32Array.from(values)), body);
+      }
+    }
+  });
+
+  it('leaves a malformed numeric list to JSON.parse, which names the problem', () => {
+    for (const data of ['[0.1234:5]', '[0.12:3456]', '[0.1=2345]', '[0.98765;4321]', '[0.123/4]', '[0.1234', '[0.12345678', '[1.]', '[-.5]', '[0.1e]', '[0.1234,]', '[[1,2],[3]]', '[1,[2]]', '[0.5 0.25]']) {
+      const body = `{"inputs":[{"data":${data}}]}`;
+      const got = parseInferBody(Buffer.from(body)) as { inputs: { data: unknown }[] } | undefined;
+      let valid = true;
+      try {
+        JSON.parse(body);
+      } catch {
+        valid = false;
+      }
+      if (valid) assert.ok(!(got?.inputs[0].data instanceof NumericData), `${data}: not evenly nested, so JSON.parse's lists`);
+      else assert.equal(got, undefined, `${data}: left to JSON.parse`);
+    }
+  });
+
   it('gives the client\'s own rows for the prediction log, nested by the shape', () => {
     const rows = (text: string, shape: number[]) => (parseInferBody(Buffer.from(`{"inputs":[{"data":${text}}]}`)) as { inputs: { data: NumericData }[] }).inputs[0].data.rowsText(shape)?.toString();
     assert.equal(rows('[[1, 2.50], [3,4e0]]', [2, 2]), '[[1, 2.50], [3,4e0]]');
