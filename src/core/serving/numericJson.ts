@@ -278,7 +278,9 @@ class Scanner {
     const dims: number[] = [];
     /** Per depth: whether its lists hold numbers (1) or lists (2); unset while unknown. */
     const kinds: number[] = [];
+    /** Elements so far of the list being read (`count`), and of each list around it. */
     const counts: number[] = [];
+    let count = 0;
     let k = 0;
     let n = 0;
     let depth = -1;
@@ -293,8 +295,9 @@ class Scanner {
       // At the start of an element, or of the first element of a list just opened.
       if (c === LBRACKET) {
         if (depth >= 0 && !this.kind(kinds, depth, 2)) return undefined;
+        if (depth >= 0) counts[depth] = count;
         depth++;
-        counts[depth] = 0;
+        count = 0;
         c = b[++at] | 0;
         while (c === SPACE || c === LF || c === CR || c === TAB) {
           if (c !== SPACE && c !== TAB) oneLine = false;
@@ -380,7 +383,7 @@ class Scanner {
         // Exact when m and 10^|e| are exact doubles: one correctly rounded operation.
         if (m !== 0 && (m >= EXACT_MANTISSA || exponent < -22 || exponent > 22)) inexact[k++] = n;
         vs[n++] = negative ? -v : v;
-        counts[depth]++;
+        count++;
       }
       // After an element: close lists, then a comma or the end.
       for (;;) {
@@ -399,8 +402,8 @@ class Scanner {
         }
         if (c !== RBRACKET) return undefined;
         // Evenly nested: every list at one depth has the same length.
-        if (dims[depth] === undefined) dims[depth] = counts[depth];
-        else if (dims[depth] !== counts[depth]) return undefined;
+        if (dims[depth] === undefined) dims[depth] = count;
+        else if (dims[depth] !== count) return undefined;
         c = b[++at] | 0;
         if (depth-- === 0) {
           this.at = at;
@@ -408,15 +411,13 @@ class Scanner {
           const store = new ArrayBuffer(8 * n + 4 * (2 * n + k));
           const copy = new Float64Array(store, 0, n);
           const marks = new Int32Array(store, 8 * n, 2 * n + k);
-          for (let i = 0; i < n; i++) {
-            copy[i] = vs[i];
-            marks[i] = ss[i];
-            marks[n + i] = es[i];
-          }
-          for (let j = 0; j < k; j++) marks[2 * n + j] = inexact[j];
+          copy.set(vs.subarray(0, n));
+          marks.set(ss.subarray(0, n));
+          marks.set(es.subarray(0, n), n);
+          marks.set(inexact.subarray(0, k), 2 * n);
           return new NumericData(b, copy, dims, marks, [start, at], oneLine);
         }
-        counts[depth]++;
+        count = counts[depth] + 1;
       }
     }
   }
