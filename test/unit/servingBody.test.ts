@@ -113,6 +113,25 @@ describe('model server: reading infer bodies', () => {
     }
   });
 
+  it('reads names, datatypes and shapes as JSON.parse does, or leaves them to it', () => {
+    const values = ['"input"', '"in\\"put"', '"in\\u0070ut"', '"tab\there"', '"é中"', '""', '"FP32"', '"unterminated', '0', '7', '01', '-1', '1.0', '1e1', '2E0', '123456789012345',
+      '1234567890123456789', '[1, 30]', '[ 2 ,3 ]', '[01, 2]', '[1e1, 2]', '[-1, 2]', '[1.5, 2]', '[]', '[[1], 2]', '[1, "x"]', '[1 2]', '[1,]', 'true', 'null', '{"a": [1]}'];
+    for (const value of values) {
+      for (const key of ['name', 'shape', 'datatype']) {
+        const body = `{"inputs": [{"${key}": ${value}, "data": [1, 2]}], "id": ${value}}`;
+        let expected: unknown;
+        try {
+          expected = JSON.parse(body);
+        } catch {
+          expected = undefined;
+        }
+        const got = parseInferBody(Buffer.from(body));
+        if (expected === undefined) assert.equal(got, undefined, `${body}: left to JSON.parse`);
+        else if (got !== undefined) assert.deepEqual(plain(got), expected, body);
+      }
+    }
+  });
+
   it('leaves a malformed numeric list to JSON.parse, which names the problem', () => {
     for (const data of ['[0.1234:5]', '[0.12:3456]', '[0.1=2345]', '[0.98765;4321]', '[0.123/4]', '[0.1234', '[0.12345678', '[1.]', '[-.5]', '[0.1e]', '[0.1234,]', '[[1,2],[3]]', '[1,[2]]', '[0.5 0.25]']) {
       const body = `{"inputs":[{"data":${data}}]}`;

@@ -132,7 +132,8 @@ const SEPARATOR = Buffer.from(',');
 export function parseInferBody(body: Buffer): unknown {
   const s = new Scanner(body);
   try {
-    const input = () => (s.peek() === LBRACE ? s.object((key) => (key === 'data' && s.peek() === LBRACKET ? s.numeric() : s.value())) : s.value());
+    const member = (key: string) => (s.peek() !== LBRACKET ? s.value() : key === 'data' ? s.numeric() : key === 'shape' ? s.array(() => s.value()) : s.value());
+    const input = () => (s.peek() === LBRACE ? s.object(member) : s.value());
     const root = s.object((key) => (key === 'inputs' && s.peek() === LBRACKET ? s.array(input) : s.value()));
     s.space();
     if (s.at !== body.length) return undefined;
@@ -227,12 +228,35 @@ class Scanner {
     return this.b.toString('utf8', start, this.at++);
   }
 
-  /** Any JSON value, read by JSON.parse once its extent is found. */
+  /**
+   * Any JSON value, read by JSON.parse once its extent is found; a string without escapes or a
+   * small non-negative integer (names, datatypes, shapes) is read here, without a JSON.parse.
+   */
   value(): unknown {
     this.space();
     const b = this.b;
     const start = this.at;
     const c = b[this.at];
+    if (c === QUOTE) {
+      let end = start + 1;
+      for (let d = b[end]; d !== QUOTE; d = b[++end]) {
+        if (d === undefined || d === BACKSLASH || d < SPACE) break;
+      }
+      if (b[end] === QUOTE) {
+        this.at = end + 1;
+        return b.toString('utf8', start + 1, end);
+      }
+    } else if (c !== undefined && c >= ZERO && c <= NINE) {
+      let v = 0;
+      let end = start;
+      for (let d = c; d !== undefined && d >= ZERO && d <= NINE; d = b[++end]) v = v * 10 + (d - ZERO);
+      const next = b[end];
+      // Not "01", nor a fraction or exponent, nor past exact integers: those go to JSON.parse.
+      if ((c !== ZERO || end === start + 1) && end - start <= 15 && next !== DOT && next !== LOWER_E && next !== UPPER_E) {
+        this.at = end;
+        return v;
+      }
+    }
     if (c === QUOTE) this.skipString();
     else if (c === LBRACE || c === LBRACKET) {
       let depth = 0;
