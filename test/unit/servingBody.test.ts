@@ -21,6 +21,15 @@ function random(): number {
 }
 const pick = <T>(a: T[]): T => a[Math.floor(random() * a.length)];
 
+/** JSON.parse's value, or undefined where it refuses the text. */
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 const EDGE_NUMBERS = ['0', '-0', '1', '-1', '0.0', '1e5', '1E+5', '1e-5', '-0.0e0', '123456789012345678901234567890', '1.7976931348623157e308', '1e309', '-1e400',
   '5e-324', '1e-400', '3.4028235e38', '3.4028236e38', '1.401298464324817e-45', '7e-46', '0.1', '0.30000000000000004', '9007199254740993', '9007199254740992.5',
   '0.000000000000000000000000000001234567890123456789', '1.00000005960464477539062500000000001', '1.000000059604644775390625'];
@@ -68,12 +77,7 @@ describe('model server: reading infer bodies', () => {
     let read = 0;
     for (let i = 0; i < 20_000; i++) {
       const text = body();
-      let expected: unknown;
-      try {
-        expected = JSON.parse(text);
-      } catch {
-        expected = undefined;
-      }
+      const expected = jsonOf(text);
       const got = parseInferBody(Buffer.from(text));
       if (got === undefined) continue;
       assert.notEqual(expected, undefined, `accepted a body JSON.parse refuses: ${text}`);
@@ -119,12 +123,7 @@ describe('model server: reading infer bodies', () => {
     for (const value of values) {
       for (const key of ['name', 'shape', 'datatype']) {
         const body = `{"inputs": [{"${key}": ${value}, "data": [1, 2]}], "id": ${value}}`;
-        let expected: unknown;
-        try {
-          expected = JSON.parse(body);
-        } catch {
-          expected = undefined;
-        }
+        const expected = jsonOf(body);
         const got = parseInferBody(Buffer.from(body));
         if (expected === undefined) assert.equal(got, undefined, `${body}: left to JSON.parse`);
         else if (got !== undefined) assert.deepEqual(plain(got), expected, body);
@@ -136,13 +135,7 @@ describe('model server: reading infer bodies', () => {
     for (const data of ['[0.1234:5]', '[0.12:3456]', '[0.1=2345]', '[0.98765;4321]', '[0.123/4]', '[0.1234', '[0.12345678', '[1.]', '[-.5]', '[0.1e]', '[0.1234,]', '[[1,2],[3]]', '[1,[2]]', '[0.5 0.25]']) {
       const body = `{"inputs":[{"data":${data}}]}`;
       const got = parseInferBody(Buffer.from(body)) as { inputs: { data: unknown }[] } | undefined;
-      let valid = true;
-      try {
-        JSON.parse(body);
-      } catch {
-        valid = false;
-      }
-      if (valid) assert.ok(!(got?.inputs[0].data instanceof NumericData), `${data}: not evenly nested, so JSON.parse's lists`);
+      if (jsonOf(body) !== undefined) assert.ok(!(got?.inputs[0].data instanceof NumericData), `${data}: not evenly nested, so JSON.parse's lists`);
       else assert.equal(got, undefined, `${data}: left to JSON.parse`);
     }
   });
