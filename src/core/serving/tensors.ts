@@ -274,12 +274,9 @@ export function dataJson(t: TensorValue, nested: boolean): string {
   let at = 0;
   const list = (depth: number): string => {
     const n = dims[depth];
-    if (depth === dims.length - 1) {
-      at += n;
-      return `[${texts.slice(at - n, at).join(',')}]`;
-    }
     let s = '[';
-    for (let i = 0; i < n; i++) s += `${i ? ',' : ''}${list(depth + 1)}`;
+    if (depth === dims.length - 1) for (let i = 0; i < n; i++) s += i ? `,${texts[at++]}` : texts[at++];
+    else for (let i = 0; i < n; i++) s += i ? `,${list(depth + 1)}` : list(depth + 1);
     return `${s}]`;
   };
   return list(0);
