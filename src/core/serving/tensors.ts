@@ -243,21 +243,23 @@ function plainNumbers(t: TensorValue): boolean {
 }
 
 /**
- * Each element's JSON text, per tensor data: the answer and the prediction log write the same
- * outputs one after the other, and turning numbers into text is most of what writing costs.
+ * The element texts of the last few tensors written: the answer and the prediction log write
+ * the same outputs one after the other, and turning numbers into text is most of what writing
+ * costs (a few recent entries, not a WeakMap: a lookup costs next to nothing). Found by the
+ * data's identity: the server writes outputs, fresh from each run, once they are final.
  */
-const elementTexts = new WeakMap<object, string[]>();
+const recentTexts: { data: unknown; texts: string[] }[] = [];
+const RECENT = 4;
 
 function textsOf(d: Float64Array): string[] {
-  let texts = elementTexts.get(d);
-  if (!texts) {
-    texts = new Array<string>(d.length);
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i];
-      texts[i] = Number.isFinite(v) ? String(v) : `"${v}"`; // JSON has no NaN/Infinity: as tensorToJson has them
-    }
-    elementTexts.set(d, texts);
+  for (const r of recentTexts) if (r.data === d) return r.texts;
+  const texts = new Array<string>(d.length);
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i];
+    texts[i] = Number.isFinite(v) ? `${v}` : `"${v}"`; // JSON has no NaN/Infinity: as tensorToJson has them
   }
+  if (recentTexts.length === RECENT) recentTexts.shift();
+  recentTexts.push({ data: d, texts });
   return texts;
 }
 
