@@ -11,7 +11,9 @@
 // 2. 32 rows/request, 8 clients: rows/s (goal ≥ 300k rows/s), for intra-op threads 1, 2 and
 //    onnxruntime's default (0: one per core) — the figure the default thread count is picked by.
 // 3. 64 clients × 1 row: dynamic batching on vs off (goal ≥ 2× throughput, p99 no worse), on with max
-//    delay 0 (the default: a batch runs when the model is free) and 2 ms.
+//    delay 0 (the default: a batch runs when the model is free) and 2 ms. With the fixture model a run
+//    costs less than a request's HTTP, so batching saves little; then the same with a compute-bound
+//    model (an MLP 64→1024→1024→2 the bench writes itself), what batching is for.
 // 4. RSS of a deployment's server process after the loads (goal ≤ 120 MB).
 // 5. CPU per request of the work besides HTTP (parse and check, run, answer, prediction log), in
 //    this process, best of 7: the figure that stays put when other work shares the cores.
@@ -29,11 +31,15 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeMlp } from './lib/onnxMlp.mjs';
 import { median, ms, ratio } from './lib/stats.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const MODEL = path.join(repo, 'test', 'fixtures', 'models', 'breast_cancer_mlp.onnx');
+/** The served models: the fixture (30 features → 2 classes: a model run costs less than a request's HTTP) and, for batching, a compute-bound one. */
+const FIXTURE = { file: MODEL, name: 'cancer', width: 30 };
+const MLP_WIDTHS = [64, 1024, 1024, 2];
 var SECONDS = Number(process.env.BENCH_SECONDS) || 3; // var: read by functions the top-level await below reaches first
 var ROUNDS = Number(process.env.BENCH_ROUNDS) || 3;
 var WARM_SECONDS = 0.5;
@@ -65,18 +71,18 @@ if (process.argv[2] === 'bare') {
 }
 
 // ---------------------------------------------------------------- parent: the clients
-async function startServer(kind, threads = 1, maxBatch = 1, maxDelayMs = 0) {
-  if (kind === 'ours') return startDeployment(threads, maxBatch, maxDelayMs);
+async function startServer(kind, threads = 1, maxBatch = 1, maxDelayMs = 0, model = FIXTURE) {
+  if (kind === 'ours') return startDeployment(threads, maxBatch, maxDelayMs, model);
   const child = fork(fileURLToPath(import.meta.url), ['bare', String(threads)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const info = await new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
   });
-  return { child, port: info.port, label: kind };
+  return { child, port: info.port, label: kind, model: FIXTURE };
 }
 
 /** A deployment's own server process, started as the supervisor starts it (dist/modelServer.js and a config.json). */
-async function startDeployment(threads, maxBatch, maxDelayMs) {
+async function startDeployment(threads, maxBatch, maxDelayMs, model) {
   const { serverCommand } = require(path.join(repo, 'out/src/core/serving/supervisor.js'));
   const { newAdminToken } = require(path.join(repo, 'out/src/core/serving/server.js'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-serving-'));
@@ -84,7 +90,7 @@ async function startDeployment(threads, maxBatch, maxDelayMs) {
     deployment: 'bench', host: '127.0.0.1', port: 0, adminToken: newAdminToken(), maxBodyBytes: 32 * 1024 * 1024, threads,
     batching: { maxBatch, maxDelayMs }, processing: {},
     predictionLog: { dir: path.join(dir, 'log'), sampleRate: 1, maxFileBytes: 64 * 1024 * 1024, keepFiles: 1 },
-    routes: { variants: [{ variant: 'primary', model: 'cancer', version: '1', file: MODEL, weight: 1 }] },
+    routes: { variants: [{ variant: 'primary', model: model.name, version: '1', file: model.file, weight: 1 }] },
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   const [command, args] = serverCommand(path.join(repo, 'dist', 'modelServer.js'), path.join(dir, 'config.json'));
@@ -96,7 +102,7 @@ async function startDeployment(threads, maxBatch, maxDelayMs) {
     child.once('exit', (code) => reject(new Error(`the deployment's server exited (${code}): ${stderr}`)));
   });
   child.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return { child, port: info.port, label: 'ours' };
+  return { child, port: info.port, label: 'ours', model };
 }
 
 async function stopServer(s) {
@@ -149,8 +155,8 @@ async function connect(port) {
   };
 }
 
-function request(port, body) {
-  const head = `POST /v2/models/cancer/infer HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+function request(port, model, body) {
+  const head = `POST /v2/models/${model}/infer HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head), body]);
 }
 
@@ -160,15 +166,15 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks: 100 a second on Linux
 }
 
-function body(rows, seed) {
+function body(rows, seed, width = 30) {
   const data = [];
-  for (let r = 0; r < rows; r++) data.push(Array.from({ length: 30 }, (_, i) => Math.sin(seed * 31 + r * 7 + i)));
-  return Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 30], datatype: 'FP32', data }] }));
+  for (let r = 0; r < rows; r++) data.push(Array.from({ length: width }, (_, i) => Math.sin(seed * 31 + r * 7 + i)));
+  return Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [rows, width], datatype: 'FP32', data }] }));
 }
 
 /** `clients` closed-loop clients for SECONDS: requests/s, latency percentiles (ms), and the server's CPU µs per request. */
 async function drive(s, clients, rows) {
-  const requests = Array.from({ length: 64 }, (_, i) => request(s.port, body(rows, i)));
+  const requests = Array.from({ length: 64 }, (_, i) => request(s.port, s.model.name, body(rows, i, s.model.width)));
   const connections = await Promise.all(Array.from({ length: clients }, () => connect(s.port)));
   const load = (seconds, times) => {
     const end = performance.now() + seconds * 1000;
@@ -245,7 +251,20 @@ async function main() {
   line('batching off (baseline)', off);
   line('batching on, max delay 0', on);
   line('batching on, max delay 2 ms', on2);
-  console.log(`  → ${ratio(on.rps, off.rps)} throughput (goal ≥ 2×), p99 ${ms(on.p99)} vs ${ms(off.p99)}${on.rps >= 2 * off.rps && on.p99 <= off.p99 ? '' : '  MISSED'}`);
+  console.log(`  → ${ratio(on.rps, off.rps)} throughput with the fixture model (goal ≥ 2×), p99 ${ms(on.p99)} vs ${ms(off.p99)}${on.rps >= 2 * off.rps && on.p99 <= off.p99 ? '' : '  MISSED'}`);
+  // What batching is for: a model whose run costs more than a request's HTTP, parsing and answer.
+  console.log(`  A compute-bound model: an MLP ${MLP_WIDTHS.join('→')} (float32, seeded random weights, written by bench/lib/onnxMlp.mjs), max delay 0`);
+  const mlpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-mlp-'));
+  const mlp = { file: path.join(mlpDir, 'mlp.onnx'), name: 'mlp', width: MLP_WIDTHS[0] };
+  writeMlp(mlp.file, MLP_WIDTHS);
+  const mlpOff = await startServer('ours', 1, 1, 0, mlp);
+  const mlpOn = await startServer('ours', 1, 64, 0, mlp);
+  const [mOff, mOn] = await compare([mlpOff, mlpOn], 64, 1);
+  await Promise.all([stopServer(mlpOff), stopServer(mlpOn)]);
+  fs.rmSync(mlpDir, { recursive: true, force: true });
+  line('MLP, batching off (baseline)', mOff);
+  line('MLP, batching on', mOn);
+  console.log(`  → ${ratio(mOn.rps, mOff.rps)} throughput with the MLP (goal ≥ 2×), p99 ${ms(mOn.p99)} vs ${ms(mOff.p99)}${mOn.rps >= 2 * mOff.rps && mOn.p99 <= mOff.p99 ? '' : '  MISSED'}`);
 
   console.log('\n== 4. Memory');
   const rss = rssMb(ours.child.pid);

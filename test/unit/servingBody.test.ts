@@ -21,6 +21,15 @@ function random(): number {
 }
 const pick = <T>(a: T[]): T => a[Math.floor(random() * a.length)];
 
+/** JSON.parse's value, or undefined where it refuses the text. */
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 const EDGE_NUMBERS = ['0', '-0', '1', '-1', '0.0', '1e5', '1E+5', '1e-5', '-0.0e0', '123456789012345678901234567890', '1.7976931348623157e308', '1e309', '-1e400',
   '5e-324', '1e-400', '3.4028235e38', '3.4028236e38', '1.401298464324817e-45', '7e-46', '0.1', '0.30000000000000004', '9007199254740993', '9007199254740992.5',
   '0.000000000000000000000000000001234567890123456789', '1.00000005960464477539062500000000001', '1.000000059604644775390625'];
@@ -68,12 +77,7 @@ describe('model server: reading infer bodies', () => {
     let read = 0;
     for (let i = 0; i < 20_000; i++) {
       const text = body();
-      let expected: unknown;
-      try {
-        expected = JSON.parse(text);
-      } catch {
-        expected = undefined;
-      }
+      const expected = jsonOf(text);
       const got = parseInferBody(Buffer.from(text));
       if (got === undefined) continue;
       assert.notEqual(expected, undefined, `accepted a body JSON.parse refuses: ${text}`);
@@ -94,6 +98,46 @@ describe('model server: reading infer bodies', () => {
     const texts = ['1.000000059604644775390625', '74.007793426513671875', '80.115291595458984375', '8.39330339431762695313', '79.211338043212890625', '16777217.000000000001'];
     const got = parseInferBody(Buffer.from(`{"inputs":[{"data":[${texts.join(',')}]}]}`)) as { inputs: { data: NumericData }[] };
     assert.deepEqual(Array.from(got.inputs[0].data.float32()), texts.map((t) => Math.fround(Number(t))));
+  });
+
+  it('reads long fractions, exponents, negative zero, nesting and whitespace as JSON.parse does', () => {
+    // Fractions are read four digits at a time: runs of every length, ending at every offset, next to ":" and "/" (one past and one before the digits).
+    const numbers = ['0.12345678901234567', '-0.8414709848078965', '0.00001234', '-0', '-0.0', '-0.0000e5', '1.2345e-7', '12.3456E+2', '7.0e0', '0.1', '0.12', '0.123', '0.1234', '0.12345',
+      '123456789.987654321', '1.00000000000000000000001', '99999999.99999999', '0.30000000000000004', '4.000000000000001e-300'];
+    for (const pad of ['', ' ', '  ', '   ']) {
+      for (const text of [`[${numbers.join(',')}]`, `[[${numbers.slice(0, 9).join(', ')}],\n [${numbers.slice(9, 18).join(' ,')}]]`, `[ ${numbers.join(pad + ',' + pad)} ]`]) {
+        const body = `{"inputs":[{"data":${text}${pad}}]}`;
+        const got = parseInferBody(Buffer.from(body)) as { inputs: { data: NumericData }[] };
+        assert.ok(got.inputs[0].data instanceof NumericData, body);
+        const values = (JSON.parse(body).inputs[0].data as unknown[]).flat(Infinity) as number[];
+        assert.deepEqual(Array.from(got.inputs[0].data.float64()), values, body);
+        assert.ok(Object.is(got.inputs[0].data.float64()[3], -0), 'negative zero stays negative');
+        assert.deepEqual(Array.from(got.inputs[0].data.float32()), Array.from(Float32Array.from(values)), body);
+      }
+    }
+  });
+
+  it('reads names, datatypes and shapes as JSON.parse does, or leaves them to it', () => {
+    const values = ['"input"', '"in\\"put"', '"in\\u0070ut"', '"tab\there"', '"é中"', '""', '"FP32"', '"unterminated', '0', '7', '01', '-1', '1.0', '1e1', '2E0', '123456789012345',
+      '1234567890123456789', '[1, 30]', '[ 2 ,3 ]', '[01, 2]', '[1e1, 2]', '[-1, 2]', '[1.5, 2]', '[]', '[[1], 2]', '[1, "x"]', '[1 2]', '[1,]', 'true', 'null', '{"a": [1]}'];
+    for (const value of values) {
+      for (const key of ['name', 'shape', 'datatype']) {
+        const body = `{"inputs": [{"${key}": ${value}, "data": [1, 2]}], "id": ${value}}`;
+        const expected = jsonOf(body);
+        const got = parseInferBody(Buffer.from(body));
+        if (expected === undefined) assert.equal(got, undefined, `${body}: left to JSON.parse`);
+        else if (got !== undefined) assert.deepEqual(plain(got), expected, body);
+      }
+    }
+  });
+
+  it('leaves a malformed numeric list to JSON.parse, which names the problem', () => {
+    for (const data of ['[0.1234:5]', '[0.12:3456]', '[0.1=2345]', '[0.98765;4321]', '[0.123/4]', '[0.1234', '[0.12345678', '[1.]', '[-.5]', '[0.1e]', '[0.1234,]', '[[1,2],[3]]', '[1,[2]]', '[0.5 0.25]']) {
+      const body = `{"inputs":[{"data":${data}}]}`;
+      const got = parseInferBody(Buffer.from(body)) as { inputs: { data: unknown }[] } | undefined;
+      if (jsonOf(body) !== undefined) assert.ok(!(got?.inputs[0].data instanceof NumericData), `${data}: not evenly nested, so JSON.parse's lists`);
+      else assert.equal(got, undefined, `${data}: left to JSON.parse`);
+    }
   });
 
   it('gives the client\'s own rows for the prediction log, nested by the shape', () => {

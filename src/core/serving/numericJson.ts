@@ -132,7 +132,8 @@ const SEPARATOR = Buffer.from(',');
 export function parseInferBody(body: Buffer): unknown {
   const s = new Scanner(body);
   try {
-    const input = () => (s.peek() === LBRACE ? s.object((key) => (key === 'data' && s.peek() === LBRACKET ? s.numeric() : s.value())) : s.value());
+    const member = (key: string) => (s.peek() !== LBRACKET ? s.value() : key === 'data' ? s.numeric() : key === 'shape' ? s.array(() => s.value()) : s.value());
+    const input = () => (s.peek() === LBRACE ? s.object(member) : s.value());
     const root = s.object((key) => (key === 'inputs' && s.peek() === LBRACKET ? s.array(input) : s.value()));
     s.space();
     if (s.at !== body.length) return undefined;
@@ -227,12 +228,35 @@ class Scanner {
     return this.b.toString('utf8', start, this.at++);
   }
 
-  /** Any JSON value, read by JSON.parse once its extent is found. */
+  /**
+   * Any JSON value, read by JSON.parse once its extent is found; a string without escapes or a
+   * small non-negative integer (names, datatypes, shapes) is read here, without a JSON.parse.
+   */
   value(): unknown {
     this.space();
     const b = this.b;
     const start = this.at;
     const c = b[this.at];
+    if (c === QUOTE) {
+      let end = start + 1;
+      for (let d = b[end]; d !== QUOTE; d = b[++end]) {
+        if (d === undefined || d === BACKSLASH || d < SPACE) break;
+      }
+      if (b[end] === QUOTE) {
+        this.at = end + 1;
+        return b.toString('utf8', start + 1, end);
+      }
+    } else if (c !== undefined && c >= ZERO && c <= NINE) {
+      let v = 0;
+      let end = start;
+      for (let d = c; d !== undefined && d >= ZERO && d <= NINE; d = b[++end]) v = v * 10 + (d - ZERO);
+      const next = b[end];
+      // Not "01", nor a fraction or exponent, nor past exact integers: those go to JSON.parse.
+      if ((c !== ZERO || end === start + 1) && end - start <= 15 && next !== DOT && next !== LOWER_E && next !== UPPER_E) {
+        this.at = end;
+        return v;
+      }
+    }
     if (c === QUOTE) this.skipString();
     else if (c === LBRACE || c === LBRACKET) {
       let depth = 0;
@@ -273,121 +297,151 @@ class Scanner {
     const b = this.b;
     const start = this.at;
     let at = start;
+    const { length } = b;
+    const view = new DataView(b.buffer, b.byteOffset, length);
     const dims: number[] = [];
     /** Per depth: whether its lists hold numbers (1) or lists (2); unset while unknown. */
     const kinds: number[] = [];
+    /** Elements so far of the list being read (`count`), and of each list around it. */
     const counts: number[] = [];
+    let count = 0;
     let k = 0;
     let n = 0;
     let depth = -1;
     let oneLine = true;
-    let c = b[at];
+    /** The depth whose lists hold numbers, once known. */
+    let numberDepth = -1;
+    // The shared scratch, in locals (read once, not at every value).
+    let [vs, ss, es, inexact] = [values, starts, ends, approximate];
+    // Past the end of the body, c reads 0: no character JSON allows there.
+    let c = b[at] | 0;
     for (;;) {
       // At the start of an element, or of the first element of a list just opened.
       if (c === LBRACKET) {
         if (depth >= 0 && !this.kind(kinds, depth, 2)) return undefined;
+        if (depth >= 0) counts[depth] = count;
         depth++;
-        counts[depth] = 0;
-        c = b[++at];
+        count = 0;
+        c = b[++at] | 0;
         while (c === SPACE || c === LF || c === CR || c === TAB) {
           if (c !== SPACE && c !== TAB) oneLine = false;
-          c = b[++at];
+          c = b[++at] | 0;
         }
         if (c !== RBRACKET) continue;
       } else {
-        if (depth < 0 || !this.kind(kinds, depth, 1)) return undefined;
-        if (n === values.length) grow();
-        starts[n] = at;
+        if (depth !== numberDepth) {
+          if (depth < 0 || !this.kind(kinds, depth, 1)) return undefined;
+          numberDepth = depth;
+        }
+        if (n === vs.length) {
+          grow();
+          [vs, ss, es, inexact] = [values, starts, ends, approximate];
+        }
+        ss[n] = at;
         // -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?, as JSON has it
         let negative = false;
         if (c === MINUS) {
           negative = true;
-          c = b[++at];
+          c = b[++at] | 0;
         }
         let m = 0;
         let digits = 0;
         let exponent = 0;
-        if (c === ZERO) c = b[++at];
-        else if (c !== undefined && c > ZERO && c <= NINE) {
+        if (c === ZERO) c = b[++at] | 0;
+        else if (c > ZERO && c <= NINE) {
           do {
             m = m * 10 + (c - ZERO);
             digits++;
-            c = b[++at];
-          } while (c !== undefined && c >= ZERO && c <= NINE);
+            c = b[++at] | 0;
+          } while (c >= ZERO && c <= NINE);
         } else return undefined;
         if (c === DOT) {
-          c = b[++at];
-          if (c === undefined || c < ZERO || c > NINE) return undefined;
-          do {
-            if (m !== 0 || c !== ZERO) {
-              m = m * 10 + (c - ZERO);
-              digits++;
+          c = b[++at] | 0;
+          if (c < ZERO || c > NINE) return undefined;
+          if (digits === 0) {
+            // Leading zeros of a fraction are not significant digits.
+            while (c === ZERO) {
+              exponent--;
+              c = b[++at] | 0;
             }
+          }
+          // Four digits at a time while four bytes are digits (one 32-bit read, a few integer steps).
+          while (at + 4 <= length) {
+            const w = view.getUint32(at, true);
+            if ((w & 0xf0f0f0f0) !== 0x30303030 || ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) break;
+            const pairs = ((w - 0x30303030) * 10 + ((w - 0x30303030) >>> 8)) & 0x00ff00ff;
+            m = m * 10000 + (pairs & 0xff) * 100 + (pairs >>> 16);
+            digits += 4;
+            exponent -= 4;
+            at += 4;
+          }
+          c = b[at] | 0;
+          while (c >= ZERO && c <= NINE) {
+            m = m * 10 + (c - ZERO);
+            digits++;
             exponent--;
-            c = b[++at];
-          } while (c !== undefined && c >= ZERO && c <= NINE);
+            c = b[++at] | 0;
+          }
         }
         if (c === LOWER_E || c === UPPER_E) {
-          c = b[++at];
+          c = b[++at] | 0;
           let sign = 1;
           if (c === MINUS || c === PLUS) {
             if (c === MINUS) sign = -1;
-            c = b[++at];
+            c = b[++at] | 0;
           }
-          if (c === undefined || c < ZERO || c > NINE) return undefined;
+          if (c < ZERO || c > NINE) return undefined;
           let e = 0;
           do {
             if (e < 1e6) e = e * 10 + (c - ZERO);
-            c = b[++at];
-          } while (c !== undefined && c >= ZERO && c <= NINE);
+            c = b[++at] | 0;
+          } while (c >= ZERO && c <= NINE);
           exponent += sign * e;
         }
-        ends[n] = at;
+        es[n] = at;
         let v: number;
         if (m === 0) v = 0;
         else if (digits > MAX_APPROX_DIGITS) v = NaN; // re-read exactly, whatever its use
         else if (exponent >= -22 && exponent <= 22) v = exponent < 0 ? m / POW10[-exponent] : m * POW10[exponent];
         else v = m * 10 ** exponent; // slow, and rare
         // Exact when m and 10^|e| are exact doubles: one correctly rounded operation.
-        if (m !== 0 && (m > EXACT_MANTISSA || exponent < -22 || exponent > 22)) approximate[k++] = n;
-        values[n++] = negative ? -v : v;
-        counts[depth]++;
+        if (m !== 0 && (m >= EXACT_MANTISSA || exponent < -22 || exponent > 22)) inexact[k++] = n;
+        vs[n++] = negative ? -v : v;
+        count++;
       }
       // After an element: close lists, then a comma or the end.
       for (;;) {
         while (c === SPACE || c === LF || c === CR || c === TAB) {
           if (c !== SPACE && c !== TAB) oneLine = false;
-          c = b[++at];
+          c = b[++at] | 0;
         }
         if (c === COMMA) {
-          c = b[++at];
+          c = b[++at] | 0;
           while (c === SPACE || c === LF || c === CR || c === TAB) {
             if (c !== SPACE && c !== TAB) oneLine = false;
-            c = b[++at];
+            c = b[++at] | 0;
           }
-          if (c !== LBRACKET && c !== MINUS && !(c !== undefined && c >= ZERO && c <= NINE)) return undefined;
+          if (c !== LBRACKET && c !== MINUS && !(c >= ZERO && c <= NINE)) return undefined;
           break;
         }
         if (c !== RBRACKET) return undefined;
         // Evenly nested: every list at one depth has the same length.
-        if (dims[depth] === undefined) dims[depth] = counts[depth];
-        else if (dims[depth] !== counts[depth]) return undefined;
-        c = b[++at];
+        if (dims[depth] === undefined) dims[depth] = count;
+        else if (dims[depth] !== count) return undefined;
+        c = b[++at] | 0;
         if (depth-- === 0) {
           this.at = at;
           // One backing store for both arrays: each costs a native allocation the collector must track and free.
           const store = new ArrayBuffer(8 * n + 4 * (2 * n + k));
           const copy = new Float64Array(store, 0, n);
           const marks = new Int32Array(store, 8 * n, 2 * n + k);
-          for (let i = 0; i < n; i++) {
-            copy[i] = values[i];
-            marks[i] = starts[i];
-            marks[n + i] = ends[i];
-          }
-          for (let j = 0; j < k; j++) marks[2 * n + j] = approximate[j];
+          copy.set(vs.subarray(0, n));
+          marks.set(ss.subarray(0, n));
+          marks.set(es.subarray(0, n), n);
+          marks.set(inexact.subarray(0, k), 2 * n);
           return new NumericData(b, copy, dims, marks, [start, at], oneLine);
         }
-        counts[depth]++;
+        count = counts[depth] + 1;
       }
     }
   }

@@ -243,24 +243,42 @@ function plainNumbers(t: TensorValue): boolean {
 }
 
 /**
+ * The element texts of the last few tensors written: the answer and the prediction log write
+ * the same outputs one after the other, and turning numbers into text is most of what writing
+ * costs (a few recent entries, not a WeakMap: a lookup costs next to nothing). Found by the
+ * data's identity: the server writes outputs, fresh from each run, once they are final.
+ */
+const recentTexts: { data: unknown; texts: string[] }[] = [];
+const RECENT = 4;
+
+function textsOf(d: Float64Array): string[] {
+  for (const r of recentTexts) if (r.data === d) return r.texts;
+  const texts = new Array<string>(d.length);
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i];
+    texts[i] = Number.isFinite(v) ? `${v}` : `"${v}"`; // JSON has no NaN/Infinity: as tensorToJson has them
+  }
+  if (recentTexts.length === RECENT) recentTexts.shift();
+  recentTexts.push({ data: d, texts });
+  return texts;
+}
+
+/**
  * `JSON.stringify(tensorToJson(t))`, or of `tensorRows(t)` when `nested`, written straight from
  * the data: the answer and the prediction log spend most of their time on this, and building
  * the lists first doubles it.
  */
 export function dataJson(t: TensorValue, nested: boolean): string {
   if (!plainNumbers(t)) return JSON.stringify(nested ? tensorRows(t) : tensorToJson(t));
-  const d = t.data as Float64Array;
-  const dims = nested && t.shape.length > 0 ? t.shape : [d.length];
+  const texts = textsOf(t.data as Float64Array);
+  if (!nested || t.shape.length < 2) return `[${texts.join(',')}]`;
+  const dims = t.shape;
   let at = 0;
   const list = (depth: number): string => {
-    let s = '[';
     const n = dims[depth];
-    if (depth === dims.length - 1) {
-      for (let i = 0; i < n; i++) {
-        const v = d[at++];
-        s += `${i ? ',' : ''}${Number.isFinite(v) ? v : `"${v}"`}`; // JSON has no NaN/Infinity: as tensorToJson has them
-      }
-    } else for (let i = 0; i < n; i++) s += `${i ? ',' : ''}${list(depth + 1)}`;
+    let s = '[';
+    if (depth === dims.length - 1) for (let i = 0; i < n; i++) s += i ? `,${texts[at++]}` : texts[at++];
+    else for (let i = 0; i < n; i++) s += i ? `,${list(depth + 1)}` : list(depth + 1);
     return `${s}]`;
   };
   return list(0);
