@@ -80,7 +80,7 @@ describe('GPU usage as system metrics', () => {
 
     it('the runner samples the host\'s GPU into the run\'s system metrics, streamed back like the script\'s own', async () => {
       const t = sshd.target();
-      const ws = gitProject(`targets:\n  ${t.name}:\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n`, { 'train.py': 'import time\ntime.sleep(3)\n' });
+      const ws = gitProject(`targets:\n${sshd.entry()}`, { 'train.py': 'import time\ntime.sleep(3)\n' });
       const run = await startRemoteRun({ layout: ws, target: t, command: 'python3', args: ['train.py'] });
       assert.equal((await run.finished).status, 'FINISHED');
       const metrics = await gpuMetrics(ws.root, run.runId);

@@ -33,8 +33,7 @@ describe('a notebook run on a real sshd target with plain python3', () => {
   writeNotebook(path.join(root, 'notebooks', 'broken.ipynb'), BROKEN);
   before(async () => {
     sshd = await startSshd();
-    const t = sshd.target();
-    fs.writeFileSync(path.join(root, 'mlops.yaml'), `targets:\n  ${t.name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n`);
+    fs.writeFileSync(path.join(root, 'mlops.yaml'), `targets:\n${sshd.entry()}`);
   });
   after(async () => { await sshd?.stop(); });
 

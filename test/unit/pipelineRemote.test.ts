@@ -42,9 +42,8 @@ describe('a two-stage pipeline on a real sshd target', () => {
   const read = (p: string) => fs.readFileSync(path.join(root, p), 'utf8');
   before(async () => {
     sshd = await startSshd();
-    const t = sshd.target();
     fs.writeFileSync(path.join(root, 'mlops.yaml'), [
-      `targets:\n  ${t.name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}`,
+      `targets:\n${sshd.entry()}`,
       'stages:',
       '  prepare:\n    cmd: python3 prepare.py\n    deps: [prepare.py, raw.csv]\n    outs: [data/clean.csv]',
       '  train:\n    cmd: python3 train.py\n    deps: [train.py, data/clean.csv]\n    outs: [model]', '',

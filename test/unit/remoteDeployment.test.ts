@@ -52,11 +52,7 @@ describe('a deployment on an ssh target', { timeout: 300_000 }, () => {
   before(async () => {
     withNode = await startSshd({ node: process.execPath });
     bare = await startSshd();
-    const declare = (name: string, sshd: TestSshd) => {
-      const t = sshd.target(name);
-      return `  ${name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n`;
-    };
-    fs.writeFileSync(path.join(layout.root, 'mlops.yaml'), `targets:\n${declare('gpu-box', withNode)}${declare('bare-box', bare)}`);
+    fs.writeFileSync(path.join(layout.root, 'mlops.yaml'), `targets:\n${withNode.entry('gpu-box')}${bare.entry('bare-box')}`);
     fs.copyFileSync(MODEL, path.join(layout.root, 'cancer.onnx'));
     fs.copyFileSync(MODEL, path.join(layout.root, 'challenger.onnx'));
     deployments = await Deployments.open(layout.root);

@@ -33,7 +33,7 @@ describe('a remote run whose follower was killed (real sshd target)', () => {
 
   it('is resumed by a new follower from where the old one was, and ends FINISHED with every metric once', async () => {
     const t = sshd.target();
-    const ws = gitProject(`targets:\n  ${t.name}:\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n`, { 'train.py': TRAIN });
+    const ws = gitProject(`targets:\n${sshd.entry()}`, { 'train.py': TRAIN });
     const release = path.join(ws.root, 'release');
     const cli = spawn(process.execPath, [cliPath, 'run', '--target', t.name, '--', 'python3', 'train.py', release], { cwd: ws.root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

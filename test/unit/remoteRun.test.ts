@@ -13,8 +13,7 @@ import { startSshd, type TestSshd } from './sshd';
 
 /** A git project holding `files`, with the target declared in its mlops.yaml. */
 function project(sshd: TestSshd, files: Record<string, string>): MlopsLayout {
-  const t = sshd.target();
-  return gitProject(`targets:\n  ${t.name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n`, files);
+  return gitProject(`targets:\n${sshd.entry()}`, files);
 }
 
 const TRAIN = `

@@ -14,8 +14,7 @@ import { startSshd, type TestSshd } from './sshd';
 interface Shipped { files: number; sent: number; bytes: number }
 
 function project(sshd: TestSshd, files: Record<string, string>, more = ''): MlopsLayout {
-  const t = sshd.target();
-  return gitProject(`targets:\n  ${t.name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}\n${more}`, files);
+  return gitProject(`targets:\n${sshd.entry()}${more}`, files);
 }
 
 /** Runs `args` on the target to its end; its output, and what its capture says was shipped. */

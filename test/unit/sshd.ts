@@ -13,6 +13,8 @@ const REMOTE_TOOLS = ['sh', 'tar', 'python3', 'mkdir', 'uname', 'cat', 'sleep'];
 export interface TestSshd {
   /** An ssh target for this server (its own ssh config file, host key checking as a user would have it). */
   target(name?: string): SshTarget;
+  /** That target as an entry under `targets:` of mlops.yaml (its lines, each ended). */
+  entry(name?: string): string;
   /** The folder where remote jobs are made. */
   workdir: string;
   configFile: string;
@@ -70,6 +72,7 @@ export async function startSshd(extraTools: Record<string, string> = {}): Promis
     workdir,
     configFile,
     target: (name = 'gpu-box') => ({ name, type: 'ssh', host: 'testhost', config: configFile, workdir }),
+    entry: (name = 'gpu-box') => `  ${name}:\n    type: ssh\n    host: testhost\n    config: ${configFile}\n    workdir: ${workdir}\n`,
     async stop() {
       // Jobs detach from ssh on purpose: end any the test left behind, by the pid each wrote.
       for (const job of fs.readdirSync(workdir)) {

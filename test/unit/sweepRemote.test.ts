@@ -31,7 +31,7 @@ describe('a sweep on a real sshd target', () => {
   it('runs each trial there as a remote run tagged with the sweep and given its params; the best is judged from what streamed back', async () => {
     const t = sshd.target();
     const layout = gitProject([
-      `targets:\n  ${t.name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}`,
+      `targets:\n${sshd.entry()}`,
       'objectives:\n  val_accuracy: {goal: maximize}',
       `sweeps:\n  lr-grid:\n    cmd: python3 train.py\n    method: grid\n    parallel: 2\n    target: ${t.name}\n    space:\n      lr: {choice: [0.1, 0.3]}`, '',
     ].join('\n'), { 'train.py': TRIAL });
@@ -66,7 +66,7 @@ describe('a sweep on a real sshd target', () => {
   it('resuming a sweep whose process died ends the interrupted trial\'s job on the target, then runs it again', async () => {
     const t = sshd.target();
     const layout = gitProject([
-      `targets:\n  ${t.name}:\n    type: ssh\n    host: ${t.host}\n    config: ${t.config}\n    workdir: ${t.workdir}`,
+      `targets:\n${sshd.entry()}`,
       'objectives:\n  val_accuracy: {goal: maximize}',
       `sweeps:\n  slow:\n    cmd: python3 slow.py\n    method: grid\n    target: ${t.name}\n    space:\n      lr: {choice: [0.2]}`, '',
     ].join('\n'), {});

@@ -28,9 +28,9 @@ export async function resolveRefOrUndefined(ctx: GitContext, ref: string): Promi
 }
 
 /**
- * Points a ref at a commit as a loose ref file, written to a temp file and renamed (what git
- * and isomorphic-git write, without isomorphic-git's ~2 ms of checks per ref: a snapshot
- * moves two refs, and an unchanged re-snapshot takes about 40 ms in all). Call with the write lock held.
+ * Points a ref at a commit as a loose ref file, written to a temp file and renamed: what git and
+ * isomorphic-git write, without isomorphic-git's ~2 ms of checks per ref (a snapshot moves two,
+ * which an unchanged re-snapshot noticed). Call with the write lock held.
  */
 export function writeLooseRef(gitdir: string, ref: string, id: string): void {
   const file = path.join(gitdir, ...ref.split('/'));

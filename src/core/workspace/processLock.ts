@@ -21,7 +21,7 @@ export class ProcessLock {
     process.once('exit', this.onExit);
   }
 
-  /** The lock, or why this process reads the index without owning it (held by another process, a read-only folder, a full disk). */
+  /** The lock, or why this process cannot take it now (held by another process, a read-only folder, a full disk). */
   static tryAcquire(file: string): ProcessLock | string {
     for (let attempt = 0; attempt < 2; attempt++) {
       let fd: number;
