@@ -1,7 +1,7 @@
 import { COMMANDS } from './commands';
 import { print, printError } from './output';
 import { findWorkspaceRoot } from '../core/workspace/layout';
-import { helpText, usageText, UsageError, type Command } from './usage';
+import { helpText, isUsageError, usageText, UsageError, type Command } from './usage';
 
 const VERSION = '0.1.0';
 
@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** Errors: one line (and where the usage is); with --json, {"error": …} on stderr. Exit 2 for usage errors, else 1. */
 function report(err: unknown, json: boolean): number {
-  const usage = err instanceof UsageError || Boolean((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'));
+  const usage = isUsageError(err);
   const message = (err as Error)?.message ?? String(err);
   if (json) printError(JSON.stringify({ error: message }) + '\n');
   else {

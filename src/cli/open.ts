@@ -1,6 +1,9 @@
+import * as fs from 'node:fs';
 import { Project } from '../core/project';
 import { Tracking, type OpenOptions } from '../core/tracking/tracking';
+import { MlopsLayout } from '../core/workspace/layout';
 import { printError } from './output';
+import { isUsageError } from './usage';
 
 type Options = Omit<OpenOptions, 'onMessage'>;
 
@@ -21,19 +24,31 @@ const onMessage = (m: string): void => void printError(`mlops: ${m}\n`);
 
 /** Opens the workspace's tracking index for `fn` and closes (saves) it however `fn` ends. */
 export function withTracking<T>(root: string, fn: (t: Tracking) => T | Promise<T>, options = TO_READ): Promise<T> {
-  return using(Tracking.open(root, { ...options, onMessage }), fn);
+  return using(root, () => Tracking.open(root, { ...options, onMessage }), fn);
 }
 
 /** Opens the workspace's engine (tracking, snapshots, registry, audit) for `fn` and closes it however `fn` ends. */
 export function withProject<T>(root: string, fn: (p: Project) => T | Promise<T>, options = TO_READ): Promise<T> {
-  return using(Project.open(root, { ...options, onMessage }), fn);
+  return using(root, () => Project.open(root, { ...options, onMessage }), fn);
 }
 
-async function using<E extends { close(): void }, T>(opening: Promise<E>, fn: (opened: E) => T | Promise<T>): Promise<T> {
-  const opened = await opening;
+/**
+ * Opens, runs `fn` and closes. Commands read their arguments once the workspace is open, so a
+ * mistyped command in a folder that had no `.mlops/` would leave one behind: a usage error
+ * removes the `.mlops/` this open made.
+ */
+async function using<E extends { close(): void }, T>(root: string, open: () => Promise<E>, fn: (opened: E) => T | Promise<T>): Promise<T> {
+  const { dir } = new MlopsLayout(root);
+  const made = !fs.existsSync(dir);
+  const opened = await open();
+  let mistyped = false;
   try {
     return await fn(opened);
+  } catch (err) {
+    mistyped = made && isUsageError(err);
+    throw err;
   } finally {
     opened.close();
+    if (mistyped) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,16 @@
 /** A mistake in how the CLI was called: printed in one line with where to find the usage, exit code 2. */
 export class UsageError extends Error {}
 
+/** For commands that take no arguments: anything given is a mistake, not something to ignore. */
+export function refuseArguments(command: string, argv: readonly string[]): void {
+  if (argv.length) throw new UsageError(`"${command}" takes no arguments (got "${argv[0]}").`);
+}
+
+/** A UsageError, or node's parseArgs refusing an option: exit code 2, and the usage hint. */
+export function isUsageError(err: unknown): boolean {
+  return err instanceof UsageError || Boolean((err as { code?: string } | undefined)?.code?.startsWith('ERR_PARSE_ARGS'));
+}
+
 /**
  * One `mlops` command, as the command table (commands.ts) lists it: the top-level usage and
  * `mlops <name> --help` are written from these fields, and `run` does the work.

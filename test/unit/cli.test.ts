@@ -58,6 +58,26 @@ describe('the mlops CLI', () => {
     assert.match(unknown.stderr, /No run has the id "feedbeef"/);
   });
 
+  it('a mistyped command leaves no .mlops/ in a folder that had none, and removes nothing from one that has', () => {
+    const ws = tmpWorkspace();
+    const bare = path.join(ws.root, 'no-workspace-here');
+    fs.mkdirSync(bare);
+    const mistakes = [
+      ['snapshot', '--bogus'], ['models', 'register', 'x'], ['models', 'alias'], ['reproduce'], ['evaluate', '--bogus'],
+      ['validate', '--bogus'], ['monitor', 'run', '--bogus'], ['report', '--bogus'], ['reindex', '--bogus'], ['audit', 'verify', 'extra'],
+    ];
+    for (const args of mistakes) {
+      const r = mlops(bare, ...args);
+      assert.equal(r.code, 2, `mlops ${args.join(' ')}: ${r.stderr}`);
+      assert.deepEqual(fs.readdirSync(bare), [], `mlops ${args.join(' ')} left ${fs.readdirSync(bare).join(', ')} behind`);
+    }
+    assert.match(mlops(bare, 'reindex', '--bogus').stderr, /"reindex" takes no arguments \(got "--bogus"\)/);
+    // Where a workspace exists, a mistake keeps what it holds.
+    const runId = writeRun(ws, []);
+    for (const args of mistakes) assert.equal(mlops(ws.root, ...args).code, 2, `mlops ${args.join(' ')}`);
+    assert.deepEqual(JSON.parse(mlops(ws.root, 'runs', 'list', '--json').stdout).map((r: { id: string }) => r.id), [runId]);
+  });
+
   it('mlops <command> --help prints that command\'s usage for every command in the table, and a group\'s', () => {
     const ws = tmpWorkspace();
     const forms = COMMANDS.map((c) => [...c.name.split(' '), '--help']);
