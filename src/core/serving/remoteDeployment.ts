@@ -81,7 +81,10 @@ function runtimeEntries(facts: HostFacts, target: SshTarget): TarEntry[] {
   const binding = `bin/napi-v6/${facts.platform}/${facts.arch}/`;
   const node = packageEntries('onnxruntime-node', into, (rel) => rel === 'package.json' || (rel.startsWith('dist/') && rel.endsWith('.js')) || rel.startsWith(binding));
   if (!node.some((e) => e.name.includes(binding))) {
-    throw new DeploymentError(`onnxruntime-node has no native binding for ${facts.platform}/${facts.arch}, the platform of target "${target.name}" (${facts.host}); deploy to a Linux or macOS host on x64 or arm64, or export a container (mlops export docker).`);
+    // A packaged extension carries its own platform's binding and Linux x64's (scripts/package.mjs); a checkout carries them all.
+    const here = path.join(ortDir('onnxruntime-node'), 'bin', 'napi-v6');
+    const carried = fs.readdirSync(here).flatMap((p) => fs.readdirSync(path.join(here, p)).map((a) => `${p}/${a}`));
+    throw new DeploymentError(`onnxruntime-node here has no native binding for ${facts.platform}/${facts.arch}, the platform of target "${target.name}" (${facts.host}); it has ${carried.join(', ')}. Deploy to a host of one of those, or export a container (mlops export docker).`);
   }
   // dist/cjs/package.json says "commonjs": without it node reads the .js files as ES modules.
   const common = packageEntries('onnxruntime-common', into, (rel) => rel === 'package.json' || (rel.startsWith('dist/cjs/') && /\.js$|package\.json$/.test(rel)));
