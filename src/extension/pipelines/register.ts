@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { readTargets } from '../../core/compute/targets';
 import type { PipelineRunRecord } from '../../core/pipelines/history';
 import { DEFAULT_PARALLEL, runPipeline, type PipelineEvent } from '../../core/pipelines/run';
 import { PIPELINE_DAG_VIEW_TYPE } from '../../protocol/pipelines';
@@ -34,7 +35,7 @@ export interface PipelinesApi {
 }
 
 /**
- * The Pipelines view, its commands (run the pipeline, a stage, a stage and what follows it;
+ * The Pipelines view, its commands (run the pipeline, here or on a target; a stage, a stage and what follows it;
  * open a stage in mlops.yaml; the DAG panel) and its refreshes: when mlops.yaml or a
  * pipeline record changes, when a file is saved, and as a run in this window goes.
  */
@@ -73,10 +74,10 @@ export function registerPipelines(context: vscode.ExtensionContext, service: Tra
     throw new Error('Pick a stage in the Pipelines view first.');
   };
 
-  const run = async (stage?: string, downstream = false): Promise<PipelineRunRecord | undefined> => {
+  const run = async (stage?: string, downstream = false, target?: string): Promise<PipelineRunRecord | undefined> => {
     if (model.running) throw new Error('A pipeline run is already under way in this window; wait for it, or cancel it from its notification.');
     const parallel = vscode.workspace.getConfiguration('mlops').get<number>('pipelines.parallel', DEFAULT_PARALLEL);
-    const what = stage === undefined ? 'the pipeline' : downstream ? `${stage} and the stages after it` : `stage ${stage}`;
+    const what = `${stage === undefined ? 'the pipeline' : downstream ? `${stage} and the stages after it` : `stage ${stage}`}${target ? ` on ${target}` : ''}`;
     const project = await service.project();
     log.appendLine(`Pipeline: running ${what}`);
     const record = await vscode.window.withProgress(
@@ -95,7 +96,7 @@ export function registerPipelines(context: vscode.ExtensionContext, service: Tra
           }
           show();
         };
-        return runPipeline(service.root, { stage, downstream, parallel, project, env: service.launchEnv(), signal: stop.signal, onEvent })
+        return runPipeline(service.root, { stage, downstream, parallel, project, target, env: service.launchEnv(), signal: stop.signal, onEvent })
           .finally(() => { model.running = false; });
       },
     );
@@ -106,6 +107,23 @@ export function registerPipelines(context: vscode.ExtensionContext, service: Tra
       void vscode.window.showErrorMessage(`MLOps: ${failed?.error ?? 'the pipeline run failed.'}`, 'Show Output').then((pick) => pick && log.show());
     }
     return record;
+  };
+
+  /** The target a node of the Targets view names, the one given, or one the user picks; undefined when they pick none. */
+  const runOnTarget = async (arg?: string | { target?: string }): Promise<PipelineRunRecord | undefined> => {
+    const named = typeof arg === 'string' ? arg : arg?.target;
+    if (named) return run(undefined, false, named);
+    const targets = readTargets(service.root).filter((t) => t.declaredIn !== 'built in');
+    if (!targets.length) {
+      const add = await vscode.window.showInformationMessage('MLOps: no targets yet. Declare one under "targets:" in mlops.yaml (or in the mlops.targets setting) to run the pipeline there.', 'Add a Target');
+      if (add) await vscode.commands.executeCommand('mlops.addTarget');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      targets.map((t) => ({ label: t.name, description: 'host' in t && t.host ? `${t.type} · ${t.host}` : t.type, detail: `declared in ${t.declaredIn}` })),
+      { title: 'Run the pipeline on…', placeHolder: 'The stages run there; their outs come back into the workspace.' },
+    );
+    return picked && run(undefined, false, picked.label);
   };
 
   const openStage = async (arg: number | StageArg): Promise<void> => {
@@ -141,6 +159,7 @@ export function registerPipelines(context: vscode.ExtensionContext, service: Tra
     // A saved dep or param file may change a stage's state.
     vscode.workspace.onDidSaveTextDocument(onChange),
     registerCommand('mlops.pipelines.run', () => run()),
+    registerCommand('mlops.pipelines.runOnTarget', runOnTarget),
     registerCommand('mlops.pipelines.runStage', (arg: StageArg) => run(stageName(arg))),
     registerCommand('mlops.pipelines.runDownstream', (arg: StageArg) => run(stageName(arg), true)),
     registerCommand('mlops.pipelines.refresh', () => refresh()),

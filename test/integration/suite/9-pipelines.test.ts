@@ -73,4 +73,19 @@ describe('pipelines', () => {
     await vscode.commands.executeCommand('mlops.pipelines.refresh');
     await waitFor('the problem with its line', async () => (await labels()).some((l) => /^problem: line \d+: Stages "a" \(line \d+\) and "b" \(line \d+\) both claim the out "o"/.test(l)));
   });
+
+  it('runs the pipeline on a target named by the Targets view or given, and refuses one that is not declared', async function () {
+    this.timeout(120_000);
+    // A declared target of type local (no ssh host inside the VS Code test host): the command hands the
+    // target to the engine, whose remote stages are tested against a real sshd in pipelineRemote.test.ts.
+    fs.writeFileSync(file(), `${original ?? ''}\ntargets:\n  it-box:\n    type: local\nstages:\n  it-there:\n    cmd: mkdir -p pipeline-it && echo there > pipeline-it/there.txt\n    outs: [pipeline-it/there.txt]\n`);
+    await vscode.commands.executeCommand('mlops.pipelines.refresh');
+    const refused = await vscode.commands.executeCommand<PipelineRunRecord | undefined>('mlops.pipelines.runOnTarget', 'nosuch');
+    assert.strictEqual(refused, undefined, 'an undeclared target runs nothing');
+    assert.ok(!fs.existsSync(path.join(workspaceRoot(), 'pipeline-it', 'there.txt')));
+    const record = await vscode.commands.executeCommand<PipelineRunRecord>('mlops.pipelines.runOnTarget', { target: 'it-box' });
+    assert.ok(record, 'Run Pipeline on Target answers with the pipeline run');
+    assert.deepStrictEqual(record.stages.map((s) => [s.name, s.outcome]), [['it-there', 'ran']]);
+    assert.strictEqual(fs.readFileSync(path.join(workspaceRoot(), 'pipeline-it', 'there.txt'), 'utf8'), 'there\n');
+  });
 });
