@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { startRemoteRun, type RemoteRun, type RemoteRunOptions } from './compute/remoteRun';
 import { AuditLog } from './governance/audit';
 import { runTrailer } from './registry/runTrailer';
 import { ModelRegistry, type ModelVersion, type RegisterRequest } from './registry/registry';
@@ -133,5 +134,11 @@ export class Project {
   async launch(options: Omit<LaunchOptions, 'layout'>): Promise<TrackedProcess> {
     const inputs = options.inputs ?? (await this.snapshotInputs());
     return launchTrackedRun({ ...options, inputs, layout: this.layout });
+  }
+
+  /** Starts a tracked run on a target, its inputs snapshotted first (their files go with the code). */
+  async launchRemote(options: Omit<RemoteRunOptions, 'layout'>): Promise<RemoteRun> {
+    const inputs = options.inputs ?? (await this.snapshotInputs());
+    return startRemoteRun({ ...options, inputs, layout: this.layout });
   }
 }

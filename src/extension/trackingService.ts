@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import type { RemoteRun, RemoteRunOptions } from '../core/compute/remoteRun';
 import { Project } from '../core/project';
 import type { ModelVersion } from '../core/registry/registry';
 import type { LaunchOptions, RunOutcome, TrackedProcess } from '../core/tracking/launcher';
@@ -155,6 +156,14 @@ export class TrackingService implements vscode.Disposable {
     const project = await this.project();
     const run = await project.launch({ ...options, env: { ...this.launchEnv(), ...options.env } });
     this.track(run);
+    return run;
+  }
+
+  /** Starts a tracked run on a target (shipped, started and followed from here). */
+  async launchRemote(options: Omit<RemoteRunOptions, 'layout'>): Promise<RemoteRun> {
+    const run = await (await this.project()).launchRemote(options);
+    void run.finished.then(() => this.refresh(), () => this.refresh());
+    this.refresh();
     return run;
   }
 

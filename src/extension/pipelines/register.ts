@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readTargets } from '../../core/compute/targets';
 import type { PipelineRunRecord } from '../../core/pipelines/history';
 import { DEFAULT_PARALLEL, runPipeline, type PipelineEvent } from '../../core/pipelines/run';
 import { PIPELINE_DAG_VIEW_TYPE } from '../../protocol/pipelines';
 import { registerCommand } from '../commandErrors';
 import type { TrackingService } from '../trackingService';
+import { pickTarget } from '../targets/pickTarget';
 import { PipelineDagPanel } from './dagPanel';
 import { PipelineModel } from './model';
 import { PipelinesTreeProvider, stateWords, type PipelineNode } from './tree';
@@ -113,17 +113,8 @@ export function registerPipelines(context: vscode.ExtensionContext, service: Tra
   const runOnTarget = async (arg?: string | { target?: string }): Promise<PipelineRunRecord | undefined> => {
     const named = typeof arg === 'string' ? arg : arg?.target;
     if (named) return run(undefined, false, named);
-    const targets = readTargets(service.root).filter((t) => t.declaredIn !== 'built in');
-    if (!targets.length) {
-      const add = await vscode.window.showInformationMessage('MLOps: no targets yet. Declare one under "targets:" in mlops.yaml (or in the mlops.targets setting) to run the pipeline there.', 'Add a Target');
-      if (add) await vscode.commands.executeCommand('mlops.addTarget');
-      return undefined;
-    }
-    const picked = await vscode.window.showQuickPick(
-      targets.map((t) => ({ label: t.name, description: 'host' in t && t.host ? `${t.type} · ${t.host}` : t.type, detail: `declared in ${t.declaredIn}` })),
-      { title: 'Run the pipeline on…', placeHolder: 'The stages run there; their outs come back into the workspace.' },
-    );
-    return picked && run(undefined, false, picked.label);
+    const picked = await pickTarget(service.root, 'Run the pipeline on…', 'The stages run there; their outs come back into the workspace.');
+    return picked && run(undefined, false, picked.name);
   };
 
   const openStage = async (arg: number | StageArg): Promise<void> => {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { findTarget } from '../../core/compute/targets';
 import { appendEvents } from '../../core/tracking/eventWriter';
 import { registerCommand } from '../commandErrors';
 import { isProcessAlive } from '../../core/workspace/processes';
@@ -7,6 +8,7 @@ import type { RunSource } from '../../core/tracking/events';
 import type { RunSummary } from '../../core/tracking/store';
 import { joinArguments, lastRecordedArguments, scriptCommand } from '../../core/tracking/scriptArguments';
 import { pythonInterpreter } from '../pythonInterpreter';
+import { pickTarget } from '../targets/pickTarget';
 import { showRunTerminal } from './runTerminal';
 import { promptScriptArguments } from './scriptArgumentsPrompt';
 import type { RunsNode, RunsTreeProvider } from './runsTree';
@@ -29,6 +31,7 @@ export class RunCommands {
   register(): vscode.Disposable[] {
     return [
       registerCommand('mlops.runPythonFile', (uri?: vscode.Uri) => this.runPythonFile(uri)),
+      registerCommand('mlops.runPythonFileOnTarget', (uri?: vscode.Uri, target?: string) => this.runPythonFileOnTarget(uri, target)),
       registerCommand('mlops.runPythonFileWithArguments', (uri?: vscode.Uri, args?: string[]) => this.runPythonFileWithArguments(uri, args)),
       registerCommand('mlops.rerunWithChanges', (arg: RunArg, args?: string[]) => this.rerunWithChanges(arg, args)),
       registerCommand('mlops.refreshRuns', () => this.service.refresh()),
@@ -55,6 +58,38 @@ export class RunCommands {
     const chosen = args ?? (await promptScriptArguments(target.fsPath, this.lastArguments(target.fsPath), python, this.service.root));
     if (!chosen) return undefined;
     return this.runScript(python, [], target.fsPath, chosen, this.service.root);
+  }
+
+  /**
+   * "Run Python File on Target…": ships the project (code, its uncommitted change, the data
+   * snapshot) to a target the user picks and runs `python3 <file>` there as a tracked run, its
+   * output in the script's terminal; returns the run id. Closing the terminal lets go of the run,
+   * which goes on there (the Targets view cancels it).
+   */
+  async runPythonFileOnTarget(uri?: vscode.Uri, targetName?: string): Promise<string | undefined> {
+    const file = await this.pythonFile(uri);
+    const root = this.service.root;
+    const script = path.relative(root, file.fsPath);
+    if (script.startsWith('..') || path.isAbsolute(script)) throw new Error(`${file.fsPath} is outside the workspace; a run on a target ships the workspace, so only its files can run there.`);
+    const name = path.basename(file.fsPath);
+    const target = targetName ? findTarget(root, targetName) : await pickTarget(root, `Run ${name} on…`, 'The project goes there at its commit, with its uncommitted change and data snapshot.');
+    if (!target) return undefined;
+    if (target.type === 'local') return this.runPythonFile(file);
+    const args = [script.split(path.sep).join('/')];
+    const term = showRunTerminal(`${path.basename(name, '.py')} @ ${target.name}`, `${file.fsPath}@${target.name}`);
+    term.write(`[MLOps] python3 ${args[0]} on ${target.name}\n`);
+    const run = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `MLOps: shipping ${name} to ${target.name}…` },
+      () => this.service.launchRemote({ target, command: 'python3', args, source: 'script', onOutput: term.write }),
+    ).then((r) => r, (err: Error) => {
+      term.done(`not started: ${err.message}`);
+      throw err;
+    });
+    term.attach({ finished: run.finished, stop: () => run.detach() });
+    void run.finished.then((outcome) => {
+      if (outcome.error) void vscode.window.showErrorMessage(`MLOps: ${outcome.error}`);
+    }, (err: Error) => void vscode.window.showErrorMessage(`MLOps: ${err.message}`));
+    return run.runId;
   }
 
   /** "Rerun with Changes…": the run's command again, its arguments edited first; returns the new run id. */

@@ -1,12 +1,21 @@
 import * as vscode from 'vscode';
-import type { TrackedProcess } from '../../core/tracking/launcher';
+import type { RunOutcome } from '../../core/tracking/launcher';
+
+/**
+ * A run a terminal follows: `stop` is what closing the terminal does (a local run ends; a run on
+ * a target is let go of, and goes on there).
+ */
+export interface FollowedRun {
+  finished: Promise<RunOutcome>;
+  stop(): Promise<unknown>;
+}
 
 /** A terminal that shows tracked runs' output live. */
 export interface RunTerminal {
   terminal: vscode.Terminal;
   write(text: string): void;
   /** Follows `run`: says how it ended, then frees the terminal for the next run of the same script. */
-  attach(run: TrackedProcess): void;
+  attach(run: FollowedRun): void;
   /** Says the last line and frees the terminal (for work that follows no single run). */
   done(line: string): void;
 }
@@ -21,8 +30,8 @@ const terminals = new Map<string, Entry>();
 /**
  * The terminal of `key` (a script's path; default the title), shown and ready for a
  * new run: reused when its last run ended, a new one when a run is still active
- * there. Closing it while a run is active stops the run, as closing any terminal
- * ends what runs in it.
+ * there. Closing it while a run is active stops the run (FollowedRun.stop), as closing
+ * any terminal ends what runs in it.
  */
 export function showRunTerminal(name: string, key = name): RunTerminal {
   const idle = terminals.get(key);
@@ -42,7 +51,7 @@ export function showRunTerminal(name: string, key = name): RunTerminal {
 
 function createRunTerminal(name: string, onClose: () => void): Entry {
   const writer = new vscode.EventEmitter<string>();
-  let run: TrackedProcess | undefined;
+  let run: FollowedRun | undefined;
   let buffered = '';
   let opened = false;
   const pty: vscode.Pseudoterminal = {

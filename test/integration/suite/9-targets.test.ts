@@ -3,10 +3,12 @@
 // as nvidia-smi reports it. No GPU exists here: a STAND-IN nvidia-smi on the extension host's PATH
 // prints the H200 host's real outputs (test/fixtures/nvidia-smi-stand-in).
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { TargetTreeNode } from '../../../src/core/compute/targetTree';
+import { startSshd } from '../../unit/sshd';
 import { api, waitFor, workspaceRoot } from './workbench';
 
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');
@@ -70,5 +72,37 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
     }
     await waitFor('the user target gone with the setting', () => !tree.getChildren().some((n) => n.label === 'my-own-box'), 30_000);
     assert.strictEqual(process.env.MLOPS_TARGETS, undefined);
+  });
+
+  it('runs a Python file on an ssh target (a real sshd) from the editor: its output streams into its terminal, the run and its metric come home', async function () {
+    this.timeout(180_000);
+    const mlops = await api();
+    const root = workspaceRoot();
+    const sshd = await startSshd();
+    // A remote run ships the files git tracks: the copied quickstart becomes a repository for this test only.
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, GIT_AUTHOR_NAME: 'it', GIT_AUTHOR_EMAIL: 'it@example.com', GIT_COMMITTER_NAME: 'it', GIT_COMMITTER_EMAIL: 'it@example.com' } });
+    const script = path.join(root, 'remote_it.py');
+    try {
+      fs.writeFileSync(yaml(), `${original}\ntargets:\n${sshd.entry('it-ssh')}`);
+      fs.writeFileSync(script, 'import mlops_workbench as mw\nmw.log_metric("remote_loss", 0.25, step=1)\nprint("hello from the target", flush=True)\n');
+      git('init', '-q');
+      git('add', 'remote_it.py', 'mlops.yaml');
+      git('commit', '-qm', 'remote run');
+      const runId = await vscode.commands.executeCommand<string>('mlops.runPythonFileOnTarget', vscode.Uri.file(script), 'it-ssh');
+      assert.ok(runId, 'the command answers with the run id');
+      const run = await waitFor('the run to finish and come home', () => {
+        const r = mlops.service.current!.getRun(runId);
+        return r?.status === 'FINISHED' && r;
+      }, 120_000);
+      assert.strictEqual(run.tags['mlops.target'], 'it-ssh');
+      assert.strictEqual(run.metrics.find((m) => m.key === 'remote_loss')?.latest, 0.25);
+      assert.match(fs.readFileSync(path.join(mlops.service.current!.layout.artifactsDir(runId), 'output.log'), 'utf8'), /hello from the target/);
+      const terminal = vscode.window.terminals.find((t) => t.name === 'MLOps: remote_it @ it-ssh');
+      assert.ok(terminal, 'the output went to the script\'s terminal for that target');
+    } finally {
+      await sshd.stop();
+      fs.rmSync(path.join(root, '.git'), { recursive: true, force: true });
+      fs.rmSync(script, { force: true });
+    }
   });
 });
