@@ -8,13 +8,13 @@ import { MlopsLayout } from '../../core/workspace/layout';
 import { isProcessAlive } from '../../core/workspace/processes';
 import type { TrackingService } from '../trackingService';
 import { NotebookSession } from './notebookSession';
-import { notebookUriOf, runNotebookAsExperiment, type RunNotebookOptions } from './runNotebookCommand';
+import { notebookUriOf, runNotebookAsExperiment, runNotebookOnTargetCommand, type RunNotebookOptions } from './runNotebookCommand';
 import { registerCommand } from '../commandErrors';
 
 /**
  * Notebook tracking in VS Code: a tracked run per open notebook per kernel
- * session (NotebookSession), the commands "Run Notebook as Experiment" and
- * "End Notebook Run", and clean-up after a window that closed without ending its
+ * session (NotebookSession), the commands "Run Notebook as Experiment", "Run
+ * Notebook on Target…" and "End Notebook Run", and clean-up after a window that closed without ending its
  * notebooks' runs. Everything it starts is disposed with the extension.
  */
 export class NotebookTracking implements vscode.Disposable {
@@ -41,6 +41,7 @@ export class NotebookTracking implements vscode.Disposable {
     return [
       this,
       cmd('mlops.runNotebookAsExperiment', (arg?: unknown, options?: RunNotebookOptions) => runNotebookAsExperiment(this.service, arg, options)),
+      cmd('mlops.runNotebookOnTarget', (arg?: unknown, options?: RunNotebookOptions & { target?: string }) => runNotebookOnTargetCommand(this.service, arg, options)),
       cmd('mlops.endNotebookRun', (arg?: unknown) => this.endRun(arg)),
     ];
   }

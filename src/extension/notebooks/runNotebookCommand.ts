@@ -1,10 +1,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { findTarget } from '../../core/compute/targets';
 import { parameterDefaults, parseParameterArgs, parseParameterValue, readNotebook, type NotebookJson, type Parameters } from '../../core/notebooks/notebookFile';
 import { checkNotebookInterpreter, describeInterpreterCheck, requireNotebookInterpreter, USUAL_NOTEBOOK_INTERPRETERS } from '../../core/notebooks/notebookInterpreter';
+import { runNotebookOnTarget } from '../../core/notebooks/remoteNotebook';
 import { describeFailure, NotebookError, prepareNotebookRun, type NotebookRunOutcome } from '../../core/notebooks/runNotebook';
 import { knownPythonInterpreters, pythonInterpreter } from '../pythonInterpreter';
 import { showRunTerminal } from '../runs/runTerminal';
+import { pickTarget } from '../targets/pickTarget';
 import type { TrackingService } from '../trackingService';
 
 /** Options of `mlops.runNotebookAsExperiment` for callers that do not want prompts (tests, keybindings, other extensions). */
@@ -39,12 +42,7 @@ export function notebookUriOf(arg: unknown): vscode.Uri | undefined {
  * or undefined when the user cancelled the prompts.
  */
 export async function runNotebookAsExperiment(service: TrackingService, arg?: unknown, options: RunNotebookOptions = {}): Promise<NotebookRunOutcome | undefined> {
-  const uri = notebookUriOf(arg);
-  if (!uri || uri.scheme !== 'file' || !uri.fsPath.toLowerCase().endsWith('.ipynb')) {
-    throw new Error('Open a notebook (.ipynb) first, or right-click one in the Explorer.');
-  }
-  const open = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString());
-  if (open?.isDirty) await open.save();
+  const uri = await savedNotebook(arg);
   const nb = readNotebook(uri.fsPath);
   const parameters = options.parameters ?? (await promptParameters(nb, path.basename(uri.fsPath)));
   if (!parameters) return undefined;
@@ -82,6 +80,56 @@ export async function runNotebookAsExperiment(service: TrackingService, arg?: un
   service.refresh();
   if (options.notify !== false) void notify(outcome);
   return outcome;
+}
+
+/**
+ * "Run Notebook on Target…": the notebook's code cells run on a target the user picks (the
+ * project shipped there; plain python3, no Jupyter needed) as a tracked run, as `mlops
+ * notebook run --target` does; resolves with the outcome once it ends, or undefined when the
+ * prompts were cancelled. Closing its terminal lets go of the run, which goes on there.
+ */
+export async function runNotebookOnTargetCommand(service: TrackingService, arg?: unknown, options: RunNotebookOptions & { target?: string } = {}): Promise<NotebookRunOutcome | undefined> {
+  const uri = await savedNotebook(arg);
+  const nb = readNotebook(uri.fsPath);
+  const name = path.basename(uri.fsPath);
+  const target = options.target ? findTarget(service.root, options.target) : await pickTarget(service.root, `Run ${name} on…`, 'Its code cells run there with python3, the project shipped with them.');
+  if (!target) return undefined;
+  if (target.type === 'local') return runNotebookAsExperiment(service, uri, options);
+  const parameters = options.parameters ?? (await promptParameters(nb, name));
+  if (!parameters) return undefined;
+  const project = await service.project();
+  const term = showRunTerminal(`${name.replace(/\.ipynb$/i, '')} @ ${target.name}`, `${uri.fsPath}@${target.name}`);
+  term.write(`[MLOps] ${name} on ${target.name}: its code cells with python3 there\n`);
+  const started = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `MLOps: shipping ${name} to ${target.name}…` },
+    () => runNotebookOnTarget(project.layout, target, { notebook: uri.fsPath, parameters, name: options.name, experiment: options.experiment, cellTimeoutS: options.cellTimeoutS, onOutput: term.write }),
+  ).then((r) => r, (err: Error) => {
+    term.done(`not started: ${err.message}`);
+    throw err;
+  });
+  term.attach({ finished: started.run.finished, stop: () => started.run.detach() });
+  service.refresh();
+  const outcome = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `MLOps: running ${name} on ${target.name}`, cancellable: true },
+    (_progress, token) => {
+      token.onCancellationRequested(() => void started.run.stop());
+      return started.outcome;
+    },
+  );
+  service.refresh();
+  if (options.notify !== false) void notify(outcome);
+  return outcome;
+}
+
+/** The notebook a command was invoked on, saved first when open with unsaved changes. */
+async function savedNotebook(arg: unknown): Promise<vscode.Uri> {
+  const uri = notebookUriOf(arg);
+  if (!uri || uri.scheme !== 'file' || !uri.fsPath.toLowerCase().endsWith('.ipynb')) {
+    throw new Error('Open a notebook (.ipynb) first, or right-click one in the Explorer.');
+  }
+  const open = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (open?.isDirty) await open.save();
+  return uri;
 }
 
 /**

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { TargetTreeNode } from '../../../src/core/compute/targetTree';
+import type { NotebookRunOutcome } from '../../../src/core/notebooks/runNotebook';
 import { startSshd } from '../../unit/sshd';
 import { api, waitFor, workspaceRoot } from './workbench';
 
@@ -74,7 +75,7 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
     assert.strictEqual(process.env.MLOPS_TARGETS, undefined);
   });
 
-  it('runs a Python file on an ssh target (a real sshd) from the editor: its output streams into its terminal, the run and its metric come home', async function () {
+  it('runs a Python file and a notebook on an ssh target (a real sshd) from the editor: output in their terminals, the runs and their metrics come home', async function () {
     this.timeout(180_000);
     const mlops = await api();
     const root = workspaceRoot();
@@ -82,6 +83,7 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
     // A remote run ships the files git tracks: the copied quickstart becomes a repository for this test only.
     const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, GIT_AUTHOR_NAME: 'it', GIT_AUTHOR_EMAIL: 'it@example.com', GIT_COMMITTER_NAME: 'it', GIT_COMMITTER_EMAIL: 'it@example.com' } });
     const script = path.join(root, 'remote_it.py');
+    const notebook = path.join(root, 'remote_it.ipynb');
     try {
       fs.writeFileSync(yaml(), `${original}\ntargets:\n${sshd.entry('it-ssh')}`);
       fs.writeFileSync(script, 'import mlops_workbench as mw\nmw.log_metric("remote_loss", 0.25, step=1)\nprint("hello from the target", flush=True)\n');
@@ -99,10 +101,21 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
       assert.match(fs.readFileSync(path.join(mlops.service.current!.layout.artifactsDir(runId), 'output.log'), 'utf8'), /hello from the target/);
       const terminal = vscode.window.terminals.find((t) => t.name === 'MLOps: remote_it @ it-ssh');
       assert.ok(terminal, 'the output went to the script\'s terminal for that target');
+
+      // A notebook the same way: its code cells with python3 there, no Jupyter.
+      const cell = { cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: ['import mlops_workbench as mw\n', 'mw.log_metric("nb_acc", 0.75)\n', 'print("cells ran there")\n'] };
+      fs.writeFileSync(notebook, JSON.stringify({ cells: [cell], metadata: {}, nbformat: 4, nbformat_minor: 5 }));
+      const outcome = await vscode.commands.executeCommand<NotebookRunOutcome>('mlops.runNotebookOnTarget', vscode.Uri.file(notebook), { target: 'it-ssh', parameters: {}, notify: false });
+      assert.ok(outcome?.ok, `the notebook ran: ${outcome?.message}`);
+      const nbRun = mlops.service.current!.getRun(outcome.runId)!;
+      assert.strictEqual(nbRun.status, 'FINISHED');
+      assert.strictEqual(nbRun.tags['mlops.target'], 'it-ssh');
+      assert.strictEqual(nbRun.metrics.find((m) => m.key === 'nb_acc')?.latest, 0.75);
     } finally {
       await sshd.stop();
       fs.rmSync(path.join(root, '.git'), { recursive: true, force: true });
       fs.rmSync(script, { force: true });
+      fs.rmSync(notebook, { force: true });
     }
   });
 });
