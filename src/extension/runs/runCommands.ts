@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { cancelRemoteRun } from '../../core/compute/cancelRun';
+import { readRemoteJob } from '../../core/compute/remoteRun';
 import { findTarget } from '../../core/compute/targets';
 import { appendEvents } from '../../core/tracking/eventWriter';
 import { registerCommand } from '../commandErrors';
@@ -166,13 +168,18 @@ export class RunCommands {
       await here;
       return;
     }
+    const tracking = this.service.current!;
+    // On a target: its pid is the host's, never one to signal here. Cancel it there; its follower records KILLED.
+    if (readRemoteJob(tracking.layout, run.id)) {
+      await cancelRemoteRun(tracking.layout, run.id);
+      return;
+    }
     // Launched elsewhere (a terminal's `mlops run`): end its process group; that launcher records KILLED.
-    const pid = this.service.current?.getRun(run.id)?.capture.pid;
+    const pid = tracking.getRun(run.id)?.capture.pid;
     if (pid !== undefined && isProcessAlive(pid)) {
       process.kill(-pid, 'SIGTERM');
       return;
     }
-    const tracking = this.service.current!;
     appendEvents(tracking.layout.eventsFile(run.id), [{ type: 'run_end', status: 'KILLED', exit_code: null }]);
     this.service.refresh();
     void vscode.window.showInformationMessage(`MLOps: run "${run.name}" had no live process; marked it KILLED.`);

@@ -3,7 +3,7 @@
 // as nvidia-smi reports it. No GPU exists here: a STAND-IN nvidia-smi on the extension host's PATH
 // prints the H200 host's real outputs (test/fixtures/nvidia-smi-stand-in).
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -116,6 +116,34 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
       fs.rmSync(path.join(root, '.git'), { recursive: true, force: true });
       fs.rmSync(script, { force: true });
       fs.rmSync(notebook, { force: true });
+    }
+  });
+
+  it('Stop Run on a run on a target cancels it there, never signalling a process here that has the host\'s pid', async function () {
+    this.timeout(60_000);
+    const mlops = await api();
+    const layout = mlops.service.current!.layout;
+    // A process here whose group id is the pid the host reported: what a signal by that number would hit.
+    const decoy = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    const runId = 'feedc0de'.repeat(4);
+    try {
+      fs.writeFileSync(yaml(), `${original}\ntargets:\n  far-box:\n    host: nowhere.invalid\n`);
+      fs.mkdirSync(layout.runDir(runId), { recursive: true });
+      fs.writeFileSync(path.join(layout.runDir(runId), 'remote.json'), JSON.stringify({ target: 'far-box', host: 'far-box', dir: '/srv/runs/x', pid: decoy.pid }));
+      fs.writeFileSync(layout.eventsFile(runId), [
+        { type: 'run_start', schema: 1, run_id: runId, name: 'far-run', experiment: 'Default', source: 'command', time: Date.now() },
+        { type: 'capture', time: Date.now(), capture: { argv: ['python3', 'train.py'], cwd: '/srv/runs/x/code', host: 'far-box', target: 'far-box', pid: decoy.pid } },
+      ].map((e) => JSON.stringify(e)).join('\n') + '\n');
+      mlops.service.refresh();
+      const indexed = await waitFor('the run in the index', () => mlops.service.current!.getRun(runId));
+      assert.strictEqual(indexed.capture.pid, decoy.pid, 'the run carries the host\'s pid, which is a live process here');
+      await vscode.commands.executeCommand('mlops.stopRun', runId); // the host cannot be reached: an error message, nothing else
+      await new Promise((r) => setTimeout(r, 500)); // time for a signal's exit to be seen
+      assert.strictEqual(decoy.exitCode, null, 'the local process with that pid is untouched');
+      assert.strictEqual(decoy.signalCode, null);
+    } finally {
+      decoy.kill('SIGKILL');
+      fs.rmSync(layout.runDir(runId), { recursive: true, force: true });
     }
   });
 });
