@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { cancelRemoteRun } from '../../core/compute/cancelRun';
-import { readRemoteJob } from '../../core/compute/remoteRun';
+import { readRemoteJob, type JobTarget } from '../../core/compute/remoteRun';
 import { findTarget } from '../../core/compute/targets';
 import { appendEvents } from '../../core/tracking/eventWriter';
 import { registerCommand } from '../commandErrors';
@@ -73,16 +73,20 @@ export class RunCommands {
     const root = this.service.root;
     const script = path.relative(root, file.fsPath);
     if (script.startsWith('..') || path.isAbsolute(script)) throw new Error(`${file.fsPath} is outside the workspace; a run on a target ships the workspace, so only its files can run there.`);
-    const name = path.basename(file.fsPath);
-    const target = targetName ? findTarget(root, targetName) : await pickTarget(root, `Run ${name} on…`, 'The project goes there at its commit, with its uncommitted change and data snapshot.');
+    const target = targetName ? findTarget(root, targetName) : await pickTarget(root, `Run ${path.basename(file.fsPath)} on…`, 'The project goes there at its commit, with its uncommitted change and data snapshot.');
     if (!target) return undefined;
     if (target.type === 'local') return this.runPythonFile(file);
-    const args = [script.split(path.sep).join('/')];
-    const term = showRunTerminal(`${path.basename(name, '.py')} @ ${target.name}`, `${file.fsPath}@${target.name}`);
-    term.write(`[MLOps] python3 ${args[0]} on ${target.name}\n`);
+    return this.runOnTarget(target, 'python3', [script.split(path.sep).join('/')], file.fsPath, 'script');
+  }
+
+  /** Ships the project to `target` and runs the command there, its output in the terminal of `key` on that target; returns the run id. */
+  private async runOnTarget(target: JobTarget, command: string, args: string[], key: string, source: RunSource, experiment?: string): Promise<string> {
+    const name = path.basename(args.find((a) => !a.startsWith('-')) ?? command);
+    const term = showRunTerminal(`${path.basename(name, '.py')} @ ${target.name}`, `${key}@${target.name}`);
+    term.write(`[MLOps] ${joinArguments([command, ...args])} on ${target.name}\n`);
     const run = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `MLOps: shipping ${name} to ${target.name}…` },
-      () => this.service.launchRemote({ target, command: 'python3', args, source: 'script', onOutput: term.write }),
+      () => this.service.launchRemote({ target, command, args, source, experiment, onOutput: term.write }),
     ).then((r) => r, (err: Error) => {
       term.done(`not started: ${err.message}`);
       throw err;
@@ -102,6 +106,17 @@ export class RunCommands {
     const argv = run.capture.argv;
     if (run.source === 'notebook' || !argv?.length || !run.capture.cwd) {
       throw new Error(`Run "${run.name}" did not record a script's command, so it cannot be rerun; only scripts run by MLOps (Run Python File, "mlops run") can. Notebooks: use Run Notebook as Experiment.`);
+    }
+    // A run on a target reruns there: its command line is relative to the shipped project, which mirrors the workspace.
+    const job = readRemoteJob(this.service.current!.layout, run.id);
+    if (job) {
+      const target = findTarget(this.service.root, job.target);
+      const command = scriptCommand(argv, this.service.root);
+      const chosen = args ?? (command ? await promptScriptArguments(command.script, command.args, command.python, this.service.root) : await promptScriptArguments(argv[0], argv.slice(1)));
+      if (!chosen) return undefined;
+      const line = command ? [...command.flags, path.relative(this.service.root, command.script).split(path.sep).join('/'), ...chosen] : chosen;
+      if (target.type === 'local') return this.runCommand(argv[0], line, this.service.root, command?.script ?? argv[0], run.experiment, command ? 'script' : 'command');
+      return this.runOnTarget(target, argv[0], line, command?.script ?? argv[0], command ? 'script' : 'command', run.experiment);
     }
     const command = scriptCommand(argv, run.capture.cwd);
     if (command) {

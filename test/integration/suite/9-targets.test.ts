@@ -75,7 +75,7 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
     assert.strictEqual(process.env.MLOPS_TARGETS, undefined);
   });
 
-  it('runs a Python file and a notebook on an ssh target (a real sshd) from the editor: output in their terminals, the runs and their metrics come home', async function () {
+  it('runs a Python file (and reruns it with changes) and a notebook on an ssh target (a real sshd) from the editor: output in their terminals, the runs and their metrics come home', async function () {
     this.timeout(180_000);
     const mlops = await api();
     const root = workspaceRoot();
@@ -101,6 +101,16 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
       assert.match(fs.readFileSync(path.join(mlops.service.current!.layout.artifactsDir(runId), 'output.log'), 'utf8'), /hello from the target/);
       const terminal = vscode.window.terminals.find((t) => t.name === 'MLOps: remote_it @ it-ssh');
       assert.ok(terminal, 'the output went to the script\'s terminal for that target');
+
+      // Rerun with Changes… of a run on a target reruns it there, with the new arguments.
+      const rerunId = await vscode.commands.executeCommand<string>('mlops.rerunWithChanges', runId, ['--epochs', '2']);
+      assert.ok(rerunId && rerunId !== runId, 'a new run');
+      const rerun = await waitFor('the rerun to finish on the target', () => {
+        const r = mlops.service.current!.getRun(rerunId);
+        return r?.status === 'FINISHED' && r;
+      }, 120_000);
+      assert.strictEqual(rerun.tags['mlops.target'], 'it-ssh');
+      assert.deepStrictEqual(rerun.capture.argv, ['python3', 'remote_it.py', '--epochs', '2']);
 
       // A notebook the same way: its code cells with python3 there, no Jupyter.
       const cell = { cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: ['import mlops_workbench as mw\n', 'mw.log_metric("nb_acc", 0.75)\n', 'print("cells ran there")\n'] };
