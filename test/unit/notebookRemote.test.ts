@@ -86,4 +86,22 @@ describe('a notebook run on a real sshd target with plain python3', () => {
     assert.deepEqual(executed.cells[3].outputs, [], 'the cell after it did not run');
     assert.doesNotMatch(r.stdout, /never/);
   });
+
+  it('runs with the target\'s own python (a venv\'s, under ~ on the host) when the target names one', () => {
+    // An env's interpreter in the host's home: a wrapper that says it ran, then is python3.
+    const env = path.join(path.dirname(sshd.workdir), 'home', 'envs', 'torch', 'bin');
+    fs.mkdirSync(env, { recursive: true });
+    fs.writeFileSync(path.join(env, 'python'), '#!/bin/sh\necho "the torch env\'s python"\nexec /usr/bin/python3 "$@"\n', { mode: 0o755 });
+    const yaml = path.join(root, 'mlops.yaml');
+    const before = fs.readFileSync(yaml, 'utf8');
+    fs.writeFileSync(yaml, `${before}${sshd.entry('env-box')}    python: ~/envs/torch/bin/python\n`);
+    try {
+      const r = mlops(root, 'notebook', 'run', 'notebooks/explore.ipynb', '--target', 'env-box');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /the torch env's python/);
+      assert.match(r.stdout, /epochs 2 in notebooks/);
+    } finally {
+      fs.writeFileSync(yaml, before);
+    }
+  });
 });

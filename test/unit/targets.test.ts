@@ -48,12 +48,12 @@ describe('targets in mlops.yaml', () => {
     assert.deepEqual(readTargets(ws.root), [{ name: 'local', type: 'local', declaredIn: 'built in' }]);
     fs.writeFileSync(path.join(ws.root, 'ssh_config'), 'Host gpu\n  HostName 10.0.0.5\n');
     fs.writeFileSync(path.join(ws.root, 'mlops.yaml'), [
-      'targets:', '  gpu-box:', '    host: gpu', '    config: ssh_config',
+      'targets:', '  gpu-box:', '    host: gpu', '    config: ssh_config', '    python: ~/envs/torch/bin/python',
       '  cluster:', '    type: slurm', '    host: login1', '    partition: gpu', '    gpus: "a100:2"', '    time: "2:00:00"', '    cpus: 8', '    memory: 32G', '',
     ].join('\n'));
     assert.deepEqual(readTargets(ws.root), [
       { name: 'local', type: 'local', declaredIn: 'built in' },
-      { name: 'gpu-box', type: 'ssh', host: 'gpu', config: path.join(ws.root, 'ssh_config'), workdir: undefined, declaredIn: 'mlops.yaml' },
+      { name: 'gpu-box', type: 'ssh', host: 'gpu', config: path.join(ws.root, 'ssh_config'), workdir: undefined, python: '~/envs/torch/bin/python', declaredIn: 'mlops.yaml' },
       { name: 'cluster', type: 'slurm', host: 'login1', config: undefined, workdir: undefined, partition: 'gpu', gpus: 'a100:2', time: '2:00:00', cpus: 8, memory: '32G', declaredIn: 'mlops.yaml' },
     ]);
   });

@@ -148,6 +148,8 @@ def run(job, command):
     sampler = threading.Thread(target=sample_gpus, args=(os.path.join(job, "run", "events.jsonl"), done), daemon=True)
     sampler.start()
     try:
+        # A target's `python: ~/envs/x/bin/python` names a path in this host's home.
+        command = [os.path.expanduser(command[0])] + command[1:]
         code = subprocess.call(command, cwd=os.path.join(job, "code"), env=env)
         result = {"code": code} if code >= 0 else {"code": None, "signal": -code}
     except OSError as e:

@@ -17,6 +17,8 @@ export interface SshTarget {
   config?: string;
   /** Where per-run folders are made on the host (default ~/.mlops-runs). */
   workdir?: string;
+  /** The Python that runs scripts and notebooks started from the editor, and notebooks (default python3): a venv's or conda env's, e.g. ~/envs/torch/bin/python. */
+  python?: string;
 }
 
 /** A Slurm cluster: sbatch here, or on `host` over ssh. */
@@ -32,6 +34,8 @@ export interface SlurmTarget {
   time?: string;
   cpus?: number;
   memory?: string;
+  /** The Python that runs scripts and notebooks started from the editor, and notebooks (default python3): a venv's or conda env's, e.g. ~/envs/torch/bin/python. */
+  python?: string;
 }
 
 /** A Kubernetes cluster through kubectl: each run is a Job whose container needs sh, tar and python3. */
@@ -48,6 +52,8 @@ export interface KubernetesTarget {
   /** Kubernetes quantities, e.g. cpus "4" or "500m", memory "16Gi". */
   cpus?: string;
   memory?: string;
+  /** The Python that runs scripts and notebooks started from the editor, and notebooks (default python3): a venv's or conda env's, e.g. /opt/conda/bin/python. */
+  python?: string;
 }
 
 /** Where a target was declared: mlops.yaml (the project's, shared), or the user's settings (their own hosts). */
@@ -64,6 +70,11 @@ const USER_SOURCE = `the user settings' targets (mlops.targets, or $${USER_TARGE
 
 const TYPES: Target['type'][] = ['local', 'ssh', 'slurm', 'kubernetes'];
 const EXAMPLE = 'targets:\n  gpu-box:\n    type: ssh\n    host: gpu-box   # a Host in ~/.ssh/config';
+
+/** The Python a target runs scripts and notebooks with: its `python`, else python3 from the PATH there. */
+export function targetPython(target: Target): string {
+  return ('python' in target && target.python) || 'python3';
+}
 
 /** Where per-run (and per-deployment) folders are made on a host whose target sets no `workdir`. */
 export function targetWorkdir(target: SshTarget | SlurmTarget): string {
@@ -152,7 +163,7 @@ export function parseTarget(name: string, value: unknown, file: string, root: st
     return resolved;
   };
   if (type === 'local') return { name, type };
-  if (type === 'ssh') return { name, type, host: text('host', true)!, config: configFile(), workdir: text('workdir') };
+  if (type === 'ssh') return { name, type, host: text('host', true)!, config: configFile(), workdir: text('workdir'), ...optionalPython(text) };
   if (type === 'kubernetes') return kubernetesTarget(name, v, where, text);
   const cpus = v.cpus;
   if (cpus !== undefined && !(Number.isInteger(cpus) && (cpus as number) > 0)) throw new ConfigError(`${where}: "cpus" must be a whole number above 0.`);
@@ -160,8 +171,14 @@ export function parseTarget(name: string, value: unknown, file: string, root: st
   if (time !== undefined && !/^(\d+-)?\d+(:\d{2}){0,2}$/.test(time)) throw new ConfigError(`${where}: "time" must be a Slurm time limit such as 30, 2:00:00 or 1-12:00:00.`);
   return {
     name, type, host: text('host'), config: configFile(), workdir: text('workdir'), partition: text('partition'), gpus: text('gpus'),
-    time, cpus: cpus as number | undefined, memory: text('memory'),
+    time, cpus: cpus as number | undefined, memory: text('memory'), ...optionalPython(text),
   };
+}
+
+/** `python` when set: a path on the host (`~/` is its home there) or a command on its PATH. */
+function optionalPython(text: (key: string) => string | undefined): { python?: string } {
+  const python = text('python');
+  return python ? { python } : {};
 }
 
 const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
@@ -179,5 +196,5 @@ function kubernetesTarget(name: string, v: Record<string, unknown>, where: strin
   };
   const namespace = text('namespace');
   if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) throw new ConfigError(`${where}: "namespace" must be a Kubernetes name (lower-case letters, digits and "-").`);
-  return { name, type: 'kubernetes', context: text('context'), namespace, image, gpus: gpus as number | undefined, cpus: quantity('cpus', '4 or 500m'), memory: quantity('memory', '16Gi') };
+  return { name, type: 'kubernetes', context: text('context'), namespace, image, gpus: gpus as number | undefined, cpus: quantity('cpus', '4 or 500m'), memory: quantity('memory', '16Gi'), ...optionalPython(text) };
 }

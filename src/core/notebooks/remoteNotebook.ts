@@ -1,10 +1,11 @@
 // A notebook run on a target: no Jupyter is needed there. The tracking client's plain cell
 // runner (python/mlops_workbench/_cells.py, shipped with every job) execs the code cells in
-// one namespace with the host's python3 and saves the executed notebook as an artifact; the
+// one namespace with the target's Python (its `python`, else python3) and saves the executed notebook as an artifact; the
 // run is tracked like a local notebook run (source notebook, tag `notebook`, cell events).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startRemoteRun, type JobTarget, type RemoteRun } from '../compute/remoteRun';
+import { targetPython } from '../compute/targets';
 import { nextRunName } from '../tracking/runNaming';
 import type { MlopsLayout } from '../workspace/layout';
 import { checkParameters, NotebookError, readNotebook } from './notebookFile';
@@ -33,7 +34,7 @@ export async function runNotebookOnTarget(layout: MlopsLayout, target: JobTarget
   if (Object.keys(parameters).length) args.push('--parameters', JSON.stringify(parameters));
   if (request.cellTimeoutS && request.cellTimeoutS > 0) args.push('--timeout', String(request.cellTimeoutS));
   const run = await startRemoteRun({
-    layout, target, command: 'python3', args, files: [shown], source: 'notebook', tags: { notebook: shown },
+    layout, target, command: targetPython(target), args, files: [shown], source: 'notebook', tags: { notebook: shown },
     name: request.name || nextRunName(layout.runsDir, path.basename(file).replace(/\.ipynb$/i, '')),
     experiment: request.experiment, onOutput: request.onOutput,
   });

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { cancelRemoteRun } from '../../core/compute/cancelRun';
 import { readRemoteJob, type JobTarget } from '../../core/compute/remoteRun';
-import { findTarget } from '../../core/compute/targets';
+import { findTarget, targetPython } from '../../core/compute/targets';
 import { appendEvents } from '../../core/tracking/eventWriter';
 import { registerCommand } from '../commandErrors';
 import { isProcessAlive } from '../../core/workspace/processes';
@@ -64,7 +64,7 @@ export class RunCommands {
 
   /**
    * "Run Python File on Target…": ships the project (code, its uncommitted change, the data
-   * snapshot) to a target the user picks and runs `python3 <file>` there as a tracked run, its
+   * snapshot) to a target the user picks and runs `<its python> <file>` there as a tracked run, its
    * output in the script's terminal; returns the run id. Closing the terminal lets go of the run,
    * which goes on there (the Targets view cancels it).
    */
@@ -76,7 +76,7 @@ export class RunCommands {
     const target = targetName ? findTarget(root, targetName) : await pickTarget(root, `Run ${path.basename(file.fsPath)} on…`, 'The project goes there at its commit, with its uncommitted change and data snapshot.');
     if (!target) return undefined;
     if (target.type === 'local') return this.runPythonFile(file);
-    return this.runOnTarget(target, 'python3', [script.split(path.sep).join('/')], file.fsPath, 'script');
+    return this.runOnTarget(target, targetPython(target), [script.split(path.sep).join('/')], file.fsPath, 'script');
   }
 
   /** Ships the project to `target` and runs the command there, its output in the terminal of `key` on that target; returns the run id. */
