@@ -8,7 +8,7 @@ import { SnapshotError } from '../snapshots';
 import type { TrackedProcess } from '../tracking/launcher';
 import type { RunInput } from '../tracking/store';
 import { MlopsLayout } from '../workspace/layout';
-import { ProcessLock } from '../workspace/processLock';
+import { describeHolder, ProcessLock } from '../workspace/processLock';
 import { outChanges, pathDigests } from './fingerprint';
 import { appendPipelineRun, type PipelineRunRecord, type StageResult } from './history';
 import { loadPipeline, selectStages, type Pipeline } from './load';
@@ -125,8 +125,8 @@ function claimPipelineRuns(root: string): ProcessLock | undefined {
     // read-only or full: tryAcquire says it cannot write there
   }
   const lock = ProcessLock.tryAcquire(file);
-  if (typeof lock !== 'string') return lock;
-  if (ProcessLock.isHeld(file)) throw new Error(`Another pipeline run is under way in this workspace (${ProcessLock.holder(file) ?? 'another process'}); wait for it to end, or stop it, and run again.`);
+  if (lock instanceof ProcessLock) return lock;
+  if (lock.held) throw new Error(`Another pipeline run is under way in this workspace (${describeHolder(lock.holder)}); wait for it to end, or stop it, and run again.`);
   return undefined;
 }
 

@@ -145,16 +145,9 @@ export class ObjectStore {
   }
 
   /**
-   * A blob of at most `limit` bytes read and checked in one go (no streams: for the many small
-   * files of a restore); undefined when it is larger or a delta (then use blobChunks).
-   */
-  readSmallBlob(oid: string, limit: number): Buffer | undefined {
-    return this.readSmall(oid, 'blob', limit);
-  }
-
-  /**
-   * A small object of the given type ('commit', 'blob', …) read and checked in one go;
-   * undefined when it is larger than `limit`, of another type, or a delta in a pack.
+   * A small object of the given type ('commit', 'blob', …) read and checked in one go (no
+   * streams: for the many small files of a restore, and commits); undefined when it is larger
+   * than `limit`, of another type, or a delta in a pack (a blob's: then use blobChunks).
    */
   readSmall(oid: string, type: string, limit: number): Buffer | undefined {
     const at = this.locateOrThrow(oid);
@@ -235,7 +228,7 @@ export class ObjectStore {
 
   /** A whole blob in memory (for small files and VS Code's diff editor). */
   async readBlob(oid: string): Promise<Buffer> {
-    const small = this.readSmallBlob(oid, 4 * 1024 * 1024);
+    const small = this.readSmall(oid, 'blob', 4 * 1024 * 1024);
     if (small) return small;
     const parts: Buffer[] = [];
     for await (const c of this.blobChunks(oid)) parts.push(c);

@@ -154,7 +154,7 @@ async function writeTemp(tmp: string, f: BlobEntry, objects: ObjectStore, signal
     fs.symlinkSync((await objects.readBlob(f.oid)).toString(), tmp);
     return;
   }
-  const small = objects.readSmallBlob(f.oid, SMALL_FILE_BYTES);
+  const small = objects.readSmall(f.oid, 'blob', SMALL_FILE_BYTES);
   if (small) {
     fs.writeFileSync(tmp, small, { flag: 'wx', mode: f.mode === '100755' ? 0o755 : 0o644 });
     return;

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { findTarget } from '../../core/compute/targets';
+import { findTarget, targetPython } from '../../core/compute/targets';
 import { parameterDefaults, parseParameterArgs, parseParameterValue, readNotebook, type NotebookJson, type Parameters } from '../../core/notebooks/notebookFile';
 import { checkNotebookInterpreter, describeInterpreterCheck, requireNotebookInterpreter, USUAL_NOTEBOOK_INTERPRETERS } from '../../core/notebooks/notebookInterpreter';
 import { runNotebookOnTarget } from '../../core/notebooks/remoteNotebook';
 import { describeFailure, NotebookError, prepareNotebookRun, type NotebookRunOutcome } from '../../core/notebooks/runNotebook';
 import { knownPythonInterpreters, pythonInterpreter } from '../pythonInterpreter';
-import { showRunTerminal } from '../runs/runTerminal';
+import { shipToTarget, showRunTerminal } from '../runs/runTerminal';
 import { pickTarget } from '../targets/pickTarget';
 import type { TrackingService } from '../trackingService';
 
@@ -98,16 +98,11 @@ export async function runNotebookOnTargetCommand(service: TrackingService, arg?:
   const parameters = options.parameters ?? (await promptParameters(nb, name));
   if (!parameters) return undefined;
   const project = await service.project();
-  const term = showRunTerminal(`${name.replace(/\.ipynb$/i, '')} @ ${target.name}`, `${uri.fsPath}@${target.name}`);
-  term.write(`[MLOps] ${name} on ${target.name}: its code cells with python3 there\n`);
-  const started = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `MLOps: shipping ${name} to ${target.name}…` },
-    () => runNotebookOnTarget(project.layout, target, { notebook: uri.fsPath, parameters, name: options.name, experiment: options.experiment, cellTimeoutS: options.cellTimeoutS, onOutput: term.write }),
-  ).then((r) => r, (err: Error) => {
-    term.done(`not started: ${err.message}`);
-    throw err;
-  });
-  term.attach({ finished: started.run.finished, stop: () => started.run.detach() });
+  const started = await shipToTarget(
+    { target: target.name, file: name, key: uri.fsPath, line: `${name} on ${target.name}: its code cells with ${targetPython(target)} there` },
+    (onOutput) => runNotebookOnTarget(project.layout, target, { notebook: uri.fsPath, parameters, name: options.name, experiment: options.experiment, cellTimeoutS: options.cellTimeoutS, onOutput }),
+    (s) => s.run,
+  );
   service.refresh();
   const outcome = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `MLOps: running ${name} on ${target.name}`, cancellable: true },

@@ -7,11 +7,12 @@ import { appendEvents } from '../../core/tracking/eventWriter';
 import { registerCommand } from '../commandErrors';
 import { isProcessAlive } from '../../core/workspace/processes';
 import type { RunSource } from '../../core/tracking/events';
+import type { RunOutcome } from '../../core/tracking/launcher';
 import type { RunSummary } from '../../core/tracking/store';
 import { joinArguments, lastRecordedArguments, scriptCommand } from '../../core/tracking/scriptArguments';
 import { pythonInterpreter } from '../pythonInterpreter';
 import { pickTarget } from '../targets/pickTarget';
-import { showRunTerminal } from './runTerminal';
+import { shipToTarget, showRunTerminal } from './runTerminal';
 import { promptScriptArguments } from './scriptArgumentsPrompt';
 import type { RunsNode, RunsTreeProvider } from './runsTree';
 import type { TrackingService } from '../trackingService';
@@ -81,20 +82,13 @@ export class RunCommands {
 
   /** Ships the project to `target` and runs the command there, its output in the terminal of `key` on that target; returns the run id. */
   private async runOnTarget(target: JobTarget, command: string, args: string[], key: string, source: RunSource, experiment?: string): Promise<string> {
-    const name = path.basename(args.find((a) => !a.startsWith('-')) ?? command);
-    const term = showRunTerminal(`${path.basename(name, '.py')} @ ${target.name}`, `${key}@${target.name}`);
-    term.write(`[MLOps] ${joinArguments([command, ...args])} on ${target.name}\n`);
-    const run = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `MLOps: shipping ${name} to ${target.name}…` },
-      () => this.service.launchRemote({ target, command, args, source, experiment, onOutput: term.write }),
-    ).then((r) => r, (err: Error) => {
-      term.done(`not started: ${err.message}`);
-      throw err;
-    });
-    term.attach({ finished: run.finished, stop: () => run.detach() });
-    void run.finished.then((outcome) => {
-      if (outcome.error) void vscode.window.showErrorMessage(`MLOps: ${outcome.error}`);
-    }, (err: Error) => void vscode.window.showErrorMessage(`MLOps: ${err.message}`));
+    const file = path.basename(args.find((a) => !a.startsWith('-')) ?? command);
+    const run = await shipToTarget(
+      { target: target.name, file, key, line: `${joinArguments([command, ...args])} on ${target.name}` },
+      (onOutput) => this.service.launchRemote({ target, command, args, source, experiment, onOutput }),
+      (r) => r,
+    );
+    reportFailure(run.finished);
     return run.runId;
   }
 
@@ -159,9 +153,7 @@ export class RunCommands {
       onWarning: (message) => term.write(`[MLOps] ${message}\n`),
     });
     term.attach(run);
-    void run.finished.then((outcome) => {
-      if (outcome.error) void vscode.window.showErrorMessage(`MLOps: ${outcome.error}`);
-    }, (err: Error) => void vscode.window.showErrorMessage(`MLOps: ${err.message}`)); // e.g. a full disk before the run could start
+    reportFailure(run.finished);
     return run.runId;
   }
 
@@ -268,4 +260,11 @@ export class RunCommands {
     );
     return picked?.run;
   }
+}
+
+/** Says why a run failed (its error), or could not go on (e.g. a full disk before it started), once it ends. */
+function reportFailure(finished: Promise<RunOutcome>): void {
+  void finished.then((outcome) => {
+    if (outcome.error) void vscode.window.showErrorMessage(`MLOps: ${outcome.error}`);
+  }, (err: Error) => void vscode.window.showErrorMessage(`MLOps: ${err.message}`));
 }

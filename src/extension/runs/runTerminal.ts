@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { RemoteRun } from '../../core/compute/remoteRun';
 import type { RunOutcome } from '../../core/tracking/launcher';
 
 /**
@@ -90,4 +91,27 @@ function createRunTerminal(name: string, onClose: () => void): Entry {
     },
   };
   return entry;
+}
+
+/** What a run shipped to a target is shown as: `file`'s terminal for that target (`key`: the file's path), and its first line. */
+export interface ShippedRun { target: string; file: string; key: string; line: string }
+
+/**
+ * Ships a run to a target (`start`, given where its output goes) under a progress notification,
+ * then follows it in the file's terminal for that target; a start that fails says why there too.
+ * Closing the terminal lets go of the run, which goes on on its target.
+ */
+export async function shipToTarget<T>(shown: ShippedRun, start: (onOutput: (text: string) => void) => Promise<T>, runOf: (started: T) => Pick<RemoteRun, 'finished' | 'detach'>): Promise<T> {
+  const term = showRunTerminal(`${shown.file.replace(/\.(py|ipynb)$/i, '')} @ ${shown.target}`, `${shown.key}@${shown.target}`);
+  term.write(`[MLOps] ${shown.line}\n`);
+  let started: T;
+  try {
+    started = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: shipping ${shown.file} to ${shown.target}…` }, () => start(term.write));
+  } catch (err) {
+    term.done(`not started: ${(err as Error).message}`);
+    throw err;
+  }
+  const run = runOf(started);
+  term.attach({ finished: run.finished, stop: () => run.detach() });
+  return started;
 }

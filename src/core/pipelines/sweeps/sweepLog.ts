@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { appendRecord, reportDamagedLine } from '../../workspace/appendLog';
 import { readLockHolder, type LockHolder } from '../../workspace/fileLock';
-import { ProcessLock } from '../../workspace/processLock';
+import { describeHolder, ProcessLock } from '../../workspace/processLock';
 import type { MlopsLayout } from '../../workspace/layout';
 import type { Params } from './space';
 
@@ -99,9 +99,8 @@ export function sweepOwner(layout: MlopsLayout, name: string): LockHolder | unde
 export function claimSweep(layout: MlopsLayout, name: string): () => void {
   fs.mkdirSync(sweepDir(layout, name), { recursive: true });
   const lock = ProcessLock.tryAcquire(ownerFile(layout, name));
-  if (typeof lock === 'string') {
-    const owner = sweepOwner(layout, name);
-    throw new Error(owner ? `Sweep "${name}" is already running (process ${owner.pid} on ${owner.host}). Stop it with: mlops sweep stop ${name}` : `Cannot start sweep "${name}": ${lock}.`);
+  if (!(lock instanceof ProcessLock)) {
+    throw new Error(lock.held ? `Sweep "${name}" is already running (${describeHolder(lock.holder)}). Stop it with: mlops sweep stop ${name}` : `Cannot start sweep "${name}": ${lock.why}.`);
   }
   fs.rmSync(stopFile(layout, name), { force: true });
   return () => lock.release();
