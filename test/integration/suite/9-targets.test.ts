@@ -76,10 +76,10 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
   });
 
   it('runs a Python file (and reruns it with changes) and a notebook on an ssh target (a real sshd) from the editor: output in their terminals, the runs and their metrics come home', async function () {
-    this.timeout(180_000);
+    this.timeout(300_000);
     const mlops = await api();
     const root = workspaceRoot();
-    const sshd = await startSshd();
+    const sshd = await within('starting sshd', startSshd());
     // A remote run ships the files git tracks: the copied quickstart becomes a repository for this test only.
     const git = (...args: string[]) => execFileSync('git', args, { cwd: root, env: { ...process.env, GIT_AUTHOR_NAME: 'it', GIT_AUTHOR_EMAIL: 'it@example.com', GIT_COMMITTER_NAME: 'it', GIT_COMMITTER_EMAIL: 'it@example.com' } });
     const script = path.join(root, 'remote_it.py');
@@ -90,12 +90,12 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
       git('init', '-q');
       git('add', 'remote_it.py', 'mlops.yaml');
       git('commit', '-qm', 'remote run');
-      const runId = await vscode.commands.executeCommand<string>('mlops.runPythonFileOnTarget', vscode.Uri.file(script), 'it-ssh');
+      const runId = await within('Run Python File on Target to start the run', vscode.commands.executeCommand<string>('mlops.runPythonFileOnTarget', vscode.Uri.file(script), 'it-ssh'));
       assert.ok(runId, 'the command answers with the run id');
       const run = await waitFor('the run to finish and come home', () => {
         const r = mlops.service.current!.getRun(runId);
         return r?.status === 'FINISHED' && r;
-      }, 120_000);
+      }, 60_000);
       assert.strictEqual(run.tags['mlops.target'], 'it-ssh');
       assert.strictEqual(run.metrics.find((m) => m.key === 'remote_loss')?.latest, 0.25);
       assert.match(fs.readFileSync(path.join(mlops.service.current!.layout.artifactsDir(runId), 'output.log'), 'utf8'), /hello from the target/);
@@ -103,26 +103,26 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
       assert.ok(terminal, 'the output went to the script\'s terminal for that target');
 
       // Rerun with Changes… of a run on a target reruns it there, with the new arguments.
-      const rerunId = await vscode.commands.executeCommand<string>('mlops.rerunWithChanges', runId, ['--epochs', '2']);
+      const rerunId = await within('Rerun with Changes to start the rerun', vscode.commands.executeCommand<string>('mlops.rerunWithChanges', runId, ['--epochs', '2']));
       assert.ok(rerunId && rerunId !== runId, 'a new run');
       const rerun = await waitFor('the rerun to finish on the target', () => {
         const r = mlops.service.current!.getRun(rerunId);
         return r?.status === 'FINISHED' && r;
-      }, 120_000);
+      }, 60_000);
       assert.strictEqual(rerun.tags['mlops.target'], 'it-ssh');
       assert.deepStrictEqual(rerun.capture.argv, ['python3', 'remote_it.py', '--epochs', '2']);
 
       // A notebook the same way: its code cells with python3 there, no Jupyter.
       const cell = { cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: ['import mlops_workbench as mw\n', 'mw.log_metric("nb_acc", 0.75)\n', 'print("cells ran there")\n'] };
       fs.writeFileSync(notebook, JSON.stringify({ cells: [cell], metadata: {}, nbformat: 4, nbformat_minor: 5 }));
-      const outcome = await vscode.commands.executeCommand<NotebookRunOutcome>('mlops.runNotebookOnTarget', vscode.Uri.file(notebook), { target: 'it-ssh', parameters: {}, notify: false });
+      const outcome = await within('Run Notebook on Target to run the notebook', vscode.commands.executeCommand<NotebookRunOutcome>('mlops.runNotebookOnTarget', vscode.Uri.file(notebook), { target: 'it-ssh', parameters: {}, notify: false }));
       assert.ok(outcome?.ok, `the notebook ran: ${outcome?.message}`);
       const nbRun = mlops.service.current!.getRun(outcome.runId)!;
       assert.strictEqual(nbRun.status, 'FINISHED');
       assert.strictEqual(nbRun.tags['mlops.target'], 'it-ssh');
       assert.strictEqual(nbRun.metrics.find((m) => m.key === 'nb_acc')?.latest, 0.75);
     } finally {
-      await sshd.stop();
+      await within('stopping sshd', sshd.stop());
       fs.rmSync(path.join(root, '.git'), { recursive: true, force: true });
       fs.rmSync(script, { force: true });
       fs.rmSync(notebook, { force: true });
@@ -157,3 +157,13 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
     }
   });
 });
+
+/** `step`, or an error naming it when it takes longer than `ms`: a hang says where it is. */
+async function within<T>(step: string, promise: Thenable<T>, ms = 60_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${step} took over ${ms / 1000} s`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
