@@ -3,7 +3,7 @@ import type { Project } from '../core/project';
 import { checkDataSource, profileData } from '../core/validation/profiles';
 import type { DataCheckReport } from '../core/validation/check';
 import { print, printJson, table } from './output';
-import { UsageError } from './usage';
+import { UsageError, wrongArguments } from './usage';
 
 const num = (v: number | undefined) => (v === undefined ? '' : Number.isInteger(v) ? String(v) : v.toPrecision(4));
 
@@ -22,7 +22,7 @@ export async function dataCommand(project: Project, sub: string | undefined, arg
   const { values, positionals } = parseArgs({
     args: argv, options: { json: { type: 'boolean' }, against: { type: 'string' }, 'missing-jump': { type: 'string' } }, allowPositionals: true,
   });
-  if (positionals.length !== 1) throw new UsageError(`Usage: mlops data ${sub === 'check' ? 'check <data> [--against <profile.json|data|snapshot>] [--json]' : 'profile <csv|jsonl|folder|snapshot> [--json]'}`);
+  if (positionals.length !== 1) throw wrongArguments();
   switch (sub) {
     case 'profile': {
       const { profile, file } = await profileData(project.layout, project.snapshots, positionals[0]);

@@ -3,7 +3,7 @@ import type { Project } from '../core/project';
 import type { Evaluation } from '../core/validation/evaluate';
 import type { EvaluateRequest, ValidationReport } from '../core/validation/modelValidation';
 import { print, printJson, table } from './output';
-import { UsageError } from './usage';
+import { UsageError, wrongArguments } from './usage';
 
 /** Options shared by evaluate, validate and models promote. */
 export const EVALUATE_OPTIONS = {
@@ -49,7 +49,7 @@ function printEvaluation(label: string, runId: string, e: Evaluation): void {
 export async function evaluateCommand(project: Project, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: EVALUATE_OPTIONS, allowPositionals: true });
   if (positionals.length < 1 || positionals.length > 2 || !values.data) {
-    throw new UsageError('Usage: mlops evaluate <model:version | model@alias | file.onnx> --data <holdout> --label <column> [--group C] [--standardise norm.csv] [--json]');
+    throw wrongArguments();
   }
   const { runId, model, evaluation } = await project.validation.evaluate(positionals[0], positionals[1], evaluateRequest(values)!);
   if (values.json) printJson({ runId, model: model.label, evaluation });
@@ -68,17 +68,17 @@ export function printGateTable(report: ValidationReport): void {
 }
 
 /** Splits `model:3`, `model@champion` or `model 3` into name and version/alias. */
-export function versionArgs(positionals: string[], usage: string): [string, string] {
+export function versionArgs(positionals: string[]): [string, string] {
   if (positionals.length === 2) return [positionals[0], positionals[1]];
   const m = positionals.length === 1 ? /^([^:@]+)[:@](.+)$/.exec(positionals[0]) : null;
-  if (!m) throw new UsageError(`Usage: ${usage}`);
+  if (!m) throw wrongArguments();
   return [m[1], m[2]];
 }
 
 /** `mlops validate <model:version | model version> [--data … --label …]`: prints each gate ✓/✗, exit 1 on a failure. */
 export async function validateCommand(project: Project, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: EVALUATE_OPTIONS, allowPositionals: true });
-  const [name, ref] = versionArgs(positionals, 'mlops validate <model:version> [--data <holdout> --label <column>] [--json]');
+  const [name, ref] = versionArgs(positionals);
   const report = await project.validation.validate(name, ref, evaluateRequest(values));
   if (values.json) printJson(report);
   else printGateTable(report);

@@ -3,12 +3,12 @@ import { parseArgs } from 'node:util';
 import { importMlruns, MlflowBackend } from '../core/mlflow';
 import { TO_WRITE, withTracking } from './open';
 import { print, printError, printJson, printProgress } from './output';
-import { UsageError } from './usage';
+import { wrongArguments } from './usage';
 
 /** `mlops import-mlflow <mlruns-dir> [--json]`: imports an MLflow file store; runs already imported are skipped. */
 export async function importMlflowCommand(root: string, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UsageError('import-mlflow needs the mlruns folder: mlops import-mlflow <mlruns-dir> [--json]');
+  if (positionals.length !== 1) throw wrongArguments('import-mlflow needs the mlruns folder.');
   const source = path.resolve(positionals[0]);
   return withTracking(root, async (tracking) => {
     if (tracking.readOnly) {

@@ -1,7 +1,7 @@
 import { COMMANDS } from './commands';
 import { print, printError } from './output';
 import { findWorkspaceRoot } from '../core/workspace/layout';
-import { helpText, isUsageError, usageText, UsageError, type Command } from './usage';
+import { helpText, isUsageError, signature, usageText, UsageError, type Command } from './usage';
 
 const VERSION = '0.1.0';
 
@@ -84,7 +84,10 @@ async function main(argv: string[]): Promise<number> {
 /** Errors: one line (and where the usage is); with --json, {"error": …} on stderr. Exit 2 for usage errors, else 1. */
 function report(err: unknown, json: boolean): number {
   const usage = isUsageError(err);
-  const message = (err as Error)?.message ?? String(err);
+  const command = COMMANDS.find((c) => c.name === attempted);
+  // wrongArguments(): the command's own usage line, as `mlops <command> --help` shows it.
+  const usageLine = err instanceof UsageError && err.withUsage && command ? `Usage: ${signature(command)}` : '';
+  const message = [(err as Error)?.message ?? String(err), usageLine].filter(Boolean).join(' ');
   if (json) printError(JSON.stringify({ error: message }) + '\n');
   else {
     const hint = usage ? `\nRun "mlops ${attempted ? `${attempted} ` : ''}--help" for usage.` : '';

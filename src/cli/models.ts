@@ -5,7 +5,7 @@ import type { Project } from '../core/project';
 import { lineageText, modelLineage } from '../core/registry/lineage';
 import { oneLine, print, printJson, table } from './output';
 import { promoteCommand } from './promote';
-import { UsageError } from './usage';
+import { UsageError, wrongArguments } from './usage';
 
 export async function modelsCommand(project: Project, sub: string | undefined, argv: string[]): Promise<number> {
   if (sub === 'promote') return promoteCommand(project, argv);
@@ -15,8 +15,8 @@ export async function modelsCommand(project: Project, sub: string | undefined, a
     allowPositionals: true,
   });
   const { registry } = project;
-  const need = (n: number, usage: string) => {
-    if (positionals.length !== n) throw new UsageError(`Usage: mlops models ${usage}`);
+  const need = (n: number) => {
+    if (positionals.length !== n) throw wrongArguments();
   };
   const runId = (ref: string) => project.tracking.resolveRunId(ref) ?? ref;
   switch (sub) {
@@ -31,7 +31,7 @@ export async function modelsCommand(project: Project, sub: string | undefined, a
       return 0;
     }
     case 'register': {
-      need(1, 'register <path> --name <model> [--run <run-id> [--artifact]] [--json]');
+      need(1);
       if (!values.name) throw new UsageError('register needs --name <model>');
       if (values.artifact && !values.run) throw new UsageError('--artifact needs --run <run-id>: the path is then inside that run\'s artifacts');
       const version = values.artifact
@@ -43,30 +43,30 @@ export async function modelsCommand(project: Project, sub: string | undefined, a
     }
     case 'alias': {
       if (values.remove) {
-        need(2, 'alias <model> <alias> --remove');
+        need(2);
         registry.setAlias(positionals[0], positionals[1], null);
         print(`Removed alias ${positionals[1]} of ${positionals[0]}.\n`);
         return 0;
       }
-      need(3, 'alias <model> <alias> <version>');
+      need(3);
       if (!/^\d+$/.test(positionals[2])) throw new UsageError(`The version must be a number, not "${positionals[2]}".`);
       registry.setAlias(positionals[0], positionals[1], Number(positionals[2]));
       print(`${positionals[0]}@${positionals[1]} → version ${positionals[2]}.\n`);
       return 0;
     }
     case 'delete':
-      need(2, 'delete <model> <version>');
+      need(2);
       registry.deleteVersion(positionals[0], Number(positionals[1]));
       print(`Deleted ${positionals[0]} version ${positionals[1]}.\n`);
       return 0;
     case 'card': {
-      need(2, 'card <model> <version|alias>');
+      need(2);
       const file = await writeModelCard(project.layout, registry, project.tracking, project.snapshots, positionals[0], positionals[1]);
       print(`${file}\n`);
       return 0;
     }
     case 'lineage': {
-      need(2, 'lineage <model> <version|alias> [--json]');
+      need(2);
       const lineage = await modelLineage(registry, project.tracking, project.snapshots, positionals[0], positionals[1]);
       if (values.json) printJson(lineage);
       else print(lineageText(lineage, 0, oneLine) + '\n');

@@ -4,7 +4,7 @@ import { monitorDeployments, monitorStatus, type MonitorOutcome } from '../core/
 import type { Project } from '../core/project';
 import { printGateTable } from './evaluate';
 import { print, printError, printJson, table } from './output';
-import { UsageError } from './usage';
+import { wrongArguments } from './usage';
 
 const MARK = { done: '✓', failed: '✗', skipped: '–', kept: '✗' } as const;
 
@@ -41,7 +41,7 @@ async function monitorRunCommand(project: Project, argv: string[]): Promise<numb
 /** `mlops monitor status [--json]`: each deployment's latest verdict and retraining loop. */
 function monitorStatusCommand(project: Project, argv: string[]): number {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
-  if (positionals.length) throw new UsageError('Usage: mlops monitor status [--json]');
+  if (positionals.length) throw wrongArguments();
   const all = monitorStatus(project);
   if (values.json) {
     printJson(all);

@@ -4,7 +4,7 @@ import { loadPipeline } from '../core/pipelines/load';
 import { DEFAULT_PARALLEL, runPipeline, type PipelineEvent } from '../core/pipelines/run';
 import { pipelineStatus } from '../core/pipelines/status';
 import { print, printError, printJson, table } from './output';
-import { UsageError } from './usage';
+import { UsageError, wrongArguments } from './usage';
 
 /** `mlops pipeline run [stage] [--downstream] [--parallel N] [--force] [--target T] [--json]`: exit 1 when a stage failed. */
 export async function pipelineRun(root: string, argv: string[]): Promise<number> {
@@ -14,7 +14,7 @@ export async function pipelineRun(root: string, argv: string[]): Promise<number>
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length > 1) throw new UsageError('pipeline run takes at most one stage: mlops pipeline run [stage] [--downstream]');
+  if (positionals.length > 1) throw wrongArguments('pipeline run takes at most one stage.');
   if (values.downstream && !positionals.length) throw new UsageError('--downstream needs a stage: mlops pipeline run train --downstream');
   const parallel = values.parallel === undefined ? DEFAULT_PARALLEL : Number(values.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel must be a whole number of stages, 1 or more (got "${values.parallel}").`);

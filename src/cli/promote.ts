@@ -9,7 +9,7 @@ export async function promoteCommand(project: Project, argv: string[]): Promise<
   const { values, positionals } = parseArgs({
     args: argv, options: { ...EVALUATE_OPTIONS, to: { type: 'string' }, force: { type: 'boolean' }, reason: { type: 'string' } }, allowPositionals: true,
   });
-  const [name, ref] = versionArgs(positionals, 'mlops models promote <model> <version> [--to champion] [--data <holdout> --label <column>] [--force --reason "…"]');
+  const [name, ref] = versionArgs(positionals);
   const alias = values.to ?? 'champion';
   try {
     const { report, forced } = await project.validation.promote(name, ref, alias, { force: values.force, reason: values.reason, request: evaluateRequest(values) });

@@ -3,12 +3,12 @@ import { formatNumber } from '../core/format';
 import { reproduceRun } from '../core/governance/reproduce';
 import type { Project } from '../core/project';
 import { print, printJson, table } from './output';
-import { UsageError } from './usage';
+import { wrongArguments } from './usage';
 
 /** `mlops reproduce RUN`: exits 0 when the reproduction finished, 1 otherwise. */
 export async function reproduceCommand(project: Project, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
-  if (positionals.length !== 1) throw new UsageError('Usage: mlops reproduce <run-id> [--json]');
+  if (positionals.length !== 1) throw wrongArguments();
   const runId = project.tracking.resolveRunId(positionals[0]) ?? positionals[0];
   const result = await reproduceRun(project, runId, values.json ? undefined : (t) => process.stdout.write(t));
   if (values.json) printJson(result);

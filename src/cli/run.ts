@@ -6,13 +6,13 @@ import type { RunInput } from '../core/tracking/store';
 import { readProjectConfig } from '../core/workspace/config';
 import type { MlopsLayout } from '../core/workspace/layout';
 import { withProject } from './open';
-import { UsageError } from './usage';
+import { wrongArguments } from './usage';
 import { printError } from './output';
 
 /** `mlops run [--name N] [--experiment E] [--target T] -- <command…>`: exits with the command's own code. */
 export async function runCommand(layout: MlopsLayout, argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
-  if (dash < 0 || dash === argv.length - 1) throw new UsageError('run needs a command after "--": mlops run [--name N] [--experiment E] -- python3 train.py');
+  if (dash < 0 || dash === argv.length - 1) throw wrongArguments('run needs a command after "--".');
   const { values } = parseArgs({
     args: argv.slice(0, dash),
     options: { name: { type: 'string' }, experiment: { type: 'string' }, target: { type: 'string' } },

@@ -8,7 +8,7 @@ import type { RunSummary } from '../core/tracking/store';
 import type { Tracking } from '../core/tracking/tracking';
 import { formatBytes, formatDuration, formatNumber, formatTime } from '../core/format';
 import { oneLine, print, printJson, table } from './output';
-import { UsageError } from './usage';
+import { UsageError, wrongArguments } from './usage';
 
 /** How many runs a query reads in one go; more read every row at once (an IN list has a limit). */
 const BULK = 500;
@@ -107,7 +107,7 @@ function columnValue(c: Column, row: QueryRun, json: boolean): string | number |
 
 export function runsShow(tracking: Tracking, argv: string[]): number {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UsageError('runs show needs exactly one run id: mlops runs show <run-id> [--json]');
+  if (positionals.length !== 1) throw wrongArguments('runs show needs exactly one run id.');
   const id = tracking.resolveRunId(positionals[0]);
   const run = id ? tracking.getRun(id) : undefined;
   if (!run) throw new UsageError(`No run has the id "${positionals[0]}". List them with: mlops runs list`);

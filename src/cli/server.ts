@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startMlflowServer } from '../core/mlflow';
 import { TO_WRITE, withProject } from './open';
-import { UsageError } from './usage';
+import { UsageError, wrongArguments } from './usage';
 import { print, printError } from './output';
 
 const SAVE_EVERY_MS = 2000;
@@ -12,7 +12,7 @@ const SAVE_EVERY_MS = 2000;
  */
 export async function serverCommand(root: string, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { port: { type: 'string' } }, allowPositionals: true, strict: true });
-  if (positionals.length) throw new UsageError(`server takes no arguments (got "${positionals[0]}"): mlops server [--port P]`);
+  if (positionals.length) throw wrongArguments(`server takes no arguments (got "${positionals[0]}").`);
   let port = 0;
   if (values.port !== undefined) {
     port = Number(values.port);

@@ -4,7 +4,7 @@ import type { Project } from '../core/project';
 import type { SnapshotProgress } from '../core/snapshots';
 import { readProjectConfig } from '../core/workspace/config';
 import { oneLine, print, printError, printJson, printProgress, table } from './output';
-import { UsageError } from './usage';
+import { UsageError, wrongArguments } from './usage';
 
 function progress(p: SnapshotProgress): void {
   if (!process.stderr.isTTY) return;
@@ -33,8 +33,8 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
     options: { json: { type: 'boolean' }, to: { type: 'string' }, yes: { type: 'boolean', short: 'y' }, 'allow-personal-data': { type: 'boolean' } },
     allowPositionals: true,
   });
-  const need = (n: number, usage: string) => {
-    if (positionals.length !== n) throw new UsageError(`Usage: mlops snapshots ${usage}`);
+  const need = (n: number) => {
+    if (positionals.length !== n) throw wrongArguments();
   };
   switch (sub) {
     case 'list': {
@@ -47,7 +47,7 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
       return 0;
     }
     case 'show': {
-      need(1, 'show <snapshot> [--json]');
+      need(1);
       const shown = await project.snapshots.show(positionals[0]);
       if (values.json) printJson(shown);
       else {
@@ -59,7 +59,7 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
       return 0;
     }
     case 'diff': {
-      need(2, 'diff <snapshot-a> <snapshot-b> [--json]');
+      need(2);
       const diff = await project.snapshots.diff(positionals[0], positionals[1]);
       if (values.json) printJson(diff);
       else {
@@ -73,7 +73,7 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
       return 0;
     }
     case 'restore': {
-      need(1, 'restore <snapshot> [--to DIR] [--yes]');
+      need(1);
       const result = await project.restore(positionals[0], { to: values.to, overwrite: values.yes });
       if (result.wouldOverwrite.length) {
         printError(`Restoring would overwrite ${result.wouldOverwrite.length} changed file(s):\n${result.wouldOverwrite.map((f) => `  ${oneLine(f)}`).join('\n')}\nNothing was written. Run again with --yes to overwrite them, or use --to DIR to restore elsewhere.\n`);
@@ -83,17 +83,17 @@ export async function snapshotsCommand(project: Project, sub: string | undefined
       return 0;
     }
     case 'tag':
-      need(2, 'tag <snapshot> <name>');
+      need(2);
       await project.tag(positionals[0], positionals[1]);
       print(`Tagged ${positionals[0]} as ${positionals[1]}.\n`);
       return 0;
     case 'push':
-      need(1, 'push <git-remote-url> [--allow-personal-data]');
+      need(1);
       await project.push(positionals[0], undefined, { allowPersonalData: values['allow-personal-data'] });
       print(`Pushed snapshots to ${positionals[0]}.\n`);
       return 0;
     case 'fetch': {
-      need(1, 'fetch <git-remote-url>');
+      need(1);
       const ids = await project.fetch(positionals[0]);
       print(`Fetched ${ids.length} snapshot(s).\n`);
       return 0;

@@ -6,14 +6,14 @@ import { readSweepState, requestStop, sweepOwner, type Trial } from '../core/pip
 import { formatNumber } from '../core/format';
 import { MlopsLayout } from '../core/workspace/layout';
 import { oneLine, print, printError, printJson, table } from './output';
-import { UsageError } from './usage';
+import { wrongArguments } from './usage';
 
 /** `mlops sweep run|status|stop <sweep> [--json]`. */
 export async function sweepCommand(root: string, sub: 'run' | 'status' | 'stop', argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   const layout = new MlopsLayout(root);
   if (sub === 'status' && !positionals.length) return listSweeps(layout, values.json ?? false);
-  if (positionals.length !== 1) throw new UsageError(`sweep ${sub} needs one sweep name: mlops sweep ${sub} <sweep>${sub === 'stop' ? '' : ' [--json]'}`);
+  if (positionals.length !== 1) throw wrongArguments(`sweep ${sub} needs one sweep name.`);
   const sweep = findSweep(root, positionals[0]);
   if (sub === 'stop') {
     const owner = sweepOwner(layout, sweep.name);

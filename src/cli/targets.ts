@@ -4,7 +4,7 @@ import { probeTarget, type TargetStatus } from '../core/compute/targetStatus';
 import { findTarget, readTargets, type Target } from '../core/compute/targets';
 import { print, printJson, table } from './output';
 import { MlopsLayout } from '../core/workspace/layout';
-import { UsageError } from './usage';
+import { UsageError, wrongArguments } from './usage';
 
 /** `mlops targets list | test <target> | gpus <target> [--json]`. */
 export async function targetsCommand(root: string, sub: string | undefined, argv: string[]): Promise<number> {
@@ -16,7 +16,7 @@ export async function targetsCommand(root: string, sub: string | undefined, argv
     return 0;
   }
   if (sub !== 'test' && sub !== 'gpus') throw new UsageError(`Unknown "targets ${sub ?? ''}": use "targets list", "targets test <target>" or "targets gpus <target>".`);
-  if (positionals.length !== 1) throw new UsageError(`targets ${sub} needs one target name: mlops targets ${sub} <target> [--json]`);
+  if (positionals.length !== 1) throw wrongArguments(`targets ${sub} needs one target name.`);
   // The same probe as the Targets view, so the terminal and the editor agree on every target type.
   const status = await probeTarget(findTarget(root, positionals[0]));
   if (!status.reachable) throw new Error(status.detail);
@@ -73,7 +73,7 @@ function where(t: Target): string {
 
 /** `mlops runs cancel <run>`: ends a remote run on its target; its follower records it as KILLED. */
 export async function runsCancel(root: string, argv: string[]): Promise<number> {
-  if (argv.length !== 1) throw new UsageError('runs cancel needs one run id: mlops runs cancel <run-id>');
+  if (argv.length !== 1) throw wrongArguments('runs cancel needs one run id.');
   const { runId, job } = await cancelRemoteRun(new MlopsLayout(root), argv[0]);
   print(`Cancelled run ${runId} on ${job.target} (${job.host}).\n`);
   return 0;

@@ -1,5 +1,19 @@
 /** A mistake in how the CLI was called: printed in one line with where to find the usage, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** Set by wrongArguments(): the CLI adds the command's usage line. */
+  withUsage = false;
+}
+
+/**
+ * Arguments that do not fit the command (`why`: what is wrong, when more than the count): the CLI
+ * adds the command's usage line from the command table (commands.ts), so no command keeps a copy
+ * of it that could drift.
+ */
+export function wrongArguments(why = ''): UsageError {
+  const err = new UsageError(why);
+  err.withUsage = true;
+  return err;
+}
 
 /** For commands that take no arguments: anything given is a mistake, not something to ignore. */
 export function refuseArguments(command: string, argv: readonly string[]): void {
@@ -63,6 +77,7 @@ export function helpText(commands: readonly Command[]): string {
   return [...blocks, '', 'Every command also takes --workspace DIR; "mlops --help" lists them all.'].join('\n\n').replace(/\n{3,}/g, '\n\n');
 }
 
-function signature(c: Command): string {
+/** `mlops <name> <args>`: a command's usage line. */
+export function signature(c: Command): string {
   return `mlops ${c.name}${c.args ? ` ${c.args}` : ''}`;
 }

@@ -97,6 +97,23 @@ describe('the mlops CLI', () => {
     assert.match(run.stdout, /args \['--help'\]/, '--help after "--" belongs to the command that run starts');
   });
 
+  it('arguments that do not fit a command answer with that command\'s usage line, the one its --help shows', () => {
+    const ws = tmpWorkspace();
+    const cases: [string[], string][] = [
+      [['data', 'check'], ''], [['models', 'card', 'm'], ''], [['snapshots', 'diff', 'a'], ''], [['validate'], ''], [['models', 'promote', 'm'], ''],
+      [['reproduce'], ''], [['report'], ''], [['monitor', 'status', 'x'], ''], [['evaluate', 'm:1'], ''],
+      [['runs', 'show'], 'runs show needs exactly one run id. '], [['targets', 'test'], 'targets test needs one target name. '], [['import-mlflow'], 'import-mlflow needs the mlruns folder. '],
+    ];
+    for (const [args, why] of cases) {
+      const command = COMMANDS.find((c) => c.name === args.slice(0, c.name.split(' ').length).join(' '))!;
+      const r = mlops(ws.root, ...args);
+      assert.equal(r.code, 2, `mlops ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.split('\n')[0], `mlops: ${why}Usage: mlops ${command.name} ${command.args}`, `mlops ${args.join(' ')}`);
+      assert.ok(mlops(ws.root, ...command.name.split(' '), '--help').stdout.startsWith(`Usage: mlops ${command.name} ${command.args}\n`));
+    }
+    assert.deepEqual(JSON.parse(mlops(ws.root, 'reproduce', '--json').stderr), { error: `Usage: mlops reproduce ${COMMANDS.find((c) => c.name === 'reproduce')!.args}` });
+  });
+
   it('with --json, errors are {"error": …} on stderr with the same exit codes', () => {
     const ws = tmpWorkspace();
     const usage = mlops(ws.root, 'runs', 'list', '--json', '--bogus');
