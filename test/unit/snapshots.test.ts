@@ -172,6 +172,8 @@ describe('snapshot store: snapshot, list, show, diff, read', () => {
     const old = Date.now() / 1000 - 60;
     for (const f of cached) fs.utimesSync(path.join(layout.root, f), old, old);
     await store.snapshot(['data', 'models'], { message: 'b' }); // re-hashes once (mtime changed)
+    // Without the probe index (git's check of an unchanged selection: snapshotsProbe.test.ts) the scan asks the stat cache.
+    fs.rmSync(path.join(layout.indexDir, 'snapshot-probe'), { recursive: true });
     const second: SnapshotProgress[] = [];
     await store.snapshot(['data', 'models'], { message: 'c', onProgress: (p) => second.push({ ...p }) });
     const firstWrite = second.find((p) => p.phase === 'write')!;

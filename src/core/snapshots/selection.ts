@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
@@ -32,6 +33,8 @@ export class Selection {
   readonly realRoot: string;
   private readonly ig: Ignore;
   private hasRules = false;
+  /** Digest of the .mlopsignore text ('' without one): what a record of a selection was made under. */
+  readonly rulesDigest: string = '';
 
   constructor(readonly root: string) {
     this.root = path.resolve(root);
@@ -40,6 +43,7 @@ export class Selection {
     try {
       const text = fs.readFileSync(path.join(this.root, IGNORE_FILE), 'utf8');
       this.ig.add(text);
+      this.rulesDigest = createHash('sha1').update(text).digest('hex');
       this.hasRules = text.split(/\r?\n/).some((l) => l.trim() && !l.startsWith('#'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -92,7 +96,7 @@ export class Selection {
       if (rel === '.mlops' || rel.startsWith('.mlops/') || rel.split('/').includes('.git')) {
         throw new SnapshotError(`"${p}" is ${rel.split('/').includes('.git') ? 'git metadata' : 'the workspace\'s own .mlops folder'}, which snapshots never hold; choose data or model paths instead.`, 'ignored');
       }
-      if (rel !== '.' && this.excludedWithParents(rel, st.isDirectory())) {
+      if (rel !== '.' && this.excludedPath(rel, st.isDirectory())) {
         throw new SnapshotError(`"${rel}" is excluded by ${IGNORE_FILE}; remove the matching pattern there to snapshot it, or choose another path.`, 'ignored');
       }
       rels.add(rel);
@@ -102,7 +106,8 @@ export class Selection {
     return sorted.filter((r) => !sorted.some((o) => o !== r && r.startsWith(o + '/')));
   }
 
-  private excludedWithParents(rel: string, isDir: boolean): boolean {
+  /** excluded(), for a path whose folders were not judged on the way down. */
+  excludedPath(rel: string, isDir: boolean): boolean {
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) if (this.excluded(parts.slice(0, i).join('/'), true)) return true;
     return this.excluded(rel, isDir);

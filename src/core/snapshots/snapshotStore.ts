@@ -9,6 +9,8 @@ import { atomicGitFs, RepoPaths } from './gitFs';
 import { writeLooseObject } from './looseWriter';
 import { commitObject, formatMessage, parseCommit, parseMessage, person, type ParsedCommit } from './message';
 import { fingerprintFiles } from './fingerprint';
+import type { IndexRecord } from './gitIndex';
+import { probeFile, probeUnchanged, recordProbe } from './gitProbe';
 import { corrupt, ObjectStore } from './objects';
 import { removeAbandonedTemps } from './abandonedTemps';
 import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets, writeLooseRef } from './refs';
@@ -64,6 +66,7 @@ export class SnapshotStore {
     this.ctx = { fs: atomicGitFs(), gitdir, cache: {} };
     this.paths = new RepoPaths(gitdir);
     this.objects = new ObjectStore(this.paths, async (oid) => (await git.readBlob({ fs: this.ctx.fs, gitdir, oid, cache: this.ctx.cache })).blob);
+    this.ctx.objects = this.objects;
   }
 
   /**
@@ -109,7 +112,52 @@ export class SnapshotStore {
     const sel = new Selection(options.from ?? this.layout.root);
     const rels = sel.normalise(paths);
     progress.report({ phase: 'scan', files: 0, bytes: 0 }, true);
-    // The stat cache speaks of workspace paths; files taken from another folder are hashed afresh.
+    // Files taken from another folder are hashed afresh: the stat cache and the probe speak of workspace paths.
+    const probe = options.from ? undefined : probeFile(this.layout.indexDir, rels);
+    const recorded = probe ? await probeUnchanged(this.gitdir, sel, probe, { storeId: this.storeId, rels, rules: sel.rulesDigest }) : undefined;
+    const answered = recorded && this.objects.has(recorded.tree) ? recorded : undefined;
+    const built = answered ? { ...answered, cache: undefined } : await this.build(sel, rels, options, progress);
+    const { tree, fileCount, totalBytes: bytes } = built;
+    if (answered) progress.report({ phase: 'commit', files: fileCount, totalFiles: fileCount, bytes, totalBytes: bytes }, true);
+    const now = Date.now();
+    const lock = await acquireWriteLock(this.paths.lockFile);
+    let id: string;
+    let reused = false;
+    try {
+      removeAbandonedTemps(this.paths);
+      const parent = await this.chainHeadToExtend();
+      const previous = options.reuseUnchanged && parent ? await this.newestWithPaths(parent, rels) : undefined;
+      if (previous && (await this.facts(previous)).tree === tree) {
+        id = previous;
+        reused = true;
+      } else {
+        const who = person(options.author, now);
+        const message = options.message?.trim() || `Snapshot of ${rels.join(', ')}`;
+        const commit = { message: formatMessage({ message, paths: rels, fileCount, totalBytes: bytes }), tree, parents: parent ? [parent] : [], author: who, committer: who };
+        id = writeLooseObject(this.paths, commitObject(commit));
+        this.remember(id, commit); // known as written: not read back
+        if (signal?.aborted) throw cancelled('The snapshot');
+        writeLooseRef(this.gitdir, snapshotRef(id), id);
+        writeLooseRef(this.gitdir, CHAIN_REF, id);
+      }
+    } finally {
+      lock.release();
+    }
+    if (built.cache && probe) {
+      try {
+        built.cache.save();
+      } catch {
+        // only a cache: the next snapshot hashes those files again
+      }
+      await this.recordProbe(probe, sel, { storeId: this.storeId, rels, rules: sel.rulesDigest, tree, fileCount, totalBytes: bytes }, built.cache);
+    }
+    // A new commit: no tag can name it yet.
+    return reused ? { ...(await this.infoOf(id)), reused: true } : { ...(await this.facts(id)).info, tags: [] };
+  }
+
+  /** Scans the selection, stores the blobs the stat cache does not vouch for, and writes the trees. */
+  private async build(sel: Selection, rels: string[], options: SnapshotOptions, progress: ProgressReporter): Promise<{ tree: string; fileCount: number; totalBytes: number; cache?: StatCache }> {
+    const { signal } = options;
     const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
     const scanCache: ScanCache | undefined = options.from ? undefined : {
       unchanged: (rel, st) => cache.unchanged(rel, st),
@@ -162,37 +210,16 @@ export class SnapshotStore {
       if (scannedWhole(folder)) cache.setTree(folder, oid, entries);
     };
     const tree = writeTrees(blobs, unchanged, (oid) => this.objects.has(oid), (object) => writeLooseObject(this.paths, object), recordTree);
-    const now = Date.now();
-    const lock = await acquireWriteLock(this.paths.lockFile);
-    let id: string;
-    let reused = false;
+    return { tree, fileCount, totalBytes: bytes, cache: options.from ? undefined : cache };
+  }
+
+  /** The probe index for the next snapshot of this selection; only an aid: failing to write it fails nothing. */
+  private async recordProbe(file: string, sel: Selection, record: IndexRecord, cache: StatCache): Promise<void> {
     try {
-      removeAbandonedTemps(this.paths);
-      const parent = await this.chainHeadToExtend();
-      const previous = options.reuseUnchanged && parent ? await this.newestWithPaths(parent, rels) : undefined;
-      if (previous && (await this.facts(previous)).tree === tree) {
-        id = previous;
-        reused = true;
-      } else {
-        const who = person(options.author, now);
-        const message = options.message?.trim() || `Snapshot of ${rels.join(', ')}`;
-        const commit = { message: formatMessage({ message, paths: rels, fileCount, totalBytes: bytes }), tree, parents: parent ? [parent] : [], author: who, committer: who };
-        id = writeLooseObject(this.paths, commitObject(commit));
-        this.remember(id, commit); // known as written: not read back
-        if (signal?.aborted) throw cancelled('The snapshot');
-        writeLooseRef(this.gitdir, snapshotRef(id), id);
-        writeLooseRef(this.gitdir, CHAIN_REF, id);
-      }
-    } finally {
-      lock.release();
-    }
-    try {
-      cache.save();
+      await recordProbe(this.gitdir, sel.root, file, () => listBlobs(this.ctx, record.tree), cache, record);
     } catch {
-      // only a cache: the next snapshot hashes those files again
+      fs.rmSync(file, { force: true });
     }
-    // A new commit: no tag can name it yet.
-    return reused ? { ...(await this.infoOf(id)), reused: true } : { ...(await this.facts(id)).info, tags: [] };
   }
 
   /**

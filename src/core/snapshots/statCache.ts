@@ -150,6 +150,15 @@ export class StatCache {
     return i === undefined ? undefined : this.loaded.blobs.toString('hex', i * 20, i * 20 + 20);
   }
 
+  /** A file's entry: the stat it had when its blob was recorded. */
+  recordedStat(rel: string): StatKey | undefined {
+    if (this.updates.has(rel)) return this.updates.get(rel)?.key;
+    const i = this.loaded.index.get(rel);
+    if (i === undefined) return undefined;
+    const n = this.loaded.nums.subarray(i * NUMS, i * NUMS + NUMS);
+    return { size: n[0], mtimeMs: n[1], ctimeMs: n[2], ino: n[3], mode: n[4] };
+  }
+
   /** Records that the file with this stat held `blob` at time `verifiedAt` (ms). */
   set(rel: string, st: StatKey, blob: string, verifiedAt: number): void {
     this.updates.set(rel, { key: statKey(st), blob, verifiedAt });

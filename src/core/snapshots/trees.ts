@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import git, { type PromiseFsClient } from 'isomorphic-git';
-import { corrupt } from './objects';
+import { corrupt, type ObjectStore } from './objects';
 import type { SnapshotFileMode } from './types';
 
 /** What isomorphic-git needs to reach the repository. */
@@ -8,6 +8,8 @@ export interface GitContext {
   fs: PromiseFsClient;
   gitdir: string;
   cache: object;
+  /** Reads trees directly (one inflate each); isomorphic-git then reads only deltified ones. */
+  objects?: ObjectStore;
 }
 
 export interface BlobEntry { path: string; oid: string; mode: SnapshotFileMode }
@@ -67,6 +69,8 @@ export function writeTrees(
 }
 
 interface TreeItem { mode: string; path: string; oid: string; type: 'blob' | 'tree' }
+/** An entry of a tree as read from the store (a submodule's is a 'commit'). */
+type StoredTreeItem = Omit<TreeItem, 'type'> & { type: TreeItem['type'] | 'commit' };
 
 const NON_ASCII = /[^\x20-\x7e]/;
 
@@ -91,12 +95,28 @@ export function treeObject(items: TreeItem[]): Buffer {
   return buf;
 }
 
-async function readTree(ctx: GitContext, oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+async function readTree(ctx: GitContext, oid: string): Promise<StoredTreeItem[]> {
   try {
+    const raw = ctx.objects?.readSmall(oid, 'tree', 64 * 1024 * 1024);
+    if (raw) return parseTree(raw);
     return (await git.readTree({ fs: ctx.fs, gitdir: ctx.gitdir, oid, cache: ctx.cache })).tree;
   } catch (err) {
     throw corrupt(oid, `it could not be read as a tree (${(err as Error).message})`, err);
   }
+}
+
+/** A tree object's entries: "<mode> <name>\0<20-byte id>" each. */
+function parseTree(raw: Buffer): StoredTreeItem[] {
+  const out: StoredTreeItem[] = [];
+  for (let at = 0; at < raw.length;) {
+    const space = raw.indexOf(0x20, at);
+    const nul = raw.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 21 > raw.length) throw new Error('an entry is cut short');
+    const mode = raw.toString('latin1', at, space).padStart(6, '0');
+    out.push({ mode, path: raw.toString('utf8', space + 1, nul), oid: raw.toString('hex', nul + 1, nul + 21), type: mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob' });
+    at = nul + 21;
+  }
+  return out;
 }
 
 /** Every blob under a tree, with workspace-relative paths, sorted by path. */

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { commandOutput } from '../tracking/capture';
+import { writeFileAtomic } from '../workspace/atomicFile';
+import { encodeIndex, entryFacts, readRecord, readVouched, type IndexEntry, type IndexRecord } from './gitIndex';
+import { blobId } from './objects';
+import { yielder } from './yielder';
+import type { Selection } from './selection';
+import type { StatCache } from './statCache';
+import type { BlobEntry } from './trees';
+
+/**
+ * An unchanged re-snapshot answered by git, where git is installed: after each snapshot that
+ * scanned its files, a git index of that selection's files is written (one file per selection,
+ * under `.mlops/index/snapshot-probe/`), holding only what the stat cache vouches for. Next
+ * time `git diff-files` and `git ls-files --others` over it (git's own stat check and folder
+ * walk, in C, at about the speed of `git status`) saying nothing changed means the snapshot is
+ * the recorded tree; anything it says, or any doubt (no git, another platform, other rules, an error), and
+ * the snapshot scans as it always does. The index never vouches for more than the stat cache:
+ * a file whose stat the cache does not know for that blob goes in with no stat, which git
+ * always finds changed. Nor for a file changed in the current second: git (as built by
+ * default) compares whole seconds of ctime and mtime, so such a file waits for the next scan.
+ */
+
+/** Where git's stat data is the lstat Node sees; elsewhere (Windows) git's own emulation differs. */
+const PLATFORM_OK = process.platform === 'linux' || process.platform === 'darwin';
+/** No worktree setting may weaken git's stat check or convert content before comparing it. */
+const GIT_SETTINGS = [
+  'core.bare=false', 'core.checkStat=default', 'core.trustctime=true', 'core.filemode=true', 'core.symlinks=true', 'core.ignorecase=false',
+  'core.precomposeunicode=false', 'core.fsmonitor=false', 'core.untrackedCache=false', 'core.splitIndex=false', 'core.sparseCheckout=false',
+  'core.autocrlf=false', 'core.attributesFile=' + os.devNull,
+].flatMap((s) => ['-c', s]);
+/** Beats any .gitattributes in the workspace (info/attributes comes first): bytes are compared as they are. */
+const ATTRIBUTES = '* -text -eol -filter -ident -working-tree-encoding\n';
+
+/** The probe index of a selection. */
+export function probeFile(indexDir: string, rels: string[]): string {
+  return path.join(indexDir, 'snapshot-probe', `${createHash('sha1').update(rels.join('\0')).digest('hex')}.idx`);
+}
+
+/** The recorded snapshot of `want.rels` when git finds no file of it changed, added or removed; otherwise undefined. */
+export async function probeUnchanged(gitdir: string, sel: Selection, file: string, want: Omit<IndexRecord, 'tree' | 'fileCount' | 'totalBytes'>): Promise<IndexRecord | undefined> {
+  if (!PLATFORM_OK) return undefined;
+  const before = readRecord(file);
+  const r = before?.record;
+  if (!r || r.storeId !== want.storeId || r.rules !== want.rules || r.rels.join('\0') !== want.rels.join('\0')) return undefined;
+  const git = (...args: string[]) => commandOutput('git', [...GIT_SETTINGS, `--git-dir=${gitdir}`, `--work-tree=${sel.root}`, ...args, '--', ...want.rels], sel.root, 10_000, gitEnv(file));
+  // diff-files: entries whose stat differs, without reading them (ls-files --modified would hash a
+  // touched file on every probe, as the index is not rewritten then); ls-files --others: new files.
+  const [dirty, added] = await Promise.all([git('diff-files', '--name-only', '-z'), git('ls-files', '-z', '--others', ...(want.rels.includes('.') ? ['--exclude=/.mlops/'] : []))]);
+  if (dirty === undefined || added === undefined) return undefined;
+  gitFound = Promise.resolve(true);
+  // New files .mlopsignore keeps out change nothing; a nested repository comes as "folder/".
+  if (dirty !== '' || added.split('\0').some((p) => p && !sel.excludedPath(p.replace(/\/$/, ''), p.endsWith('/')))) return undefined;
+  // Rewritten meanwhile by another snapshot: its record might not be what git compared against.
+  return readRecord(file)?.checksum === before.checksum ? r : undefined;
+}
+
+/** Writes the probe index of a snapshot just taken: its files (the tree's), each with its stat where the stat cache vouches for its blob. */
+export async function recordProbe(gitdir: string, root: string, file: string, files: () => Promise<BlobEntry[]>, cache: StatCache, record: IndexRecord): Promise<void> {
+  if (!PLATFORM_OK || !(await hasGit())) return;
+  // Entries of the index before, for files the stat cache still knows as they were, stand as they are: no lstat for them.
+  // The editor's extension host shares this thread: 10,000s of entries go in slices.
+  const pause = yielder();
+  const before = await readVouched(file, pause);
+  const list = await files();
+  const second = BigInt(Math.floor(Date.now() / 1000));
+  const entries: IndexEntry[] = [];
+  for (const [i, f] of list.entries()) {
+    if ((i & 255) === 0) await pause();
+    const mode = f.mode as IndexEntry['mode'];
+    const fixed = before.get(f.path);
+    if (fixed && stillVouched(f, fixed, cache)) {
+      entries.push({ path: f.path, oid: f.oid, mode, fixed });
+      continue;
+    }
+    const abs = path.join(root, ...f.path.split('/'));
+    const stat = fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+    // git compares whole seconds of ctime: a change later in the second of a vouched ctime would pass unseen.
+    const settled = stat && stat.ctimeNs / 1_000_000_000n < second;
+    entries.push({ path: f.path, oid: f.oid, mode, stat: settled && vouched(f, abs, stat, cache) ? stat : undefined });
+  }
+  const data = await encodeIndex(entries, record, pause);
+  fs.mkdirSync(path.join(gitdir, 'info'), { recursive: true });
+  const attributes = path.join(gitdir, 'info', 'attributes');
+  if (readText(attributes) !== ATTRIBUTES) writeFileAtomic(attributes, ATTRIBUTES);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomic(file, data);
+}
+
+/** An earlier entry still stands when it names this blob and the stat cache still holds the stat it was written with. */
+function stillVouched(f: BlobEntry, fixed: Buffer, cache: StatCache): boolean {
+  const was = entryFacts(fixed);
+  if (was.oid !== f.oid || was.mode !== parseInt(f.mode, 8) || f.mode === '120000' || cache.recordedBlob(f.path) !== f.oid) return false;
+  const now = cache.recordedStat(f.path);
+  return now !== undefined && now.size === was.size && now.ino === was.ino && now.mtimeMs === was.mtimeMs && now.ctimeMs === was.ctimeMs;
+}
+
+function vouched(f: BlobEntry, abs: string, st: fs.BigIntStats, cache: StatCache): boolean {
+  if (f.mode === '120000') {
+    // Links are not in the stat cache: read now.
+    if (!st.isSymbolicLink()) return false;
+    try {
+      return blobId(Buffer.from(fs.readlinkSync(abs))) === f.oid;
+    } catch {
+      return false;
+    }
+  }
+  if (!st.isFile() || cache.recordedBlob(f.path) !== f.oid) return false;
+  // The same milliseconds as Node's non-bigint stat, which the cache recorded.
+  const ms = (ns: bigint): number => Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
+  return cache.unchanged(f.path, { size: Number(st.size), mtimeMs: ms(st.mtimeNs), ctimeMs: ms(st.ctimeNs), ino: Number(st.ino), mode: Number(st.mode) });
+}
+
+let gitFound: Promise<boolean> | undefined;
+/** Whether git runs here, asked once per process: without it no probe index is worth writing. */
+function hasGit(): Promise<boolean> {
+  return (gitFound ??= commandOutput('git', ['--version'], os.tmpdir(), 5000).then((v) => v !== undefined));
+}
+
+function gitEnv(indexFile: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, GIT_INDEX_FILE: indexFile, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull, GIT_OPTIONAL_LOCKS: '0', GIT_LITERAL_PATHSPECS: '1',
+  };
+  for (const v of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT']) delete env[v];
+  return env;
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
