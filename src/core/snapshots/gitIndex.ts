@@ -8,15 +8,11 @@ import * as fs from 'node:fs';
  * what it vouches for are always one file, replaced atomically.
  */
 
-/** One file, with the stat git compares (from an lstat with `bigint`), or none: git then sees it as changed. */
-export interface IndexEntry {
-  path: string;
-  oid: string;
-  mode: '100644' | '100755' | '120000';
-  stat?: fs.BigIntStats;
-  /** Instead of `stat`: the entry's fixed part (stat, mode, id) as an earlier index holds it. */
-  fixed?: Buffer;
-}
+/**
+ * One file: with the stat git compares (from an lstat with `bigint`), or none (git then sees it
+ * as changed); or, as an earlier index holds it, its fixed part (stat, mode, id).
+ */
+export type IndexEntry = { path: string; oid: string; mode: '100644' | '100755' | '120000'; stat?: fs.BigIntStats } | { path: string; fixed: Buffer };
 
 /** What the index vouches for: while git finds every file unchanged, a snapshot of `rels` is this tree. */
 export interface IndexRecord {
@@ -51,12 +47,12 @@ export async function encodeIndex(entries: IndexEntry[], record: IndexRecord, pa
   for (let i = 0; i < named.length; i++) {
     if ((i & 255) === 0) await pause();
     const { e, name } = named[i];
-    const s = e.stat;
-    if (e.fixed) e.fixed.copy(out, at, 0, 60);
+    if ('fixed' in e) e.fixed.copy(out, at, 0, 60);
     else {
+      const s = e.stat;
       if (s) {
         const times = [s.ctimeNs / 1_000_000_000n, s.ctimeNs % 1_000_000_000n, s.mtimeNs / 1_000_000_000n, s.mtimeNs % 1_000_000_000n, s.dev, s.ino];
-        for (let i = 0; i < times.length; i++) out.writeUInt32BE(u32(times[i]), at + i * 4);
+        for (let k = 0; k < times.length; k++) out.writeUInt32BE(u32(times[k]), at + k * 4);
         out.writeUInt32BE(u32(s.uid), at + 28);
         out.writeUInt32BE(u32(s.gid), at + 32);
         out.writeUInt32BE(u32(s.size), at + 36);
@@ -78,17 +74,18 @@ export async function encodeIndex(entries: IndexEntry[], record: IndexRecord, pa
 }
 
 /**
- * The entries of an index file written here that carry a stat, by path: their fixed part, to be
- * kept as it is while the file keeps its id and mode (its stat was vouched for when written).
+ * The entries of an index file written here, by path: their fixed part (stat, mode, id). Empty
+ * when it is missing or not ours; undefined when its checksum is not `checksum` (rewritten since).
  */
-export async function readVouched(file: string, pause: Pause = () => undefined): Promise<Map<string, Buffer>> {
+export async function readEntries(file: string, pause: Pause, checksum?: string): Promise<Map<string, Buffer> | undefined> {
   const out = new Map<string, Buffer>();
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
   } catch {
-    return out;
+    return checksum === undefined ? out : undefined;
   }
+  if (checksum !== undefined && buf.toString('hex', buf.length - 20) !== checksum) return undefined;
   if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'DIRC' || buf.readUInt32BE(4) !== 2) return out;
   const count = buf.readUInt32BE(8);
   let at = 12;
@@ -97,9 +94,7 @@ export async function readVouched(file: string, pause: Pause = () => undefined):
     let end = at + ENTRY_FIXED + (buf.readUInt16BE(at + 60) & 0xfff);
     if ((buf.readUInt16BE(at + 60) & 0xfff) === 0xfff) end = buf.indexOf(0, at + ENTRY_FIXED);
     if (end < 0 || end > buf.length) break;
-    const fixed = buf.subarray(at, at + ENTRY_FIXED);
-    // All-zero times: written without a stat.
-    if (fixed.readUInt32BE(0) || fixed.readUInt32BE(4) || fixed.readUInt32BE(8) || fixed.readUInt32BE(12)) out.set(buf.toString('utf8', at + ENTRY_FIXED, end), fixed);
+    out.set(buf.toString('utf8', at + ENTRY_FIXED, end), buf.subarray(at, at + ENTRY_FIXED));
     at = (end - at + 8 & ~7) + at;
   }
   return out;

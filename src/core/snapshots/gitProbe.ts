@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { commandOutput } from '../tracking/capture';
 import { writeFileAtomic } from '../workspace/atomicFile';
-import { encodeIndex, entryFacts, readRecord, readVouched, type IndexEntry, type IndexRecord } from './gitIndex';
+import { encodeIndex, entryFacts, readEntries, readRecord, type IndexEntry, type IndexRecord } from './gitIndex';
 import { blobId } from './objects';
 import { yielder } from './yielder';
 import type { Selection } from './selection';
@@ -40,8 +40,17 @@ export function probeFile(indexDir: string, rels: string[]): string {
   return path.join(indexDir, 'snapshot-probe', `${createHash('sha1').update(rels.join('\0')).digest('hex')}.idx`);
 }
 
-/** The recorded snapshot of `want.rels` when git finds no file of it changed, added or removed; otherwise undefined. */
-export async function probeUnchanged(gitdir: string, sel: Selection, file: string, want: Omit<IndexRecord, 'tree' | 'fileCount' | 'totalBytes'>): Promise<IndexRecord | undefined> {
+/** What git says of a selection since its last snapshot: the files changed, added or removed (none: unchanged). */
+export interface ProbeAnswer {
+  record: IndexRecord;
+  /** The index file's checksum when git read it. */
+  checksum: string;
+  /** Workspace paths, sorted. */
+  changed: string[];
+}
+
+/** git's answer over the selection's probe index; undefined when there is none to ask or git cannot answer. */
+export async function askGit(gitdir: string, sel: Selection, file: string, want: Omit<IndexRecord, 'tree' | 'fileCount' | 'totalBytes'>): Promise<ProbeAnswer | undefined> {
   if (!PLATFORM_OK) return undefined;
   const before = readRecord(file);
   const r = before?.record;
@@ -52,37 +61,68 @@ export async function probeUnchanged(gitdir: string, sel: Selection, file: strin
   const [dirty, added] = await Promise.all([git('diff-files', '--name-only', '-z'), git('ls-files', '-z', '--others', ...(want.rels.includes('.') ? ['--exclude=/.mlops/'] : []))]);
   if (dirty === undefined || added === undefined) return undefined;
   gitFound = Promise.resolve(true);
-  // New files .mlopsignore keeps out change nothing; a nested repository comes as "folder/".
-  if (dirty !== '' || added.split('\0').some((p) => p && !sel.excludedPath(p.replace(/\/$/, ''), p.endsWith('/')))) return undefined;
+  const found = added.split('\0').filter(Boolean);
+  // A nested repository comes as "folder/", unlisted: only a scan sees into it.
+  if (found.some((p) => p.endsWith('/') && !sel.excludedPath(p.slice(0, -1), true))) return undefined;
   // Rewritten meanwhile by another snapshot: its record might not be what git compared against.
-  return readRecord(file)?.checksum === before.checksum ? r : undefined;
+  const after = readRecord(file);
+  if (after?.checksum !== before.checksum) return undefined;
+  // New files .mlopsignore keeps out change nothing.
+  const changed = [...dirty.split('\0').filter(Boolean), ...found.filter((p) => !p.endsWith('/') && !sel.excludedPath(p, false))];
+  return { record: r, checksum: before.checksum, changed: [...new Set(changed)].sort() };
 }
 
-/** Writes the probe index of a snapshot just taken: its files (the tree's), each with its stat where the stat cache vouches for its blob. */
+/** Writes the probe index of a snapshot just taken by a scan: its files (the tree's), each with its stat where the stat cache vouches for its blob. */
 export async function recordProbe(gitdir: string, root: string, file: string, files: () => Promise<BlobEntry[]>, cache: StatCache, record: IndexRecord): Promise<void> {
   if (!PLATFORM_OK || !(await hasGit())) return;
-  // Entries of the index before, for files the stat cache still knows as they were, stand as they are: no lstat for them.
   // The editor's extension host shares this thread: 10,000s of entries go in slices.
   const pause = yielder();
-  const before = await readVouched(file, pause);
+  // Entries of the index before, for files the stat cache still knows as they were, stand as they are: no lstat for them.
+  const before = (await readEntries(file, pause))!;
   const list = await files();
-  const second = BigInt(Math.floor(Date.now() / 1000));
+  const second = currentSecond();
   const entries: IndexEntry[] = [];
   for (const [i, f] of list.entries()) {
     if ((i & 255) === 0) await pause();
-    const mode = f.mode as IndexEntry['mode'];
     const fixed = before.get(f.path);
-    if (fixed && stillVouched(f, fixed, cache)) {
-      entries.push({ path: f.path, oid: f.oid, mode, fixed });
-      continue;
-    }
-    const abs = path.join(root, ...f.path.split('/'));
-    const stat = fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-    // git compares whole seconds of ctime: a change later in the second of a vouched ctime would pass unseen.
-    const settled = stat && stat.ctimeNs / 1_000_000_000n < second;
-    entries.push({ path: f.path, oid: f.oid, mode, stat: settled && vouched(f, abs, stat, cache) ? stat : undefined });
+    entries.push(fixed && stillVouched(f, fixed, cache) ? { path: f.path, fixed } : freshEntry(root, f, cache, second));
   }
-  const data = await encodeIndex(entries, record, pause);
+  writeIndex(gitdir, file, await encodeIndex(entries, record, pause));
+}
+
+/**
+ * Writes the probe index of a snapshot taken from git's answer: the entries git found unchanged
+ * stay as they are (git just matched their stat); the changed files get fresh ones, the removed
+ * none. Skipped (the index removed: the next snapshot scans) when the index changed since git read it.
+ */
+export async function updateProbe(gitdir: string, root: string, file: string, answer: ProbeAnswer, changed: BlobEntry[], removed: string[], cache: StatCache, record: IndexRecord): Promise<void> {
+  const pause = yielder();
+  const before = await readEntries(file, pause, answer.checksum);
+  if (!before) {
+    fs.rmSync(file, { force: true });
+    return;
+  }
+  for (const p of [...removed, ...changed.map((b) => b.path)]) before.delete(p);
+  const second = currentSecond();
+  const entries: IndexEntry[] = [...before].map(([p, fixed]) => ({ path: p, fixed }));
+  for (const f of changed) entries.push(freshEntry(root, f, cache, second));
+  writeIndex(gitdir, file, await encodeIndex(entries, record, pause));
+}
+
+/** The second now: a file whose ctime lies in it is not vouched for (git compares whole seconds of ctime, so a change later in it would pass unseen). */
+function currentSecond(): bigint {
+  return BigInt(Math.floor(Date.now() / 1000));
+}
+
+/** A file's entry from its stat now, the stat included only where the stat cache (or, for a link, its target) vouches for the blob. */
+function freshEntry(root: string, f: BlobEntry, cache: StatCache, second: bigint): IndexEntry {
+  const abs = path.join(root, ...f.path.split('/'));
+  const stat = fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+  const settled = stat && stat.ctimeNs / 1_000_000_000n < second;
+  return { path: f.path, oid: f.oid, mode: f.mode as '100644' | '100755' | '120000', stat: settled && vouched(f, abs, stat, cache) ? stat : undefined };
+}
+
+function writeIndex(gitdir: string, file: string, data: Buffer): void {
   fs.mkdirSync(path.join(gitdir, 'info'), { recursive: true });
   const attributes = path.join(gitdir, 'info', 'attributes');
   if (readText(attributes) !== ATTRIBUTES) writeFileAtomic(attributes, ATTRIBUTES);

@@ -10,13 +10,14 @@ import { writeLooseObject } from './looseWriter';
 import { commitObject, formatMessage, parseCommit, parseMessage, person, type ParsedCommit } from './message';
 import { fingerprintFiles } from './fingerprint';
 import type { IndexRecord } from './gitIndex';
-import { probeFile, probeUnchanged, recordProbe } from './gitProbe';
+import { askGit, probeFile, recordProbe, updateProbe, type ProbeAnswer } from './gitProbe';
+import { patchTree } from './patch';
 import { corrupt, ObjectStore } from './objects';
 import { removeAbandonedTemps } from './abandonedTemps';
 import { acquireWriteLock, CHAIN_REF, chainRefExists, checkTagName, resolveRefOrUndefined, snapshotIds, snapshotRef, tagRef, tagTargets, writeLooseRef } from './refs';
 import type { LocalSide } from './remote';
 import { restoreFiles } from './restore';
-import { scanSelection, type ScanCache } from './scan';
+import { scanSelection, type ScanCache, type ScanResult } from './scan';
 import { isInside, Selection } from './selection';
 import { StatCache } from './statCache';
 import { diffTrees, findEntry, listBlobs, writeTrees, type BlobEntry, type GitContext } from './trees';
@@ -43,6 +44,22 @@ export function snapshotsGitDir(layout: MlopsLayout): string {
 /** The stat cache file (see statCache.ts). */
 export function statCacheFile(layout: MlopsLayout): string {
   return path.join(layout.indexDir, 'snapshot-stat-cache.bin');
+}
+
+/** A snapshot's tree, before its commit; `cache` when the stat cache was used (to be saved), `patched` when git's answer was. */
+interface Built {
+  tree: string;
+  fileCount: number;
+  totalBytes: number;
+  cache?: StatCache;
+  patched?: { answer: ProbeAnswer; changed: BlobEntry[]; removed: string[] };
+}
+
+function nothingToSnapshot(rels: string[]): SnapshotError {
+  return new SnapshotError(
+    `Nothing to snapshot: ${rels.map((r) => `"${r}"`).join(', ')} hold${rels.length === 1 ? 's' : ''} no files (only empty folders, or everything is excluded by .mlopsignore). Add files, or change .mlopsignore.`,
+    'nothing-to-snapshot',
+  );
 }
 
 interface CommitFacts {
@@ -114,11 +131,16 @@ export class SnapshotStore {
     progress.report({ phase: 'scan', files: 0, bytes: 0 }, true);
     // Files taken from another folder are hashed afresh: the stat cache and the probe speak of workspace paths.
     const probe = options.from ? undefined : probeFile(this.layout.indexDir, rels);
-    const recorded = probe ? await probeUnchanged(this.gitdir, sel, probe, { storeId: this.storeId, rels, rules: sel.rulesDigest }) : undefined;
-    const answered = recorded && this.objects.has(recorded.tree) ? recorded : undefined;
-    const built = answered ? { ...answered, cache: undefined } : await this.build(sel, rels, options, progress);
+    const asked = probe ? await askGit(this.gitdir, sel, probe, { storeId: this.storeId, rels, rules: sel.rulesDigest }) : undefined;
+    const answer = asked && this.objects.has(asked.record.tree) ? asked : undefined;
+    let built: Built;
+    if (answer && !answer.changed.length) {
+      built = { tree: answer.record.tree, fileCount: answer.record.fileCount, totalBytes: answer.record.totalBytes };
+      progress.report({ phase: 'commit', files: built.fileCount, totalFiles: built.fileCount, bytes: built.totalBytes, totalBytes: built.totalBytes }, true);
+    } else {
+      built = answer ? await this.patch(sel, rels, answer, options, progress) : await this.build(sel, rels, options, progress);
+    }
     const { tree, fileCount, totalBytes: bytes } = built;
-    if (answered) progress.report({ phase: 'commit', files: fileCount, totalFiles: fileCount, bytes, totalBytes: bytes }, true);
     const now = Date.now();
     const lock = await acquireWriteLock(this.paths.lockFile);
     let id: string;
@@ -149,17 +171,63 @@ export class SnapshotStore {
       } catch {
         // only a cache: the next snapshot hashes those files again
       }
-      await this.recordProbe(probe, sel, { storeId: this.storeId, rels, rules: sel.rulesDigest, tree, fileCount, totalBytes: bytes }, built.cache);
+      await this.recordProbe(probe, sel, { storeId: this.storeId, rels, rules: sel.rulesDigest, tree, fileCount, totalBytes: bytes }, built);
     }
     // A new commit: no tag can name it yet.
     return reused ? { ...(await this.infoOf(id)), reused: true } : { ...(await this.facts(id)).info, tags: [] };
   }
 
   /** Scans the selection, stores the blobs the stat cache does not vouch for, and writes the trees. */
-  private async build(sel: Selection, rels: string[], options: SnapshotOptions, progress: ProgressReporter): Promise<{ tree: string; fileCount: number; totalBytes: number; cache?: StatCache }> {
-    const { signal } = options;
+  private async build(sel: Selection, rels: string[], options: SnapshotOptions, progress: ProgressReporter): Promise<Built> {
     const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
-    const scanCache: ScanCache | undefined = options.from ? undefined : {
+    const scanned = await scanSelection(sel, rels, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), options.signal, options.from ? undefined : this.scanCache(cache));
+    progress.report({ phase: 'scan', files: scanned.fileCount, bytes: scanned.totalBytes }, true);
+    if (!scanned.fileCount) throw nothingToSnapshot(rels);
+    const { blobs, bytes } = await this.storeScanned(scanned, options.from ? undefined : cache, options, progress);
+    // Entries of files the scan no longer found (removed, or now excluded) are dropped.
+    if (!options.from) for (const rel of rels) for (const p of cache.pathsUnder(rel, true)) cache.delete(p);
+    // The trees of folders scanned whole are recorded, for the next snapshot to reuse.
+    const scannedWhole = (folder: string): boolean => rels.some((r) => r === '.' || folder === r || folder.startsWith(`${r}/`));
+    const recordTree = options.from ? undefined : (folder: string, oid: string, entries: number) => {
+      if (scannedWhole(folder)) cache.setTree(folder, oid, entries);
+    };
+    const tree = writeTrees(blobs, scanned.trees, (oid) => this.objects.has(oid), (object) => writeLooseObject(this.paths, object), recordTree);
+    return { tree, fileCount: scanned.fileCount, totalBytes: bytes, cache: options.from ? undefined : cache };
+  }
+
+  /**
+   * The selection's last snapshot with the files git named changed (or added, or removed)
+   * scanned and stored: only the folders on their way are read and rebuilt.
+   */
+  private async patch(sel: Selection, rels: string[], answer: ProbeAnswer, options: SnapshotOptions, progress: ProgressReporter): Promise<Built> {
+    const present: string[] = [];
+    const removed: string[] = [];
+    for (const rel of answer.changed) {
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(path.join(sel.root, ...rel.split('/')), { throwIfNoEntry: false });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+      }
+      // A file become a folder: git names the folder's files as added.
+      (st && !st.isDirectory() ? present : removed).push(rel);
+    }
+    const cache = StatCache.load(statCacheFile(this.layout), this.storeId);
+    const scanned = await scanSelection(sel, present, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), options.signal, this.scanCache(cache));
+    progress.report({ phase: 'scan', files: scanned.fileCount, bytes: scanned.totalBytes }, true);
+    const { blobs: changed, bytes } = await this.storeScanned(scanned, cache, options, progress);
+    for (const rel of removed) cache.delete(rel);
+    const patched = await patchTree(this.ctx, answer.record.tree, new Map<string, BlobEntry | null>([...removed.map((r): [string, null] => [r, null]), ...changed.map((b): [string, BlobEntry] => [b.path, b])]));
+    const fileCount = answer.record.fileCount - patched.replaced.length + changed.length;
+    if (!fileCount) throw nothingToSnapshot(rels);
+    const totalBytes = answer.record.totalBytes - this.objects.sizes(patched.replaced).reduce((a, n) => a + n, 0) + bytes;
+    const tree = writeTrees(patched.blobs, patched.trees, (oid) => this.objects.has(oid), (object) => writeLooseObject(this.paths, object));
+    return { tree, fileCount, totalBytes, cache, patched: { answer, changed, removed } };
+  }
+
+  /** What the scan asks the stat cache (and the store). */
+  private scanCache(cache: StatCache): ScanCache {
+    return {
       unchanged: (rel, st) => cache.unchanged(rel, st),
       blob: (rel) => cache.recordedBlob(rel)!,
       // fingerprint() caches ids of files it only hashed: a cached id is reused only when its blob is stored.
@@ -169,15 +237,12 @@ export class SnapshotStore {
         return t && this.objects.has(t.oid) ? t : undefined;
       },
     };
-    const { files: todo, known, trees: unchanged, fileCount, totalBytes, knownBytes } = await scanSelection(sel, rels, (n, b) => progress.report({ phase: 'scan', files: n, bytes: b }), signal, scanCache);
-    progress.report({ phase: 'scan', files: fileCount, bytes: totalBytes }, true);
-    if (!fileCount) {
-      throw new SnapshotError(
-        `Nothing to snapshot: ${rels.map((r) => `"${r}"`).join(', ')} hold${rels.length === 1 ? 's' : ''} no files (only empty folders, or everything is excluded by .mlopsignore). Add files, or change .mlopsignore.`,
-        'nothing-to-snapshot',
-      );
-    }
+  }
 
+  /** Stores the blobs of the files a scan found that the stat cache does not vouch for (recording them there); all the scan's files with their ids, and their bytes. */
+  private async storeScanned(scanned: ScanResult, cache: StatCache | undefined, options: SnapshotOptions, progress: ProgressReporter): Promise<{ blobs: BlobEntry[]; bytes: number }> {
+    const { signal } = options;
+    const { files: todo, known, fileCount, totalBytes, knownBytes } = scanned;
     const blobs: BlobEntry[] = known;
     let doneBytes = knownBytes;
     let doneFiles = fileCount - todo.length;
@@ -195,28 +260,21 @@ export class SnapshotStore {
         const f = byRel.get(h.rel)!;
         blobs.push({ path: h.rel, oid: h.oid, mode: f.mode });
         bytes += h.key.size - f.key.size; // the size read, should a large file have changed since the scan
-        if (f.linkTarget === undefined && !options.from) cache.set(h.rel, h.key, h.oid, h.verifiedAt);
+        if (f.linkTarget === undefined) cache?.set(h.rel, h.key, h.oid, h.verifiedAt);
       }
     }
-    // Entries of files the scan no longer found (removed, or now excluded) are dropped.
-    if (!options.from) for (const rel of rels) for (const p of cache.pathsUnder(rel, true)) cache.delete(p);
     progress.report({ phase: 'write', files: fileCount, totalFiles: fileCount, bytes: doneBytes, totalBytes }, true);
-
     throwIfAborted(signal, 'The snapshot');
     progress.report({ phase: 'commit', files: fileCount, totalFiles: fileCount, bytes: doneBytes, totalBytes }, true);
-    // The trees of folders scanned whole are recorded, for the next snapshot to reuse.
-    const scannedWhole = (folder: string): boolean => rels.some((r) => r === '.' || folder === r || folder.startsWith(`${r}/`));
-    const recordTree = options.from ? undefined : (folder: string, oid: string, entries: number) => {
-      if (scannedWhole(folder)) cache.setTree(folder, oid, entries);
-    };
-    const tree = writeTrees(blobs, unchanged, (oid) => this.objects.has(oid), (object) => writeLooseObject(this.paths, object), recordTree);
-    return { tree, fileCount, totalBytes: bytes, cache: options.from ? undefined : cache };
+    return { blobs, bytes };
   }
 
   /** The probe index for the next snapshot of this selection; only an aid: failing to write it fails nothing. */
-  private async recordProbe(file: string, sel: Selection, record: IndexRecord, cache: StatCache): Promise<void> {
+  private async recordProbe(file: string, sel: Selection, record: IndexRecord, built: Built): Promise<void> {
     try {
-      await recordProbe(this.gitdir, sel.root, file, () => listBlobs(this.ctx, record.tree), cache, record);
+      const { cache, patched } = built;
+      if (patched) await updateProbe(this.gitdir, sel.root, file, patched.answer, patched.changed, patched.removed, cache!, record);
+      else await recordProbe(this.gitdir, sel.root, file, () => listBlobs(this.ctx, record.tree), cache!, record);
     } catch {
       fs.rmSync(file, { force: true });
     }

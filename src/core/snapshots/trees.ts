@@ -119,6 +119,15 @@ function parseTree(raw: Buffer): StoredTreeItem[] {
   return out;
 }
 
+/** One tree's entries (not below): folders as 'tree', files as 'blob' with their mode. */
+export async function listEntries(ctx: GitContext, oid: string): Promise<ListedEntry[]> {
+  return (await readTree(ctx, oid)).flatMap((e): ListedEntry[] => {
+    if (e.type === 'tree') return [{ type: 'tree', path: e.path, oid: e.oid }];
+    return e.type === 'blob' ? [{ type: 'blob', path: e.path, oid: e.oid, mode: normaliseMode(e.mode) }] : [];
+  });
+}
+type ListedEntry = { type: 'tree'; path: string; oid: string } | ({ type: 'blob' } & BlobEntry);
+
 /** Every blob under a tree, with workspace-relative paths, sorted by path. */
 export async function listBlobs(ctx: GitContext, treeOid: string): Promise<BlobEntry[]> {
   const out: BlobEntry[] = [];
