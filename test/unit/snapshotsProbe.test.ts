@@ -248,6 +248,19 @@ describe('snapshot store: an unchanged re-snapshot answered by git (the probe)',
     assert.ok(kinds.answered > 3 && kinds.patched > 3 && kinds.scanned > 0, `each way taken: ${JSON.stringify(kinds)}`);
   });
 
+  it('scans instead of patching when a folder of the last snapshot is missing from the store, and writes it again', async () => {
+    const { layout, store } = await probedWorkspace({ 'data/sub/a.csv': 'a\n', 'data/b.csv': 'b\n' });
+    const last = (await store.list())[0];
+    const subTree = gitCli(['--git-dir', snapshotsGitDir(layout), 'rev-parse', `${last.id}:data/sub`]).trim();
+    fs.rmSync(path.join(snapshotsGitDir(layout), 'objects', subTree.slice(0, 2), subTree.slice(2)));
+    fs.writeFileSync(path.join(layout.root, 'data/b.csv'), 'b2\n');
+    const next = await snapshotWithPhases(store, ['data']);
+    assert.equal(Buffer.from(await store.readFile(next.info.id, 'data/b.csv')).toString(), 'b2\n');
+    assert.equal(Buffer.from(await store.readFile(next.info.id, 'data/sub/a.csv')).toString(), 'a\n');
+    assert.equal(gitCli(['--git-dir', snapshotsGitDir(layout), 'rev-parse', `${next.info.id}:data/sub`]).trim(), subTree);
+    assert.ok(fs.existsSync(path.join(snapshotsGitDir(layout), 'objects', subTree.slice(0, 2), subTree.slice(2))));
+  });
+
   it('scans as before where git is missing', async () => {
     const layout = tmpWorkspace();
     writeTree(layout.root, { 'data/a.csv': 'a\n' });

@@ -138,7 +138,13 @@ export class SnapshotStore {
       built = { tree: answer.record.tree, fileCount: answer.record.fileCount, totalBytes: answer.record.totalBytes };
       progress.report({ phase: 'commit', files: built.fileCount, totalFiles: built.fileCount, bytes: built.totalBytes, totalBytes: built.totalBytes }, true);
     } else {
-      built = answer ? await this.patch(sel, rels, answer, options, progress) : await this.build(sel, rels, options, progress);
+      // A folder of the last snapshot that cannot be read (a damaged store): the scan does without it.
+      built = answer
+        ? await this.patch(sel, rels, answer, options, progress).catch((err: unknown) => {
+          if (err instanceof SnapshotError && err.code === 'corrupt-object') return this.build(sel, rels, options, progress);
+          throw err;
+        })
+        : await this.build(sel, rels, options, progress);
     }
     const { tree, fileCount, totalBytes: bytes } = built;
     const now = Date.now();
@@ -218,6 +224,8 @@ export class SnapshotStore {
     const { blobs: changed, bytes } = await this.storeScanned(scanned, cache, options, progress);
     for (const rel of removed) cache.delete(rel);
     const patched = await patchTree(this.ctx, answer.record.tree, new Map<string, BlobEntry | null>([...removed.map((r): [string, null] => [r, null]), ...changed.map((b): [string, BlobEntry] => [b.path, b])]));
+    const lost = patched.trees.find((t) => !this.objects.has(t.oid));
+    if (lost) throw corrupt(lost.oid, 'it is missing');
     const fileCount = answer.record.fileCount - patched.replaced.length + changed.length;
     if (!fileCount) throw nothingToSnapshot(rels);
     const totalBytes = answer.record.totalBytes - this.objects.sizes(patched.replaced).reduce((a, n) => a + n, 0) + bytes;
