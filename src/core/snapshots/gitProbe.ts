@@ -12,16 +12,18 @@ import type { StatCache } from './statCache';
 import type { BlobEntry } from './trees';
 
 /**
- * An unchanged re-snapshot answered by git, where git is installed: after each snapshot that
- * scanned its files, a git index of that selection's files is written (one file per selection,
- * under `.mlops/index/snapshot-probe/`), holding only what the stat cache vouches for. Next
- * time `git diff-files` and `git ls-files --others` over it (git's own stat check and folder
- * walk, in C, at about the speed of `git status`) saying nothing changed means the snapshot is
- * the recorded tree; anything it says, or any doubt (no git, another platform, other rules, an error), and
- * the snapshot scans as it always does. The index never vouches for more than the stat cache:
- * a file whose stat the cache does not know for that blob goes in with no stat, which git
- * always finds changed. Nor for a file changed in the current second: git (as built by
- * default) compares whole seconds of ctime and mtime, so such a file waits for the next scan.
+ * A re-snapshot answered by git, where git is installed: after each snapshot, a git index of
+ * that selection's files is kept (one file per selection, under `.mlops/index/snapshot-probe/`),
+ * holding only what the stat cache vouches for. Next time `git diff-files` and `git ls-files
+ * --others` over it (git's own stat check and folder walk, in C, at about the speed of `git
+ * status`) say which files changed: none, and the snapshot is the recorded tree; some, and only
+ * those are scanned (snapshotStore's patch). Any doubt (no git, another platform, other rules, a
+ * nested repository, an error) and the snapshot scans as it always does. The index never
+ * vouches for more than the stat cache: a file whose stat the cache does not know for that blob
+ * goes in with no stat, which git always finds changed. Nor for a file changed in the current
+ * second: git (as built by default) compares whole seconds of ctime and mtime, so such a file
+ * waits for the next snapshot. git does not list named pipes or sockets: one added since is not
+ * seen (a scan refuses it; neither snapshot holds it).
  */
 
 /** Where git's stat data is the lstat Node sees; elsewhere (Windows) git's own emulation differs. */
