@@ -53,7 +53,7 @@ export interface ProbeAnswer {
 
 /** git's answer over the selection's probe index; undefined when there is none to ask or git cannot answer. */
 export async function askGit(gitdir: string, sel: Selection, file: string, want: Omit<IndexRecord, 'tree' | 'fileCount' | 'totalBytes'>): Promise<ProbeAnswer | undefined> {
-  if (!PLATFORM_OK) return undefined;
+  if (!PLATFORM_OK || !caseSensitive(sel.root)) return undefined;
   const before = readRecord(file);
   const r = before?.record;
   if (!r || r.storeId !== want.storeId || r.rules !== want.rules || r.rels.join('\0') !== want.rels.join('\0')) return undefined;
@@ -76,7 +76,7 @@ export async function askGit(gitdir: string, sel: Selection, file: string, want:
 
 /** Writes the probe index of a snapshot just taken by a scan: its files (the tree's), each with its stat where the stat cache vouches for its blob. */
 export async function recordProbe(gitdir: string, root: string, file: string, files: () => Promise<BlobEntry[]>, cache: StatCache, record: IndexRecord): Promise<void> {
-  if (!PLATFORM_OK || !(await hasGit())) return;
+  if (!PLATFORM_OK || !caseSensitive(root) || !(await hasGit())) return;
   // The editor's extension host shares this thread: 10,000s of entries go in slices.
   const pause = yielder();
   // Entries of the index before, for files the stat cache still knows as they were, stand as they are: no lstat for them.
@@ -154,6 +154,17 @@ function vouched(f: BlobEntry, abs: string, st: fs.BigIntStats, cache: StatCache
   // The same milliseconds as Node's non-bigint stat, which the cache recorded.
   const ms = (ns: bigint): number => Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
   return cache.unchanged(f.path, { size: Number(st.size), mtimeMs: ms(st.mtimeNs), ctimeMs: ms(st.ctimeNs), ino: Number(st.ino), mode: Number(st.mode) });
+}
+
+/**
+ * Whether the workspace's file system tells names apart by case (macOS's usually does not): where
+ * it does not, a folder renamed only in case keeps its files' stat, and git (told to compare
+ * names exactly) would see them both gone and added under the new name, but not gone.
+ */
+function caseSensitive(root: string): boolean {
+  const lower = fs.lstatSync(path.join(root, '.mlops'), { throwIfNoEntry: false });
+  const upper = fs.lstatSync(path.join(root, '.MLOPS'), { throwIfNoEntry: false });
+  return lower !== undefined && (upper === undefined || upper.ino !== lower.ino);
 }
 
 let gitFound: Promise<boolean> | undefined;
