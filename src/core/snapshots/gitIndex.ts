@@ -32,6 +32,7 @@ const SIGNATURE = 'MLSN';
 const ENTRY_FIXED = 62;
 const u32 = (n: bigint): number => Number(n & 0xffffffffn);
 
+/** The index file's bytes: the entries in the order git wants, the record, the checksum. */
 export async function encodeIndex(entries: IndexEntry[], record: IndexRecord, pause: Pause = () => undefined): Promise<Buffer> {
   // git orders entries by the bytes of their names; a tree's listing usually is already.
   const named = entries.map((e) => ({ e, name: Buffer.from(e.path, 'utf8') }));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import git, { type PromiseFsClient } from 'isomorphic-git';
 import { corrupt, type ObjectStore } from './objects';
-import type { SnapshotFileMode } from './types';
+import { SnapshotError, type SnapshotFileMode } from './types';
 
 /** What isomorphic-git needs to reach the repository. */
 export interface GitContext {
@@ -101,6 +101,7 @@ async function readTree(ctx: GitContext, oid: string): Promise<StoredTreeItem[]>
     if (raw) return parseTree(raw);
     return (await git.readTree({ fs: ctx.fs, gitdir: ctx.gitdir, oid, cache: ctx.cache })).tree;
   } catch (err) {
+    if (err instanceof SnapshotError) throw err; // the store already said what is wrong with it
     throw corrupt(oid, `it could not be read as a tree (${(err as Error).message})`, err);
   }
 }
