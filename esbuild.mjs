@@ -41,6 +41,8 @@ const builds = [
   { ...common, entryPoints: ['src/core/serving/deploymentHost.ts'], outfile: 'dist/deploymentHost.js' },
   // The thread that warms up sql.js's WebAssembly before the extension host queries (src/core/tracking/sqlite.ts).
   { ...common, entryPoints: ['src/core/tracking/sqliteWarmup.ts'], outfile: 'dist/sqliteWarmup.js' },
+  // The language client library, loaded by the extension when the first mlops.yaml opens (src/extension/language/client.ts).
+  { ...common, entryPoints: ['src/extension/language/client.ts'], outfile: 'dist/languageClient.js' },
   // The mlops.yaml language server, started by the extension's language client (src/extension/language/register.ts).
   { ...common, entryPoints: ['src/language/server.ts'], outfile: 'dist/languageServer.js' },
   { ...web, entryPoints: ['webview/runs/main.ts'], outfile: 'dist/webview/runs.js' },

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { after } from 'node:test';
 import { Deployments, deploymentSpec } from '../../src/core/serving/deployments';
 import { readNormalisation, type Processing } from '../../src/core/serving/processing';
-import { ModelServer, newAdminToken, type ServerConfig } from '../../src/core/serving/server';
+import { newAdminToken } from '../../src/core/serving/adminToken';
+import { ModelServer, type ServerConfig } from '../../src/core/serving/server';
 import { fixtures, tmpWorkspace } from './helpers';
 
 export const MODEL = path.join(fixtures, 'models', 'breast_cancer_mlp.onnx');

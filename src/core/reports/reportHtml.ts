@@ -6,12 +6,22 @@ import type { ValidationReport } from '../validation/modelValidation';
 import type { ReportData, RunsComparison } from './reportData';
 import { histogramChart, lineChart } from './svg';
 
-// markdown-it renders the model cards; raw HTML and images are off, so a card can neither run
-// anything nor make the report fetch anything.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const MarkdownIt: new (options: object) => { render(src: string): string; disable(rule: string): unknown } = require('markdown-it');
-const markdown = new MarkdownIt({ html: false, linkify: false });
-markdown.disable('image');
+type Markdown = { render(src: string): string; disable(rule: string): unknown };
+let markdownIt: Markdown | undefined;
+/**
+ * markdown-it renders the model cards; raw HTML and images are off, so a card can neither run
+ * anything nor make the report fetch anything. Made on first use: loading it at activation cost
+ * the editor's window milliseconds for a report it may never write.
+ */
+function markdown(): Markdown {
+  if (!markdownIt) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const MarkdownIt: new (options: object) => Markdown = require('markdown-it');
+    markdownIt = new MarkdownIt({ html: false, linkify: false });
+    markdownIt.disable('image');
+  }
+  return markdownIt;
+}
 
 /** Histograms drawn per drift report: the most drifted columns first. */
 const MAX_HISTOGRAMS = 40;
@@ -98,7 +108,7 @@ function loopsSection(loops: LoopSummary[]): string {
 export function renderReport(data: ReportData): string {
   const sections: { id: string; title: string; html: string }[] = [];
   if (data.runs) sections.push({ id: 'runs', title: 'Runs', html: runsSection(data.runs) });
-  if (data.cards.length) sections.push({ id: 'card', title: 'Model card', html: `<section id="card"><h2>Model card</h2>${data.cards.map((c) => `<div class="card">${markdown.render(c.markdown)}</div>`).join('')}</section>` });
+  if (data.cards.length) sections.push({ id: 'card', title: 'Model card', html: `<section id="card"><h2>Model card</h2>${data.cards.map((c) => `<div class="card">${markdown().render(c.markdown)}</div>`).join('')}</section>` });
   if (data.gates.length) sections.push({ id: 'gates', title: 'Gates', html: `<section id="gates"><h2>Gates</h2>${data.gates.map(gateTable).join('')}</section>` });
   if (data.drift.length) sections.push({ id: 'drift', title: 'Drift', html: `<section id="drift"><h2>Drift</h2>${data.drift.map((d) => ('error' in d ? `<h3>${e(d.deployment)}</h3><p class="muted">No drift report: ${e(d.error)}</p>` : driftSection(d.deployment, d.report, d.checks))).join('')}</section>` });
   if (data.cards.length || data.drift.length) sections.push({ id: 'loops', title: 'Retraining', html: `<section id="loops"><h2>Retraining history</h2>${loopsSection(data.loops)}</section>` });

@@ -15,7 +15,8 @@ import { loadTest, type CapacityReport, type LoadTestOptions } from './loadTest'
 import type { TensorMetadata } from './modelSession';
 import { DEFAULT_PREDICTION_LOG } from './predictionLog';
 import type { RoutesSpec, VariantSpec } from './routes';
-import { newAdminToken, type ServerConfig } from './server';
+import { newAdminToken } from './adminToken';
+import type { ServerConfig } from './server';
 import { RemoteServer, shipRoutes, stopOnHost } from './remoteDeployment';
 import { readStatus, Supervisor, type DeploymentStatus } from './supervisor';
 

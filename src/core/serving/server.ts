@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BatchOptions } from './batcher';
@@ -377,7 +377,3 @@ function cloneFeeds(feeds: Record<string, TensorValue>): Record<string, TensorVa
   return Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, { ...t, data: t.data.slice() as TensorValue['data'] }]));
 }
 
-/** A fresh secret for /admin. */
-export function newAdminToken(): string {
-  return randomBytes(24).toString('hex');
-}

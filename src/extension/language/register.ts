@@ -27,7 +27,8 @@ export function registerLanguageServer(context: vscode.ExtensionContext, log: vs
 
 /** Connects the server, and tells it when files come or go (a missing dep created) and when models are registered. */
 async function startClient(context: vscode.ExtensionContext): Promise<void> {
-  const { LanguageClient, TransportKind } = await import('vscode-languageclient/node');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LanguageClient, TransportKind } = require(context.asAbsolutePath(path.join('dist', 'languageClient.js'))) as typeof import('./client');
   const module = context.asAbsolutePath(path.join('dist', 'languageServer.js'));
   const watchers = [
     vscode.workspace.createFileSystemWatcher('**/*', false, true, false),
