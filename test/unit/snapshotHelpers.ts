@@ -3,7 +3,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { after } from 'node:test';
+import * as esbuild from 'esbuild';
 import { snapshotsGitDir, statCacheFile } from '../../src/core/snapshots';
 import { StatCache } from '../../src/core/snapshots/statCache';
 import type { MlopsLayout } from '../../src/core/workspace/layout';
@@ -133,4 +136,46 @@ export function bareRemote(root: string, name: string): string {
   gitCli(['init', '-q', '--bare', dir]);
   gitCli(['--git-dir', dir, 'config', 'http.receivepack', 'true']);
   return dir;
+}
+
+/**
+ * Runs `script` (node -e; the store and MlopsLayout come from require(process.env.STORE_BUNDLE),
+ * argv[1] is the workspace, then `args`) as a user file permissions apply to: "nobody" when the
+ * tests run as root (root reads everything), else this user. `lock` runs just before, after the
+ * workspace was opened up to that user (so it can take away access from what it must not read).
+ * Returns the script's stdout.
+ */
+export function runStoreAsUser(root: string, script: string, args: string[], lock: () => void): string {
+  const storeModule = path.join(__dirname, '..', '..', 'src', 'core', 'snapshots', 'index.js');
+  const layoutModule = path.join(__dirname, '..', '..', 'src', 'core', 'workspace', 'layout.js');
+  // "nobody" cannot read a checkout under a private folder (mktemp -d makes 0700): it gets the
+  // store as one bundle in a folder anyone can read.
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-store-bundle-'));
+  after(() => fs.rmSync(bundleDir, { recursive: true, force: true }));
+  fs.chmodSync(bundleDir, 0o755);
+  const bundle = path.join(bundleDir, 'store.js');
+  esbuild.buildSync({
+    stdin: { contents: `module.exports = { ...require(${JSON.stringify(storeModule)}), ...require(${JSON.stringify(layoutModule)}) };`, resolveDir: __dirname },
+    bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent',
+  });
+  fs.chmodSync(bundle, 0o644);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // A workspace "nobody" may write.
+    const openUp = (dir: string): void => {
+      fs.chmodSync(dir, 0o777);
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) openUp(p);
+        else if (e.isFile()) fs.chmodSync(p, 0o666);
+      }
+    };
+    openUp(root);
+  }
+  lock();
+  const r = spawnSync(process.execPath, ['-e', script, root, ...args], {
+    encoding: 'utf8', cwd: '/', env: { ...process.env, STORE_BUNDLE: bundle }, ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
 }

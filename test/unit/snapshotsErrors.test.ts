@@ -5,11 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import * as esbuild from 'esbuild';
 import git from 'isomorphic-git';
 import { SnapshotError, SnapshotStore, snapshotsGitDir, type SnapshotErrorCode } from '../../src/core/snapshots';
 import { tmpWorkspace } from './helpers';
-import { assertFsck, gitCli, refsOf, tempFilesIn, writeTree } from './snapshotHelpers';
+import { assertFsck, gitCli, refsOf, runStoreAsUser, tempFilesIn, writeTree } from './snapshotHelpers';
 
 /** Asserts a SnapshotError with this code whose message matches every pattern. */
 function rejectsWith(promise: Promise<unknown>, code: SnapshotErrorCode, ...patterns: RegExp[]): Promise<void> {
@@ -84,22 +83,8 @@ describe('snapshot store: bad input is a clear error and loses nothing', () => {
   it('refuses unreadable files and folders, naming them (as a non-root user: root reads everything)', async () => {
     const { layout, refs } = await setup();
     writeTree(layout.root, { 'data/locked.csv': 'no\n', 'data/locked-dir/x.csv': 'no\n' });
-    fs.chmodSync(path.join(layout.root, 'data/locked.csv'), 0o000);
-    const storeModule = path.join(__dirname, '..', '..', 'src', 'core', 'snapshots', 'index.js');
-    const layoutModule = path.join(__dirname, '..', '..', 'src', 'core', 'workspace', 'layout.js');
-    // The child may run as "nobody", who cannot read a checkout under a private folder (mktemp -d
-    // makes 0700): give it the store as one bundle in a folder anyone can read.
-    const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-store-bundle-'));
-    after(() => fs.rmSync(bundleDir, { recursive: true, force: true }));
-    fs.chmodSync(bundleDir, 0o755);
-    const bundle = path.join(bundleDir, 'store.js');
-    esbuild.buildSync({
-      stdin: { contents: `module.exports = { ...require(${JSON.stringify(storeModule)}), ...require(${JSON.stringify(layoutModule)}) };`, resolveDir: __dirname },
-      bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent',
-    });
-    fs.chmodSync(bundle, 0o644);
     const script = `
-      const { SnapshotStore, MlopsLayout } = require(${JSON.stringify(bundle)});
+      const { SnapshotStore, MlopsLayout } = require(process.env.STORE_BUNDLE);
       (async () => {
         const store = await SnapshotStore.open(new MlopsLayout(process.argv[1]));
         const out = [];
@@ -109,28 +94,10 @@ describe('snapshot store: bad input is a clear error and loses nothing', () => {
         }
         console.log(JSON.stringify(out));
       })();`;
-    let results: { code?: string; message?: string }[];
-    if (process.getuid?.() === 0) {
-      // Root ignores file permissions: run the store as "nobody" over a workspace it may write.
-      const chmodAll = (dir: string): void => {
-        fs.chmodSync(dir, 0o777);
-        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-          const p = path.join(dir, e.name);
-          if (e.isDirectory() && e.name !== 'locked-dir') chmodAll(p);
-          else if (e.isFile() && e.name !== 'locked.csv') fs.chmodSync(p, 0o666);
-        }
-      };
-      chmodAll(layout.root);
+    const results: { code?: string; message?: string }[] = JSON.parse(runStoreAsUser(layout.root, script, ['data/locked.csv', 'data/locked-dir'], () => {
+      fs.chmodSync(path.join(layout.root, 'data/locked.csv'), 0o000);
       fs.chmodSync(path.join(layout.root, 'data/locked-dir'), 0o000);
-      const r = spawnSync(process.execPath, ['-e', script, layout.root, 'data/locked.csv', 'data/locked-dir'], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
-      assert.equal(r.status, 0, r.stderr);
-      results = JSON.parse(r.stdout);
-    } else {
-      fs.chmodSync(path.join(layout.root, 'data/locked-dir'), 0o000);
-      const r = spawnSync(process.execPath, ['-e', script, layout.root, 'data/locked.csv', 'data/locked-dir'], { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-      results = JSON.parse(r.stdout);
-    }
+    }));
     fs.chmodSync(path.join(layout.root, 'data/locked-dir'), 0o755);
     assert.equal(results[0].code, 'unreadable');
     assert.match(results[0].message!, /Cannot read "data\/locked\.csv" \(permission denied\); give yourself read access/);

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { SnapshotStore, snapshotsGitDir, type SnapshotProgress } from '../../src/core/snapshots';
 import { probeFile } from '../../src/core/snapshots/gitProbe';
 import { tmpWorkspace } from './helpers';
-import { assertFsck, gitCli, writeTree } from './snapshotHelpers';
+import { assertFsck, gitCli, runStoreAsUser, writeTree } from './snapshotHelpers';
 
 /**
  * The probe: an unchanged re-snapshot answered by `git ls-files` over a git index of the
@@ -246,6 +246,35 @@ describe('snapshot store: an unchanged re-snapshot answered by git (the probe)',
     }
     assertFsck(layout);
     assert.ok(kinds.answered > 3 && kinds.patched > 3 && kinds.scanned > 0, `each way taken: ${JSON.stringify(kinds)}`);
+  });
+
+  it('a new folder git cannot open (only a warning to git) is refused as unreadable, as a scan refuses it (as a non-root user)', async () => {
+    const layout = tmpWorkspace();
+    writeTree(layout.root, { 'data/a.csv': 'a\n' });
+    fs.utimesSync(path.join(layout.root, 'data/a.csv'), Date.now() / 1000 - 60, Date.now() / 1000 - 60);
+    const script = `
+      const fs = require('node:fs');
+      const { SnapshotStore, MlopsLayout } = require(process.env.STORE_BUNDLE);
+      const root = process.argv[1];
+      const nextSecond = () => new Promise((r) => setTimeout(r, 1010 - (Date.now() % 1000)));
+      (async () => {
+        const store = await SnapshotStore.open(new MlopsLayout(root));
+        const phases = async () => { const p = new Set(); await store.snapshot(['data'], { message: 'x', onProgress: (e) => p.add(e.phase) }); return [...p].join(','); };
+        await nextSecond();
+        const first = await phases();
+        const answered = await phases();
+        fs.mkdirSync(root + '/data/locked');
+        fs.writeFileSync(root + '/data/locked/x.csv', 'x');
+        fs.chmodSync(root + '/data/locked', 0);
+        let locked;
+        try { await phases(); locked = { ok: true }; } catch (e) { locked = { code: e.code, message: e.message }; }
+        fs.chmodSync(root + '/data/locked', 0o755);
+        console.log(JSON.stringify({ first, answered, locked }));
+      })();`;
+    const out = JSON.parse(runStoreAsUser(layout.root, script, [], () => undefined));
+    assert.equal(out.answered, 'scan,commit', 'the probe answered while nothing changed');
+    assert.equal(out.locked.code, 'unreadable', JSON.stringify(out.locked));
+    assert.match(out.locked.message, /Cannot read "data\/locked"/);
   });
 
   it('scans instead of patching when a folder of the last snapshot is missing from the store, and writes it again', async () => {

@@ -28,7 +28,8 @@ export interface IndexRecord {
 /** A yielder's turn for the event loop (snapshots/yielder.ts); undefined when not yet due. */
 type Pause = () => Promise<void> | undefined;
 
-const SIGNATURE = 'MLSN';
+/** The name of our extension in the index (git notes on stderr that it skips it). */
+export const INDEX_EXTENSION = 'MLSN';
 const ENTRY_FIXED = 62;
 const u32 = (n: bigint): number => Number(n & 0xffffffffn);
 
@@ -66,7 +67,7 @@ export async function encodeIndex(entries: IndexEntry[], record: IndexRecord, pa
     at += (ENTRY_FIXED + name.length + 8) & ~7;
   }
   // The extension: its name, its size, the record's JSON and (last, for readRecord) that JSON's length.
-  out.write(SIGNATURE, at, 'latin1');
+  out.write(INDEX_EXTENSION, at, 'latin1');
   out.writeUInt32BE(json.length + 4, at + 4);
   json.copy(out, at + 8);
   out.writeUInt32BE(json.length, at + 8 + json.length);
@@ -124,7 +125,7 @@ export function readRecord(file: string): { record: IndexRecord; checksum: strin
     const checksum = tail.toString('hex', tailSize - 20);
     const jsonLength = tail.readUInt32BE(tailSize - 24);
     const extAt = tailSize - 24 - jsonLength - 8;
-    if (extAt < 0 || tail.toString('latin1', extAt, extAt + 4) !== SIGNATURE || tail.readUInt32BE(extAt + 4) !== jsonLength + 4) return undefined;
+    if (extAt < 0 || tail.toString('latin1', extAt, extAt + 4) !== INDEX_EXTENSION || tail.readUInt32BE(extAt + 4) !== jsonLength + 4) return undefined;
     return { record: JSON.parse(tail.toString('utf8', extAt + 8, extAt + 8 + jsonLength)) as IndexRecord, checksum };
   } catch {
     return undefined;

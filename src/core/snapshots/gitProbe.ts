@@ -1,10 +1,10 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { commandOutput } from '../tracking/capture';
 import { writeFileAtomic } from '../workspace/atomicFile';
-import { encodeIndex, entryFacts, readEntries, readRecord, type IndexEntry, type IndexRecord } from './gitIndex';
+import { encodeIndex, entryFacts, INDEX_EXTENSION, readEntries, readRecord, type IndexEntry, type IndexRecord } from './gitIndex';
 import { blobId } from './objects';
 import { yielder } from './yielder';
 import type { Selection } from './selection';
@@ -57,7 +57,7 @@ export async function askGit(gitdir: string, sel: Selection, file: string, want:
   const before = readRecord(file);
   const r = before?.record;
   if (!r || r.storeId !== want.storeId || r.rules !== want.rules || r.rels.join('\0') !== want.rels.join('\0')) return undefined;
-  const git = (...args: string[]) => commandOutput('git', [...GIT_SETTINGS, `--git-dir=${gitdir}`, `--work-tree=${sel.root}`, ...args, '--', ...want.rels], sel.root, 10_000, gitEnv(file));
+  const git = (...args: string[]) => gitOutput([...GIT_SETTINGS, `--git-dir=${gitdir}`, `--work-tree=${sel.root}`, ...args, '--', ...want.rels], sel.root, gitEnv(file));
   // diff-files: entries whose stat differs, without reading them (ls-files --modified would hash a
   // touched file on every probe, as the index is not rewritten then); ls-files --others: new files.
   const [dirty, added] = await Promise.all([git('diff-files', '--name-only', '-z'), git('ls-files', '-z', '--others', ...(want.rels.includes('.') ? ['--exclude=/.mlops/'] : []))]);
@@ -170,12 +170,27 @@ function caseSensitive(root: string): boolean {
 let gitFound: Promise<boolean> | undefined;
 /** Whether git runs here, asked once per process: without it no probe index is worth writing. */
 function hasGit(): Promise<boolean> {
-  return (gitFound ??= commandOutput('git', ['--version'], os.tmpdir(), 5000).then((v) => v !== undefined));
+  return (gitFound ??= gitOutput(['--version'], os.tmpdir(), process.env).then((v) => v !== undefined));
+}
+
+/**
+ * A git command's output; undefined when it fails, or when it says anything on stderr but that it
+ * skips our index extension: a folder it could not open is only a warning to git, and a scan
+ * must then say what cannot be read.
+ */
+function gitOutput(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd, env, timeout: 10_000, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const said = stderr.split('\n').filter((line) => line && line !== `ignoring ${INDEX_EXTENSION} extension`);
+      resolve(err || said.length ? undefined : stdout);
+    });
+  });
 }
 
 function gitEnv(indexFile: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env, GIT_INDEX_FILE: indexFile, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull, GIT_OPTIONAL_LOCKS: '0', GIT_LITERAL_PATHSPECS: '1',
+    LC_ALL: 'C', LANGUAGE: '', // its messages untranslated, for gitOutput to read
   };
   for (const v of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT']) delete env[v];
   return env;
