@@ -9,9 +9,10 @@ import { tmpWorkspace } from './helpers';
 import { assertFsck, gitCli, runStoreAsUser, writeTree } from './snapshotHelpers';
 
 /**
- * The probe: an unchanged re-snapshot answered by `git ls-files` over a git index of the
- * selection's last snapshot (src/core/snapshots/gitProbe.ts). Whatever git cannot vouch for
- * must go through the scan; each change below must show in the next snapshot.
+ * The probe: a re-snapshot answered by `git diff-files` and `git ls-files --others` over a git
+ * index of the selection's last snapshot (src/core/snapshots/gitProbe.ts), and patched from
+ * their answer (snapshotStore.ts). Whatever git cannot vouch for must go through a scan; each
+ * change below must show in the next snapshot.
  */
 
 /**
@@ -76,6 +77,7 @@ describe('snapshot store: an unchanged re-snapshot answered by git (the probe)',
       assert.equal(Buffer.from(await store.readFile(next.info.id, 'data/a.csv')).toString(), 'bbbb\n');
     } finally {
       process.env.HOME = savedHome;
+      fs.rmSync(home, { recursive: true, force: true });
     }
   });
 
