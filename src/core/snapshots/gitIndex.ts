@@ -102,9 +102,14 @@ export async function readEntries(file: string, pause: Pause, checksum?: string)
   return out;
 }
 
+/** A timestamp in milliseconds exactly as Node's (non-bigint) stat gives it, which the stat cache records. */
+export function statMs(seconds: number, nanoseconds: number): number {
+  return seconds * 1e3 + nanoseconds / 1e6;
+}
+
 /** An earlier entry's id and mode, and the stat it holds (times as Node's milliseconds; inode and size cut to 32 bits, as git keeps them). */
 export function entryFacts(fixed: Buffer): { oid: string; mode: number; size: number; ino: number; mtimeMs: number; ctimeMs: number } {
-  const ms = (at: number) => fixed.readUInt32BE(at) * 1e3 + fixed.readUInt32BE(at + 4) / 1e6;
+  const ms = (at: number) => statMs(fixed.readUInt32BE(at), fixed.readUInt32BE(at + 4));
   return { oid: fixed.toString('hex', 40, 60), mode: fixed.readUInt32BE(24), size: fixed.readUInt32BE(36), ino: fixed.readUInt32BE(20), mtimeMs: ms(8), ctimeMs: ms(0) };
 }
 

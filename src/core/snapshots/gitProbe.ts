@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../workspace/atomicFile';
-import { encodeIndex, entryFacts, INDEX_EXTENSION, readEntries, readRecord, type IndexEntry, type IndexRecord } from './gitIndex';
+import { encodeIndex, entryFacts, INDEX_EXTENSION, readEntries, readRecord, statMs, type IndexEntry, type IndexRecord } from './gitIndex';
 import { blobId } from './objects';
 import { yielder } from './yielder';
 import type { Selection } from './selection';
@@ -53,10 +53,10 @@ export interface ProbeAnswer {
 
 /** git's answer over the selection's probe index; undefined when there is none to ask or git cannot answer. */
 export async function askGit(gitdir: string, sel: Selection, file: string, want: Omit<IndexRecord, 'tree' | 'fileCount' | 'totalBytes'>): Promise<ProbeAnswer | undefined> {
-  if (!PLATFORM_OK || !caseSensitive(sel.root)) return undefined;
+  if (!PLATFORM_OK) return undefined;
   const before = readRecord(file);
   const r = before?.record;
-  if (!r || r.storeId !== want.storeId || r.rules !== want.rules || r.rels.join('\0') !== want.rels.join('\0')) return undefined;
+  if (!r || r.storeId !== want.storeId || r.rules !== want.rules || r.rels.join('\0') !== want.rels.join('\0') || !caseSensitive(sel.root)) return undefined;
   const git = (...args: string[]) => gitOutput([...GIT_SETTINGS, `--git-dir=${gitdir}`, `--work-tree=${sel.root}`, ...args, '--', ...want.rels], sel.root, gitEnv(file));
   // diff-files: entries whose stat differs, without reading them (ls-files --modified would hash a
   // touched file on every probe, as the index is not rewritten then); ls-files --others: new files.
@@ -151,8 +151,7 @@ function vouched(f: BlobEntry, abs: string, st: fs.BigIntStats, cache: StatCache
     }
   }
   if (!st.isFile() || cache.recordedBlob(f.path) !== f.oid) return false;
-  // The same milliseconds as Node's non-bigint stat, which the cache recorded.
-  const ms = (ns: bigint): number => Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
+  const ms = (ns: bigint): number => statMs(Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n));
   return cache.unchanged(f.path, { size: Number(st.size), mtimeMs: ms(st.mtimeNs), ctimeMs: ms(st.ctimeNs), ino: Number(st.ino), mode: Number(st.mode) });
 }
 

@@ -177,7 +177,7 @@ export class SnapshotStore {
       } catch {
         // only a cache: the next snapshot hashes those files again
       }
-      await this.recordProbe(probe, sel, { storeId: this.storeId, rels, rules: sel.rulesDigest, tree, fileCount, totalBytes: bytes }, built);
+      await this.keepProbeIndex(probe, sel, { storeId: this.storeId, rels, rules: sel.rulesDigest, tree, fileCount, totalBytes: bytes }, built);
     }
     // A new commit: no tag can name it yet.
     return reused ? { ...(await this.infoOf(id)), reused: true } : { ...(await this.facts(id)).info, tags: [] };
@@ -278,7 +278,7 @@ export class SnapshotStore {
   }
 
   /** The probe index for the next snapshot of this selection; only an aid: failing to write it fails nothing. */
-  private async recordProbe(file: string, sel: Selection, record: IndexRecord, built: Built): Promise<void> {
+  private async keepProbeIndex(file: string, sel: Selection, record: IndexRecord, built: Built): Promise<void> {
     try {
       const { cache, patched } = built;
       if (patched) await updateProbe(this.gitdir, sel.root, file, patched.answer, patched.changed, patched.removed, cache!, record);

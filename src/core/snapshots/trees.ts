@@ -120,7 +120,7 @@ function parseTree(raw: Buffer): StoredTreeItem[] {
   return out;
 }
 
-/** One tree's entries (not below): folders as 'tree', files as 'blob' with their mode. */
+/** One tree's entries (not below): folders as 'tree', files as 'blob' with their mode; a submodule ('commit', never written here) is skipped. */
 export async function listEntries(ctx: GitContext, oid: string): Promise<ListedEntry[]> {
   return (await readTree(ctx, oid)).flatMap((e): ListedEntry[] => {
     if (e.type === 'tree') return [{ type: 'tree', path: e.path, oid: e.oid }];
@@ -133,11 +133,10 @@ type ListedEntry = { type: 'tree'; path: string; oid: string } | ({ type: 'blob'
 export async function listBlobs(ctx: GitContext, treeOid: string): Promise<BlobEntry[]> {
   const out: BlobEntry[] = [];
   const walk = async (oid: string, prefix: string): Promise<void> => {
-    for (const e of await readTree(ctx, oid)) {
+    for (const e of await listEntries(ctx, oid)) {
       const p = prefix ? `${prefix}/${e.path}` : e.path;
       if (e.type === 'tree') await walk(e.oid, p);
-      else if (e.type === 'blob') out.push({ path: p, oid: e.oid, mode: normaliseMode(e.mode) });
-      // 'commit' (a submodule) never occurs in snapshots written here; skipped if met.
+      else out.push({ path: p, oid: e.oid, mode: e.mode });
     }
   };
   await walk(treeOid, '');

@@ -84,7 +84,7 @@ export async function runNotebookAsExperiment(service: TrackingService, arg?: un
 
 /**
  * "Run Notebook on Target…": the notebook's code cells run on a target the user picks (the
- * project shipped there; plain python3, no Jupyter needed) as a tracked run, as `mlops
+ * project shipped there; the target's Python, no Jupyter needed) as a tracked run, as `mlops
  * notebook run --target` does; resolves with the outcome once it ends, or undefined when the
  * prompts were cancelled. Closing its terminal lets go of the run, which goes on there.
  */
@@ -92,7 +92,7 @@ export async function runNotebookOnTargetCommand(service: TrackingService, arg?:
   const uri = await savedNotebook(arg);
   const nb = readNotebook(uri.fsPath);
   const name = path.basename(uri.fsPath);
-  const target = options.target ? findTarget(service.root, options.target) : await pickTarget(service.root, `Run ${name} on…`, 'Its code cells run there with python3, the project shipped with them.');
+  const target = options.target ? findTarget(service.root, options.target) : await pickTarget(service.root, `Run ${name} on…`, 'Its code cells run there with the target\'s Python, the project shipped with them.');
   if (!target) return undefined;
   if (target.type === 'local') return runNotebookAsExperiment(service, uri, options);
   const parameters = options.parameters ?? (await promptParameters(nb, name));
