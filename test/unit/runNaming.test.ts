@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -25,6 +25,29 @@ describe('default run names', () => {
     assert.equal(nextRunName(layout.runsDir, 'eval'), 'eval-41');
     assert.equal(nextRunName(layout.runsDir, 'a.b'), 'a.b-1');
     assert.equal(nextRunName(path.join(layout.root, 'missing'), 'train'), 'train-1');
+  });
+
+  it('runs named at the same moment by several processes (the launcher\'s and the Python client\'s) get different names', async () => {
+    const layout = tmpWorkspace();
+    namedRun(layout, 'train-2');
+    const naming = path.join(__dirname, '..', '..', 'src', 'core', 'tracking', 'runNaming.js');
+    const node = `console.log(require(${JSON.stringify(naming)}).nextRunName(process.argv[1], 'train'))`;
+    const python = `import sys; sys.path.insert(0, ${JSON.stringify(path.join(repoRoot, 'python'))}); from mlops_workbench import _names; print(_names.next_run_name(sys.argv[1], "train"))`;
+    const name = (command: string, args: string[]) => new Promise<string>((resolve, reject) => {
+      const child = spawn(command, [...args, layout.runsDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => { out += c; });
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${command} exited ${code}`))));
+    });
+    const names = await Promise.all([
+      ...Array.from({ length: 4 }, () => name(process.execPath, ['-e', node])),
+      ...Array.from({ length: 4 }, () => name('python3', ['-c', python])),
+    ]);
+    assert.deepEqual([...names].sort((a, b) => Number(a.slice(6)) - Number(b.slice(6))), ['train-3', 'train-4', 'train-5', 'train-6', 'train-7', 'train-8', 'train-9', 'train-10']);
+    // A name with characters the claim file's name escapes: both sides claim the same file.
+    assert.equal(await name(process.execPath, ['-e', node.replace("'train'", `"x!'() é"`)]), "x!'() é-1");
+    assert.equal(await name('python3', ['-c', python.replace('"train"', `"x!'() é"`)]), "x!'() é-2");
   });
 
   it('takes the base from the script of a Python command, else the command', () => {

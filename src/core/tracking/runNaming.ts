@@ -16,7 +16,12 @@ export function runNameBase(command: string, args: string[]): string {
   return path.basename(script ?? command).replace(/\.py$/, '');
 }
 
-/** `<base>-<n>`, n one above the highest number any run in `runsDir` started with under that base. */
+/**
+ * `<base>-<n>`, n one above the highest number any run in `runsDir` started with under that base,
+ * and claimed: runs started at the same moment (two terminals, a sweep, the Python client) have
+ * not written their names yet, so each name is taken by creating its file in
+ * `.mlops/index/run-names/` (only one process can), and a taken one moves on to the next number.
+ */
 export function nextRunName(runsDir: string, base: string): string {
   const prefix = `${base}-`;
   let highest = 0;
@@ -24,7 +29,20 @@ export function nextRunName(runsDir: string, base: string): string {
     const number = name.startsWith(prefix) ? name.slice(prefix.length) : '';
     if (/^\d+$/.test(number)) highest = Math.max(highest, Number(number));
   }
-  return `${base}-${highest + 1}`;
+  const name = (n: number): string => `${base}-${n}`;
+  // No workspace folder yet: nothing to claim in (nor anyone to race with).
+  if (!fs.existsSync(path.dirname(runsDir))) return name(highest + 1);
+  const claims = path.join(path.dirname(runsDir), 'index', 'run-names');
+  for (let n = highest + 1; ; n++) {
+    try {
+      fs.mkdirSync(claims, { recursive: true });
+      // The file name as Python's quote(name, safe="!*'()") writes it (python/mlops_workbench/_names.py).
+      fs.closeSync(fs.openSync(path.join(claims, encodeURIComponent(name(n))), 'wx'));
+      return name(n);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return name(n); // a read-only or full disk: the name unclaimed, as before
+    }
+  }
 }
 
 const FIRST_LINE_BYTES = 4096;
