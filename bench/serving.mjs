@@ -17,8 +17,9 @@
 // 4. RSS of a deployment's server process after the loads (goal ≤ 120 MB).
 // 5. CPU per request of the work besides HTTP (parse and check, run, answer, prediction log), in
 //    this process, best of 7: the figure that stays put when other work shares the cores.
-// Each measurement follows half a second of the same load, unmeasured, so that every server is
-// measured warm. The clients are raw keep-alive sockets sending prebuilt requests (node:http's client cost as much
+// The servers compared in a figure are loaded in alternating half-second turns (9 s each in all),
+// after half a second of the same load, unmeasured, so that every server is measured warm and all
+// share this host's drifts in speed alike. The clients are raw keep-alive sockets sending prebuilt requests (node:http's client cost as much
 // CPU as the servers, on the same cores). Beside each figure: the server process's CPU time per
 // request, steadier than req/s on a shared, loaded host. The load average is printed before and after.
 // Needs `npm run build` first (dist/modelServer.js, and the engine in out/ for section 5). The fixture model is
@@ -32,7 +33,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeMlp } from './lib/onnxMlp.mjs';
-import { median, ms, ratio } from './lib/stats.mjs';
+import { ms, ratio } from './lib/stats.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -40,9 +41,10 @@ const MODEL = path.join(repo, 'test', 'fixtures', 'models', 'breast_cancer_mlp.o
 /** The served models: the fixture (30 features → 2 classes: a model run costs less than a request's HTTP) and, for batching, a compute-bound one. */
 const FIXTURE = { file: MODEL, name: 'cancer', width: 30 };
 const MLP_WIDTHS = [64, 1024, 1024, 2];
-var SECONDS = Number(process.env.BENCH_SECONDS) || 3; // var: read by functions the top-level await below reaches first
-var ROUNDS = Number(process.env.BENCH_ROUNDS) || 3;
+// var: read by functions the top-level await below reaches first.
+var SECONDS = Number(process.env.BENCH_SECONDS) || 9; // of measured load per server and figure
 var WARM_SECONDS = 0.5;
+var WINDOW_SECONDS = 0.5;
 function fmt(n) {
   return Math.round(n).toLocaleString('en-US');
 }
@@ -84,7 +86,7 @@ async function startServer(kind, threads = 1, maxBatch = 1, maxDelayMs = 0, mode
 /** A deployment's own server process, started as the supervisor starts it (dist/modelServer.js and a config.json). */
 async function startDeployment(threads, maxBatch, maxDelayMs, model) {
   const { serverCommand } = require(path.join(repo, 'out/src/core/serving/supervisor.js'));
-  const { newAdminToken } = require(path.join(repo, 'out/src/core/serving/server.js'));
+  const { newAdminToken } = require(path.join(repo, 'out/src/core/serving/adminToken.js'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-serving-'));
   const config = {
     deployment: 'bench', host: '127.0.0.1', port: 0, adminToken: newAdminToken(), maxBodyBytes: 32 * 1024 * 1024, threads,
@@ -172,38 +174,47 @@ function body(rows, seed, width = 30) {
   return Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [rows, width], datatype: 'FP32', data }] }));
 }
 
-/** `clients` closed-loop clients for SECONDS: requests/s, latency percentiles (ms), and the server's CPU µs per request. */
-async function drive(s, clients, rows) {
-  const requests = Array.from({ length: 64 }, (_, i) => request(s.port, s.model.name, body(rows, i, s.model.width)));
-  const connections = await Promise.all(Array.from({ length: clients }, () => connect(s.port)));
-  const load = (seconds, times) => {
+/**
+ * The servers under the same load in turns of WINDOW_SECONDS, SECONDS in all for each,
+ * the order reversed every turn: this host's speed drifts by tens of percent within a minute, and
+ * short alternating windows share that drift evenly where whole measurements one after another
+ * did not. Each server is warmed first with half a second of the same load. Returns, for each:
+ * requests/s, latency percentiles (ms) of every request, and the server's CPU µs per request.
+ */
+async function compare(servers, clients, rows) {
+  const loads = await Promise.all(servers.map(async (s) => ({
+    s,
+    requests: Array.from({ length: 64 }, (_, i) => request(s.port, s.model.name, body(rows, i, s.model.width))),
+    connections: await Promise.all(Array.from({ length: clients }, () => connect(s.port))),
+    times: [], seconds: 0, cpu: 0, next: 0,
+  })));
+  const run = (l, seconds, measured) => {
     const end = performance.now() + seconds * 1000;
-    return Promise.all(connections.map(async (conn, c) => {
-      for (let i = c; performance.now() < end; i += clients) {
+    return Promise.all(l.connections.map(async (conn) => {
+      while (performance.now() < end) {
         const t = performance.now();
-        await conn.post(requests[i % requests.length]);
-        times?.push(performance.now() - t);
+        await conn.post(l.requests[l.next++ % l.requests.length]);
+        if (measured) l.times.push(performance.now() - t);
       }
     }));
   };
-  // Both servers measured warm: a larger server's code takes more requests to be compiled optimised.
-  await load(WARM_SECONDS);
-  const times = [];
-  const cpu0 = cpuSeconds(s.child.pid);
-  const t0 = performance.now();
-  await load(SECONDS, times);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = (cpuSeconds(s.child.pid) - cpu0) / times.length;
-  for (const conn of connections) conn.close();
-  times.sort((a, b) => a - b);
-  return { rps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpu };
-}
-
-/** Median over ROUNDS of each server's figures, the servers taking turns within a round. */
-async function compare(servers, clients, rows) {
-  const results = servers.map(() => []);
-  for (let r = 0; r < ROUNDS; r++) for (const [i, s] of servers.entries()) results[i].push(await drive(s, clients, rows));
-  return results.map((rs) => ({ rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)), cpu: median(rs.map((x) => x.cpu)) }));
+  // Warm: a larger server's code takes more requests to be compiled optimised.
+  for (const l of loads) await run(l, WARM_SECONDS);
+  const turns = Math.max(1, Math.round(SECONDS / WINDOW_SECONDS));
+  for (let turn = 0; turn < turns; turn++) {
+    for (const l of turn % 2 ? [...loads].reverse() : loads) {
+      const cpu0 = cpuSeconds(l.s.child.pid);
+      const t0 = performance.now();
+      await run(l, WINDOW_SECONDS, true);
+      l.seconds += (performance.now() - t0) / 1000;
+      l.cpu += cpuSeconds(l.s.child.pid) - cpu0;
+    }
+  }
+  return loads.map((l) => {
+    for (const conn of l.connections) conn.close();
+    const times = l.times.sort((a, b) => a - b);
+    return { rps: times.length / l.seconds, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpu: l.cpu / times.length };
+  });
 }
 
 function line(label, r, rows = 1) {
@@ -217,7 +228,7 @@ async function main() {
     return;
   }
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(', ');
-  console.log(`Model server benchmark: ${os.cpus().length} cores, ${SECONDS} s per measurement, median of ${ROUNDS} rounds; load average ${load()}.`);
+  console.log(`Model server benchmark: ${os.cpus().length} cores; ${SECONDS} s of load per server and figure, in alternating ${WINDOW_SECONDS} s turns; load average ${load()}.`);
 
   console.log('\n== 1. One row per request, 8 clients');
   const bare = await startServer('bare', 1);
