@@ -229,6 +229,15 @@ export const COMMANDS: readonly Command[] = [
     run: (root, argv) => withProject(root, (p) => reportCommand(p, argv), TO_CHANGE),
   },
   {
+    name: 'targets clean', args: '<target> [--older-than-days N] [--dry-run] [--json]', section: TARGETS,
+    summary: 'free a host\'s disk: job folders of this workspace\'s ended runs, then cached files no job uses',
+    details: [
+      'A job folder goes when its run ended at least N days ago (default 7), here and there, and its artifacts are all home.',
+      'Running jobs, and folders of other workspaces sharing the workdir, are never touched. --dry-run says what would go.',
+    ],
+    run: (root, argv) => targetsCommand(root, 'clean', argv),
+  },
+  {
     name: 'targets gpus', args: '<target> [--json]', section: TARGETS, summary: 'a target\'s GPUs: nvidia-smi on a host, per node on a cluster',
     details: [
       'local, ssh: each GPU with memory, utilisation and its processes (nvidia-smi).',

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
 import { cancelRemoteRun } from '../core/compute/cancelRun';
+import { cleanTarget, surveyTarget, type TargetSurvey } from '../core/compute/targetCleanup';
+import { formatBytes } from '../core/format';
 import { probeTarget, type TargetStatus } from '../core/compute/targetStatus';
 import { findTarget, readTargets, type Target } from '../core/compute/targets';
 import { print, printJson, table } from './output';
 import { MlopsLayout } from '../core/workspace/layout';
 import { UsageError, wrongArguments } from './usage';
 
-/** `mlops targets list | test <target> | gpus <target> [--json]`. */
+/** `mlops targets list | test <target> | gpus <target> | clean <target> [--json]`. */
 export async function targetsCommand(root: string, sub: string | undefined, argv: string[]): Promise<number> {
+  if (sub === 'clean') return clean(root, argv);
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   if (sub === 'list') {
     const targets = readTargets(root);
@@ -59,6 +62,39 @@ function printGpus(s: TargetStatus, json: boolean): number {
     ])));
   }
   return 0;
+}
+
+/** `mlops targets clean <target> [--older-than-days N] [--dry-run] [--json]`. */
+async function clean(root: string, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, options: { json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'older-than-days': { type: 'string', default: '7' } }, allowPositionals: true, strict: true,
+  });
+  if (positionals.length !== 1) throw wrongArguments('targets clean needs one target name.');
+  const days = Number(values['older-than-days']);
+  if (!(days >= 0)) throw wrongArguments(`--older-than-days takes a number of days (0 or more), not "${values['older-than-days']}".`);
+  const layout = new MlopsLayout(root);
+  const target = findTarget(root, positionals[0]);
+  if (values['dry-run']) {
+    const survey = await surveyTarget(layout, target, days);
+    if (values.json) printJson(survey);
+    else printSurvey(survey);
+    return 0;
+  }
+  const done = await cleanTarget(layout, target, days);
+  if (values.json) printJson(done);
+  else {
+    print(`${done.target}: removed ${done.removed.length} job folder${done.removed.length === 1 ? '' : 's'} (${formatBytes(done.jobBytes)}) and ${done.pruned} cached file${done.pruned === 1 ? '' : 's'} no job used (${formatBytes(done.prunedBytes)}).\n`);
+    for (const k of done.kept) print(`kept ${k.runId}: ${k.keep}\n`);
+  }
+  return 0;
+}
+
+function printSurvey(s: TargetSurvey): void {
+  const going = s.jobs.filter((j) => !j.keep);
+  print(`${s.target}: ${s.jobs.length} job folder${s.jobs.length === 1 ? '' : 's'} of this workspace's runs; ${going.length} would go (${formatBytes(going.reduce((n, j) => n + j.bytes, 0))} of their own files).\n`);
+  print(`cache: ${s.cache.objects} files, ${formatBytes(s.cache.bytes)}; ${s.cache.unused} used by no job now (${formatBytes(s.cache.unusedBytes)}), and those the removed folders used would go too.\n`);
+  if (s.others) print(`${s.others} other folder${s.others === 1 ? '' : 's'} in the workdir (other workspaces' runs) stay untouched.\n`);
+  if (s.jobs.length) print(table(['RUN', 'OWN FILES', 'WOULD'], s.jobs.map((j) => [j.runId, formatBytes(j.bytes), j.keep ? `stay: ${j.keep}` : 'go'])));
 }
 
 function where(t: Target): string {

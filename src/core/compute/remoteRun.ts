@@ -6,6 +6,7 @@ import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunSource, type RunStatus 
 import { appendEvents, newRunId } from '../tracking/eventWriter';
 import type { RunOutcome } from '../tracking/launcher';
 import { nextRunName, runNameBase } from '../tracking/runNaming';
+import { writeFileAtomic } from '../workspace/atomicFile';
 import { fileDigest } from '../workspace/digest';
 import { GPU_SAMPLE_ENV, gpuSampleSeconds } from '../tracking/gpuSampler';
 import type { MlopsLayout } from '../workspace/layout';
@@ -52,7 +53,11 @@ export interface RemoteRunOptions {
  * `pid` is the detached job's process group on an ssh host; `slurmJob` the job id on a Slurm target;
  * `k8sJob` and `pod` the Job and its pod on a Kubernetes target.
  */
-export interface RemoteJob { target: string; host: string; dir: string; pid?: number; slurmJob?: string; k8sJob?: string; pod?: string }
+export interface RemoteJob {
+  target: string; host: string; dir: string; pid?: number; slurmJob?: string; k8sJob?: string; pod?: string;
+  /** The run's artifacts as they came home, path → bytes (before anything here used and removed one): what cleaning up the host checks. */
+  artifacts?: Record<string, number>;
+}
 
 const REMOTE_JOB_FILE = 'remote.json';
 const OUTPUT_LOG = 'output.log';
@@ -183,6 +188,7 @@ export class RemoteRun {
     }
     if (!this.artifactsHome) await this.pullArtifacts();
     const artifacts = this.o.layout.artifactsDir(this.runId);
+    writeFileAtomic(path.join(this.runDir, REMOTE_JOB_FILE), JSON.stringify({ ...this.job, artifacts: fileSizes(artifacts) }, null, 2) + '\n');
     const files = [OUTPUT_LOG, DIFF_FILE].filter((f) => fs.existsSync(path.join(artifacts, f)));
     const digests = await Promise.all(files.map((f) => fileDigest(path.join(artifacts, f))));
     const status: RunStatus = exit.code === 0 ? 'FINISHED' : exit.signal ? 'KILLED' : 'FAILED';
@@ -311,21 +317,48 @@ export function resumeRemoteRuns(o: Pick<RemoteRunOptions, 'layout' | 'onOutput'
   return resumed;
 }
 
-/** Whether the run's log ends with its end (read from the tail only: logs can be long). */
+/** Whether the run's log ends with its end (a run without a log has nothing to resume). */
 function hasEnded(eventsFile: string): boolean {
+  const tail = logTail(eventsFile);
+  return tail === undefined || tail.includes('"type":"run_end"');
+}
+
+/** When the run ended (its run_end's time, ms; the log's mtime where that line is damaged); undefined while it has not. */
+export function runEndTime(eventsFile: string): number | undefined {
+  const line = logTail(eventsFile)?.toString('utf8').split('\n').reverse().find((l) => l.includes('"type":"run_end"'));
+  if (line === undefined) return undefined;
+  try {
+    return (JSON.parse(line) as { time: number }).time;
+  } catch {
+    return fs.statSync(eventsFile).mtimeMs;
+  }
+}
+
+/** The last 4 KB of a run's log (logs can be long; the end is what is asked about), or undefined when it cannot be read. */
+function logTail(eventsFile: string): Buffer | undefined {
   try {
     const fd = fs.openSync(eventsFile, 'r');
     try {
       const size = fs.fstatSync(fd).size;
       const tail = Buffer.alloc(Math.min(size, 4096));
       fs.readSync(fd, tail, 0, tail.length, size - tail.length);
-      return tail.includes('"type":"run_end"');
+      return tail;
     } finally {
       fs.closeSync(fd);
     }
   } catch {
-    return true; // no log: nothing to resume
+    return undefined;
   }
+}
+
+/** Every file under `dir` (relative path → bytes). */
+function fileSizes(dir: string): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const rel of fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) : []) {
+    const st = fs.lstatSync(path.join(dir, rel));
+    if (st.isFile()) sizes[rel] = st.size;
+  }
+  return sizes;
 }
 
 /** The remote job behind a local run, or undefined for a run that ran here. */

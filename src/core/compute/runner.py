@@ -10,12 +10,18 @@
   runner.py follow JOB E O [SLURM_JOB]  stream JOB/run/events.jsonl from byte E and JOB/output.log
                                   from byte O as framed lines until the job has ended
   runner.py cancel JOB            end the job's process group (TERM, then KILL)
+  runner.py survey WORKDIR ID...  each run's job folder (there, ended, its own bytes, its artifacts' sizes), the
+                                  other job folders, and the object cache (objects, bytes, those no job uses): JSON
+  runner.py clean WORKDIR ID...   removes those runs' job folders (ended ones only), then the cached objects no job
+                                  folder links to: JSON of what went
+  (survey and clean run as "python3 - MODE ..." with this file on stdin: they need no job folder.)
 
 Frames on stdout: "E <offset> <event line>", "O <offset> <base64 bytes>", "X <exit json>"; launch then
 sends the artifacts folder as a tar stream in "A <base64 bytes>" frames, ended by "Z".
 Offsets say where the next read starts, so a dropped connection reattaches where it left.
 """
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -53,6 +59,13 @@ def materialize(job):
             rows.append((oid, mode, inside(job, rel)))
     incoming = ship + b"/objects"
     fans = set()  # the cache's folders made or seen already: one mkdir each, not one per object
+    with cache_lock(os.path.dirname(job), fcntl.LOCK_SH):  # clean waits: no object goes while this job links to it
+        _build(job, objects, rows, incoming, fans)
+    shutil.rmtree(ship)
+    print("materialized", flush=True)
+
+
+def _build(job, objects, rows, incoming, fans):
     for oid in os.listdir(incoming) if os.path.isdir(incoming) else ():
         admit(job, incoming + b"/" + oid, oid, objects, rows, fans)
     missing = [oid for oid in dict.fromkeys(r[0] for r in rows) if not trusted(cached(objects, oid))]
@@ -75,8 +88,21 @@ def materialize(job):
                 pass
         shutil.copyfile(cached(objects, oid), dest)  # executables get their own copy: a mode belongs to the object
         os.chmod(dest, int(mode, 8))
-    shutil.rmtree(ship)
-    print("materialized", flush=True)
+
+
+class cache_lock:
+    """WORKDIR/.cache/lock: held shared while materialize links to cached objects, exclusively while clean prunes them."""
+
+    def __init__(self, workdir, how):
+        self.cache, self.how = os.path.join(os.fsencode(workdir), b".cache"), how
+
+    def __enter__(self):
+        os.makedirs(self.cache, exist_ok=True)
+        self.fd = os.open(self.cache + b"/lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, self.how)
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
 
 
 def inside(job, rel):
@@ -116,7 +142,10 @@ def admit(job, path, oid, objects, rows, fans):
     if oid[:2] not in fans:
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         fans.add(oid[:2])
-    os.replace(path, dest)
+    if trusted(dest):  # sent by another workspace's record: the jobs linked to the cached copy keep sharing it
+        os.unlink(path)
+    else:
+        os.replace(path, dest)
 
 
 def start(job, command):
@@ -294,6 +323,83 @@ def cancel(job):
     print("cancelled")
 
 
+RUN_ID = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
+
+
+def _own_bytes(folder):
+    """Bytes of the files under FOLDER that nothing else links to (job files linked to the cache are the cache's)."""
+    total = 0
+    for d, _, names in os.walk(folder):
+        for n in names:
+            st = os.lstat(os.path.join(d, n))
+            if st.st_nlink == 1:
+                total += st.st_size
+    return total
+
+
+def _job(workdir, run_id):
+    if not RUN_ID.match(run_id):
+        sys.exit("not a run id: %r" % run_id)
+    return os.path.join(workdir, run_id)
+
+
+def _cache_objects(workdir):
+    """(path, oid, size, links) of every cached object."""
+    objects = os.path.join(workdir, ".cache", "objects")
+    for fan in sorted(os.listdir(objects)) if os.path.isdir(objects) else ():
+        folder = os.path.join(objects, fan)
+        for rest in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+            st = os.lstat(os.path.join(folder, rest))
+            yield os.path.join(folder, rest), fan + rest, st.st_size, st.st_nlink
+
+
+def survey(workdir, run_ids):
+    jobs = {}
+    for run_id in run_ids:
+        job = _job(workdir, run_id)
+        if not os.path.isdir(job):
+            jobs[run_id] = {"present": False}
+            continue
+        artifacts = os.path.join(job, "run", "artifacts")
+        sizes = {}
+        for d, _, names in os.walk(artifacts):
+            for n in names:
+                p = os.path.join(d, n)
+                sizes[os.path.relpath(p, artifacts)] = os.lstat(p).st_size
+        jobs[run_id] = {"present": True, "ended": os.path.exists(os.path.join(job, "exit")), "bytes": _own_bytes(job), "artifacts": sizes}
+    others = [n for n in os.listdir(workdir) if n not in jobs and not n.startswith(".")] if os.path.isdir(workdir) else []
+    cache = {"objects": 0, "bytes": 0, "unused": 0, "unusedBytes": 0}
+    for _, _, size, links in _cache_objects(workdir):
+        cache["objects"] += 1
+        cache["bytes"] += size
+        if links == 1:
+            cache["unused"] += 1
+            cache["unusedBytes"] += size
+    print(json.dumps({"jobs": jobs, "others": len(others), "cache": cache}))
+
+
+def clean(workdir, run_ids):
+    removed, kept, job_bytes = [], {}, 0
+    for run_id in run_ids:
+        job = _job(workdir, run_id)
+        if not os.path.isdir(job):
+            continue
+        if not os.path.exists(os.path.join(job, "exit")):
+            kept[run_id] = "still running"
+            continue
+        job_bytes += _own_bytes(job)
+        shutil.rmtree(job)
+        removed.append(run_id)
+    pruned, pruned_bytes = [], 0
+    with cache_lock(workdir, fcntl.LOCK_EX):
+        for path, oid, size, links in _cache_objects(workdir):
+            if links == 1:  # in no job folder now
+                os.unlink(path)
+                pruned.append(oid)
+                pruned_bytes += size
+    print(json.dumps({"removed": removed, "kept": kept, "jobBytes": job_bytes, "pruned": pruned, "prunedBytes": pruned_bytes}))
+
+
 if __name__ == "__main__":
     mode, job = sys.argv[1], sys.argv[2]
     if mode == "materialize":
@@ -311,5 +417,9 @@ if __name__ == "__main__":
         follow(job, int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
     elif mode == "cancel":
         cancel(job)
+    elif mode == "survey":
+        survey(job, sys.argv[3:])
+    elif mode == "clean":
+        clean(job, sys.argv[3:])
     else:
         sys.exit("unknown mode %r" % mode)

@@ -45,7 +45,7 @@ export interface ShipResult extends ShellResult { shipped: Shipped; live?: LineF
  * a second connection. Needs nothing but sh, tar and python3 on the host.
  */
 export async function shipJob(s: Shipment): Promise<ShipResult> {
-  const record = ShipRecord.load(s.layout, s.target, `${s.shell.type === 'ssh' ? s.shell.host : 'local'} ${s.workdir}`);
+  const record = ShipRecord.load(s.layout, s.target, s.shell, s.workdir);
   const script = shipScript(s);
   // The connection opens (on a loaded machine ssh takes longer than listing 10,000 files) while the files are listed.
   const input = new PassThrough();

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import type { MlopsLayout } from '../workspace/layout';
+import type { ShellTarget } from './shell';
 
 /**
  * What one target's host is known to hold in its object cache (`<workdir>/.cache/objects/`), so
@@ -15,8 +16,10 @@ import type { MlopsLayout } from '../workspace/layout';
 export class ShipRecord {
   private constructor(private readonly file: string, private readonly where: string, private readonly objects: Set<string>) {}
 
-  static load(layout: MlopsLayout, target: string, where: string): ShipRecord {
+  /** The record of `target`, whose commands run in `shell`, for its cache under `workdir` (a shell word). */
+  static load(layout: MlopsLayout, target: string, shell: ShellTarget, workdir: string): ShipRecord {
     const file = path.join(layout.dir, 'targets', target, 'shipped.json');
+    const where = `${shell.type === 'ssh' ? shell.host : 'local'} ${workdir}`;
     return new ShipRecord(file, where, ShipRecord.read(file, where));
   }
 
@@ -35,11 +38,22 @@ export class ShipRecord {
     return this.objects.has(oid);
   }
 
-  /** Records that the host now holds these objects, merged onto what another process may have saved since. */
+  /** Records that the host now holds these objects, merged onto the record as it is now (others' saves kept, a clean's pruning not undone). */
   save(held: Iterable<string>): void {
     const merged = ShipRecord.read(this.file, this.where);
-    for (const oid of [...this.objects, ...held]) merged.add(oid);
+    for (const oid of held) merged.add(oid);
+    this.write(merged);
+  }
+
+  /** Records that the host no longer holds these objects (pruned from its cache). */
+  forget(gone: Iterable<string>): void {
+    const kept = ShipRecord.read(this.file, this.where);
+    for (const oid of gone) kept.delete(oid);
+    this.write(kept);
+  }
+
+  private write(objects: Set<string>): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    writeFileAtomic(this.file, JSON.stringify({ version: 1, where: this.where, objects: [...merged] }));
+    writeFileAtomic(this.file, JSON.stringify({ version: 1, where: this.where, objects: [...objects] }));
   }
 }

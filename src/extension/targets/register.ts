@@ -3,8 +3,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { cancelRemoteRun } from '../../core/compute/cancelRun';
 import { resumeRemoteRuns, type RemoteRun } from '../../core/compute/remoteRun';
+import { cleanTarget, surveyTarget } from '../../core/compute/targetCleanup';
 import type { TargetTreeNode } from '../../core/compute/targetTree';
 import { findTarget, type Target } from '../../core/compute/targets';
+import { formatBytes } from '../../core/format';
 import { DEFAULT_GPU_SAMPLE_SECONDS, GPU_SAMPLE_ENV } from '../../core/tracking/gpuSampler';
 import { MlopsLayout } from '../../core/workspace/layout';
 import { registerCommand } from '../commandErrors';
@@ -32,7 +34,7 @@ const EXAMPLE = `targets:
 
 /**
  * The Targets view and its commands (Refresh, Test Connection, Open Terminal, Cancel a run, Add a
- * Target), the GPU sampling setting, and following remote runs that lost their follower.
+ * Target, Clean Up Disk), the GPU sampling setting, and following remote runs that lost their follower.
  */
 export function registerTargets(context: vscode.ExtensionContext, service: TrackingService): TargetsTreeProvider {
   const tree = new TargetsTreeProvider(service);
@@ -79,6 +81,29 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
     void vscode.window.showInformationMessage(`MLOps: cancelled run ${runId.slice(0, 8)} on ${job.target} (${job.host}).`);
   };
 
+  // What goes is shown before anything is removed (unless a caller passes confirmed); the survey and the clean each take one connection.
+  const cleanUp = async (node?: TargetTreeNode, options: { confirmed?: boolean } = {}) => {
+    const target = await pick(node, 'Clean up the disk of…', (t) => t.type === 'ssh' || t.type === 'slurm');
+    if (!target) return undefined;
+    const layout = new MlopsLayout(service.root);
+    const days = vscode.workspace.getConfiguration('mlops.runs').get<number>('keepTargetJobFoldersDays', 7);
+    const survey = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: looking at ${target.name}'s job folders…` }, () => surveyTarget(layout, target, days));
+    const going = survey.jobs.filter((j) => !j.keep);
+    if (!going.length && !survey.cache.unused) {
+      void vscode.window.showInformationMessage(`MLOps: nothing to clean up on ${target.name}: ${survey.jobs.length} job folder(s) of this workspace's runs, none ended ${days}+ days ago with its artifacts home.`);
+      return undefined;
+    }
+    const detail = [
+      `${going.length} job folder(s) of runs that ended ${days}+ days ago, with their artifacts home (${formatBytes(going.reduce((n, j) => n + j.bytes, 0))} of their own files), then the cached files no job folder uses any more.`,
+      `${survey.jobs.length - going.length} stay (running, newer, or artifacts not home); ${survey.others} other workspaces' folders are never touched.`,
+    ].join('\n');
+    const choice = options.confirmed ? 'Clean Up' : await vscode.window.showWarningMessage(`Clean up the disk of ${target.name}?`, { modal: true, detail }, 'Clean Up');
+    if (choice !== 'Clean Up') return undefined;
+    const done = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: cleaning up ${target.name}…` }, () => cleanTarget(layout, target, days));
+    void vscode.window.showInformationMessage(`MLOps: ${target.name}: removed ${done.removed.length} job folder(s) (${formatBytes(done.jobBytes)}) and ${done.pruned} cached file(s) no job used (${formatBytes(done.prunedBytes)}).`);
+    return done;
+  };
+
   const openConfig = async () => {
     const file = path.join(service.root, 'mlops.yaml');
     if (!fs.existsSync(file)) fs.writeFileSync(file, EXAMPLE);
@@ -113,6 +138,7 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
     registerCommand('mlops.testTargetConnection', testConnection),
     registerCommand('mlops.openTargetTerminal', openTerminal),
     registerCommand('mlops.cancelTargetRun', cancel),
+    registerCommand('mlops.cleanUpTarget', cleanUp),
     registerCommand('mlops.addTarget', openConfig),
     // Closing the window leaves remote jobs running; the next window resumes following them.
     { dispose: () => { clearInterval(resumeTimer); for (const run of [...followed]) void run.detach(); } },

@@ -121,6 +121,20 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
       assert.strictEqual(nbRun.status, 'FINISHED');
       assert.strictEqual(nbRun.tags['mlops.target'], 'it-ssh');
       assert.strictEqual(nbRun.metrics.find((m) => m.key === 'nb_acc')?.latest, 0.75);
+
+      // Clean Up Target Disk: with the setting at 0 days, the three ended runs' job folders leave the host.
+      const settings = vscode.workspace.getConfiguration('mlops.runs');
+      await settings.update('keepTargetJobFoldersDays', 0, vscode.ConfigurationTarget.Global);
+      try {
+        const node = await waitFor('it-ssh in the Targets view', () => mlops.targets.getChildren().find((n) => n.label === 'it-ssh'), 30_000);
+        assert.strictEqual(mlops.targets.getTreeItem(node).contextValue, 'target.ssh.terminal', 'a row that offers Clean Up Target Disk');
+        const cleaned = await within('Clean Up Target Disk', vscode.commands.executeCommand<{ removed: string[] }>('mlops.cleanUpTarget', node, { confirmed: true }));
+        assert.deepStrictEqual([...cleaned.removed].sort(), [runId, rerunId, outcome.runId].sort());
+        for (const id of cleaned.removed) assert.ok(!fs.existsSync(path.join(sshd.workdir, id)), `${id}'s job folder is gone from the host`);
+        assert.strictEqual(mlops.service.current!.getRun(runId)?.status, 'FINISHED', 'the runs themselves stay, here');
+      } finally {
+        await settings.update('keepTargetJobFoldersDays', undefined, vscode.ConfigurationTarget.Global);
+      }
     } finally {
       await within('stopping sshd', sshd.stop());
       fs.rmSync(path.join(root, '.git'), { recursive: true, force: true });

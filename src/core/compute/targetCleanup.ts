@@ -1,0 +1,113 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { findRemoteRunner } from '../tracking/bundledFiles';
+import type { MlopsLayout } from '../workspace/layout';
+import { readRemoteJob, runEndTime } from './remoteRun';
+import { remotePath, runOnTarget, shellOf, shQuote, targetFailure } from './shell';
+import { ShipRecord } from './shipRecord';
+import { targetWorkdir, type Target } from './targets';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** One of this workspace's runs on the target, and whether its job folder there may go. */
+export interface JobOnTarget {
+  runId: string;
+  /** Bytes of its own files on the host (files linked to the cache count there). */
+  bytes: number;
+  /** Why it stays; undefined when it may be removed. */
+  keep?: string;
+}
+
+export interface TargetSurvey {
+  target: string;
+  /** This workspace's runs whose job folders are on the host. */
+  jobs: JobOnTarget[];
+  /** Job folders there that are not this workspace's runs (another workspace or user sharing the workdir): never touched. */
+  others: number;
+  cache: { objects: number; bytes: number; unused: number; unusedBytes: number };
+}
+
+export interface TargetCleanup {
+  target: string;
+  /** Runs whose job folders were removed. */
+  removed: string[];
+  jobBytes: number;
+  /** Cached objects no job folder linked to any more, removed. */
+  pruned: number;
+  prunedBytes: number;
+  /** Runs whose folders stayed, and why. */
+  kept: JobOnTarget[];
+}
+
+interface HostJob { present: boolean; ended?: boolean; bytes?: number; artifacts?: Record<string, number> }
+
+/**
+ * What this workspace's runs left on a target's host (`<workdir>/<run id>/` job folders and the
+ * object cache), and which job folders may go: the run ended here (its run_end is recorded) at
+ * least `olderThanDays` ago, the job ended there, and every artifact it made is home, at the
+ * same size. Kubernetes jobs leave nothing: their folder is the pod's, removed with the Job.
+ */
+export async function surveyTarget(layout: MlopsLayout, target: Target, olderThanDays: number): Promise<TargetSurvey> {
+  const runs = runsOn(layout, target);
+  const host = await onHost(target, 'survey', [...runs.keys()]) as { jobs: Record<string, HostJob>; others: number; cache: TargetSurvey['cache'] };
+  const jobs: JobOnTarget[] = [];
+  for (const [runId, here] of runs) {
+    const there = host.jobs[runId];
+    if (!there?.present) continue;
+    jobs.push({ runId, bytes: there.bytes ?? 0, keep: whyKept(layout, runId, here, there, olderThanDays) });
+  }
+  return { target: target.name, jobs, others: host.others, cache: host.cache };
+}
+
+/** Removes the job folders surveyTarget finds removable, then the cached objects no job folder links to; the ship record forgets those. */
+export async function cleanTarget(layout: MlopsLayout, target: Target, olderThanDays: number): Promise<TargetCleanup> {
+  const survey = await surveyTarget(layout, target, olderThanDays);
+  const removable = survey.jobs.filter((j) => !j.keep).map((j) => j.runId);
+  const done = await onHost(target, 'clean', removable) as { removed: string[]; kept: Record<string, string>; jobBytes: number; pruned: string[]; prunedBytes: number };
+  if (done.pruned.length && (target.type === 'ssh' || target.type === 'slurm')) ShipRecord.load(layout, target.name, shellOf(target), remotePath(targetWorkdir(target))).forget(done.pruned);
+  const kept = [...survey.jobs.filter((j) => j.keep), ...Object.entries(done.kept).map(([runId, keep]) => ({ runId, bytes: 0, keep }))];
+  return { target: target.name, removed: done.removed, jobBytes: done.jobBytes, pruned: done.pruned.length, prunedBytes: done.prunedBytes, kept };
+}
+
+/** This workspace's runs that ran on the target: when each ended here (undefined: not yet), and the artifacts that came home. */
+function runsOn(layout: MlopsLayout, target: Target): Map<string, { endedAt?: number; artifacts?: Record<string, number> }> {
+  const runs = new Map<string, { endedAt?: number; artifacts?: Record<string, number> }>();
+  const ids = fs.existsSync(layout.runsDir) ? fs.readdirSync(layout.runsDir) : [];
+  for (const runId of ids.sort()) {
+    const job = readRemoteJob(layout, runId);
+    if (job?.target === target.name) runs.set(runId, { endedAt: runEndTime(layout.eventsFile(runId)), artifacts: job.artifacts });
+  }
+  return runs;
+}
+
+function whyKept(layout: MlopsLayout, runId: string, { endedAt, artifacts: came }: { endedAt?: number; artifacts?: Record<string, number> }, there: HostJob, olderThanDays: number): string | undefined {
+  if (endedAt === undefined || !there.ended) return 'still running';
+  const days = (Date.now() - endedAt) / DAY_MS;
+  if (days < olderThanDays) return `ended ${days < 1 ? 'today' : `${Math.floor(days)} day${days < 2 ? '' : 's'} ago`} (kept for ${olderThanDays})`;
+  // What came home, as recorded when it came (runs from before that record: the artifacts folder as it is now).
+  const artifacts = layout.artifactsDir(runId);
+  for (const [rel, size] of Object.entries(there.artifacts ?? {})) {
+    let here = came?.[rel];
+    if (!came) {
+      try {
+        here = fs.lstatSync(path.join(artifacts, rel)).size;
+      } catch {
+        // not home
+      }
+    }
+    if (here !== size) return `its artifact ${rel} is not home${here === undefined ? '' : ` whole (${here} of ${size} bytes)`}`;
+  }
+  return undefined;
+}
+
+/** Runs runner.py's `mode` on the target's host (sent on stdin: no job folder needed) over its workdir; its JSON answer. */
+async function onHost(target: Target, mode: 'survey' | 'clean', runIds: string[]): Promise<unknown> {
+  if (target.type === 'kubernetes') throw new Error(`Target "${target.name}" is a Kubernetes target: its jobs leave nothing to clean up (each job's folder is its pod's, removed with the Job an hour after it ends).`);
+  if (target.type === 'local') throw new Error(`Target "${target.name}" runs in the workspace itself: its runs leave nothing elsewhere to clean up.`);
+  const shell = shellOf(target);
+  const script = `exec python3 - ${mode} ${remotePath(targetWorkdir(target))} ${runIds.map(shQuote).join(' ')}`;
+  const result = await runOnTarget(shell, script, fs.readFileSync(findRemoteRunner(), 'utf8'));
+  const answer = result.code === 0 ? /^\{.*\}$/m.exec(result.stdout)?.[0] : undefined;
+  if (!answer) throw targetFailure(shell, result, mode === 'survey' ? 'Looking at the job folders' : 'Cleaning up');
+  return JSON.parse(answer);
+}
