@@ -34,7 +34,7 @@ const EXAMPLE = `targets:
 
 /**
  * The Targets view and its commands (Refresh, Test Connection, Open Terminal, Cancel a run, Add a
- * Target, Clean Up Disk), the GPU sampling setting, and following remote runs that lost their follower.
+ * Target, Run Python File Here, Clean Up Disk), the GPU sampling setting, and following remote runs that lost their follower.
  */
 export function registerTargets(context: vscode.ExtensionContext, service: TrackingService): TargetsTreeProvider {
   const tree = new TargetsTreeProvider(service);
@@ -79,6 +79,20 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
       () => cancelRemoteRun(new MlopsLayout(service.root), runId));
     service.queueRefresh();
     void vscode.window.showInformationMessage(`MLOps: cancelled run ${runId.slice(0, 8)} on ${job.target} (${job.host}).`);
+  };
+
+  // The editor's Python file when one is open, else one picked from the workspace: run there as Run Python File on Target does.
+  const runFileHere = async (node?: TargetTreeNode) => {
+    const target = await pick(node, 'Run a Python file on…');
+    if (!target) return undefined;
+    const open = vscode.window.activeTextEditor?.document.uri;
+    let file = open?.scheme === 'file' && open.fsPath.endsWith('.py') && !path.relative(service.root, open.fsPath).startsWith('..') ? open : undefined;
+    if (!file) {
+      const found = await vscode.workspace.findFiles(new vscode.RelativePattern(service.root, '**/*.py'), '{**/.mlops/**,**/node_modules/**,**/.venv/**,**/venv/**,**/__pycache__/**}', 2000);
+      const picked = await vscode.window.showQuickPick(found.map((uri) => ({ label: path.relative(service.root, uri.fsPath), uri })).sort((a, b) => a.label.localeCompare(b.label)), { title: `Run which Python file on ${target.name}?`, matchOnDescription: true });
+      file = picked?.uri;
+    }
+    return file && vscode.commands.executeCommand<string | undefined>('mlops.runPythonFileOnTarget', file, target.name);
   };
 
   // What goes is shown before anything is removed (unless a caller passes confirmed); the survey and the clean each take one connection.
@@ -139,6 +153,7 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
     registerCommand('mlops.openTargetTerminal', openTerminal),
     registerCommand('mlops.cancelTargetRun', cancel),
     registerCommand('mlops.cleanUpTarget', cleanUp),
+    registerCommand('mlops.runPythonFileHere', runFileHere),
     registerCommand('mlops.addTarget', openConfig),
     // Closing the window leaves remote jobs running; the next window resumes following them.
     { dispose: () => { clearInterval(resumeTimer); for (const run of [...followed]) void run.detach(); } },

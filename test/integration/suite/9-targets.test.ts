@@ -75,7 +75,7 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
     assert.strictEqual(process.env.MLOPS_TARGETS, undefined);
   });
 
-  it('runs a Python file (and reruns it with changes) and a notebook on an ssh target (a real sshd) from the editor: output in their terminals, the runs and their metrics come home', async function () {
+  it('runs a Python file (and reruns it with changes) and a notebook on an ssh target (a real sshd) from the editor and the Targets view: output in their terminals, the runs and their metrics come home; Clean Up Target Disk removes their job folders there', async function () {
     this.timeout(300_000);
     const mlops = await api();
     const root = workspaceRoot();
@@ -122,14 +122,24 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
       assert.strictEqual(nbRun.tags['mlops.target'], 'it-ssh');
       assert.strictEqual(nbRun.metrics.find((m) => m.key === 'nb_acc')?.latest, 0.75);
 
-      // Clean Up Target Disk: with the setting at 0 days, the three ended runs' job folders leave the host.
+      // Run Python File Here on the target's row: the file open in the editor runs there.
+      const node = await waitFor('it-ssh in the Targets view', () => mlops.targets.getChildren().find((n) => n.label === 'it-ssh'), 30_000);
+      assert.strictEqual(mlops.targets.getTreeItem(node).contextValue, 'target.ssh.terminal', 'a row that offers Run Python File Here and Clean Up Target Disk');
+      await vscode.window.showTextDocument(vscode.Uri.file(script));
+      const hereId = await within('Run Python File Here to start the run', vscode.commands.executeCommand<string>('mlops.runPythonFileHere', node));
+      const here = await waitFor('the run from the Targets view to finish', () => {
+        const r = mlops.service.current!.getRun(hereId);
+        return r?.status === 'FINISHED' && r;
+      }, 60_000);
+      assert.strictEqual(here.tags['mlops.target'], 'it-ssh');
+      assert.deepStrictEqual(here.capture.argv, ['python3', 'remote_it.py']);
+
+      // Clean Up Target Disk: with the setting at 0 days, the four ended runs' job folders leave the host.
       const settings = vscode.workspace.getConfiguration('mlops.runs');
       await settings.update('keepTargetJobFoldersDays', 0, vscode.ConfigurationTarget.Global);
       try {
-        const node = await waitFor('it-ssh in the Targets view', () => mlops.targets.getChildren().find((n) => n.label === 'it-ssh'), 30_000);
-        assert.strictEqual(mlops.targets.getTreeItem(node).contextValue, 'target.ssh.terminal', 'a row that offers Clean Up Target Disk');
         const cleaned = await within('Clean Up Target Disk', vscode.commands.executeCommand<{ removed: string[] }>('mlops.cleanUpTarget', node, { confirmed: true }));
-        assert.deepStrictEqual([...cleaned.removed].sort(), [runId, rerunId, outcome.runId].sort());
+        assert.deepStrictEqual([...cleaned.removed].sort(), [runId, rerunId, outcome.runId, hereId].sort());
         for (const id of cleaned.removed) assert.ok(!fs.existsSync(path.join(sshd.workdir, id)), `${id}'s job folder is gone from the host`);
         assert.strictEqual(mlops.service.current!.getRun(runId)?.status, 'FINISHED', 'the runs themselves stay, here');
       } finally {
