@@ -397,6 +397,10 @@ def clean(workdir, run_ids):
                 os.unlink(path)
                 pruned.append(oid)
                 pruned_bytes += size
+                try:
+                    os.rmdir(os.path.dirname(path))  # its fan-out folder, once empty
+                except OSError:
+                    pass
     print(json.dumps({"removed": removed, "kept": kept, "jobBytes": job_bytes, "pruned": pruned, "prunedBytes": pruned_bytes}))
 
 
