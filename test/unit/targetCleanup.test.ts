@@ -103,6 +103,18 @@ describe('cleaning up a target\'s host: job folders and its object cache (a real
     fs.rmSync(released);
   });
 
+  it('takes any number of runs: 10,000 of them (more than one ssh request holds) in one survey', async () => {
+    const ws = project({ 'train.py': TRAIN, 'data.txt': 'many\n' });
+    const real = await finished(ws, 'train.py');
+    for (let i = 0; i < 10_000; i++) {
+      const runId = `${i.toString(16).padStart(8, '0')}${'0'.repeat(24)}`;
+      fs.mkdirSync(ws.runDir(runId), { recursive: true });
+      fs.writeFileSync(path.join(ws.runDir(runId), 'remote.json'), JSON.stringify({ target: 'gpu-box', host: 'h', dir: `/nowhere/${runId}` }));
+    }
+    const survey = await surveyTarget(ws, sshd.target(), 0);
+    assert.deepEqual(survey.jobs.map((j) => [j.runId, j.keep]), [[real.runId, undefined]], 'the runs with no folder there are not listed');
+  });
+
   it('mlops targets clean: --dry-run says what would go and removes nothing; bad arguments and targets with nothing to clean say so', async () => {
     const ws = project({ 'train.py': TRAIN, 'data.txt': 'cli\n' });
     const r = await finished(ws, 'train.py');

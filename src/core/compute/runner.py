@@ -10,11 +10,12 @@
   runner.py follow JOB E O [SLURM_JOB]  stream JOB/run/events.jsonl from byte E and JOB/output.log
                                   from byte O as framed lines until the job has ended
   runner.py cancel JOB            end the job's process group (TERM, then KILL)
-  runner.py survey WORKDIR ID...  each run's job folder (there, ended, its own bytes, its artifacts' sizes), the
+  runner.py survey WORKDIR        each run's job folder (there, ended, its own bytes, its artifacts' sizes), the
                                   other job folders, and the object cache (objects, bytes, those no job uses): JSON
-  runner.py clean WORKDIR ID...   removes those runs' job folders (ended ones only), then the cached objects no job
+  runner.py clean WORKDIR         removes those runs' job folders (ended ones only), then the cached objects no job
                                   folder links to: JSON of what went
-  (survey and clean run as "python3 - MODE ..." with this file on stdin: they need no job folder.)
+  (survey and clean read the run ids on stdin, one a line, however many; they need no job folder, so the
+  engine sends this file in the command line: see src/core/compute/targetCleanup.ts.)
 
 Frames on stdout: "E <offset> <event line>", "O <offset> <base64 bytes>", "X <exit json>"; launch then
 sends the artifacts folder as a tar stream in "A <base64 bytes>" frames, ended by "Z".
@@ -422,8 +423,8 @@ if __name__ == "__main__":
     elif mode == "cancel":
         cancel(job)
     elif mode == "survey":
-        survey(job, sys.argv[3:])
+        survey(job, sys.stdin.read().split())
     elif mode == "clean":
-        clean(job, sys.argv[3:])
+        clean(job, sys.stdin.read().split())
     else:
         sys.exit("unknown mode %r" % mode)

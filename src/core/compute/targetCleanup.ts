@@ -8,6 +8,8 @@ import { ShipRecord } from './shipRecord';
 import { targetWorkdir, type Target } from './targets';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Runs the base64 runner.py given as its first argument as a script, with the rest as its arguments. */
+const BOOT = 'import base64, sys; code = base64.b64decode(sys.argv[1]); sys.argv = ["runner.py"] + sys.argv[2:]; exec(compile(code, "runner.py", "exec"), {"__name__": "__main__"})';
 
 /** One of this workspace's runs on the target, and whether its job folder there may go. */
 export interface JobOnTarget {
@@ -100,13 +102,18 @@ function whyKept(layout: MlopsLayout, runId: string, { endedAt, artifacts: came 
   return undefined;
 }
 
-/** Runs runner.py's `mode` on the target's host (sent on stdin: no job folder needed) over its workdir; its JSON answer. */
+/**
+ * Runs runner.py's `mode` on the target's host over its workdir, the run ids on stdin (any number:
+ * one ssh request is limited to 256 KB); its JSON answer. runner.py itself goes in the command
+ * line (no job folder holds it), base64 so that no shell quoting touches it.
+ */
 async function onHost(target: Target, mode: 'survey' | 'clean', runIds: string[]): Promise<unknown> {
   if (target.type === 'kubernetes') throw new Error(`Target "${target.name}" is a Kubernetes target: its jobs leave nothing to clean up (each job's folder is its pod's, removed with the Job an hour after it ends).`);
   if (target.type === 'local') throw new Error(`Target "${target.name}" runs in the workspace itself: its runs leave nothing elsewhere to clean up.`);
   const shell = shellOf(target);
-  const script = `exec python3 - ${mode} ${remotePath(targetWorkdir(target))} ${runIds.map(shQuote).join(' ')}`;
-  const result = await runOnTarget(shell, script, fs.readFileSync(findRemoteRunner(), 'utf8'));
+  const runner = fs.readFileSync(findRemoteRunner()).toString('base64');
+  const script = `exec python3 -c ${shQuote(BOOT)} ${runner} ${mode} ${remotePath(targetWorkdir(target))}`;
+  const result = await runOnTarget(shell, script, runIds.map((id) => `${id}\n`).join(''));
   const answer = result.code === 0 ? /^\{.*\}$/m.exec(result.stdout)?.[0] : undefined;
   if (!answer) throw targetFailure(shell, result, mode === 'survey' ? 'Looking at the job folders' : 'Cleaning up');
   return JSON.parse(answer);
