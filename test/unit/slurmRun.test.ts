@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRemoteRun } from '../../src/core/compute/remoteRun';
+import { cleanTarget } from '../../src/core/compute/targetCleanup';
 import type { SlurmTarget } from '../../src/core/compute/targets';
 import { Tracking } from '../../src/core/tracking/tracking';
 import type { MlopsLayout } from '../../src/core/workspace/layout';
@@ -45,7 +46,7 @@ describe('a run on a real single-node Slurm cluster (munged, slurmctld, slurmd)'
   const target = (extra: Partial<SlurmTarget> = {}): SlurmTarget => ({ name: 'cluster', type: 'slurm', workdir, partition: 'debug', time: '10', ...extra });
   const yaml = () => `targets:\n  cluster:\n    type: slurm\n    partition: debug\n    workdir: ${workdir}\n`;
 
-  it('completes through sbatch with its metrics and artifacts in an ordinary local run', async () => {
+  it('completes through sbatch with its metrics and artifacts in an ordinary local run; cleaning up removes its job folder there', async () => {
     const ws = gitProject({ 'train.py': 'import mlops_workbench as mw\nfor s in range(3):\n    mw.log_metric("loss", 1 / (s + 1), step=s)\nopen("m.txt", "w").write("slurm model")\nmw.log_artifact("m.txt")\nprint("done on slurm")\n' }, yaml());
     let output = '';
     const run = await startRemoteRun({ layout: ws, target: target(), command: 'python3', args: ['train.py'], onOutput: (t) => (output += t) });
@@ -59,6 +60,12 @@ describe('a run on a real single-node Slurm cluster (munged, slurmctld, slurmd)'
     assert.equal(detail.metrics.find((m) => m.key === 'loss')!.count, 3);
     assert.equal(detail.tags['mlops.target'], 'cluster');
     assert.equal(fs.readFileSync(path.join(ws.artifactsDir(run.runId), 'm.txt'), 'utf8'), 'slurm model');
+
+    // Its job folder on the submit host (here) goes with Clean Up, its artifacts being home.
+    assert.ok(fs.existsSync(path.join(workdir, run.runId)));
+    const cleaned = await cleanTarget(ws, target(), 0);
+    assert.deepEqual(cleaned.removed, [run.runId]);
+    assert.ok(!fs.existsSync(path.join(workdir, run.runId)));
   });
 
   it('mlops runs cancel scancels the job and the run ends KILLED', async () => {
