@@ -42,6 +42,8 @@ export interface TargetCleanup {
 }
 
 interface HostJob { present: boolean; ended?: boolean; bytes?: number; artifacts?: Record<string, number> }
+/** A run as this workspace knows it: when it ended (undefined: not yet), and the artifacts that came home (path → bytes). */
+interface HereRun { endedAt?: number; artifacts?: Record<string, number> }
 
 /**
  * What this workspace's runs left on a target's host (`<workdir>/<run id>/` job folders and the
@@ -71,9 +73,9 @@ export async function cleanTarget(layout: MlopsLayout, target: Target, olderThan
   return { target: target.name, removed: done.removed, jobBytes: done.jobBytes, pruned: done.pruned.length, prunedBytes: done.prunedBytes, kept };
 }
 
-/** This workspace's runs that ran on the target: when each ended here (undefined: not yet), and the artifacts that came home. */
-function runsOn(layout: MlopsLayout, target: Target): Map<string, { endedAt?: number; artifacts?: Record<string, number> }> {
-  const runs = new Map<string, { endedAt?: number; artifacts?: Record<string, number> }>();
+/** This workspace's runs that ran on the target. */
+function runsOn(layout: MlopsLayout, target: Target): Map<string, HereRun> {
+  const runs = new Map<string, HereRun>();
   const ids = fs.existsSync(layout.runsDir) ? fs.readdirSync(layout.runsDir) : [];
   for (const runId of ids.sort()) {
     const job = readRemoteJob(layout, runId);
@@ -82,7 +84,7 @@ function runsOn(layout: MlopsLayout, target: Target): Map<string, { endedAt?: nu
   return runs;
 }
 
-function whyKept(layout: MlopsLayout, runId: string, { endedAt, artifacts: came }: { endedAt?: number; artifacts?: Record<string, number> }, there: HostJob, olderThanDays: number): string | undefined {
+function whyKept(layout: MlopsLayout, runId: string, { endedAt, artifacts: came }: HereRun, there: HostJob, olderThanDays: number): string | undefined {
   if (endedAt === undefined || !there.ended) return 'still running';
   const days = (Date.now() - endedAt) / DAY_MS;
   if (days < olderThanDays) return `ended ${days < 1 ? 'today' : `${Math.floor(days)} day${days < 2 ? '' : 's'} ago`} (kept for ${olderThanDays})`;
@@ -104,7 +106,7 @@ function whyKept(layout: MlopsLayout, runId: string, { endedAt, artifacts: came 
 
 /**
  * Runs runner.py's `mode` on the target's host over its workdir, the run ids on stdin (any number:
- * one ssh request is limited to 256 KB); its JSON answer. runner.py itself goes in the command
+ * one command-line argument is limited to 128 KB here, an ssh request to 256 KB); its JSON answer. runner.py itself goes in the command
  * line (no job folder holds it), base64 so that no shell quoting touches it.
  */
 async function onHost(target: Target, mode: 'survey' | 'clean', runIds: string[]): Promise<unknown> {

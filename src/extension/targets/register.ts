@@ -89,7 +89,7 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
     let file = open?.scheme === 'file' && open.fsPath.endsWith('.py') && !path.relative(service.root, open.fsPath).startsWith('..') ? open : undefined;
     if (!file) {
       const found = await vscode.workspace.findFiles(new vscode.RelativePattern(service.root, '**/*.py'), '{**/.mlops/**,**/node_modules/**,**/.venv/**,**/venv/**,**/__pycache__/**}', 2000);
-      const picked = await vscode.window.showQuickPick(found.map((uri) => ({ label: path.relative(service.root, uri.fsPath), uri })).sort((a, b) => a.label.localeCompare(b.label)), { title: `Run which Python file on ${target.name}?`, matchOnDescription: true });
+      const picked = await vscode.window.showQuickPick(found.map((uri) => ({ label: path.relative(service.root, uri.fsPath), uri })).sort((a, b) => a.label.localeCompare(b.label)), { title: `Run which Python file on ${target.name}?` });
       file = picked?.uri;
     }
     return file && vscode.commands.executeCommand<string | undefined>('mlops.runPythonFileOnTarget', file, target.name);
