@@ -6,9 +6,10 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cancelRemoteRun } from '../../src/core/compute/cancelRun';
 import { startRemoteRun, type RemoteRun } from '../../src/core/compute/remoteRun';
+import { ShipRecord } from '../../src/core/compute/shipRecord';
 import { cleanTarget, surveyTarget } from '../../src/core/compute/targetCleanup';
 import type { MlopsLayout } from '../../src/core/workspace/layout';
-import { mlops } from './helpers';
+import { mlops, tmpWorkspace } from './helpers';
 import { gitProject, until } from './remoteHelpers';
 import { startSshd, type TestSshd } from './sshd';
 
@@ -133,5 +134,18 @@ describe('cleaning up a target\'s host: job folders and its object cache (a real
     const local = mlops(ws.root, 'targets', 'clean', 'local');
     assert.equal(local.code, 1);
     assert.match(local.stderr, /runs in the workspace itself: its runs leave nothing elsewhere/);
+  });
+});
+
+describe('the ship record and a clean-up at the same time', () => {
+  it('a ship that saves after a clean-up pruned its objects does not bring the pruned ids back', () => {
+    const ws = tmpWorkspace();
+    const shell = { name: 'gpu-box', type: 'ssh' as const, host: 'gpu-box' };
+    ShipRecord.load(ws, 'gpu-box', shell, '~/runs').save(['a'.repeat(40), 'b'.repeat(40)]);
+    const shipping = ShipRecord.load(ws, 'gpu-box', shell, '~/runs'); // a run starts shipping
+    ShipRecord.load(ws, 'gpu-box', shell, '~/runs').forget(['a'.repeat(40)]); // a clean-up prunes a
+    shipping.save(['c'.repeat(40)]); // the run's job held c
+    const record = JSON.parse(fs.readFileSync(path.join(ws.dir, 'targets', 'gpu-box', 'shipped.json'), 'utf8')) as { objects: string[] };
+    assert.deepEqual(record.objects.sort(), ['b'.repeat(40), 'c'.repeat(40)]);
   });
 });
