@@ -16,13 +16,13 @@ import {
   cancelKubernetesJob, followKubernetesJob, kubernetesArtifacts, kubernetesJobEnded, releaseKubernetesJob, submitKubernetesJob,
   type JobExit, type KubernetesJobRef,
 } from './kubernetesRun';
-import { remotePath, runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure } from './shell';
+import { runOnTarget, shellOf, shQuote, spawnOnTarget, targetFailure, workdirWord } from './shell';
 import type { TarEntry } from './tarStream';
 import { shipManifest } from './shipManifest';
 import { MATERIALIZE, shipJob, type Shipped } from './shipJob';
 import { LineFeed } from './lineFeed';
 import { K8S_JOB_DIR } from './kubernetesJob';
-import { findTarget, targetWorkdir, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
+import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
 import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
 
 /** A target whose runs go through a job folder on another host or a scheduler. */
@@ -351,12 +351,12 @@ function logTail(eventsFile: string): Buffer | undefined {
   }
 }
 
-/** Every file under `dir` (relative path → bytes). */
+/** Every file under `dir` (path from it, with /, → bytes). */
 function fileSizes(dir: string): Record<string, number> {
   const sizes: Record<string, number> = {};
   for (const rel of fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) : []) {
     const st = fs.lstatSync(path.join(dir, rel));
-    if (st.isFile()) sizes[rel] = st.size;
+    if (st.isFile()) sizes[rel.split(path.sep).join('/')] = st.size; // as the host names them
   }
   return sizes;
 }
@@ -409,7 +409,7 @@ async function startOverShell(
   ];
   const shell = shellOf(target);
   const rows = shipManifest(layout, inputs, files);
-  const workdir = remotePath(targetWorkdir(target));
+  const workdir = workdirWord(target);
   const result = await shipJob({ layout, target: target.name, shell, workdir, runId, rows, extra, then, until: slurm ? undefined : /^started \d+ / });
   const dir = /^dir (.+)$/m.exec(result.stdout)?.[1];
   const started = /^started (\d+) (\S+)$/m.exec(result.stdout);

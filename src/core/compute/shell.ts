@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { SlurmTarget, SshTarget, Target } from './targets';
+import { targetWorkdir, type SlurmTarget, type SshTarget, type Target } from './targets';
 
 /** A target that takes shell commands: this machine, or a host over the system ssh client. */
 export type ShellTarget = Extract<Target, { type: 'local' | 'ssh' }>;
@@ -39,15 +39,16 @@ export function spawnForward(target: Extract<ShellTarget, { type: 'ssh' }>, loca
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** `~/x` as "$HOME"/'x' so the remote shell expands the home folder and nothing else. */
-export function remotePath(dir: string): string {
-  return dir === '~' ? '"$HOME"' : dir.startsWith('~/') ? `"$HOME"/${shQuote(dir.slice(2))}` : shQuote(dir);
-}
-
 /** Starts `script` on the target; the caller reads and writes its stdio. */
 export function spawnOnTarget(target: ShellTarget, script: string): ChildProcess {
   const { command, args } = shellCommand(target, script);
   return spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** The target's workdir (job folders and the host's cache) as a shell word: `~/x` as "$HOME"/'x', so the remote shell expands the home folder and nothing else. */
+export function workdirWord(target: SshTarget | SlurmTarget): string {
+  const dir = targetWorkdir(target);
+  return dir === '~' ? '"$HOME"' : dir.startsWith('~/') ? `"$HOME"/${shQuote(dir.slice(2))}` : shQuote(dir);
 }
 
 /** Runs `script` on the target and collects its output; `input` goes to its stdin. */

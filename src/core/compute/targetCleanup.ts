@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { findRemoteRunner } from '../tracking/bundledFiles';
 import type { MlopsLayout } from '../workspace/layout';
 import { readRemoteJob, runEndTime } from './remoteRun';
-import { remotePath, runOnTarget, shellOf, shQuote, targetFailure } from './shell';
+import { runOnTarget, shellOf, shQuote, targetFailure, workdirWord } from './shell';
 import { ShipRecord } from './shipRecord';
-import { targetWorkdir, type Target } from './targets';
+import type { Target } from './targets';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Runs the base64 runner.py given as its first argument as a script, with the rest as its arguments. */
@@ -63,12 +63,15 @@ export async function surveyTarget(layout: MlopsLayout, target: Target, olderTha
   return { target: target.name, jobs, others: host.others, cache: host.cache };
 }
 
-/** Removes the job folders surveyTarget finds removable, then the cached objects no job folder links to; the ship record forgets those. */
-export async function cleanTarget(layout: MlopsLayout, target: Target, olderThanDays: number): Promise<TargetCleanup> {
-  const survey = await surveyTarget(layout, target, olderThanDays);
+/**
+ * Removes the job folders the survey finds removable (`survey`: the one the user was shown, else
+ * one taken now), then the cached objects no job folder links to; the ship record forgets those.
+ */
+export async function cleanTarget(layout: MlopsLayout, target: Target, olderThanDays: number, survey?: TargetSurvey): Promise<TargetCleanup> {
+  survey ??= await surveyTarget(layout, target, olderThanDays);
   const removable = survey.jobs.filter((j) => !j.keep).map((j) => j.runId);
   const done = await onHost(target, 'clean', removable) as { removed: string[]; kept: Record<string, string>; jobBytes: number; pruned: string[]; prunedBytes: number };
-  if (done.pruned.length && (target.type === 'ssh' || target.type === 'slurm')) ShipRecord.load(layout, target.name, shellOf(target), remotePath(targetWorkdir(target))).forget(done.pruned);
+  if (done.pruned.length && (target.type === 'ssh' || target.type === 'slurm')) ShipRecord.load(layout, target.name, shellOf(target), workdirWord(target)).forget(done.pruned);
   const kept = [...survey.jobs.filter((j) => j.keep), ...Object.entries(done.kept).map(([runId, keep]) => ({ runId, bytes: 0, keep }))];
   return { target: target.name, removed: done.removed, jobBytes: done.jobBytes, pruned: done.pruned.length, prunedBytes: done.prunedBytes, kept };
 }
@@ -114,7 +117,7 @@ async function onHost(target: Target, mode: 'survey' | 'clean', runIds: string[]
   if (target.type === 'local') throw new Error(`Target "${target.name}" runs in the workspace itself: its runs leave nothing elsewhere to clean up.`);
   const shell = shellOf(target);
   const runner = fs.readFileSync(findRemoteRunner()).toString('base64');
-  const script = `exec python3 -c ${shQuote(BOOT)} ${runner} ${mode} ${remotePath(targetWorkdir(target))}`;
+  const script = `exec python3 -c ${shQuote(BOOT)} ${runner} ${mode} ${workdirWord(target)}`;
   const result = await runOnTarget(shell, script, runIds.map((id) => `${id}\n`).join(''));
   const answer = result.code === 0 ? /^\{.*\}$/m.exec(result.stdout)?.[0] : undefined;
   if (!answer) throw targetFailure(shell, result, mode === 'survey' ? 'Looking at the job folders' : 'Cleaning up');

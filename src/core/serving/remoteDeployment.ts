@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { remotePath, runOnTarget, shQuote, targetFailure } from '../compute/shell';
+import { runOnTarget, shQuote, targetFailure, workdirWord } from '../compute/shell';
 import { tarStream, type TarEntry } from '../compute/tarStream';
-import { targetWorkdir, type SshTarget } from '../compute/targets';
+import type { SshTarget } from '../compute/targets';
 import { findBundle } from '../tracking/bundledFiles';
 import type { RemotePlacement } from './deploymentLog';
 import { DEPLOYMENT_FILE, PREDICTIONS_DIR, ROUTES_FILE, type HostStart } from './hostFiles';
@@ -51,7 +51,7 @@ async function probeHost(target: SshTarget, deployment: string, model: string): 
   const js = 'var fs=require("fs"),path=require("path"),os=require("os");var base=path.resolve(process.argv[1]);'
     + 'var runtime=path.join(base,process.argv[2]+"-"+process.platform+"-"+process.arch);'
     + 'console.log(JSON.stringify({node:process.versions.node,platform:process.platform,arch:process.arch,host:os.hostname(),base:base,runtime:runtime,haveRuntime:fs.existsSync(path.join(runtime,".complete"))}))';
-  const script = `command -v node >/dev/null 2>&1 || { echo no-node; exit 0; }\nexec node -e ${shQuote(js)} ${remotePath(targetWorkdir(target))} ${shQuote(`onnxruntime-node-${version}`)}`;
+  const script = `command -v node >/dev/null 2>&1 || { echo no-node; exit 0; }\nexec node -e ${shQuote(js)} ${workdirWord(target)} ${shQuote(`onnxruntime-node-${version}`)}`;
   const result = await runOnTarget(target, script);
   if (result.code !== 0) throw targetFailure(target, result, 'Checking for node');
   const exportCommands = [`mlops export docker ${deployment} --model ${model}`, `mlops export k8s ${deployment} --model ${model}`];

@@ -113,7 +113,7 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
     ].join('\n');
     const choice = options.confirmed ? 'Clean Up' : await vscode.window.showWarningMessage(`Clean up the disk of ${target.name}?`, { modal: true, detail }, 'Clean Up');
     if (choice !== 'Clean Up') return undefined;
-    const done = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: cleaning up ${target.name}…` }, () => cleanTarget(layout, target, days));
+    const done = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: cleaning up ${target.name}…` }, () => cleanTarget(layout, target, days, survey));
     void vscode.window.showInformationMessage(`MLOps: ${target.name}: removed ${done.removed.length} job folder(s) (${formatBytes(done.jobBytes)}) and ${done.pruned} cached file(s) no job used (${formatBytes(done.prunedBytes)}).`);
     return done;
   };
