@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { captureGit } from '../tracking/capture';
@@ -21,6 +21,7 @@ import type { TarEntry } from './tarStream';
 import { shipManifest } from './shipManifest';
 import { MATERIALIZE, shipJob, type Shipped } from './shipJob';
 import { LineFeed } from './lineFeed';
+import { untar, type Untar } from './untar';
 import { K8S_JOB_DIR } from './kubernetesJob';
 import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
 import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
@@ -220,7 +221,7 @@ export class RemoteRun {
     this.follower = child;
     const output = path.join(this.o.layout.artifactsDir(this.runId), OUTPUT_LOG);
     let exit: JobExit | undefined;
-    let unpacking: ChildProcess | undefined;
+    let unpacking: Untar | undefined;
     let unpacked: Promise<boolean> | undefined;
     feed.read((line) => {
       const [kind, at = ''] = line.split(' ', 2);
@@ -244,30 +245,19 @@ export class RemoteRun {
         exit = JSON.parse(line.slice(2)) as JobExit;
         if (this.o.target.type === 'kubernetes') child.kill(); // a container's log stays open until the container ends
       } else if (kind === 'A') {
-        (unpacking ??= this.unpackArtifacts()).stdin!.write(Buffer.from(at, 'base64'));
+        (unpacking ??= untar(this.runDir)).input.write(Buffer.from(at, 'base64'));
       } else if (kind === 'Z' && unpacking) {
-        const done = unpacking;
-        unpacked = new Promise((resolve) => {
-          done.on('close', (code) => resolve(code === 0));
-          done.on('error', () => resolve(false));
-        });
-        done.stdin!.end();
+        unpacked = unpacking.done;
+        unpacking.input.end();
       }
       this.saveOffsets(offsets);
     });
     child.stderr!.resume();
     return feed.closed.then(async () => {
-      if (unpacking && !unpacked) unpacking.stdin!.end(); // cut off: pullArtifacts fetches them again
+      if (unpacking && !unpacked) unpacking.input.end(); // cut off: pullArtifacts fetches them again
       this.artifactsHome = (await unpacked) ?? false;
       return exit;
     });
-  }
-
-  /** The local tar that unpacks the artifacts a launch connection sends after the job's exit. */
-  private unpackArtifacts(): ChildProcess {
-    const local = spawn('tar', ['-xf', '-', '-C', this.runDir], { stdio: ['pipe', 'ignore', 'ignore'] });
-    local.stdin!.on('error', () => undefined);
-    return local;
   }
 
   /** Saves the offsets once per burst of lines, for a follower that takes over after this one. */
@@ -286,9 +276,9 @@ export class RemoteRun {
     const remote = target.type === 'kubernetes' ? kubernetesArtifacts(target, k8sRef(this.job))
       : spawnOnTarget(shellOf(target), `cd ${shQuote(this.job.dir)}/run && exec tar -cf - artifacts`);
     remote.stdin!.end();
-    const local = spawn('tar', ['-xf', '-', '-C', this.runDir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    remote.stdout!.pipe(local.stdin!);
-    await Promise.all([remote, local].map((p) => new Promise((r) => { p.on('close', r); p.on('error', r); })));
+    const local = untar(this.runDir);
+    remote.stdout!.pipe(local.input);
+    await Promise.all([new Promise((r) => { remote.on('close', r); remote.on('error', r); }), local.done]);
     if (target.type === 'kubernetes') await releaseKubernetesJob(target, k8sRef(this.job));
   }
 }
