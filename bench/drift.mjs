@@ -13,24 +13,17 @@
 // A missed goal prints MISSED; the exit code is 0 all the same.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { engine, ensureBuilt, repo } from './lib/engine.mjs';
 import { mb, now, ratio, s } from './lib/stats.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(repo, 'out', 'src', 'core');
-const require = createRequire(import.meta.url);
-if (process.argv.includes('--build') || !fs.existsSync(path.join(out, 'monitoring', 'drift.js'))) {
-  console.log('out/ missing (or --build): running `npm run build` first…');
-  if (spawnSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' }).status !== 0) process.exit(0);
-}
-const { computeDrift } = require(path.join(out, 'monitoring', 'drift.js'));
-const { sortLargeColumns } = require(path.join(out, 'monitoring', 'parallelSort.js'));
-const { readPredictionWindow } = require(path.join(out, 'monitoring', 'predictionWindow.js'));
-const { driftBetween } = require(path.join(out, 'monitoring', 'index.js'));
-const { seededGaussian } = require(path.join(out, 'validation', 'random.js'));
+ensureBuilt(['src/core/monitoring/drift.js']);
+const { computeDrift } = engine('src/core/monitoring/drift.js');
+const { sortLargeColumns } = engine('src/core/monitoring/parallelSort.js');
+const { readPredictionWindow } = engine('src/core/monitoring/predictionWindow.js');
+const { driftBetween } = engine('src/core/monitoring/index.js');
+const { seededGaussian } = engine('src/core/validation/random.js');
 
 const at = process.argv.indexOf('--rows');
 const ROWS = at > 0 ? Number(process.argv[at + 1]) : 1_000_000;

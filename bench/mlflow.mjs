@@ -9,21 +9,18 @@
 // 2. single log-metric request latency (one client, sequential): p50 and p99.
 //
 // Each server runs in its own child process (so the clients in this process do not share its
-// CPU), and the rounds alternate between them. Imports the compiled engine from out/ (run
-// `npx tsc -p .` first, or pass --build). The workspace is a temporary folder, deleted at the
+// CPU), and the rounds alternate between them. Imports the compiled engine from out/ (built
+// first when missing, or with --build). The workspace is a temporary folder, deleted at the
 // end. A missed goal prints MISSED; the exit code is 0 all the same.
-import { fork, spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engine, ensureBuilt } from './lib/engine.mjs';
 import { median } from './lib/stats.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = path.join(repo, 'out');
-const require = createRequire(import.meta.url);
 
 const CLIENTS = 8;
 const BATCH = 1000;
@@ -50,8 +47,8 @@ if (process.argv[2] === 'serve') {
     });
     server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port, token: 'none' }));
   } else {
-    const { Tracking } = require(path.join(outDir, 'src/core/tracking/tracking.js'));
-    const { startMlflowServer } = require(path.join(outDir, 'src/core/mlflow/index.js'));
+    const { Tracking } = engine('src/core/tracking/tracking.js');
+    const { startMlflowServer } = engine('src/core/mlflow/index.js');
     const tracking = await Tracking.open(process.argv[4]);
     const ep = await startMlflowServer(tracking, {});
     const saver = setInterval(() => tracking.save(), 2000);
@@ -154,10 +151,10 @@ async function latency(s, runId) {
  * and stored on the main thread (logBatch).
  */
 async function breakdown(work) {
-  const { Tracking } = require(path.join(outDir, 'src/core/tracking/tracking.js'));
-  const { MlflowBackend } = require(path.join(outDir, 'src/core/mlflow/backend.js'));
-  const { RequestMessage } = require(path.join(outDir, 'src/core/mlflow/request.js'));
-  const { readPlainBatch } = require(path.join(outDir, 'src/core/mlflow/plainBatch.js'));
+  const { Tracking } = engine('src/core/tracking/tracking.js');
+  const { MlflowBackend } = engine('src/core/mlflow/backend.js');
+  const { RequestMessage } = engine('src/core/mlflow/request.js');
+  const { readPlainBatch } = engine('src/core/mlflow/plainBatch.js');
   const root = path.join(work, 'breakdown');
   fs.mkdirSync(root);
   const tracking = await Tracking.open(root);
@@ -198,14 +195,7 @@ async function breakdown(work) {
 }
 
 async function main() {
-  if (process.argv.includes('--build') || !fs.existsSync(path.join(outDir, 'src/core/mlflow/index.js'))) {
-    console.log('out/ missing (or --build): running `npx tsc -p .` first…');
-    spawnSync('npx', ['tsc', '-p', '.'], { cwd: repo, stdio: 'inherit' });
-    if (!fs.existsSync(path.join(outDir, 'src/core/mlflow/index.js'))) {
-      console.log('build failed; no figures measured.');
-      return;
-    }
-  }
+  ensureBuilt(['src/core/mlflow/index.js']);
   const work = fs.mkdtempSync(path.join(process.env.MLOPS_BENCH_DIR || os.tmpdir(), 'mlops-mlflow-bench-'));
   console.log('MLOps Workbench — MLflow endpoint benchmark');
   console.log(`  node ${process.version}, ${os.cpus().length} CPU × ${os.cpus()[0]?.model?.trim() ?? '?'}, ${os.platform()}`);

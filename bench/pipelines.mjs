@@ -20,17 +20,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as os from 'node:os';
+import { engine, ensureBuilt, repo } from './lib/engine.mjs';
 import { median, now, ratio, s } from './lib/stats.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(repo, 'out', 'src', 'core', 'validation');
 const require = createRequire(import.meta.url);
-if (process.argv.includes('--build') || !fs.existsSync(path.join(out, 'evaluate.js'))) {
-  console.log('out/ missing (or --build): running `npm run build` first…');
-  if (spawnSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' }).status !== 0) process.exit(0);
-}
+ensureBuilt(['src/core/validation/evaluate.js', 'src/core/pipelines/run.js']);
 // ---------------------------------------------------------------- pipeline status
 
 /** A workspace whose one stage depends on 10,000 files (100 folders of 100), run once so everything is recorded. */
@@ -47,7 +42,7 @@ async function statusWorkspace() {
     }
   }
   fs.writeFileSync(path.join(root, 'mlops.yaml'), 'stages:\n  count:\n    cmd: ls -R data | wc -l > count.txt\n    deps: [data/]\n    outs: [count.txt]\n');
-  const { runPipeline } = require(path.join(repo, 'out', 'src', 'core', 'pipelines', 'run.js'));
+  const { runPipeline } = engine('src/core/pipelines/run.js');
   const record = await runPipeline(root);
   if (record.status !== 'succeeded') throw new Error(`the benchmark pipeline failed: ${JSON.stringify(record.stages)}`);
   return root;
@@ -56,7 +51,7 @@ async function statusWorkspace() {
 async function statusFigure() {
   const root = await statusWorkspace();
   try {
-    const { pipelineStatus } = require(path.join(repo, 'out', 'src', 'core', 'pipelines', 'status.js'));
+    const { pipelineStatus } = engine('src/core/pipelines/status.js');
     const git = (...args) => spawnSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', '-c', 'gc.auto=0', '-c', 'maintenance.auto=false', ...args], { cwd: root, encoding: 'utf8' });
     git('init', '-q');
     git('add', 'data', 'mlops.yaml');
@@ -86,10 +81,10 @@ if (process.argv.includes('--status-only')) process.exit(0);
 
 // ---------------------------------------------------------------- evaluation
 
-const { evaluateModel } = require(path.join(out, 'evaluate.js'));
-const { OnnxModel } = require(path.join(out, 'onnxModel.js'));
-const { readStandardisation } = require(path.join(out, 'evaluationData.js'));
-const { seededRandom } = require(path.join(out, 'random.js'));
+const { evaluateModel } = engine('src/core/validation/evaluate.js');
+const { OnnxModel } = engine('src/core/validation/onnxModel.js');
+const { readStandardisation } = engine('src/core/validation/evaluationData.js');
+const { seededRandom } = engine('src/core/validation/random.js');
 const ort = require('onnxruntime-node');
 
 const fixtures = path.join(repo, 'test', 'fixtures');

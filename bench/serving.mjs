@@ -22,7 +22,7 @@
 // share this host's drifts in speed alike. The clients are raw keep-alive sockets sending prebuilt requests (node:http's client cost as much
 // CPU as the servers, on the same cores). Beside each figure: the server process's CPU time per
 // request, steadier than req/s on a shared, loaded host. The load average is printed before and after.
-// Needs `npm run build` first (dist/modelServer.js, and the engine in out/ for section 5). The fixture model is
+// Builds first when dist/modelServer.js or the engine in out/ is missing (or with --build). The fixture model is
 // test/fixtures/models/breast_cancer_mlp.onnx (30 features → 2 classes).
 import { fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -32,10 +32,10 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engine, ensureBuilt, repo } from './lib/engine.mjs';
 import { writeMlp } from './lib/onnxMlp.mjs';
 import { ms, ratio } from './lib/stats.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const MODEL = path.join(repo, 'test', 'fixtures', 'models', 'breast_cancer_mlp.onnx');
 /** The served models: the fixture (30 features → 2 classes: a model run costs less than a request's HTTP) and, for batching, a compute-bound one. */
@@ -85,8 +85,8 @@ async function startServer(kind, threads = 1, maxBatch = 1, maxDelayMs = 0, mode
 
 /** A deployment's own server process, started as the supervisor starts it (dist/modelServer.js and a config.json). */
 async function startDeployment(threads, maxBatch, maxDelayMs, model) {
-  const { serverCommand } = require(path.join(repo, 'out/src/core/serving/supervisor.js'));
-  const { newAdminToken } = require(path.join(repo, 'out/src/core/serving/adminToken.js'));
+  const { serverCommand } = engine('src/core/serving/supervisor.js');
+  const { newAdminToken } = engine('src/core/serving/adminToken.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-bench-serving-'));
   const config = {
     deployment: 'bench', host: '127.0.0.1', port: 0, adminToken: newAdminToken(), maxBodyBytes: 32 * 1024 * 1024, threads,
@@ -222,11 +222,7 @@ function line(label, r, rows = 1) {
 }
 
 async function main() {
-  const missing = ['dist/modelServer.js', 'out/src/core/serving/supervisor.js'].filter((f) => !fs.existsSync(path.join(repo, f)));
-  if (missing.length) {
-    console.log(`${missing.join(' and ')} missing: run \`npm run build\` first; no figures measured.`);
-    return;
-  }
+  ensureBuilt(['src/core/serving/supervisor.js'], ['modelServer.js']);
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(', ');
   console.log(`Model server benchmark: ${os.cpus().length} cores; ${SECONDS} s of load per server and figure, in alternating ${WINDOW_SECONDS} s turns; load average ${load()}.`);
 
@@ -298,9 +294,9 @@ async function main() {
 /** Best-of-7 CPU µs (all threads) per request: the bare server's handler vs the deployment server's pieces, for JSON and for binary tensor data. */
 async function handlerCpu(rows) {
   const ort = require('onnxruntime-node');
-  const oip = require(path.join(repo, 'out/src/core/serving/oip.js'));
-  const { ModelSession } = require(path.join(repo, 'out/src/core/serving/modelSession.js'));
-  const { PredictionLog } = require(path.join(repo, 'out/src/core/serving/predictionLog.js'));
+  const { inferResponse, parseInferJson, parseInferRequest, splitBinaryBody } = engine('src/core/serving/oip.js');
+  const { ModelSession } = engine('src/core/serving/modelSession.js');
+  const { PredictionLog } = engine('src/core/serving/predictionLog.js');
   const bodies = Array.from({ length: 64 }, (_, i) => body(rows, i));
   const bare = await ort.InferenceSession.create(MODEL, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   const session = await ModelSession.load(MODEL, 1);
@@ -312,11 +308,11 @@ async function handlerCpu(rows) {
     return JSON.stringify({ model_name: 'cancer', outputs: [{ name: 'probabilities', datatype: 'FP32', shape: p.dims, data: Array.from(p.data) }] });
   };
   const oursOne = async (i) => {
-    const request = oip.parseInferRequest(oip.parseInferJson(bodies[i]), undefined, session.inputs, session.outputs);
+    const request = parseInferRequest(parseInferJson(bodies[i]), undefined, session.inputs, session.outputs);
     const inputs = Object.fromEntries(Object.entries(request.feeds).map(([n, t]) => [n, t.sentRows?.() ?? { ...t, data: t.data.slice() }])); // as server.ts keeps them
     const outputs = await session.run(request.feeds);
     log.record({ time: Date.now(), deployment: 'bench', model: 'cancer', version: '1', variant: 'primary', latency_ms: 1, inputs, outputs });
-    return oip.inferResponse('cancer', '1', request, outputs).body;
+    return inferResponse('cancer', '1', request, outputs).body;
   };
   // The same rows as binary tensor data (the extension's body: JSON header, then the FP32 bytes).
   const binaries = bodies.map((b) => {
@@ -326,12 +322,12 @@ async function handlerCpu(rows) {
   });
   const binaryOne = async (i) => {
     const { header, data } = binaries[i];
-    const { json, binary } = oip.splitBinaryBody(Buffer.concat([header, data]), String(header.length));
-    const request = oip.parseInferRequest(oip.parseInferJson(json), binary, session.inputs, session.outputs);
+    const { json, binary } = splitBinaryBody(Buffer.concat([header, data]), String(header.length));
+    const request = parseInferRequest(parseInferJson(json), binary, session.inputs, session.outputs);
     const inputs = Object.fromEntries(Object.entries(request.feeds).map(([n, t]) => [n, { ...t, data: t.data.slice() }]));
     const outputs = await session.run(request.feeds);
     log.record({ time: Date.now(), deployment: 'bench', model: 'cancer', version: '1', variant: 'primary', latency_ms: 1, inputs, outputs });
-    return oip.inferResponse('cancer', '1', request, outputs).body;
+    return inferResponse('cancer', '1', request, outputs).body;
   };
   const n = rows > 1 ? 300 : 2000;
   const best = (one) => bestCpu(one, n, () => log.flush());
@@ -357,10 +353,10 @@ async function bestCpu(one, n, after = () => {}) {
 
 /** CPU µs of one model run alone (the deployment server's session) on `rows` rows. */
 async function modelRunCpu(rows) {
-  const oip = require(path.join(repo, 'out/src/core/serving/oip.js'));
-  const { ModelSession } = require(path.join(repo, 'out/src/core/serving/modelSession.js'));
+  const { parseInferJson, parseInferRequest } = engine('src/core/serving/oip.js');
+  const { ModelSession } = engine('src/core/serving/modelSession.js');
   const session = await ModelSession.load(MODEL, 1);
-  const feeds = Array.from({ length: 64 }, (_, i) => oip.parseInferRequest(oip.parseInferJson(body(rows, i)), undefined, session.inputs, session.outputs).feeds);
+  const feeds = Array.from({ length: 64 }, (_, i) => parseInferRequest(parseInferJson(body(rows, i)), undefined, session.inputs, session.outputs).feeds);
   const cpu = await bestCpu((i) => session.run(feeds[i]), rows > 1 ? 500 : 2000);
   await session.release();
   return cpu;

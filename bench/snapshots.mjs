@@ -22,18 +22,13 @@
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engine, ensureBuilt } from './lib/engine.mjs';
 import { mb, median, ms, now, printTable, ratio, s } from './lib/stats.mjs';
 
 const self = fileURLToPath(import.meta.url);
-const repo = path.resolve(path.dirname(self), '..');
-const outDir = path.join(repo, 'out');
-const storeModule = path.join(outDir, 'src/core/snapshots/index.js');
-const layoutModule = path.join(outDir, 'src/core/workspace/layout.js');
-const require = createRequire(import.meta.url);
 
 // ---------------------------------------------------------------- child: one snapshot (or several)
 // --child <root> <paths…>; MLOPS_BENCH_REPEAT=n snapshots n times in this one process (the later
@@ -42,8 +37,8 @@ const require = createRequire(import.meta.url);
 if (process.argv[2] === '--child') {
   const [root, ...paths] = process.argv.slice(3);
   const t0 = now();
-  const { SnapshotStore } = require(storeModule);
-  const { MlopsLayout } = require(layoutModule);
+  const { SnapshotStore } = engine('src/core/snapshots/index.js');
+  const { MlopsLayout } = engine('src/core/workspace/layout.js');
   const store = await SnapshotStore.open(new MlopsLayout(root));
   const t1 = now();
   const times = [];
@@ -73,14 +68,7 @@ if (process.argv[2] === '--floor') {
 }
 
 // ---------------------------------------------------------------- build & setup
-if (process.argv.includes('--build') || !fs.existsSync(storeModule)) {
-  console.log('out/ missing (or --build): running `npm run build` first…');
-  const r = spawnSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
-  if (r.status !== 0 && !fs.existsSync(storeModule)) {
-    console.log('build failed; no figures measured.');
-    process.exit(0);
-  }
-}
+ensureBuilt(['src/core/snapshots/index.js']);
 
 const started = now();
 const work = fs.mkdtempSync(path.join(process.env.MLOPS_BENCH_DIR || os.tmpdir(), 'mlops-snapbench-'));

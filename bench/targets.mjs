@@ -17,41 +17,28 @@
 // code is 0 all the same (a benchmark never fails a build).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { engine, ensureBuilt } from './lib/engine.mjs';
 import { median, now, printTable, ratio, s } from './lib/stats.mjs';
 
-const self = fileURLToPath(import.meta.url);
-const repo = path.resolve(path.dirname(self), '..');
-const out = path.join(repo, 'out');
-const module = (rel) => path.join(out, rel);
-const require = createRequire(import.meta.url);
 const REPS = 5;
 const FILES = 10_000;
 
-if (process.argv.includes('--build') || !fs.existsSync(module('test/unit/sshd.js'))) {
-  console.log('out/ missing (or --build): running `npm run build` first…');
-  const r = spawnSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
-  if (r.status !== 0 && !fs.existsSync(module('test/unit/sshd.js'))) {
-    console.log('build failed; no figures measured.');
-    process.exit(0);
-  }
-}
+ensureBuilt(['test/unit/sshd.js']);
 const rsync = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
 if (!rsync) {
   console.log('rsync is not installed here: the baseline of figure 1 cannot be measured; no figures.');
   process.exit(0);
 }
 
-const { startSshd } = require(module('test/unit/sshd.js'));
-const { MlopsLayout } = require(module('src/core/workspace/layout.js'));
-const { shipManifest } = require(module('src/core/compute/shipManifest.js'));
-const { MATERIALIZE, shipJob } = require(module('src/core/compute/shipJob.js'));
-const { runnerFiles } = require(module('src/core/compute/jobFiles.js'));
-const { startRemoteRun } = require(module('src/core/compute/remoteRun.js'));
-const { newRunId } = require(module('src/core/tracking/eventWriter.js'));
+const { startSshd } = engine('test/unit/sshd.js');
+const { MlopsLayout } = engine('src/core/workspace/layout.js');
+const { shipManifest } = engine('src/core/compute/shipManifest.js');
+const { MATERIALIZE, shipJob } = engine('src/core/compute/shipJob.js');
+const { runnerFiles } = engine('src/core/compute/jobFiles.js');
+const { startRemoteRun } = engine('src/core/compute/remoteRun.js');
+const { newRunId } = engine('src/core/tracking/eventWriter.js');
 
 const started = now();
 const work = fs.mkdtempSync(path.join(process.env.MLOPS_BENCH_DIR || os.tmpdir(), 'mlops-targetbench-'));

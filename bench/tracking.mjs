@@ -3,7 +3,7 @@
 // (or `npm run bench`).
 //
 // It imports the compiled CommonJS of the engine from out/src/core/... (tsc output, via
-// createRequire) and loads the bundled extension from dist/extension.js. When either is
+// bench/lib/engine.mjs) and loads the bundled extension from dist/extension.js. When either is
 // missing it runs `npm run build` first; pass --build to rebuild anyway (the numbers are
 // only as fresh as out/ and dist/).
 //
@@ -14,30 +14,18 @@
 // MISSED; the exit code is 0 all the same (a benchmark never fails the build).
 import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { engine, ensureBuilt, repo } from './lib/engine.mjs';
 import { duSync, writeRuns } from './lib/gen.mjs';
 import { mb, median, ms, now, ratio, s, timeMedian } from './lib/stats.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = path.join(repo, 'out');
 const libDir = path.join(repo, 'bench', 'lib');
-const require = createRequire(import.meta.url);
 const started = now();
 
 // ---------------------------------------------------------------- build & setup
-const needed = [path.join(outDir, 'src/core/tracking/tracking.js'), path.join(repo, 'dist/extension.js')];
-if (process.argv.includes('--build') || needed.some((f) => !fs.existsSync(f))) {
-  console.log('out/ or dist/ missing (or --build): running `npm run build` first…');
-  const r = spawnSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.log('build failed; no figures measured.');
-    process.exit(0);
-  }
-}
-const { Tracking } = require(path.join(outDir, 'src/core/tracking/tracking.js'));
+ensureBuilt(['src/core/tracking/tracking.js'], ['extension.js']);
+const { Tracking } = engine('src/core/tracking/tracking.js');
 
 const work = fs.mkdtempSync(path.join(process.env.MLOPS_BENCH_DIR || os.tmpdir(), 'mlops-bench-'));
 const cleanup = () => fs.rmSync(work, { recursive: true, force: true });
@@ -76,7 +64,7 @@ function parseAllLogs(root, ids) {
 
 console.log('MLOps Workbench — tracking benchmark');
 console.log(`  node ${process.version}, ${os.cpus().length} CPU × ${os.cpus()[0]?.model?.trim() ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB RAM, ${os.platform()}`);
-console.log(`  engine: compiled CommonJS from ${path.relative(repo, outDir)}/src/core/… (createRequire); extension: dist/extension.js`);
+console.log('  engine: compiled CommonJS from out/src/core/… (bench/lib/engine.mjs); extension: dist/extension.js');
 console.log(`  data: ${work} (deleted at the end)`);
 
 /** Creating files is a large part of a cold ingest (one history file per run and key): what one costs on this disk now. */
@@ -95,8 +83,8 @@ function probeFileCreation() {
  * ingest can be split into its parts. They add a few microseconds per run; nothing else changes.
  */
 function instrumentIngest() {
-  const mh = require(path.join(outDir, 'src/core/tracking/metricHistory.js'));
-  const st = require(path.join(outDir, 'src/core/tracking/store.js'));
+  const mh = engine('src/core/tracking/metricHistory.js');
+  const st = engine('src/core/tracking/store.js');
   const acc = { flush: 0, sql: 0, save: 0 };
   const wrap = (proto, name, key) => {
     const original = proto[name];
@@ -191,7 +179,7 @@ async function figureHistory() {
 
 // ---------------------------------------------------------------- 4. memory as points grow
 function startChild(mode, root) {
-  const child = fork(path.join(libDir, 'memChild.mjs'), [mode, root, outDir], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(libDir, 'memChild.mjs'), [mode, root], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const queue = [];
   child.on('message', (m) => queue.shift()?.(m));
   const next = () => new Promise((resolve) => queue.push(resolve));

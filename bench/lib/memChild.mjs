@@ -8,10 +8,9 @@
 //                    in per-(run, key) JS number arrays (steps[], times[], values[]).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
+import { engine } from './engine.mjs';
 
-const [mode, root, outDir] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
+const [mode, root] = process.argv.slice(2);
 
 async function fullGc() {
   for (let i = 0; i < 3; i++) {
@@ -55,7 +54,7 @@ process.on('message', async (msg) => {
       const t = performance.now();
       if (mode === 'tracking') {
         if (!tracking) {
-          const { Tracking } = require(path.join(outDir, 'src/core/tracking/tracking.js'));
+          const { Tracking } = engine('src/core/tracking/tracking.js');
           tracking = await Tracking.open(root, {});
         } else {
           tracking.refresh();
