@@ -27,10 +27,13 @@ def next_run_name(runs_dir, base):
     if not os.path.isdir(os.path.dirname(runs_dir)):
         return "%s-%d" % (base, n)  # no workspace folder yet: nothing to claim in
     claims = os.path.join(os.path.dirname(runs_dir), "index", "run-names")
+    try:
+        os.makedirs(claims, exist_ok=True)
+    except OSError:
+        return "%s-%d" % (base, n)  # a read-only or full disk: the name unclaimed
     while True:
         name = "%s-%d" % (base, n)
         try:
-            os.makedirs(claims, exist_ok=True)
             # The file name as JavaScript's encodeURIComponent writes it, so both sides claim one file.
             claim = os.path.join(claims, quote(name, safe="!*'()"))
             os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { cancelRemoteRun } from '../core/compute/cancelRun';
-import { cleanTarget, surveyTarget, type TargetSurvey } from '../core/compute/targetCleanup';
+import { cleanTarget, cleanupSummary, surveyTarget, type TargetSurvey } from '../core/compute/targetCleanup';
 import { formatBytes } from '../core/format';
 import { probeTarget, type TargetStatus } from '../core/compute/targetStatus';
 import { findTarget, readTargets, type Target } from '../core/compute/targets';
@@ -83,7 +83,7 @@ async function clean(root: string, argv: string[]): Promise<number> {
   const done = await cleanTarget(layout, target, days);
   if (values.json) printJson(done);
   else {
-    print(`${done.target}: removed ${done.removed.length} job folder${done.removed.length === 1 ? '' : 's'} (${formatBytes(done.jobBytes)}) and ${done.pruned} cached file${done.pruned === 1 ? '' : 's'} no job used (${formatBytes(done.prunedBytes)}).\n`);
+    print(`${cleanupSummary(done)}\n`);
     for (const k of done.kept) print(`kept ${k.runId}: ${k.keep}\n`);
   }
   return 0;

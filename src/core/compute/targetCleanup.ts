@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { formatBytes } from '../format';
 import { findRemoteRunner } from '../tracking/bundledFiles';
 import type { MlopsLayout } from '../workspace/layout';
 import { readRemoteJob, runEndTime } from './remoteRun';
@@ -74,6 +75,12 @@ export async function cleanTarget(layout: MlopsLayout, target: Target, olderThan
   if (done.pruned.length && (target.type === 'ssh' || target.type === 'slurm')) ShipRecord.load(layout, target.name, shellOf(target), workdirWord(target)).forget(done.pruned);
   const kept = [...survey.jobs.filter((j) => j.keep), ...Object.entries(done.kept).map(([runId, keep]) => ({ runId, bytes: 0, keep }))];
   return { target: target.name, removed: done.removed, jobBytes: done.jobBytes, pruned: done.pruned.length, prunedBytes: done.prunedBytes, kept };
+}
+
+/** What a clean-up removed, in one sentence (the CLI prints it, the editor shows it). */
+export function cleanupSummary(done: TargetCleanup): string {
+  const some = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  return `${done.target}: removed ${some(done.removed.length, 'job folder')} (${formatBytes(done.jobBytes)}) and ${some(done.pruned, 'cached file')} no job used (${formatBytes(done.prunedBytes)}).`;
 }
 
 /** This workspace's runs that ran on the target. */

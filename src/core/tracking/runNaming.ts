@@ -33,9 +33,13 @@ export function nextRunName(runsDir: string, base: string): string {
   // No workspace folder yet: nothing to claim in (nor anyone to race with).
   if (!fs.existsSync(path.dirname(runsDir))) return name(highest + 1);
   const claims = path.join(path.dirname(runsDir), 'index', 'run-names');
+  try {
+    fs.mkdirSync(claims, { recursive: true });
+  } catch {
+    return name(highest + 1); // a read-only or full disk: the name unclaimed, as before
+  }
   for (let n = highest + 1; ; n++) {
     try {
-      fs.mkdirSync(claims, { recursive: true });
       // The file name as Python's quote(name, safe="!*'()") writes it (python/mlops_workbench/_names.py).
       fs.closeSync(fs.openSync(path.join(claims, encodeURIComponent(name(n))), 'wx'));
       return name(n);

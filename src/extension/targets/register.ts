@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { cancelRemoteRun } from '../../core/compute/cancelRun';
 import { resumeRemoteRuns, type RemoteRun } from '../../core/compute/remoteRun';
-import { cleanTarget, surveyTarget } from '../../core/compute/targetCleanup';
+import { cleanTarget, cleanupSummary, surveyTarget } from '../../core/compute/targetCleanup';
 import type { TargetTreeNode } from '../../core/compute/targetTree';
 import { findTarget, type Target } from '../../core/compute/targets';
 import { formatBytes } from '../../core/format';
@@ -114,7 +114,7 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
     const choice = options.confirmed ? 'Clean Up' : await vscode.window.showWarningMessage(`Clean up the disk of ${target.name}?`, { modal: true, detail }, 'Clean Up');
     if (choice !== 'Clean Up') return undefined;
     const done = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MLOps: cleaning up ${target.name}…` }, () => cleanTarget(layout, target, days, survey));
-    void vscode.window.showInformationMessage(`MLOps: ${target.name}: removed ${done.removed.length} job folder(s) (${formatBytes(done.jobBytes)}) and ${done.pruned} cached file(s) no job used (${formatBytes(done.prunedBytes)}).`);
+    void vscode.window.showInformationMessage(`MLOps: ${cleanupSummary(done)}`);
     return done;
   };
 
