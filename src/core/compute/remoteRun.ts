@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { captureGit } from '../tracking/capture';
 import { EVENT_SCHEMA_VERSION, type NewRunEvent, type RunSource, type RunStatus } from '../tracking/events';
-import { appendEvents, newRunId } from '../tracking/eventWriter';
+import { appendEvents, eventLine, newRunId } from '../tracking/eventWriter';
 import type { RunOutcome } from '../tracking/launcher';
 import { nextRunName, runNameBase } from '../tracking/runNaming';
+import { appendRecord } from '../workspace/appendLog';
 import { writeFileAtomic } from '../workspace/atomicFile';
 import { fileDigest } from '../workspace/digest';
 import { GPU_SAMPLE_ENV, gpuSampleSeconds } from '../tracking/gpuSampler';
@@ -24,7 +25,7 @@ import { LineFeed } from './lineFeed';
 import { untar, type Untar } from './untar';
 import { K8S_JOB_DIR } from './kubernetesJob';
 import { findTarget, type KubernetesTarget, type SlurmTarget, type SshTarget } from './targets';
-import { claimFollower, readOffsets, releaseFollower, writeOffsets, type Offsets } from './followState';
+import { claimFollower, releaseFollower, resumePoint, writeOffsets, WrittenLines, type Offsets } from './followState';
 
 /** A target whose runs go through a job folder on another host or a scheduler. */
 export type JobTarget = SshTarget | SlurmTarget | KubernetesTarget;
@@ -90,8 +91,11 @@ export class RemoteRun {
   /** Whether the connection that saw the job end also brought its artifacts (runner.py launch does). */
   private artifactsHome = false;
 
-  /** `live`: the connection that started the job and goes on streaming it, read before any new one is opened. */
-  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob, offsets: Offsets, private live?: LineFeed) {
+  /**
+   * `live`: the connection that started the job and goes on streaming it, read before any new one is opened.
+   * `written`: event lines already in the local log that the host may send again (resumePoint).
+   */
+  private constructor(private readonly o: RemoteRunOptions, readonly runId: string, readonly job: RemoteJob, offsets: Offsets, private live?: LineFeed, private readonly written = new WrittenLines()) {
     this.runDir = o.layout.runDir(runId);
     this.events = o.layout.eventsFile(runId);
     this.finished = this.follow(offsets).finally(() => releaseFollower(this.runDir));
@@ -109,7 +113,8 @@ export class RemoteRun {
     if (target.type === 'local') return undefined;
     const runDir = o.layout.runDir(runId);
     if (!claimFollower(runDir)) return undefined;
-    return new RemoteRun({ ...o, target, command: '', args: [] }, runId, job, readOffsets(runDir));
+    const { offsets, written } = resumePoint(runDir, o.layout.eventsFile(runId), path.join(o.layout.artifactsDir(runId), OUTPUT_LOG));
+    return new RemoteRun({ ...o, target, command: '', args: [] }, runId, job, offsets, undefined, written);
   }
 
   /** Stops following (the job goes on; a later follower resumes it); `finished` settles as RUNNING. */
@@ -184,7 +189,7 @@ export class RemoteRun {
       await new Promise((r) => setTimeout(r, REATTACH_MS));
     }
     if (!exit) {
-      writeOffsets(this.runDir, offsets);
+      writeOffsets(this.runDir, offsets, this.events);
       return { status: 'RUNNING', exitCode: null };
     }
     if (!this.artifactsHome) await this.pullArtifacts();
@@ -229,7 +234,9 @@ export class RemoteRun {
       if (kind === 'E') {
         if (Number(at) <= offsets.events) return;
         try {
-          appendEvents(this.events, [JSON.parse(body) as NewRunEvent]);
+          const event = eventLine(JSON.parse(body) as NewRunEvent);
+          // Those the last follower wrote but had not saved come first, in order; past them, nothing repeats.
+          if (!this.written.take(event)) appendRecord(this.events, event);
         } catch {
           // Not an event line (the client writes only JSON): skipped, as ingest would.
         }
@@ -266,7 +273,7 @@ export class RemoteRun {
     this.saveQueued = true;
     setImmediate(() => {
       this.saveQueued = false;
-      writeOffsets(this.runDir, offsets);
+      writeOffsets(this.runDir, offsets, this.events);
     });
   }
 
