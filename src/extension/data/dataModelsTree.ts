@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { RefreshableTree } from '../refreshableTree';
 import { formatBytes, formatNumber, formatTime } from '../../core/format';
 import { modelLineage, type LineageNode } from '../../core/registry/lineage';
 import type { Model, ModelVersion } from '../../core/registry/registry';
@@ -19,14 +20,10 @@ export type DataNode =
 
 const LINEAGE_ICONS: Record<LineageNode['kind'], string> = { model: 'package', run: 'beaker', code: 'git-commit', snapshot: 'database' };
 
-export class DataModelsTreeProvider implements vscode.TreeDataProvider<DataNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<DataNode | undefined>();
-  readonly onDidChangeTreeData = this.emitter.event;
+export class DataModelsTreeProvider extends RefreshableTree<DataNode> {
 
-  constructor(private readonly service: TrackingService) {}
-
-  refresh(): void {
-    this.emitter.fire(undefined);
+  constructor(private readonly service: TrackingService) {
+    super();
   }
 
   getTreeItem(node: DataNode): vscode.TreeItem {
@@ -121,9 +118,5 @@ export class DataModelsTreeProvider implements vscode.TreeDataProvider<DataNode>
       default:
         return [];
     }
-  }
-
-  dispose(): void {
-    this.emitter.dispose();
   }
 }

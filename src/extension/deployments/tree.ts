@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { RefreshableTree } from '../refreshableTree';
 import { deploymentState, servingText, type DeploymentView } from '../../core/serving/deployments';
 import { trafficSummary, type LiveStats } from '../../core/serving/liveStats';
 import { driftBadge } from '../monitoring/badge';
@@ -19,19 +20,10 @@ function where(v: DeploymentView): string {
 }
 
 /** The Deployments view: each deployment with its state and URL; under it, what it serves and how it is doing. */
-export class DeploymentsTreeProvider implements vscode.TreeDataProvider<DeploymentNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<DeploymentNode | undefined>();
-  readonly onDidChangeTreeData = this.emitter.event;
-
+export class DeploymentsTreeProvider extends RefreshableTree<DeploymentNode> {
   /** `liveStats`: a running deployment's figures of the last few seconds, when known. */
-  constructor(private readonly service: TrackingService, private readonly liveStats: (name: string) => LiveStats | undefined = () => undefined) {}
-
-  refresh(): void {
-    this.emitter.fire(undefined);
-  }
-
-  dispose(): void {
-    this.emitter.dispose();
+  constructor(private readonly service: TrackingService, private readonly liveStats: (name: string) => LiveStats | undefined = () => undefined) {
+    super();
   }
 
   getTreeItem(node: DeploymentNode): vscode.TreeItem {

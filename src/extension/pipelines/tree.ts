@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { RefreshableTree } from '../refreshableTree';
 import type { DagStageState } from '../../protocol/pipelines';
 import type { PipelineModel, StageView } from './model';
 import { problemItem } from '../problemItem';
@@ -29,14 +30,10 @@ export function stateWords(state: DagStageState): string {
   return WORDS[state];
 }
 
-export class PipelinesTreeProvider implements vscode.TreeDataProvider<PipelineNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<PipelineNode | undefined>();
-  readonly onDidChangeTreeData = this.emitter.event;
+export class PipelinesTreeProvider extends RefreshableTree<PipelineNode> {
 
-  constructor(private readonly model: PipelineModel) {}
-
-  refresh(): void {
-    this.emitter.fire(undefined);
+  constructor(private readonly model: PipelineModel) {
+    super();
   }
 
   getTreeItem(node: PipelineNode): vscode.TreeItem {
@@ -67,10 +64,6 @@ export class PipelinesTreeProvider implements vscode.TreeDataProvider<PipelineNo
     if (node) return [];
     if (this.model.error) return problemNodes(this.model.error);
     return this.model.stages.map((stage) => ({ kind: 'stage', stage }));
-  }
-
-  dispose(): void {
-    this.emitter.dispose();
   }
 }
 

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { RefreshableTree } from '../refreshableTree';
 import type { ModelVersion } from '../../core/registry/registry';
 import type { MetricSummary, RunDetail, RunSummary } from '../../core/tracking/store';
 import { PIPELINE_RUN_TAG } from '../../core/pipelines/tags';
@@ -30,9 +31,7 @@ const STATUS_ICONS: Record<string, vscode.ThemeIcon> = {
   KILLED: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground')),
 };
 
-export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<RunsNode | undefined>();
-  readonly onDidChangeTreeData = this.emitter.event;
+export class RunsTreeProvider extends RefreshableTree<RunsNode> {
   private readonly subscription: vscode.Disposable;
   /** Nodes handed out, by id, so reveal() and getParent() find the same objects. */
   private readonly runNodes = new Map<string, RunsNode & { kind: 'run' }>();
@@ -40,11 +39,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private readonly pipelineNodes = new Map<string, PipelineRunNode>();
 
   constructor(private readonly service: TrackingService) {
+    super();
     this.subscription = service.onDidChange(() => this.refresh());
-  }
-
-  refresh(): void {
-    this.emitter.fire(undefined);
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
@@ -171,9 +167,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return this.runNodes.get(runId);
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.subscription.dispose();
-    this.emitter.dispose();
+    super.dispose();
   }
 }
 

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { RefreshableTree } from '../refreshableTree';
 import { readSweeps, type Sweep } from '../../core/pipelines/sweeps/config';
 import { bestTrial } from '../../core/pipelines/sweeps/runSweep';
 import { paramsText } from '../../core/pipelines/sweeps/space';
@@ -24,14 +25,10 @@ const TRIAL_ICONS: Record<Trial['status'], vscode.ThemeIcon> = {
 
 
 /** The Sweeps view: each sweep of mlops.yaml with its progress and best trial, then its trials. */
-export class SweepsTreeProvider implements vscode.TreeDataProvider<SweepNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<SweepNode | undefined>();
-  readonly onDidChangeTreeData = this.emitter.event;
+export class SweepsTreeProvider extends RefreshableTree<SweepNode> {
 
-  constructor(private readonly layout: MlopsLayout) {}
-
-  refresh(): void {
-    this.emitter.fire(undefined);
+  constructor(private readonly layout: MlopsLayout) {
+    super();
   }
 
   getTreeItem(node: SweepNode): vscode.TreeItem {
@@ -75,9 +72,5 @@ export class SweepsTreeProvider implements vscode.TreeDataProvider<SweepNode>, v
       const best = bestTrial(trials, sweep.goal);
       return { kind: 'sweep', sweep, trials, running: Boolean(sweepOwner(this.layout, sweep.name)), ...(best ? { best } : {}) };
     });
-  }
-
-  dispose(): void {
-    this.emitter.dispose();
   }
 }

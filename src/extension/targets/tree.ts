@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { RefreshableTree } from '../refreshableTree';
 import { probeTarget, type TargetStatus } from '../../core/compute/targetStatus';
 import { targetRuns, targetTree, type TargetTreeNode } from '../../core/compute/targetTree';
 import { readTargets, type Target } from '../../core/compute/targets';
@@ -12,22 +13,18 @@ const COLORS = { ok: 'testing.iconPassed', error: 'list.errorForeground', warnin
  * when first shown and on Refresh; the runs follow the index live. Empty (the welcome view) while
  * mlops.yaml declares no targets.
  */
-export class TargetsTreeProvider implements vscode.TreeDataProvider<TargetTreeNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<TargetTreeNode | undefined>();
-  readonly onDidChangeTreeData = this.emitter.event;
+export class TargetsTreeProvider extends RefreshableTree<TargetTreeNode> {
   private readonly statuses = new Map<string, TargetStatus>();
   private readonly probing = new Map<string, Promise<TargetStatus>>();
 
-  constructor(private readonly service: TrackingService) {}
-
-  /** Redraws; with `probe`, forgets what is known of the targets and reaches them again. */
-  refresh(probe = false): void {
-    if (probe) this.statuses.clear();
-    this.emitter.fire(undefined);
+  constructor(private readonly service: TrackingService) {
+    super();
   }
 
-  dispose(): void {
-    this.emitter.dispose();
+  /** Redraws; with `probe`, forgets what is known of the targets and reaches them again. */
+  override refresh(probe = false): void {
+    if (probe) this.statuses.clear();
+    super.refresh();
   }
 
   targets(): Target[] {
@@ -43,7 +40,7 @@ export class TargetsTreeProvider implements vscode.TreeDataProvider<TargetTreeNo
     }
     const status = await pending;
     this.statuses.set(target.name, status);
-    this.emitter.fire(undefined);
+    this.refresh();
     return status;
   }
 
