@@ -94,7 +94,7 @@ function printSurvey(s: TargetSurvey): void {
   print(`${s.target}: ${s.jobs.length} job folder${s.jobs.length === 1 ? '' : 's'} of this workspace's runs; ${going.length} would go (${formatBytes(going.reduce((n, j) => n + j.bytes, 0))} of their own files).\n`);
   print(`cache: ${s.cache.objects} files, ${formatBytes(s.cache.bytes)}; ${s.cache.unused} used by no job now (${formatBytes(s.cache.unusedBytes)}), and those the removed folders used would go too.\n`);
   if (s.others) print(`${s.others} other folder${s.others === 1 ? '' : 's'} in the workdir (other workspaces' runs) stay untouched.\n`);
-  if (s.jobs.length) print(table(['RUN', 'OWN FILES', 'WOULD'], s.jobs.map((j) => [j.runId, formatBytes(j.bytes), j.keep ? `stay: ${j.keep}` : 'go'])));
+  if (s.jobs.length) print(table(['RUN', 'OWN FILES', 'WOULD'], s.jobs.map((j) => [j.deleted ? `${j.runId} (deleted here)` : j.runId, formatBytes(j.bytes), j.keep ? `stay: ${j.keep}` : 'go'])));
 }
 
 function where(t: Target): string {

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { noteDeletedJob } from './compute/deletedJobs';
 import { startRemoteRun, type RemoteRun, type RemoteRunOptions } from './compute/remoteRun';
 import { AuditLog } from './governance/audit';
 import { runTrailer } from './registry/runTrailer';
@@ -120,6 +121,18 @@ export class Project {
   registerArtifact(model: string, runId: string, artifact: string, details: VersionDetails = {}): Promise<ModelVersion> {
     const file = path.join(this.layout.artifactsDir(runId), artifact);
     return this.registerModel(model, file, runId, details);
+  }
+
+  /**
+   * Removes a run here (its folder: log and artifacts; its rows), audited. A job folder it left on a
+   * target is noted first, so that the target's clean-up still knows it as this workspace's.
+   */
+  deleteRun(runId: string): void {
+    const run = this.tracking.getRun(runId);
+    if (!run) throw new Error(`No run has the id "${runId}".`);
+    noteDeletedJob(this.layout, runId);
+    this.tracking.deleteRun(runId);
+    this.audit.append('delete', [runId], { run: run.name, experiment: run.experiment });
   }
 
   /** Snapshots the `data:` paths of mlops.yaml; unchanged data costs only the stat walk. */

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { cancelRemoteRun } from '../../src/core/compute/cancelRun';
 import { startRemoteRun, type RemoteRun } from '../../src/core/compute/remoteRun';
 import { ShipRecord } from '../../src/core/compute/shipRecord';
+import { Project } from '../../src/core/project';
 import { cleanTarget, surveyTarget } from '../../src/core/compute/targetCleanup';
 import type { MlopsLayout } from '../../src/core/workspace/layout';
 import { mlops, tmpWorkspace } from './helpers';
@@ -114,6 +115,27 @@ describe('cleaning up a target\'s host: job folders and its object cache (a real
     }
     const survey = await surveyTarget(ws, sshd.target(), 0);
     assert.deepEqual(survey.jobs.map((j) => [j.runId, j.keep]), [[real.runId, undefined]], 'the runs with no folder there are not listed');
+  });
+
+  it('knows the job folder of a run deleted here as this workspace\'s: it goes once its job has ended, however young', async () => {
+    const ws = project({ 'train.py': TRAIN, 'data.txt': 'deleted\n' });
+    const [kept, gone] = [await finished(ws, 'train.py'), await finished(ws, 'train.py')];
+    const before = await surveyTarget(ws, sshd.target(), 7); // the workdir holds earlier tests' folders too
+    const p = await Project.open(ws.root);
+    p.deleteRun(gone.runId);
+    const audited = p.audit.entries().at(-1)!;
+    p.close();
+    assert.ok(!fs.existsSync(ws.runDir(gone.runId)), 'its run folder is gone here');
+    assert.deepEqual([audited.action, audited.subject], ['delete', [gone.runId]], 'the deletion is in the audit trail');
+
+    const survey = await surveyTarget(ws, sshd.target(), 7);
+    assert.deepEqual(survey.jobs.map((j) => [j.runId, j.keep, j.deleted]), [[kept.runId, 'ended today (kept for 7)', undefined], [gone.runId, undefined, true]]);
+    assert.equal(survey.others, before.others, 'not counted as another workspace\'s');
+    const dry = mlops(ws.root, 'targets', 'clean', 'gpu-box', '--dry-run');
+    assert.match(dry.stdout, new RegExp(`${gone.runId} \\(deleted here\\) .* go`));
+    const done = await cleanTarget(ws, sshd.target(), 7);
+    assert.deepEqual(done.removed, [gone.runId]);
+    assert.ok(!jobThere(gone.runId) && jobThere(kept.runId));
   });
 
   it('mlops targets clean: --dry-run says what would go and removes nothing; bad arguments and targets with nothing to clean say so', async () => {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { formatBytes } from '../format';
 import { findRemoteRunner } from '../tracking/bundledFiles';
 import type { MlopsLayout } from '../workspace/layout';
+import { deletedJobs } from './deletedJobs';
 import { readRemoteJob, runEndTime } from './remoteRun';
 import { runOnTarget, shellOf, shQuote, targetFailure, workdirWord } from './shell';
 import { ShipRecord } from './shipRecord';
@@ -19,6 +20,8 @@ export interface JobOnTarget {
   bytes: number;
   /** Why it stays; undefined when it may be removed. */
   keep?: string;
+  /** The run was deleted here: nothing here needs its folder, which goes once its job has ended. */
+  deleted?: boolean;
 }
 
 export interface TargetSurvey {
@@ -43,8 +46,8 @@ export interface TargetCleanup {
 }
 
 interface HostJob { present: boolean; ended?: boolean; bytes?: number; artifacts?: Record<string, number> }
-/** A run as this workspace knows it: when it ended (undefined: not yet), and the artifacts that came home (path → bytes). */
-interface HereRun { endedAt?: number; artifacts?: Record<string, number> }
+/** A run as this workspace knows it: when it ended (undefined: not yet), and the artifacts that came home (path → bytes); or that it was deleted here. */
+interface HereRun { endedAt?: number; artifacts?: Record<string, number>; deleted?: boolean }
 
 /**
  * What this workspace's runs left on a target's host (`<workdir>/<run id>/` job folders and the
@@ -59,7 +62,7 @@ export async function surveyTarget(layout: MlopsLayout, target: Target, olderTha
   for (const [runId, here] of runs) {
     const there = host.jobs[runId];
     if (!there?.present) continue;
-    jobs.push({ runId, bytes: there.bytes ?? 0, keep: whyKept(layout, runId, here, there, olderThanDays) });
+    jobs.push({ runId, bytes: there.bytes ?? 0, keep: whyKept(layout, runId, here, there, olderThanDays), ...(here.deleted ? { deleted: true } : {}) });
   }
   return { target: target.name, jobs, others: host.others, cache: host.cache };
 }
@@ -83,7 +86,7 @@ export function cleanupSummary(done: TargetCleanup): string {
   return `${done.target}: removed ${some(done.removed.length, 'job folder')} (${formatBytes(done.jobBytes)}) and ${some(done.pruned, 'cached file')} no job used (${formatBytes(done.prunedBytes)}).`;
 }
 
-/** This workspace's runs that ran on the target. */
+/** This workspace's runs that ran on the target, and those of them deleted here since. */
 function runsOn(layout: MlopsLayout, target: Target): Map<string, HereRun> {
   const runs = new Map<string, HereRun>();
   const ids = fs.existsSync(layout.runsDir) ? fs.readdirSync(layout.runsDir) : [];
@@ -91,10 +94,12 @@ function runsOn(layout: MlopsLayout, target: Target): Map<string, HereRun> {
     const job = readRemoteJob(layout, runId);
     if (job?.target === target.name) runs.set(runId, { endedAt: runEndTime(layout.eventsFile(runId)), artifacts: job.artifacts });
   }
+  for (const runId of deletedJobs(layout, target.name)) if (!runs.has(runId)) runs.set(runId, { deleted: true });
   return runs;
 }
 
-function whyKept(layout: MlopsLayout, runId: string, { endedAt, artifacts: came }: HereRun, there: HostJob, olderThanDays: number): string | undefined {
+function whyKept(layout: MlopsLayout, runId: string, { endedAt, artifacts: came, deleted }: HereRun, there: HostJob, olderThanDays: number): string | undefined {
+  if (deleted) return there.ended ? undefined : 'still running';
   if (endedAt === undefined || !there.ended) return 'still running';
   const days = (Date.now() - endedAt) / DAY_MS;
   if (days < olderThanDays) return `ended ${days < 1 ? 'today' : `${Math.floor(days)} day${days < 2 ? '' : 's'} ago`} (kept for ${olderThanDays})`;

@@ -40,7 +40,7 @@ export class RunCommands {
       registerCommand('mlops.refreshRuns', () => this.service.refresh()),
       registerCommand('mlops.stopRun', (arg: RunArg) => this.stop(arg)),
       registerCommand('mlops.renameRun', (arg: RunArg) => this.rename(arg)),
-      registerCommand('mlops.deleteRun', (arg: RunArg) => this.delete(arg)),
+      registerCommand('mlops.deleteRun', (arg: RunArg, options?: { confirmed?: boolean }) => this.delete(arg, options)),
       registerCommand('mlops.revealRunFolder', (arg: RunArg) => this.revealFolder(arg)),
       registerCommand('mlops.copyRunId', (arg: RunArg) => this.copyId(arg)),
       registerCommand('mlops.revealRun', (arg: RunArg) => this.reveal(arg)),
@@ -206,17 +206,18 @@ export class RunCommands {
     this.service.changedByUser();
   }
 
-  private async delete(arg: RunArg): Promise<void> {
+  /** Asks first, unless a caller passes confirmed (as Clean Up Target Disk's does). */
+  private async delete(arg: RunArg, options: { confirmed?: boolean } = {}): Promise<void> {
     const run = await this.pickRun(arg, 'Delete which run?', (r) => r.status !== 'RUNNING');
     if (!run) return;
     if (run.status === 'RUNNING') throw new Error(`Run "${run.name}" is still running; stop it before deleting it.`);
-    const answer = await vscode.window.showWarningMessage(
+    const answer = options.confirmed ? 'Delete' : await vscode.window.showWarningMessage(
       `Delete run "${run.name}"? Its event log, metrics and artifacts are removed from disk.`,
       { modal: true },
       'Delete',
     );
     if (answer !== 'Delete') return;
-    this.service.current!.deleteRun(run.id);
+    (await this.service.project()).deleteRun(run.id);
     this.service.changedByUser();
   }
 

@@ -107,8 +107,9 @@ export function registerTargets(context: vscode.ExtensionContext, service: Track
       void vscode.window.showInformationMessage(`MLOps: nothing to clean up on ${target.name}: ${survey.jobs.length} job folder(s) of this workspace's runs, none ended ${days}+ days ago with its artifacts home.`);
       return undefined;
     }
+    const deleted = going.filter((j) => j.deleted).length;
     const detail = [
-      `${going.length} job folder(s) of runs that ended ${days}+ days ago, with their artifacts home (${formatBytes(going.reduce((n, j) => n + j.bytes, 0))} of their own files), then the cached files no job folder uses any more.`,
+      `${going.length - deleted} job folder(s) of runs that ended ${days}+ days ago, with their artifacts home${deleted ? `, and ${deleted} of runs deleted here` : ''} (${formatBytes(going.reduce((n, j) => n + j.bytes, 0))} of their own files), then the cached files no job folder uses any more.`,
       `${survey.jobs.length - going.length} stay (running, newer, or artifacts not home); ${survey.others} other workspaces' folders are never touched.`,
     ].join('\n');
     const choice = options.confirmed ? 'Clean Up' : await vscode.window.showWarningMessage(`Clean up the disk of ${target.name}?`, { modal: true, detail }, 'Clean Up');

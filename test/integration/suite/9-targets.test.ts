@@ -134,7 +134,12 @@ describe('targets view (with a STAND-IN nvidia-smi: no GPU here)', () => {
       assert.strictEqual(here.tags['mlops.target'], 'it-ssh');
       assert.deepStrictEqual(here.capture.argv, ['python3', 'remote_it.py']);
 
-      // Clean Up Target Disk: with the setting at 0 days, the four ended runs' job folders leave the host.
+      // Delete Run on the notebook's run: gone here, its job folder is still known as this workspace's.
+      await within('Delete Run', vscode.commands.executeCommand('mlops.deleteRun', outcome.runId, { confirmed: true }));
+      assert.strictEqual(mlops.service.current!.getRun(outcome.runId), undefined, 'the run is gone here');
+      assert.ok(fs.existsSync(path.join(sshd.workdir, outcome.runId)), 'its job folder is still on the host');
+
+      // Clean Up Target Disk: with the setting at 0 days, the four ended runs' job folders leave the host, the deleted one's too.
       const settings = vscode.workspace.getConfiguration('mlops.runs');
       await settings.update('keepTargetJobFoldersDays', 0, vscode.ConfigurationTarget.Global);
       try {
