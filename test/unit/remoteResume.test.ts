@@ -90,11 +90,11 @@ describe('a remote run whose follower was killed (real sshd target)', () => {
     const output = path.join(ws.artifactsDir(runId), 'output.log');
     const saved = path.join(ws.runDir(runId), 'follow.json');
     await until('epoch 0 to stream back', () => (fs.readFileSync(events, 'utf8').includes('"step":0') && fs.existsSync(output) && fs.readFileSync(output, 'utf8').includes('epoch 0')) || undefined);
-    await new Promise((r) => setTimeout(r, 500)); // the follower saves its offsets once per burst
+    const savedOutput = () => (fs.existsSync(saved) ? (JSON.parse(fs.readFileSync(saved, 'utf8')) as { output: number }).output : 0);
+    await until('the follower to save its offsets after epoch 0', () => savedOutput() === 'epoch 0 done\n'.length || undefined);
     const afterEpoch0 = fs.readFileSync(saved, 'utf8');
     fs.writeFileSync(go, '');
     await until('epoch 1 to stream back', () => (fs.readFileSync(events, 'utf8').includes('"step":1') && fs.readFileSync(output, 'utf8').includes('epoch 1')) || undefined);
-    await new Promise((r) => setTimeout(r, 500));
     cli.kill('SIGKILL');
     await new Promise((r) => cli.once('close', r));
     // What a follower killed after appending epoch 1 but before saving that it had leaves behind.
