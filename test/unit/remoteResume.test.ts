@@ -57,7 +57,6 @@ describe('a remote run whose follower was killed (real sshd target)', () => {
     const events = ws.eventsFile(runId);
     await until('the first loss to stream back', () => /"key":"loss"/.test(fs.readFileSync(events, 'utf8')) || undefined);
     await until('the first output to stream back', () => fs.readFileSync(path.join(ws.artifactsDir(runId), 'output.log'), 'utf8').includes('epoch 0') || undefined);
-    await new Promise((r) => setTimeout(r, 500)); // the follower saves its offsets once per burst
     cli.kill('SIGKILL');
     await new Promise((r) => cli.once('close', r));
 
