@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { formatTime } from '../core/format';
 import { curlExample } from '../core/serving/curl';
-import { deploymentState, type Deployments, type DeploymentView } from '../core/serving/deployments';
+import { deploymentState, servedModel, type Deployments, type DeploymentView } from '../core/serving/deployments';
 import { print, printJson, table } from './output';
 import { UsageError } from './usage';
 
@@ -55,7 +55,7 @@ export async function deploymentsCommand(deployments: Deployments, sub: string |
         `since     ${formatTime(s.created)}; ${s.restarts} restart(s)${s.lastError ? `; last problem: ${s.lastError}` : ''}`,
       ];
       if (s.url) {
-        const model = s.target.endsWith('.onnx') ? s.name : s.target.split(/[:@]/)[0];
+        const model = servedModel(s.target) ?? s.name;
         const meta = (await (await fetch(`${s.url}/v2/models/${encodeURIComponent(model)}`, { headers: view.status?.token ? { Authorization: `Bearer ${view.status.token}` } : {} })).json().catch(() => undefined)) as { name: string; inputs: { name: string; datatype: string; shape: number[] }[] } | undefined;
         if (meta?.inputs?.[0]) lines.push('', curlExample(s.url, meta.name, meta.inputs[0], s.tokenRequired));
       }

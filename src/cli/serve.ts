@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Deployments, deploymentSpec } from '../core/serving/deployments';
+import { Deployments, deploymentSpec, servedModel } from '../core/serving/deployments';
 import { readNormalisation } from '../core/serving/processing';
 import { readStatus } from '../core/serving/supervisor';
 import { UsageError } from './usage';
@@ -35,7 +35,7 @@ export async function serveCommand(root: string, argv: string[]): Promise<number
   });
   if (positionals.length !== 1) throw new UsageError(`"serve" takes one model: a registered one (name, name:3 or name@alias) or an .onnx file; it got ${positionals.length}.`);
   const target = positionals[0];
-  const name = values.name ?? (target.endsWith('.onnx') ? path.basename(target, '.onnx') : target.split(/[:@]/)[0]).replace(/[^A-Za-z0-9._-]/g, '-');
+  const name = values.name ?? (servedModel(target) ?? path.basename(target, '.onnx')).replace(/[^A-Za-z0-9._-]/g, '-');
   const sampleRate = values['sample-rate'] === undefined ? undefined : Number(values['sample-rate']);
   if (sampleRate !== undefined && !(sampleRate >= 0 && sampleRate <= 1)) throw new UsageError(`--sample-rate needs a share from 0 to 1, not "${values['sample-rate']}".`);
   const maxBatch = count('max-batch', values['max-batch'], 1, 4096);

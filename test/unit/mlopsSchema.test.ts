@@ -59,5 +59,7 @@ sweeps:
   assert.notDeepEqual(errorsOf('objectives:\n  accuracy: {goal: up}\n'), []);
   assert.notDeepEqual(errorsOf('stages:\n  train: {deps: [a]}\n'), [], 'a stage needs cmd');
   assert.notDeepEqual(errorsOf('targets:\n  box: {type: ftp}\n'), []);
+  assert.deepEqual(errorsOf('retrain:\n  - {model: a, stage: train}\n  - {model: b, cmd: python3 b.py}\n'), [], 'retrain: one entry per model');
+  assert.notDeepEqual(errorsOf('retrain: [train]\n'), [], 'a retrain entry is a mapping');
   assert.notDeepEqual(errorsOf('monitoring:\n  column_tests: {age: pearson}\n'), []);
 });

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkDeployment } from '../../src/core/monitoring/monitor';
 import type { MonitoringVerdict } from '../../src/core/monitoring/verdict';
+import { mlops } from './helpers';
 import { predictionsLogged, weatherTraffic, weatherWorkspace } from './monitoringExample';
 
 const drifted = (v: MonitoringVerdict) => v.columns.filter((c) => c.role === 'feature' && c.drift).map((c) => c.column);
@@ -40,5 +41,10 @@ describe('real drift: the weather model of the monitoring example', () => {
 
     const summer = await check('2015-summer', 1500);
     assert.deepEqual(drifted(summer), ['precipitation', 'temp_max', 'temp_min', 'wind']);
+
+    // The example's retrain: covers the cancer model only: the alert stands, and no loop runs for weather.
+    const monitored = mlops(example.root, 'monitor', 'run', 'weather');
+    assert.equal(monitored.code, 1, monitored.stderr);
+    assert.match(monitored.stdout, /no retraining: weather serves weather@champion; retrain: in mlops\.yaml covers cancer/);
   });
 });

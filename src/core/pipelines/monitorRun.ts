@@ -1,9 +1,9 @@
 import { checkDeployment, latestVerdict, type MonitoringVerdict } from '../monitoring';
 import type { Project } from '../project';
-import { deploymentState } from '../serving/deployments';
+import { deploymentState, servedModel } from '../serving/deployments';
 import { readLoops, type LoopSummary } from './loopRun';
 import { runRetrainLoop, type LoopOptions, type LoopResult } from './retrain';
-import { readRetrainConfig } from './retrainConfig';
+import { readRetrainConfigs } from './retrainConfig';
 
 /** What one deployment's check (and loop, when one ran) came to. */
 export interface MonitorOutcome {
@@ -43,9 +43,9 @@ export async function monitorDeployments(project: Project, options: MonitorOptio
       outcome.checkError = (err as Error).message;
     }
     if (!options.force && !outcome.verdict?.alert) continue;
-    const model = readRetrainConfig(root).model;
-    if (view.deployment.target.split(/[:@]/)[0] !== model) {
-      outcome.skipped = `${name} serves ${view.deployment.target}, not ${model} (retrain.model)`;
+    const covered = readRetrainConfigs(root).map((c) => c.model);
+    if (!covered.includes(servedModel(view.deployment.target) ?? '')) {
+      outcome.skipped = `${name} serves ${view.deployment.target}; retrain: in mlops.yaml covers ${covered.join(', ')}`;
       continue;
     }
     const reason = outcome.verdict?.alert ? outcome.verdict.reasons.join('; ') : 'forced (--force)';

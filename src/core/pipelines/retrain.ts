@@ -1,7 +1,7 @@
 import type { Project } from '../project';
 import { type EvaluateRequest, type ValidationReport } from '../validation/modelValidation';
 import { LoopRun, readLoops, type LoopOutcome, type LoopStep } from './loopRun';
-import { readRetrainConfig } from './retrainConfig';
+import { retrainConfigFor } from './retrainConfig';
 import { rollOut } from './rollout';
 import { trainChallenger } from './retrainTraining';
 
@@ -46,9 +46,9 @@ class Stop extends Error {
  * and the loop says why. The whole loop is one tracked run whose steps form its timeline.
  */
 export async function runRetrainLoop(project: Project, deploymentName: string, options: LoopOptions): Promise<LoopResult> {
-  const config = readRetrainConfig(project.layout.root);
   const deployments = project.deployments;
   const before = deployments.get(deploymentName);
+  const config = retrainConfigFor(project.layout.root, before.deployment.target);
   const running = readLoops(project.layout).find((l) => l.deployment === deploymentName && l.state === 'running');
   if (running) throw new LoopError(`A retraining loop for ${deploymentName} is already running (loop run ${running.loop.slice(0, 8)}, started ${new Date(running.started).toISOString()}); wait for it to end.`);
   const loop = new LoopRun(project.tracking, deploymentName, config.model);

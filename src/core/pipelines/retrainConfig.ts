@@ -1,4 +1,5 @@
 import { durationMs } from '../monitoring/config';
+import { servedModel } from '../serving/deployments';
 import { ConfigError, readConfigDocument, readProjectConfig } from '../workspace/config';
 
 /** How the challenger meets real traffic before it takes over. */
@@ -43,61 +44,85 @@ const EXAMPLE = `retrain:
 
 const ROLLOUT_DEFAULTS: RolloutConfig = { mode: 'shadow', requests: 100, weight: 0.1, timeoutMs: 10 * 60_000, maxErrorRate: 0.01 };
 
-function text(value: unknown, key: string, file: string): string | undefined {
+/** `where`: the file and the entry ("mlops.yaml: retrain", "mlops.yaml: retrain[2]"), for messages. */
+function text(value: unknown, key: string, where: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !value.trim()) throw new ConfigError(`${file}: retrain.${key} must be a non-empty string, e.g.\n${EXAMPLE}`);
+  if (typeof value !== 'string' || !value.trim()) throw new ConfigError(`${where}.${key} must be a non-empty string, e.g.\n${EXAMPLE}`);
   return value.trim();
 }
 
-function rollout(value: unknown, file: string): RolloutConfig {
+function rollout(value: unknown, where: string): RolloutConfig {
   if (value === undefined || value === null) return ROLLOUT_DEFAULTS;
   if (value === 'none') return { ...ROLLOUT_DEFAULTS, mode: 'none' };
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${file}: retrain.rollout is a mapping, e.g. {mode: shadow, requests: 200, timeout: 10m}, or "none".`);
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${where}.rollout is a mapping, e.g. {mode: shadow, requests: 200, timeout: 10m}, or "none".`);
   const r = value as Record<string, unknown>;
   const mode = r.mode ?? 'shadow';
-  if (mode !== 'shadow' && mode !== 'ab' && mode !== 'none') throw new ConfigError(`${file}: retrain.rollout.mode is shadow, ab or none, not ${JSON.stringify(mode)}.`);
+  if (mode !== 'shadow' && mode !== 'ab' && mode !== 'none') throw new ConfigError(`${where}.rollout.mode is shadow, ab or none, not ${JSON.stringify(mode)}.`);
   const requests = r.requests ?? ROLLOUT_DEFAULTS.requests;
-  if (typeof requests !== 'number' || !Number.isInteger(requests) || requests < 1) throw new ConfigError(`${file}: retrain.rollout.requests is a whole number ≥ 1 (requests the challenger answers before the switch).`);
+  if (typeof requests !== 'number' || !Number.isInteger(requests) || requests < 1) throw new ConfigError(`${where}.rollout.requests is a whole number ≥ 1 (requests the challenger answers before the switch).`);
   const weight = r.weight ?? ROLLOUT_DEFAULTS.weight;
-  if (typeof weight !== 'number' || !(weight > 0 && weight < 1)) throw new ConfigError(`${file}: retrain.rollout.weight is the challenger's share of traffic in an A/B split, between 0 and 1 (e.g. 0.2).`);
+  if (typeof weight !== 'number' || !(weight > 0 && weight < 1)) throw new ConfigError(`${where}.rollout.weight is the challenger's share of traffic in an A/B split, between 0 and 1 (e.g. 0.2).`);
   const timeoutMs = r.timeout === undefined ? ROLLOUT_DEFAULTS.timeoutMs : durationMs(String(r.timeout));
-  if (timeoutMs === undefined) throw new ConfigError(`${file}: retrain.rollout.timeout is a duration: 90s, 10m, 1h.`);
+  if (timeoutMs === undefined) throw new ConfigError(`${where}.rollout.timeout is a duration: 90s, 10m, 1h.`);
   const maxErrorRate = r.max_error_rate ?? ROLLOUT_DEFAULTS.maxErrorRate;
-  if (typeof maxErrorRate !== 'number' || !(maxErrorRate >= 0 && maxErrorRate < 1)) throw new ConfigError(`${file}: retrain.rollout.max_error_rate is a share from 0 to 1 (e.g. 0.01).`);
+  if (typeof maxErrorRate !== 'number' || !(maxErrorRate >= 0 && maxErrorRate < 1)) throw new ConfigError(`${where}.rollout.max_error_rate is a share from 0 to 1 (e.g. 0.01).`);
   return { mode, requests, weight, timeoutMs, maxErrorRate };
 }
 
-/** `retrain:` of mlops.yaml; a clear error naming the key and an example when it is missing or wrong. */
-export function readRetrainConfig(root: string): RetrainConfig {
+/**
+ * `retrain:` of mlops.yaml: one mapping, or a list of them (one per model, each model once); a
+ * clear error naming the key and an example when it is missing or wrong.
+ */
+export function readRetrainConfigs(root: string): RetrainConfig[] {
   const { file, doc } = readConfigDocument(root);
   const r = doc.retrain;
   if (r === undefined || r === null) throw new ConfigError(`${file} has no "retrain:" section: the retraining loop needs to know what to run. Add one, e.g.\n${EXAMPLE}`);
-  if (typeof r !== 'object' || Array.isArray(r)) throw new ConfigError(`${file}: "retrain" must be a mapping, e.g.\n${EXAMPLE}`);
+  const entries = Array.isArray(r) ? r.map((c, i) => parseEntry(c, `${file}: retrain[${i + 1}]`, root)) : [parseEntry(r, `${file}: retrain`, root)];
+  const models = entries.map((c) => c.model);
+  const twice = models.find((m, i) => models.indexOf(m) !== i);
+  if (twice) throw new ConfigError(`${file}: retrain has two entries for model ${twice}; one loop per model (merge them, or name another model).`);
+  return entries;
+}
+
+/** The `retrain:` entry for the deployment's model (`model`, `model:3`, `model@champion`); an error naming what retrain covers when none is. */
+export function retrainConfigFor(root: string, servedTarget: string): RetrainConfig {
+  const configs = readRetrainConfigs(root);
+  const model = servedModel(servedTarget);
+  const config = configs.find((c) => c.model === model);
+  if (!config) {
+    throw new ConfigError(`retrain: in mlops.yaml covers ${configs.map((c) => c.model).join(', ')}, not ${servedTarget}, which the deployment serves; ${model ? `add an entry with model: ${model} (retrain: can be a list, one entry per model)` : 'serve a registered model (mlops models register) to retrain it'}.`);
+  }
+  return config;
+}
+
+function parseEntry(r: unknown, where: string, root: string): RetrainConfig {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new ConfigError(`${where} must be a mapping, e.g.\n${EXAMPLE}`);
   const c = r as Record<string, unknown>;
-  const model = text(c.model, 'model', file);
-  if (!model) throw new ConfigError(`${file}: retrain.model names the registered model the loop retrains, e.g.\n${EXAMPLE}`);
-  const stage = text(c.stage, 'stage', file);
-  const pipeline = text(c.pipeline, 'pipeline', file);
-  const cmd = text(c.cmd, 'cmd', file);
-  if ([stage, pipeline, cmd].filter(Boolean).length !== 1) throw new ConfigError(`${file}: retrain needs exactly one of stage (a stage of stages:), pipeline: all, or cmd (a command), e.g.\n${EXAMPLE}`);
-  if (c.target !== undefined && !cmd) throw new ConfigError(`${file}: retrain.target goes with retrain.cmd (pipeline stages run in the workspace); move the training command into cmd to run it on a target.`);
-  if (pipeline && pipeline !== 'all') throw new ConfigError(`${file}: retrain.pipeline is "all" (every stage); for one stage write stage: ${pipeline}.`);
-  const output = text(c.output, 'output', file);
-  if (!output) throw new ConfigError(`${file}: retrain.output is the model file training writes (registered as the new version), e.g. output: model.onnx.`);
+  const model = text(c.model, 'model', where);
+  if (!model) throw new ConfigError(`${where}.model names the registered model the loop retrains, e.g.\n${EXAMPLE}`);
+  const stage = text(c.stage, 'stage', where);
+  const pipeline = text(c.pipeline, 'pipeline', where);
+  const cmd = text(c.cmd, 'cmd', where);
+  if ([stage, pipeline, cmd].filter(Boolean).length !== 1) throw new ConfigError(`${where} needs exactly one of stage (a stage of stages:), pipeline: all, or cmd (a command), e.g.\n${EXAMPLE}`);
+  if (c.target !== undefined && !cmd) throw new ConfigError(`${where}.target goes with cmd (pipeline stages run in the workspace); move the training command into cmd to run it on a target.`);
+  if (pipeline && pipeline !== 'all') throw new ConfigError(`${where}.pipeline is "all" (every stage); for one stage write stage: ${pipeline}.`);
+  const output = text(c.output, 'output', where);
+  if (!output) throw new ConfigError(`${where}.output is the model file training writes (registered as the new version), e.g. output: model.onnx.`);
   const h = c.holdout as Record<string, unknown> | undefined;
   if (!h || typeof h !== 'object' || typeof h.data !== 'string' || typeof h.label !== 'string') {
-    throw new ConfigError(`${file}: retrain.holdout names the data the gates judge on and its label column, e.g. holdout: {data: holdout.csv, label: target}.`);
+    throw new ConfigError(`${where}.holdout names the data the gates judge on and its label column, e.g. holdout: {data: holdout.csv, label: target}.`);
   }
-  const data = c.data === undefined ? readProjectConfig(root).data : (Array.isArray(c.data) ? c.data : [c.data]).map((p) => text(p, 'data', file)!);
+  const data = c.data === undefined ? readProjectConfig(root).data : (Array.isArray(c.data) ? c.data : [c.data]).map((p) => text(p, 'data', where)!);
   const approval = c.approval ?? 'auto';
-  if (approval !== 'auto' && approval !== 'manual') throw new ConfigError(`${file}: retrain.approval is auto or manual, not ${JSON.stringify(approval)}.`);
+  if (approval !== 'auto' && approval !== 'manual') throw new ConfigError(`${where}.approval is auto or manual, not ${JSON.stringify(approval)}.`);
+  const target = text(c.target, 'target', where);
   return {
     model,
     train: stage ? { kind: 'stage', stage } : pipeline ? { kind: 'pipeline' } : { kind: 'cmd', cmd: cmd! },
-    ...(text(c.target, 'target', file) ? { target: text(c.target, 'target', file) } : {}),
+    ...(target ? { target } : {}),
     data, output,
     holdout: { data: h.data, label: h.label, ...(typeof h.standardise === 'string' ? { standardiseWith: h.standardise } : {}) },
-    rollout: rollout(c.rollout, file),
+    rollout: rollout(c.rollout, where),
     approval,
   };
 }

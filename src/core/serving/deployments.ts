@@ -48,6 +48,11 @@ export interface DeploymentView {
   live: boolean;
 }
 
+/** The registered model a deployment's target names (`model`, `model:3`, `model@champion`); undefined for an .onnx file. */
+export function servedModel(target: string): string | undefined {
+  return target.endsWith('.onnx') ? undefined : target.split(/[:@]/)[0];
+}
+
 /** The state a user sees: running, restarting, down (should run but does not), stopped. */
 export function deploymentState(v: DeploymentView): 'running' | 'restarting' | 'down' | 'stopped' {
   if (v.live) return 'running';

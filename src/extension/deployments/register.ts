@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { readTargets } from '../../core/compute/targets';
 import type { ModelVersion } from '../../core/registry/registry';
 import { curlExample } from '../../core/serving/curl';
-import { deploymentSpec, type Deployments } from '../../core/serving/deployments';
+import { deploymentSpec, servedModel, type Deployments } from '../../core/serving/deployments';
 import { exportDocker, exportKubernetes } from '../../core/serving/export';
 import { NodeMissingError } from '../../core/serving/remoteDeployment';
 import { predictionLogFiles } from '../../core/serving/predictionLog';
@@ -97,7 +97,9 @@ export function registerDeployments(context: vscode.ExtensionContext, service: T
     const d = await deployments();
     const name = nameOf(arg);
     if (!target) {
-      const model = d.get(name).deployment.target.split(/[:@]/)[0];
+      const served = d.get(name).deployment.target;
+      const model = servedModel(served);
+      if (!model) throw new Error(`${name} serves the file ${served}, not a registered model: deploy it again with the new file, or register it (mlops models register) to switch between versions.`);
       const versions = (await service.project()).registry.model(model).versions;
       const pick = await vscode.window.showQuickPick(versions.map((v) => ({ label: `${model}:${v.version}`, description: new Date(v.created).toLocaleString() })), { title: `Switch ${name} to…` });
       if (!pick) return undefined;
