@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkDeployment } from '../../src/core/monitoring/monitor';
+import { runRetrainLoop } from '../../src/core/pipelines/retrain';
 import type { MonitoringVerdict } from '../../src/core/monitoring/verdict';
 import { mlops } from './helpers';
 import { predictionsLogged, weatherTraffic, weatherWorkspace } from './monitoringExample';
@@ -46,5 +47,8 @@ describe('real drift: the weather model of the monitoring example', () => {
     const monitored = mlops(example.root, 'monitor', 'run', 'weather');
     assert.equal(monitored.code, 1, monitored.stderr);
     assert.match(monitored.stdout, /no retraining: weather serves weather@champion; retrain: in mlops\.yaml covers cancer/);
+    // Retrain Deployment (the editor's) on weather refuses, rather than retraining cancer and switching weather to it.
+    await assert.rejects(runRetrainLoop(example.project, 'weather', { trigger: 'manual' }), /retrain: in mlops\.yaml covers cancer, not weather@champion.*add an entry with model: weather/);
+    assert.equal(example.project.deployments.get('weather').deployment.target, 'weather@champion');
   });
 });
