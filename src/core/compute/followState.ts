@@ -45,8 +45,9 @@ export function resumePoint(runDir: string, eventsFile: string, outputFile: stri
   try {
     const fd = fs.openSync(eventsFile, 'r');
     try {
-      const start = Math.min(offsets.logged ?? 0, fs.fstatSync(fd).size);
-      const tail = Buffer.alloc(fs.fstatSync(fd).size - start);
+      const size = fs.fstatSync(fd).size;
+      const start = Math.min(offsets.logged ?? 0, size);
+      const tail = Buffer.alloc(size - start);
       fs.readSync(fd, tail, 0, tail.length, start);
       since = tail.toString('utf8');
     } finally {
